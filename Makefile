@@ -1,0 +1,62 @@
+# Verity: two commands on a fresh machine, `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SIM_PORT ?= 8765
+PYTEST_ARGS ?=
+
+# Django 6 needs Python 3.12+. Try, in order: python3 (a pyenv `.python-version`
+# pins 3.12.1 here), python3.13, python3.12, then pyenv's own interpreters.
+define FIND_PYTHON
+for c in python3 python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3; do \
+  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \
+    echo $$c; exit 0; fi; done; exit 1
+endef
+BASE_PYTHON = $(shell $(FIND_PYTHON))
+
+.PHONY: help run test lint check-python bench clean
+
+help:
+	@echo "make run    create .venv, install, migrate, start simulator + worker + server, sync"
+	@echo "make test   install, ruff, makemigrations --check, the whole pytest suite"
+	@echo "make bench  benchmarks (starts PostgreSQL when run as root)"
+
+check-python:
+	@if [ -z "$(BASE_PYTHON)" ]; then \
+	  echo "ERROR: Verity needs Python 3.12 or newer (Django 6). Install python3.12/3.13," ; \
+	  echo "       or with pyenv: 'pyenv install 3.12.1' (the repo's .python-version selects it)."; \
+	  exit 1; fi
+
+$(VENV)/.installed-runtime: requirements.txt | check-python
+	@test -x $(PY) || $(BASE_PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed-runtime
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.installed-runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py devstack --host $(HOST) --port $(PORT) --simulator-port $(SIM_PORT)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

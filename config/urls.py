@@ -1,0 +1,18 @@
+"""URL map. Stable names (DESIGN.md): /, /sessions/, /clients/<id>/, /sync/,
+/admin/, /api/v1/..., /api/schema/, /webhooks/<slug>/, /healthz."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from sessions_app import views
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/", include("sessions_app.api_urls")),
+    path("webhooks/", include("sessions_app.webhook_urls")),
+    path("", include("sessions_app.urls")),
+]

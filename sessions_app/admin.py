@@ -1,0 +1,446 @@
+"""Django admin: the compliance leads' tool for fixing data and configuration.
+
+Built for big tables: no full counts, explicit joins, no foreign-key dropdowns,
+no facets. Raw payloads are read-only and pretty-printed. Every add, change and
+delete made here writes an AuditEvent with before and after (AuditedModelAdmin).
+Secrets never appear: connections hold only the names of environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from .models import (
+    AuditEvent,
+    Check,
+    Client,
+    PolicyAssurance,
+    ProviderClient,
+    ProviderConnection,
+    QuarantinedRecord,
+    Review,
+    SyncRun,
+    Tag,
+    WebhookDelivery,
+    WorkflowSession,
+)
+from .pagination import EstimatedCountPaginator
+from .services import (
+    audit_event_record,
+    client_for_object,
+    model_snapshot,
+    provider_client_link,
+    snapshot_diff,
+)
+
+
+def pretty_json(value: Any) -> str:
+    if value in (None, "", {}, []):
+        return "—"
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return format_html('<pre class="verity-json">{}</pre>', text)
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose every write is audited, tuned for large tables."""
+
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+
+    def _before(self, obj: Any) -> dict[str, Any]:
+        if obj.pk is None:
+            return {}
+        fresh = type(obj)._default_manager.filter(pk=obj.pk).first()
+        return model_snapshot(fresh)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        before = self._before(obj) if change else {}
+        super().save_model(request, obj, form, change)
+        after = model_snapshot(obj)
+        if change:
+            before, after = snapshot_diff(before, after)
+            if not before and not after:
+                return
+        audit_event_record(
+            actor=request.user,
+            source="admin",
+            action="admin.change" if change else "admin.add",
+            obj=obj,
+            client=client_for_object(obj),
+            before=before,
+            after=after,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        before = model_snapshot(obj)
+        client = client_for_object(obj)
+        object_id, label, text = str(obj.pk), obj._meta.label_lower, str(obj)
+        super().delete_model(request, obj)
+        audit_event_record(
+            actor=request.user,
+            source="admin",
+            action="admin.delete",
+            object_type=label,
+            object_id=object_id,
+            object_repr=text,
+            client=client,
+            before=before,
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class ReadOnlyAdmin(AuditedModelAdmin):
+    """For records Verity writes itself (sync runs, audit rows): look, never touch."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ProviderConnection)
+class ProviderConnectionAdmin(AuditedModelAdmin):
+    list_display = (
+        "slug",
+        "display_name",
+        "kind",
+        "enabled",
+        "sync_interval_seconds",
+        "rate_limit_per_second",
+        "last_sync_finished_at",
+        "last_success_at",
+    )
+    list_filter = ("kind", "enabled")
+    search_fields = ("slug", "display_name")
+    readonly_fields = (
+        "sync_cursor_pretty",
+        "last_sync_started_at",
+        "last_sync_finished_at",
+        "last_success_at",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("slug", "kind", "display_name", "base_url", "enabled")}),
+        (
+            "Credentials (names of environment variables, never the secrets)",
+            {"fields": ("credential_env", "webhook_secret_env")},
+        ),
+        ("Sync", {"fields": ("sync_interval_seconds", "rate_limit_per_second", "options")}),
+        (
+            "State",
+            {
+                "fields": (
+                    "sync_cursor_pretty",
+                    "last_sync_started_at",
+                    "last_sync_finished_at",
+                    "last_success_at",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description="Sync cursor")
+    def sync_cursor_pretty(self, obj: ProviderConnection) -> str:
+        return pretty_json(obj.sync_cursor)
+
+
+class ProviderClientInline(admin.TabularInline):
+    model = ProviderClient
+    fields = ("connection", "external_id", "name", "external_reference", "link_source")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("connection")
+
+
+@admin.register(Client)
+class ClientAdmin(AuditedModelAdmin):
+    list_display = ("id", "display_name", "reference", "created_at")
+    search_fields = ("display_name", "=reference")
+    ordering = ("-id",)
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [ProviderClientInline]
+
+
+@admin.register(ProviderClient)
+class ProviderClientAdmin(AuditedModelAdmin):
+    list_display = ("name", "connection", "external_id", "external_reference", "client", "link_source")
+    list_filter = ("connection", "link_source")
+    list_select_related = ["connection", "client"]
+    search_fields = ("name", "=external_id", "=external_reference")
+    raw_id_fields = ("client",)
+    readonly_fields = ("connection", "external_id", "raw_payload_pretty", "created_at", "updated_at")
+    exclude = ("raw_payload", "payload_hash")
+    ordering = ("-id",)
+
+    @admin.display(description="Raw payload")
+    def raw_payload_pretty(self, obj: ProviderClient) -> str:
+        return pretty_json(obj.raw_payload)
+
+    def save_model(self, request: HttpRequest, obj: ProviderClient, form: ModelForm, change: bool) -> None:
+        if change and "client" in form.changed_data:
+            # Linking by hand goes through the audited service, and sticks.
+            provider_client_link(
+                provider_client=obj, client=obj.client, actor=request.user, source="admin"
+            )
+            form.changed_data.remove("client")
+            if not form.changed_data:
+                return
+            obj.refresh_from_db(fields=["client", "link_source"])
+        super().save_model(request, obj, form, change)
+
+
+class CheckInline(admin.TabularInline):
+    model = Check
+    fields = ("external_id", "check_type", "status", "raw_status", "outcome", "raw_outcome")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PolicyAssuranceInline(admin.TabularInline):
+    model = PolicyAssurance
+    fields = ("policy_name", "policy_id", "outcome", "raw_outcome")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WorkflowSession)
+class WorkflowSessionAdmin(AuditedModelAdmin):
+    list_display = (
+        "external_id",
+        "connection",
+        "provider_client",
+        "workflow_name",
+        "status",
+        "outcome",
+        "assignee",
+        "provider_created_at",
+        "last_synced_at",
+    )
+    list_filter = ("connection", "status", "outcome")
+    list_select_related = ["connection", "provider_client", "assignee"]
+    search_fields = ("=external_id", "=provider_client__external_id")
+    raw_id_fields = ("provider_client", "assignee")
+    ordering = ("-provider_created_at", "-id")
+    readonly_fields = (
+        "connection",
+        "external_id",
+        "raw_status",
+        "raw_outcome",
+        "tag_list",
+        "raw_payload_pretty",
+        "first_seen_at",
+        "last_synced_at",
+        "last_decision",
+        "last_decision_at",
+    )
+    exclude = ("raw_payload", "payload_hash", "tags")
+    inlines = [PolicyAssuranceInline, CheckInline]
+
+    @admin.display(description="Tags")
+    def tag_list(self, obj: WorkflowSession) -> str:
+        return ", ".join(str(tag) for tag in obj.tags.all()) or "—"
+
+    @admin.display(description="Raw payload")
+    def raw_payload_pretty(self, obj: WorkflowSession) -> str:
+        return pretty_json(obj.raw_payload)
+
+
+@admin.register(Check)
+class CheckAdmin(AuditedModelAdmin):
+    list_display = ("external_id", "check_type", "connection", "session", "status", "outcome", "provider_created_at")
+    list_filter = ("connection", "status", "outcome")
+    list_select_related = ["connection", "session"]
+    search_fields = ("=external_id", "=session__external_id")
+    raw_id_fields = ("session",)
+    ordering = ("-id",)
+    readonly_fields = ("connection", "external_id", "raw_status", "raw_outcome", "breakdown_pretty", "raw_payload_pretty")
+    exclude = ("raw_payload", "payload_hash", "breakdown")
+
+    @admin.display(description="Breakdown")
+    def breakdown_pretty(self, obj: Check) -> str:
+        return pretty_json(obj.breakdown)
+
+    @admin.display(description="Raw payload")
+    def raw_payload_pretty(self, obj: Check) -> str:
+        return pretty_json(obj.raw_payload)
+
+
+@admin.register(PolicyAssurance)
+class PolicyAssuranceAdmin(AuditedModelAdmin):
+    list_display = ("policy_name", "policy_id", "session", "outcome", "raw_outcome")
+    list_filter = ("outcome",)
+    list_select_related = ["session"]
+    search_fields = ("policy_name", "=policy_id")
+    raw_id_fields = ("session",)
+    ordering = ("-id",)
+    readonly_fields = ("details_pretty",)
+    exclude = ("details",)
+
+    @admin.display(description="Details")
+    def details_pretty(self, obj: PolicyAssurance) -> str:
+        return pretty_json(obj.details)
+
+
+@admin.register(Tag)
+class TagAdmin(AuditedModelAdmin):
+    list_display = ("name", "kind")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "connection",
+        "trigger",
+        "state",
+        "started_at",
+        "finished_at",
+        "seen",
+        "created",
+        "updated",
+        "unchanged",
+        "quarantined",
+    )
+    list_filter = ("connection", "state", "trigger")
+    list_select_related = ["connection"]
+    ordering = ("-started_at", "-id")
+    exclude = ("cursor_before", "cursor_after", "unknown_values")
+    readonly_fields = ("cursor_before_pretty", "cursor_after_pretty", "unknown_values_pretty")
+
+    @admin.display(description="Cursor before")
+    def cursor_before_pretty(self, obj: SyncRun) -> str:
+        return pretty_json(obj.cursor_before)
+
+    @admin.display(description="Cursor after")
+    def cursor_after_pretty(self, obj: SyncRun) -> str:
+        return pretty_json(obj.cursor_after)
+
+    @admin.display(description="Unknown provider values")
+    def unknown_values_pretty(self, obj: SyncRun) -> str:
+        return pretty_json(obj.unknown_values)
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(AuditedModelAdmin):
+    list_display = ("id", "connection", "record_type", "external_id", "reason_short", "created_at", "resolved_at")
+    list_filter = ("connection", "record_type")
+    list_select_related = ["connection"]
+    search_fields = ("=external_id",)
+    raw_id_fields = ("sync_run",)
+    ordering = ("-created_at", "-id")
+    readonly_fields = ("connection", "sync_run", "record_type", "external_id", "reason", "raw", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Reason")
+    def reason_short(self, obj: QuarantinedRecord) -> str:
+        return obj.reason[:80]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("delivery_id", "connection", "event_type", "resource_id", "received_at", "processed_at")
+    list_filter = ("connection", "event_type")
+    list_select_related = ["connection"]
+    search_fields = ("=delivery_id", "=resource_id")
+    ordering = ("-received_at", "-id")
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdmin):
+    list_display = ("id", "session", "decision", "reason_code", "reviewer", "created_at")
+    list_filter = ("decision", "reason_code")
+    list_select_related = ["session", "reviewer"]
+    search_fields = ("=session__external_id", "reviewer__username")
+    ordering = ("-created_at", "-id")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "actor_label", "source", "action", "object_type", "object_id", "object_repr")
+    list_filter = ("source", "object_type")
+    list_select_related = ["actor"]
+    search_fields = ("=object_id", "actor_label", "action")
+    ordering = ("-created_at", "-id")
+    exclude = ("before", "after")
+    readonly_fields = ("before_pretty", "after_pretty")
+
+    @admin.display(description="Before")
+    def before_pretty(self, obj: AuditEvent) -> str:
+        return pretty_json(obj.before)
+
+    @admin.display(description="After")
+    def after_pretty(self, obj: AuditEvent) -> str:
+        return pretty_json(obj.after)
+
+
+# Users and roles are edited here too, so their changes are audited the same way.
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.admin import GroupAdmin, UserAdmin  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class AuditedUserAdmin(AuditedModelAdmin, UserAdmin):
+    list_filter = ("is_active", "is_superuser", "groups")
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+        before = sorted(form.instance.groups.values_list("name", flat=True)) if change else []
+        super().save_related(request, form, formsets, change)
+        after = sorted(form.instance.groups.values_list("name", flat=True))
+        if before != after:
+            audit_event_record(
+                actor=request.user,
+                source="admin",
+                action="admin.roles",
+                obj=form.instance,
+                before={"groups": before},
+                after={"groups": after},
+            )
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(AuditedModelAdmin, GroupAdmin):
+    pass

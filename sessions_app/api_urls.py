@@ -1,0 +1,3 @@
+"""REST API under /api/ (issue: exports and API)."""
+
+urlpatterns: list = []

@@ -1,0 +1,219 @@
+"""One FilterSet per list, shared by the HTML pages, the REST API and the CSV
+exports, so the three can never disagree about what a filter means.
+
+Every filter is a plain query parameter with a stable name (DESIGN.md):
+provider, status, outcome, tag, workflow, q, created_after, created_before,
+assignee. Lists accept comma-separated values (`status=completed,failed`).
+No filter renders a table into a form: providers are matched by slug, users by
+username, tags by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import django_filters as filters
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from .models import Check, Outcome, ProviderKind, Status, Tag, WorkflowSession
+
+UNASSIGNED = "none"
+ASSIGNED_TO_ME = "me"
+NO_OUTCOME = "none"
+
+OUTCOME_CHOICES = [(NO_OUTCOME, "None yet"), *[c for c in Outcome.choices if c[0]]]
+
+
+class ChoiceInFilter(filters.BaseInFilter, filters.ChoiceFilter):
+    """Comma-separated values, each validated against the choices."""
+
+
+class CharInFilter(filters.BaseInFilter, filters.CharFilter):
+    """Comma-separated free values (slugs, names)."""
+
+
+class FlexibleDateTimeFilter(filters.Filter):
+    """Accept an ISO date (`2026-01-31`) or date-time; compare on the indexed column.
+
+    A bare date means the whole day: `created_before=2026-01-31` includes the 31st.
+    """
+
+    field_class = filters.fields.forms.CharField
+
+    def __init__(self, *args: Any, bound: str, **kwargs: Any) -> None:
+        self.bound = bound  # "after" or "before"
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        if not value:
+            return qs
+        value = value.strip()
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            if day is None:
+                raise ValidationError(
+                    f"{value!r} is not a date (YYYY-MM-DD) or date-time (ISO 8601)."
+                )
+            moment = dt.datetime.combine(day, dt.time.min)
+            if self.bound == "before":
+                moment += dt.timedelta(days=1)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, dt.UTC)
+        lookup = "gte" if self.bound == "after" else "lt"
+        return qs.filter(**{f"{self.field_name}__{lookup}": moment})
+
+
+def _validate_dates(filterset: filters.FilterSet) -> None:
+    # FlexibleDateTimeFilter raises during .qs; surface it as a form error instead.
+    for name in ("created_after", "created_before"):
+        raw = filterset.form.cleaned_data.get(name)
+        if not raw:
+            continue
+        raw = raw.strip()
+        if parse_datetime(raw) is None and parse_date(raw) is None:
+            filterset.form.add_error(
+                name, f"{raw!r} is not a date (YYYY-MM-DD) or date-time (ISO 8601)."
+            )
+
+
+class SessionFilterSet(filters.FilterSet):
+    provider = CharInFilter(
+        field_name="connection__slug",
+        lookup_expr="in",
+        label="Provider",
+        help_text="Provider connection slug(s), comma-separated.",
+    )
+    provider_kind = ChoiceInFilter(
+        field_name="connection__kind",
+        lookup_expr="in",
+        choices=ProviderKind.choices,
+        label="Provider kind",
+    )
+    status = ChoiceInFilter(lookup_expr="in", choices=Status.choices, label="Status")
+    outcome = ChoiceInFilter(
+        method="filter_outcome", choices=OUTCOME_CHOICES, label="Outcome"
+    )
+    tag = filters.CharFilter(method="filter_tag", label="Tag", help_text="Tag name.")
+    workflow = filters.CharFilter(
+        method="filter_workflow", label="Workflow", help_text="Workflow id or name."
+    )
+    q = filters.CharFilter(
+        method="filter_q",
+        label="Search",
+        help_text="Client name (contains), or an exact session, client or provider id.",
+    )
+    created_after = FlexibleDateTimeFilter(
+        field_name="provider_created_at", bound="after", label="Created from"
+    )
+    created_before = FlexibleDateTimeFilter(
+        field_name="provider_created_at", bound="before", label="Created until"
+    )
+    assignee = filters.CharFilter(
+        method="filter_assignee",
+        label="Assignee",
+        help_text="Username, 'me', or 'none' for unassigned.",
+    )
+    client = filters.NumberFilter(field_name="provider_client__client_id", label="Client id")
+
+    class Meta:
+        model = WorkflowSession
+        fields: list[str] = []
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if valid:
+            _validate_dates(self)
+        return self.form.is_valid()
+
+    def filter_outcome(self, qs: QuerySet, name: str, values: list[str]) -> QuerySet:
+        if not values:
+            return qs
+        wanted = ["" if v == NO_OUTCOME else v for v in values]
+        return qs.filter(outcome__in=wanted)
+
+    def filter_tag(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return qs
+        # EXISTS, not a join: a tag name used as both kinds must not duplicate rows.
+        through = WorkflowSession.tags.through
+        tagged = through.objects.filter(
+            workflowsession_id=OuterRef("pk"),
+            tag_id__in=Tag.objects.filter(name=value.strip()).values("pk"),
+        )
+        return qs.filter(Exists(tagged))
+
+    def filter_workflow(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(Q(workflow_id=value) | Q(workflow_name=value))
+
+    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(
+            Q(provider_client__name__icontains=value)
+            | Q(provider_client__client__display_name__icontains=value)
+            | Q(external_id=value)
+            | Q(provider_client__external_id=value)
+            | Q(provider_client__external_reference=value)
+        )
+
+    def filter_assignee(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return qs
+        if value.lower() == UNASSIGNED:
+            return qs.filter(assignee__isnull=True)
+        if value.lower() == ASSIGNED_TO_ME:
+            user = getattr(self.request, "user", None)
+            if user is None or not user.is_authenticated:
+                return qs.none()
+            return qs.filter(assignee_id=user.pk)
+        user_id = (
+            get_user_model()
+            .objects.filter(username=value)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return qs.filter(assignee_id=user_id) if user_id else qs.none()
+
+
+class CheckFilterSet(filters.FilterSet):
+    """Checks, filtered by their own fields or by their session's queue filters.
+
+    `session_*`-free names are kept identical to the session list where they
+    mean the same (provider, outcome, status, created range).
+    """
+
+    provider = CharInFilter(field_name="connection__slug", lookup_expr="in", label="Provider")
+    status = ChoiceInFilter(lookup_expr="in", choices=Status.choices, label="Status")
+    outcome = ChoiceInFilter(method="filter_outcome", choices=OUTCOME_CHOICES, label="Outcome")
+    check_type = CharInFilter(lookup_expr="in", label="Check type")
+    session = filters.NumberFilter(field_name="session_id", label="Session id")
+    client = filters.NumberFilter(field_name="session__provider_client__client_id", label="Client id")
+    created_after = FlexibleDateTimeFilter(
+        field_name="session__provider_created_at", bound="after", label="Session created from"
+    )
+    created_before = FlexibleDateTimeFilter(
+        field_name="session__provider_created_at", bound="before", label="Session created until"
+    )
+
+    class Meta:
+        model = Check
+        fields: list[str] = []
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if valid:
+            _validate_dates(self)
+        return self.form.is_valid()
+
+    filter_outcome = SessionFilterSet.filter_outcome

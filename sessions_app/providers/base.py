@@ -1,0 +1,196 @@
+"""The one interface every provider adapter implements, and the plain records
+it returns. Adapters talk HTTP and never touch the database; the sync engine
+(`sessions_app/sync.py`) turns their records into rows.
+
+One call of `iter_pages` does bounded work: it stops after `budget.max_pages`
+pages or `budget.deadline`, whichever comes first, and every page carries the
+cursor to resume from once that page has been committed. A pass that reached
+the end yields a last page with `done=True`.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..normalization import Normalised
+
+
+def payload_hash(payload: Any) -> str:
+    """A stable SHA-256 of JSON data (key order and spacing do not matter)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(slots=True)
+class ConnectionConfig:
+    """What an adapter needs to know about its connection (no ORM object)."""
+
+    slug: str
+    kind: str
+    base_url: str
+    credential: str = field(repr=False)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    rate_limit_per_second: float = 5.0
+
+
+@dataclass(slots=True)
+class ClientRecord:
+    external_id: str
+    name: str = ""
+    external_reference: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TagRecord:
+    name: str
+    kind: str = "user"  # "user" or "technical"
+
+
+@dataclass(slots=True)
+class CheckRecord:
+    external_id: str
+    check_type: str
+    raw_status: str
+    raw_outcome: str
+    normalised: Normalised
+    task_id: str = ""
+    breakdown: dict[str, Any] = field(default_factory=dict)
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class PolicyRecord:
+    policy_id: str
+    policy_name: str
+    raw_outcome: str
+    outcome: str  # normalised Outcome value ("" when none/unknown)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    external_id: str
+    raw_status: str
+    normalised: Normalised
+    raw_outcome: str = ""
+    client: ClientRecord | None = None
+    workflow_id: str = ""
+    workflow_name: str = ""
+    workflow_version: str = ""
+    reasons: list[str] = field(default_factory=list)
+    summary: str = ""
+    error: str = ""
+    dashboard_url: str = ""
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    tags: list[TagRecord] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
+    policies: list[PolicyRecord] = field(default_factory=list)
+    # The provider's change marker for this session (see WorkflowSession.source_version).
+    source_version: str = ""
+    # Raw provider values that normalised to unknown (status/outcome words).
+    unknown_values: list[str] = field(default_factory=list)
+    # Everything the provider sent for this session: list item, detail, tasks...
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class QuarantineRecord:
+    """A record that could not be understood: kept verbatim with the reason."""
+
+    record_type: str
+    reason: str
+    raw: str
+    external_id: str = ""
+
+
+@dataclass(slots=True)
+class Page:
+    sessions: list[SessionRecord] = field(default_factory=list)
+    quarantined: list[QuarantineRecord] = field(default_factory=list)
+    # Sessions the provider listed whose change marker equals what Verity holds:
+    # seen, not re-fetched, not rewritten.
+    unchanged_ids: list[str] = field(default_factory=list)
+    # Where to resume once this page is committed.
+    cursor: dict[str, Any] = field(default_factory=dict)
+    # True when this page ends the pass (nothing more to read right now).
+    done: bool = False
+
+
+@dataclass(slots=True)
+class Budget:
+    """How much work one `iter_pages` call may do before yielding control."""
+
+    max_pages: int = 50
+    max_seconds: float = 120.0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.max_seconds
+
+    def exhausted(self, pages_done: int) -> bool:
+        return pages_done >= self.max_pages or time.monotonic() >= self.deadline
+
+
+# Given external ids, return {external_id: source_version} for those Verity holds.
+KnownVersions = Callable[[Sequence[str]], Mapping[str, str]]
+
+
+def no_known_versions(ids: Sequence[str]) -> Mapping[str, str]:
+    return {}
+
+
+class ProviderAdapter(abc.ABC):
+    """One provider behind one interface."""
+
+    kind: str
+
+    def __init__(self, config: ConnectionConfig, *, http: Any | None = None) -> None:
+        self.config = config
+        self.http = http if http is not None else self.build_http()
+
+    @abc.abstractmethod
+    def build_http(self) -> Any:
+        """Return the ProviderHTTP client configured for this provider."""
+
+    @abc.abstractmethod
+    def iter_pages(
+        self,
+        *,
+        cursor: Mapping[str, Any],
+        budget: Budget,
+        full: bool = False,
+        refresh_ids: Sequence[str] = (),
+        known_versions: KnownVersions = no_known_versions,
+    ) -> Iterator[Page]:
+        """Yield pages of normalised sessions from `cursor`, within `budget`.
+
+        `full` ignores the incremental window and walks everything.
+        `refresh_ids` are sessions Verity holds as unfinished; adapters whose
+        provider cannot filter by change re-fetch them by id.
+        `known_versions` lets the adapter skip detail calls for sessions whose
+        change marker is unchanged (report them in `Page.unchanged_ids`).
+        Raises ProviderError subclasses; never returns partial garbage.
+        """
+
+    @abc.abstractmethod
+    def fetch_session(
+        self, external_id: str, *, hint: Mapping[str, Any] | None = None
+    ) -> SessionRecord | None:
+        """Fetch one session in full (targeted refresh); None if the provider lost it.
+
+        `hint` carries what a webhook said (e.g. an ICA project id).
+        """

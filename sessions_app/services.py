@@ -1,0 +1,280 @@
+"""Writes. Every state-changing service is atomic and writes an AuditEvent in the
+same transaction (the Zulip pattern), so the history can never miss a change.
+
+The sync engine's bulk upserts live in `sync.py`; they record one audit event
+per sync run rather than one per row (a run can touch a million rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from .exceptions import ApplicationError
+from .models import (
+    AuditEvent,
+    Client,
+    ClientLinkSource,
+    Decision,
+    ProviderClient,
+    ReasonCode,
+    Review,
+    WorkflowSession,
+)
+from .roles import user_can_assign, user_can_decide
+
+# Fields never copied into an audit snapshot: large raw payloads are kept on
+# the object itself, and lock/password material must not be duplicated.
+SNAPSHOT_EXCLUDED = frozenset(
+    {"raw_payload", "raw", "body", "password", "lock_token", "lock_expires_at", "payload_hash"}
+)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return value
+
+
+def model_snapshot(instance: models.Model | None) -> dict[str, Any]:
+    """Return the concrete field values of `instance` as JSON-safe data."""
+    if instance is None:
+        return {}
+    data: dict[str, Any] = {}
+    for field in instance._meta.concrete_fields:
+        if field.name in SNAPSHOT_EXCLUDED:
+            continue
+        data[field.attname] = _json_value(getattr(instance, field.attname))
+    return data
+
+
+def snapshot_diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Keep only the keys whose values differ (both sides), for a readable history."""
+    keys = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    return ({k: before.get(k) for k in keys if k in before}, {k: after.get(k) for k in keys if k in after})
+
+
+def _actor_label(actor: Any, fallback: str) -> str:
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return actor.get_username()
+    return fallback
+
+
+def audit_event_record(
+    *,
+    actor: Any,
+    source: str,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    client: Client | int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit row. Call inside the transaction of the change it records."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:255]
+    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    client_id = client.pk if isinstance(client, Client) else client
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_label=_actor_label(actor, source),
+        source=source,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:255],
+        client_id=client_id,
+        before=_json_value(before or {}),
+        after=_json_value(after or {}),
+    )
+
+
+def client_for_object(obj: models.Model) -> int | None:
+    """Return the id of the Client an object belongs to, if it belongs to one."""
+    if isinstance(obj, Client):
+        return obj.pk
+    if isinstance(obj, ProviderClient):
+        return obj.client_id
+    if isinstance(obj, WorkflowSession):
+        if obj.provider_client_id is None:
+            return None
+        return (
+            ProviderClient.objects.filter(pk=obj.provider_client_id)
+            .values_list("client_id", flat=True)
+            .first()
+        )
+    session = getattr(obj, "session", None)
+    if isinstance(session, WorkflowSession):
+        return client_for_object(session)
+    return None
+
+
+# --- Review decisions and assignment -------------------------------------------------
+
+
+@transaction.atomic
+def review_decision_record(
+    *,
+    session: WorkflowSession,
+    reviewer: Any,
+    decision: str,
+    reason_code: str,
+    comment: str = "",
+    source: str = "web",
+) -> Review:
+    """Record a reviewer's decision on a session; append-only and audited."""
+    if not user_can_decide(reviewer):
+        raise ApplicationError("You are not allowed to record decisions.")
+    if decision not in Decision.values:
+        raise ApplicationError(f"Unknown decision {decision!r}.")
+    if reason_code not in ReasonCode.values:
+        raise ApplicationError(f"Unknown reason code {reason_code!r}.")
+    comment = (comment or "").strip()
+    if reason_code == ReasonCode.OTHER and not comment:
+        raise ApplicationError("A comment is required when the reason is 'Other'.")
+    locked = WorkflowSession.objects.select_for_update().get(pk=session.pk)
+    before = {"last_decision": locked.last_decision, "last_decision_at": locked.last_decision_at}
+    review = Review.objects.create(
+        session=locked,
+        decision=decision,
+        reason_code=reason_code,
+        comment=comment,
+        reviewer=reviewer,
+    )
+    locked.last_decision = decision
+    locked.last_decision_at = review.created_at
+    locked.save(update_fields=["last_decision", "last_decision_at"])
+    audit_event_record(
+        actor=reviewer,
+        source=source,
+        action=f"review.{decision}",
+        obj=locked,
+        client=client_for_object(locked),
+        before=before,
+        after={
+            "last_decision": decision,
+            "last_decision_at": review.created_at,
+            "reason_code": reason_code,
+            "comment": comment,
+            "review_id": review.pk,
+        },
+    )
+    session.last_decision = locked.last_decision
+    session.last_decision_at = locked.last_decision_at
+    return review
+
+
+@transaction.atomic
+def session_assign(
+    *,
+    session: WorkflowSession,
+    assignee: Any | None,
+    actor: Any,
+    source: str = "web",
+) -> WorkflowSession:
+    """Assign a session to an officer (or release it with `assignee=None`); audited."""
+    if not user_can_assign(actor):
+        raise ApplicationError("You are not allowed to assign sessions.")
+    if assignee is not None and not user_can_decide(assignee):
+        raise ApplicationError(f"{assignee.get_username()} is not a reviewer.")
+    locked = WorkflowSession.objects.select_for_update().get(pk=session.pk)
+    before = {"assignee_id": locked.assignee_id, "assigned_at": locked.assigned_at}
+    new_id = assignee.pk if assignee is not None else None
+    if locked.assignee_id == new_id:
+        return locked
+    locked.assignee_id = new_id
+    locked.assigned_at = timezone.now() if assignee is not None else None
+    locked.save(update_fields=["assignee", "assigned_at"])
+    audit_event_record(
+        actor=actor,
+        source=source,
+        action="session.assign" if assignee is not None else "session.unassign",
+        obj=locked,
+        client=client_for_object(locked),
+        before=before,
+        after={
+            "assignee_id": locked.assignee_id,
+            "assignee": assignee.get_username() if assignee is not None else None,
+            "assigned_at": locked.assigned_at,
+        },
+    )
+    session.assignee_id, session.assigned_at = locked.assignee_id, locked.assigned_at
+    return locked
+
+
+# --- Linking provider clients to clients --------------------------------------------
+
+
+@transaction.atomic
+def provider_client_link(
+    *, provider_client: ProviderClient, client: Client | None, actor: Any, source: str = "admin"
+) -> ProviderClient:
+    """Link (or unlink with `client=None`) a provider identity to a client by hand."""
+    locked = ProviderClient.objects.select_for_update().get(pk=provider_client.pk)
+    before = {"client_id": locked.client_id, "link_source": locked.link_source}
+    locked.client = client
+    locked.link_source = ClientLinkSource.MANUAL
+    locked.save(update_fields=["client", "link_source", "updated_at"])
+    for client_id in {before["client_id"], locked.client_id} - {None}:
+        audit_event_record(
+            actor=actor,
+            source=source,
+            action="provider_client.link" if client is not None else "provider_client.unlink",
+            obj=locked,
+            client=client_id,
+            before=before,
+            after={"client_id": locked.client_id, "link_source": locked.link_source},
+        )
+    return locked
+
+
+def clients_link_by_reference(*, provider_clients: Iterable[ProviderClient]) -> int:
+    """Join provider clients sharing an external reference into one Client.
+
+    Idempotent; never overrides a link an admin made by hand. Returns how many
+    provider clients were newly linked. Call inside the sync transaction.
+    """
+    pending = [
+        pc
+        for pc in provider_clients
+        if pc.external_reference and pc.client_id is None and pc.link_source != ClientLinkSource.MANUAL
+    ]
+    if not pending:
+        return 0
+    references = {pc.external_reference for pc in pending}
+    existing = {c.reference: c for c in Client.objects.filter(reference__in=references)}
+    missing = [
+        Client(reference=ref, display_name=next(pc.name for pc in pending if pc.external_reference == ref))
+        for ref in sorted(references - existing.keys())
+    ]
+    if missing:
+        Client.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {c.reference: c for c in Client.objects.filter(reference__in=references)}
+    linked = 0
+    for pc in pending:
+        client = existing.get(pc.external_reference)
+        if client is None:
+            continue
+        pc.client = client
+        linked += 1
+    ProviderClient.objects.bulk_update(pending, ["client"], batch_size=500)
+    return linked

@@ -1,0 +1,1 @@
+"""Celery tasks: thin interfaces around services (the sync issue fills this in)."""

@@ -1,0 +1,3 @@
+"""Provider webhooks under /webhooks/<slug>/ (issue: sync engine)."""
+
+urlpatterns: list = []

@@ -1,0 +1,63 @@
+"""Shared fixtures: users per role, logged-in clients, a no-queries-in-templates guard."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client as DjangoClient
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def viewer(db):
+    return UserFactory(username="vera-viewer", roles=["viewer"])
+
+
+@pytest.fixture
+def reviewer(db):
+    return UserFactory(username="rita-reviewer", roles=["reviewer"])
+
+
+@pytest.fixture
+def exporter(db):
+    return UserFactory(username="ed-exporter", roles=["exporter"])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada-admin", roles=["admin"])
+
+
+@pytest.fixture
+def superuser(db):
+    user = UserFactory(username="root-admin")
+    user.is_superuser = True
+    user.is_staff = True
+    user.save()
+    return user
+
+
+def _logged_in(user) -> DjangoClient:
+    client = DjangoClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return _logged_in(viewer)
+
+
+@pytest.fixture
+def reviewer_client(reviewer):
+    return _logged_in(reviewer)
+
+
+@pytest.fixture
+def exporter_client(exporter):
+    return _logged_in(exporter)
+
+
+@pytest.fixture
+def admin_client_verity(admin_user):
+    return _logged_in(admin_user)
