@@ -31,3 +31,12 @@ def health(request: HttpRequest) -> JsonResponse:
 
 def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "sessions_app/overview.html", {})
+
+
+def _not_yet(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    return HttpResponse("Not implemented yet", status=501, content_type="text/plain")
+
+
+# Placeholders for the desk issue; each becomes a real view.
+session_list = session_detail = session_decide = session_assign = _not_yet
+client_detail = sync_status = _not_yet

@@ -1,0 +1,54 @@
+"""Provider adapters: one module per provider behind `base.ProviderAdapter`.
+
+`adapter_for(connection)` is the only way the rest of Verity obtains one: it
+reads the credential from the environment variable the connection names, so
+secrets never pass through the database, task arguments or logs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING
+
+from ..exceptions import ProviderConfigurationError
+from .base import ConnectionConfig, ProviderAdapter
+
+if TYPE_CHECKING:
+    from ..models import ProviderConnection
+
+ADAPTERS: dict[str, str] = {
+    "onfido": "sessions_app.providers.onfido.OnfidoAdapter",
+    "complycube": "sessions_app.providers.complycube.ComplyCubeAdapter",
+    "ica": "sessions_app.providers.ica.IcaAdapter",
+}
+
+
+def adapter_class(kind: str) -> type[ProviderAdapter]:
+    try:
+        module_path, _, name = ADAPTERS[kind].rpartition(".")
+    except KeyError:
+        raise ProviderConfigurationError(f"Unknown provider kind {kind!r}.") from None
+    return getattr(importlib.import_module(module_path), name)
+
+
+def connection_config(connection: ProviderConnection) -> ConnectionConfig:
+    """Build the adapter's view of a connection, reading its secret from the environment."""
+    credential = os.environ.get(connection.credential_env, "")
+    if not credential:
+        raise ProviderConfigurationError(
+            f"Environment variable {connection.credential_env} (credential of "
+            f"{connection.slug!r}) is not set."
+        )
+    return ConnectionConfig(
+        slug=connection.slug,
+        kind=connection.kind,
+        base_url=connection.base_url.rstrip("/"),
+        credential=credential,
+        options=dict(connection.options or {}),
+        rate_limit_per_second=connection.rate_limit_per_second,
+    )
+
+
+def adapter_for(connection: ProviderConnection) -> ProviderAdapter:
+    return adapter_class(connection.kind)(connection_config(connection))
