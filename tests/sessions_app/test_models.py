@@ -1,0 +1,102 @@
+"""Integrity lives in the database: these constraints hold whatever the caller does."""
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from sessions_app.models import (
+    Check,
+    Client,
+    ProviderClient,
+    Tag,
+    WebhookDelivery,
+    WorkflowSession,
+)
+from tests.factories import (
+    CheckFactory,
+    ClientFactory,
+    ProviderClientFactory,
+    ProviderConnectionFactory,
+    WebhookDeliveryFactory,
+    WorkflowSessionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_duplicate_provider_and_external_id_rejected_for_sessions():
+    session = WorkflowSessionFactory(external_id="run-1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WorkflowSession.objects.create(
+            connection=session.connection, external_id="run-1"
+        )
+    assert WorkflowSession.objects.filter(external_id="run-1").count() == 1
+
+
+def test_same_external_id_allowed_at_another_provider():
+    WorkflowSessionFactory(external_id="shared-id")
+    other = ProviderConnectionFactory(kind="complycube")
+    WorkflowSession.objects.create(connection=other, external_id="shared-id")
+    assert WorkflowSession.objects.filter(external_id="shared-id").count() == 2
+
+
+def test_duplicate_check_external_id_rejected():
+    check = CheckFactory(external_id="chk-1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Check.objects.create(
+            connection=check.connection, session=check.session, external_id="chk-1"
+        )
+
+
+def test_duplicate_provider_client_rejected():
+    pc = ProviderClientFactory(external_id="app-1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProviderClient.objects.create(connection=pc.connection, external_id="app-1")
+
+
+def test_duplicate_webhook_delivery_rejected():
+    delivery = WebhookDeliveryFactory(delivery_id="evt-1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WebhookDelivery.objects.create(
+            connection=delivery.connection, delivery_id="evt-1", body="{}"
+        )
+
+
+def test_tag_name_unique_per_kind():
+    Tag.objects.create(name="vip", kind="user")
+    Tag.objects.create(name="vip", kind="technical")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Tag.objects.create(name="vip", kind="user")
+
+
+def test_client_reference_unique_only_when_set():
+    ClientFactory(reference="")
+    ClientFactory(reference="")
+    ClientFactory(reference="cust-1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Client.objects.create(reference="cust-1")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("status", "approved"), ("outcome", "maybe")]
+)
+def test_session_status_and_outcome_constrained_to_vocabulary(field, value):
+    session = WorkflowSessionFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WorkflowSession.objects.filter(pk=session.pk).update(**{field: value})
+
+
+def test_session_sort_keys_default_when_provider_omits_them():
+    connection = ProviderConnectionFactory()
+    session = WorkflowSession.objects.create(connection=connection, external_id="x")
+    assert session.provider_created_at is not None
+    assert session.provider_updated_at is not None
+
+
+def test_deleting_a_session_deletes_its_checks_but_a_connection_is_protected():
+    check = CheckFactory()
+    from django.db.models import ProtectedError
+
+    with pytest.raises(ProtectedError):
+        check.connection.delete()
+    check.session.delete()
+    assert not Check.objects.filter(pk=check.pk).exists()
