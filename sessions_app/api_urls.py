@@ -1,3 +1,34 @@
-"""REST API under /api/ (issue: exports and API)."""
+"""REST API under /api/: v1 resources, the OpenAPI schema and its docs page."""
 
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import apis
+
+urlpatterns = [
+    path("v1/sessions/", apis.SessionListApi.as_view(), name="api-session-list"),
+    path(
+        "v1/sessions/<int:pk>/",
+        apis.SessionDetailApi.as_view(),
+        name="api-session-detail",
+    ),
+    path(
+        "v1/sessions/<int:pk>/reviews/",
+        apis.SessionReviewCreateApi.as_view(),
+        name="api-session-reviews",
+    ),
+    path("v1/checks/", apis.CheckListApi.as_view(), name="api-check-list"),
+    path("v1/checks/<int:pk>/", apis.CheckDetailApi.as_view(), name="api-check-detail"),
+    path("v1/clients/", apis.ClientListApi.as_view(), name="api-client-list"),
+    path(
+        "v1/clients/<int:pk>/", apis.ClientDetailApi.as_view(), name="api-client-detail"
+    ),
+    path("v1/sync-runs/", apis.SyncRunListApi.as_view(), name="api-sync-run-list"),
+    path(
+        "v1/sync-runs/<int:pk>/",
+        apis.SyncRunDetailApi.as_view(),
+        name="api-sync-run-detail",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", apis.api_docs, name="api-docs"),
+]

@@ -1,13 +1,61 @@
-"""REST API views (DRF)."""
+"""REST API for internal tools, under /api/v1/ (DRF).
+
+Thin views: each reads one selector (`get_queryset`) or calls one service, and
+filters with the same FilterSet as the pages and the CSV exports (so the filter
+names and meanings are identical everywhere).
+
+Pagination is keyset ("cursor") pagination on a unique order, the one the
+review queue uses: sessions by (provider created, id) newest first. It reuses
+the queue's `KeysetPaginator`, so an API page and a queue page of the same size
+hold the same rows, and so do the CSV exports (`selectors.SESSION_QUEUE_ORDERING`).
+No COUNT, no OFFSET: the thousandth page costs what the first does. Responses
+are `{"next": url|null, "previous": url|null, "results": [...]}`, like DRF's
+CursorPagination; `page_size` (default 50) is capped at 500.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
+from django.db import models
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import generics, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import selectors, services
 from .exceptions import ApplicationError
+from .filters import CheckFilterSet, ClientFilterSet, SessionFilterSet, SyncRunFilterSet
+from .models import Client, WorkflowSession
+from .pagination import InvalidCursor, KeysetPaginator
+from .permissions import CanDecide
+from .serializers import (
+    CheckDetailSerializer,
+    CheckSerializer,
+    ClientDetailSerializer,
+    ClientSerializer,
+    ReviewInputSerializer,
+    ReviewSerializer,
+    SessionDetailSerializer,
+    SessionSerializer,
+    SyncRunSerializer,
+)
+
+# How many of a client's newest sessions its detail lists inline.
+CLIENT_DETAIL_SESSIONS = 50
+# Ids are BIGINT: a longer number in a URL or a cursor is "not found" or
+# "invalid", never a database overflow.
+MAX_ID = 2**63 - 1
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -15,3 +63,349 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, **exc.extra}, status=400)
     return drf_exception_handler(exc, context)
+
+
+# --- Pagination -----------------------------------------------------------------------
+
+
+def _cursor_check(paginator: KeysetPaginator, model: type, cursor: str) -> None:
+    """Raise InvalidCursor unless the cursor's values fit the sort column and id.
+
+    Cursors come from clients: a forged one must be a 400, never reach the
+    database as a value it cannot compare (a 500: bad date, NUL byte, an id
+    beyond BIGINT).
+    """
+    try:
+        value, pk, _backwards = paginator.decode_cursor(cursor)
+    except (ValueError, TypeError) as exc:  # e.g. a date-time with month 13
+        raise InvalidCursor("cursor is not valid") from exc
+    field = _sort_field(model, paginator.sort_field)
+    if isinstance(field, models.DateTimeField):
+        fits = isinstance(value, dt.datetime)
+    elif isinstance(field, models.CharField):
+        fits = isinstance(value, str) and "\x00" not in value
+    else:
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    if not fits:
+        raise InvalidCursor("cursor does not fit this list")
+    if not 0 <= pk <= MAX_ID:
+        raise InvalidCursor("cursor id is out of range")
+
+
+def _sort_field(model: type, path: str) -> models.Field:
+    *relations, name = path.split("__")
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model
+    return model._meta.get_field(name)
+
+
+class KeysetCursorPagination(BasePagination):
+    """Keyset pages over the view's `keyset_sort` (a non-null field; ties by id).
+
+    `keyset_sort` is a field name, prefixed with "-" for descending. An unknown,
+    tampered or foreign cursor, or a page size that is not a positive whole
+    number, is a 400 with the parameter's error.
+    """
+
+    page_size = 50
+    max_page_size = 500
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+
+    def _page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw in (None, ""):
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError(
+                {self.page_size_query_param: ["A positive whole number is required."]}
+            )
+        return min(size, self.max_page_size)
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: Any = None
+    ) -> list[Any]:
+        sort: str = view.keyset_sort
+        paginator = KeysetPaginator(
+            queryset,
+            sort_field=sort.removeprefix("-"),
+            descending=sort.startswith("-"),
+            page_size=self._page_size(request),
+            max_page_size=self.max_page_size,
+        )
+        cursor = request.query_params.get(self.cursor_query_param) or None
+        try:
+            if cursor is not None:
+                _cursor_check(paginator, queryset.model, cursor)
+            self.page = paginator.page(cursor)
+        except InvalidCursor as exc:
+            raise ValidationError(
+                {self.cursor_query_param: [f"Invalid cursor: {exc}."]}
+            ) from exc
+        self.request = request
+        return self.page.items
+
+    def _link(self, cursor: str | None) -> str | None:
+        if cursor is None:
+            return None
+        return replace_query_param(
+            self.request.build_absolute_uri(), self.cursor_query_param, cursor
+        )
+
+    def get_paginated_response(self, data: Any) -> Response:
+        previous = self._link(self.page.previous_cursor)
+        if previous is None and not self.page.is_first:
+            # Back from the second page lands on the first: no cursor at all.
+            previous = remove_query_param(
+                self.request.build_absolute_uri(), self.cursor_query_param
+            )
+        return Response(
+            {
+                "next": self._link(self.page.next_cursor),
+                "previous": previous,
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {"type": "string", "format": "uri", "nullable": True},
+                "previous": {"type": "string", "format": "uri", "nullable": True},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from a previous response's next/previous link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page (default {self.page_size}, "
+                f"at most {self.max_page_size}; larger values are capped).",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
+
+
+# --- Shared schema pieces ---------------------------------------------------------------
+
+ERROR_400 = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="Invalid input: an object mapping each bad parameter or field to its "
+    "errors, or `{detail}` for a rule the service enforces.",
+)
+ERROR_403 = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Not logged in, or role too low."
+)
+ERROR_404 = OpenApiResponse(OpenApiTypes.OBJECT, description="No such object.")
+LIST_ERRORS = {400: ERROR_400, 403: ERROR_403}
+DETAIL_ERRORS = {403: ERROR_403, 404: ERROR_404}
+
+
+class BoundedIdLookupMixin:
+    """Answer 404 for a URL id beyond BIGINT instead of letting the database fail."""
+
+    def get_object(self) -> Any:
+        if self.kwargs["pk"] > MAX_ID:
+            raise NotFound()
+        return super().get_object()
+
+
+# Token first: its challenge (`WWW-Authenticate: Token`) makes a missing or bad
+# token a 401 rather than the 403 that session authentication alone would give.
+AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+
+
+class ListApi(generics.ListAPIView):
+    authentication_classes = AUTHENTICATION
+    pagination_class = KeysetCursorPagination
+    keyset_sort: str = "-id"
+
+
+class DetailApi(BoundedIdLookupMixin, generics.RetrieveAPIView):
+    authentication_classes = AUTHENTICATION
+    # A query string never narrows a detail lookup.
+    filter_backends: list = []
+
+
+# --- Sessions --------------------------------------------------------------------------
+
+
+@extend_schema(
+    tags=["sessions"], responses={200: SessionSerializer(many=True), **LIST_ERRORS}
+)
+class SessionListApi(ListApi):
+    """Sessions in review-queue order, filtered with the queue's filters."""
+
+    serializer_class = SessionSerializer
+    filterset_class = SessionFilterSet
+    keyset_sort = "-provider_created_at"
+
+    def get_queryset(self) -> QuerySet[WorkflowSession]:
+        return selectors.session_queryset()
+
+
+@extend_schema(
+    tags=["sessions"], responses={200: SessionDetailSerializer, **DETAIL_ERRORS}
+)
+class SessionDetailApi(DetailApi):
+    """One session with its checks, tags, policy assurance, reviews and client."""
+
+    serializer_class = SessionDetailSerializer
+
+    def get_queryset(self) -> QuerySet[WorkflowSession]:
+        return selectors.session_detail_queryset()
+
+
+class SessionReviewCreateApi(BoundedIdLookupMixin, generics.GenericAPIView):
+    """Record a review decision on a session (reviewers only; audited)."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [CanDecide]
+    serializer_class = ReviewInputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self) -> QuerySet[WorkflowSession]:
+        return selectors.session_queryset()
+
+    @extend_schema(
+        tags=["sessions"],
+        operation_id="sessions_reviews_create",
+        request=ReviewInputSerializer,
+        responses={201: ReviewSerializer, 400: ERROR_400, **DETAIL_ERRORS},
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        session = self.get_object()
+        data = ReviewInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = services.review_decision_record(
+            session=session,
+            reviewer=request.user,
+            decision=data.validated_data["decision"],
+            reason_code=data.validated_data["reason_code"],
+            comment=data.validated_data["comment"],
+            source="api",
+        )
+        return Response(
+            ReviewSerializer(review, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+# --- Checks ------------------------------------------------------------------------------
+
+
+@extend_schema(
+    tags=["checks"], responses={200: CheckSerializer(many=True), **LIST_ERRORS}
+)
+class CheckListApi(ListApi):
+    """Checks, newest session first (the checks CSV's order)."""
+
+    serializer_class = CheckSerializer
+    filterset_class = CheckFilterSet
+    keyset_sort = "-session__provider_created_at"
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.check_queryset().defer("raw_payload", "breakdown")
+
+
+@extend_schema(tags=["checks"], responses={200: CheckDetailSerializer, **DETAIL_ERRORS})
+class CheckDetailApi(DetailApi):
+    serializer_class = CheckDetailSerializer
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.check_queryset().defer("raw_payload")
+
+
+# --- Clients -----------------------------------------------------------------------------
+
+
+@extend_schema(
+    tags=["clients"], responses={200: ClientSerializer(many=True), **LIST_ERRORS}
+)
+class ClientListApi(ListApi):
+    """Clients by display name."""
+
+    serializer_class = ClientSerializer
+    filterset_class = ClientFilterSet
+    keyset_sort = "display_name"
+
+    def get_queryset(self) -> QuerySet[Client]:
+        return selectors.client_queryset()
+
+
+@extend_schema(
+    tags=["clients"], responses={200: ClientDetailSerializer, **DETAIL_ERRORS}
+)
+class ClientDetailApi(DetailApi):
+    """A client, its provider identities and its newest sessions (bounded)."""
+
+    serializer_class = ClientDetailSerializer
+
+    def get_queryset(self) -> QuerySet[Client]:
+        return selectors.client_with_identities_queryset()
+
+    def get_object(self) -> Client:
+        client = super().get_object()
+        client.recent_sessions, client.recent_sessions_truncated = (
+            selectors.client_recent_sessions(
+                client_id=client.pk, limit=CLIENT_DETAIL_SESSIONS
+            )
+        )
+        return client
+
+
+# --- Sync runs ---------------------------------------------------------------------------
+
+
+@extend_schema(
+    tags=["sync"], responses={200: SyncRunSerializer(many=True), **LIST_ERRORS}
+)
+class SyncRunListApi(ListApi):
+    """Sync runs, newest first."""
+
+    serializer_class = SyncRunSerializer
+    filterset_class = SyncRunFilterSet
+    keyset_sort = "-started_at"
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.sync_run_queryset()
+
+
+@extend_schema(tags=["sync"], responses={200: SyncRunSerializer, **DETAIL_ERRORS})
+class SyncRunDetailApi(DetailApi):
+    serializer_class = SyncRunSerializer
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.sync_run_queryset()
+
+
+# --- Documentation ---------------------------------------------------------------------
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI served from this site (drf-spectacular-sidecar), CSP-clean.
+
+    The split view loads its start-up script from this same URL (`?script`),
+    so `script-src 'self'` suffices; the template has no inline style.
+    """
+
+    template_name = "api/swagger_ui.html"
+
+
+api_docs = login_required(ApiDocsView.as_view(url_name="api-schema"))

@@ -14,13 +14,27 @@ import datetime as dt
 from typing import Any
 
 import django_filters as filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import extend_schema_field
 
-from .models import Check, Outcome, ProviderKind, Status, Tag, WorkflowSession
+from .models import (
+    Check,
+    Client,
+    Outcome,
+    ProviderClient,
+    ProviderKind,
+    Status,
+    SyncRun,
+    SyncRunState,
+    SyncTrigger,
+    Tag,
+    WorkflowSession,
+)
 
 UNASSIGNED = "none"
 ASSIGNED_TO_ME = "me"
@@ -37,6 +51,39 @@ class CharInFilter(filters.BaseInFilter, filters.CharFilter):
     """Comma-separated free values (slugs, names)."""
 
 
+# The API schema's type for IdFilter (drf-spectacular reads this annotation).
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1})
+class IdFilter(filters.NumberFilter):
+    """A database id: a whole number within BIGINT range.
+
+    A plain NumberFilter accepts `1e400` or 25 digits and the database then
+    fails with an overflow (a 500); out-of-range ids are a form error instead.
+    """
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+# The value goes in as a parameter, never into the message itself: messages are
+# %-formatted when rendered, and a value holding "%" would break that (a 500).
+NOT_A_DATE = "%(value)s is not a date (YYYY-MM-DD) or date-time (ISO 8601)."
+
+
+# The API schema's type for FlexibleDateTimeFilter: a date or a date-time.
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "string", "format": "date"},
+            {"type": "string", "format": "date-time"},
+        ],
+        "description": "An ISO date (YYYY-MM-DD: the whole day, UTC) or an ISO 8601 "
+        "date-time (UTC when it has no offset).",
+    }
+)
 class FlexibleDateTimeFilter(filters.Filter):
     """Accept an ISO date (`2026-01-31`) or date-time; compare on the indexed column.
 
@@ -53,20 +100,39 @@ class FlexibleDateTimeFilter(filters.Filter):
         if not value:
             return qs
         value = value.strip()
-        moment = parse_datetime(value)
-        if moment is None:
-            day = parse_date(value)
-            if day is None:
-                raise ValidationError(
-                    f"{value!r} is not a date (YYYY-MM-DD) or date-time (ISO 8601)."
-                )
+        # A bare date first: parse_datetime also accepts "2026-01-31" (as
+        # midnight), which would make `created_before` exclude the day itself.
+        day = _parse_or_none(parse_date, value)
+        if day is not None:
             moment = dt.datetime.combine(day, dt.time.min)
             if self.bound == "before":
+                if day == dt.date.max:
+                    return qs  # "until the end of time": nothing to exclude
                 moment += dt.timedelta(days=1)
+        else:
+            moment = _parse_or_none(parse_datetime, value)
+            if moment is None:
+                raise ValidationError(NOT_A_DATE, params={"value": repr(value)})
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment, dt.UTC)
+        # In UTC before it reaches the database: PostgreSQL refuses offsets
+        # beyond +/-15:59 that Python (and ISO 8601 parsers) accept.
+        moment = moment.astimezone(dt.UTC)
         lookup = "gte" if self.bound == "after" else "lt"
         return qs.filter(**{f"{self.field_name}__{lookup}": moment})
+
+
+def _parse_or_none(parse: Any, value: str) -> Any:
+    # Django's parsers raise ValueError for well-formed but impossible values
+    # ("2026-13-45"), and a date-time at the edge of year 1 overflows when the
+    # database converts it to UTC; for a filter both are just invalid values.
+    try:
+        parsed = parse(value)
+        if isinstance(parsed, dt.datetime) and timezone.is_aware(parsed):
+            parsed.astimezone(dt.UTC)
+        return parsed
+    except (ValueError, OverflowError):
+        return None
 
 
 def _validate_dates(filterset: filters.FilterSet) -> None:
@@ -76,9 +142,9 @@ def _validate_dates(filterset: filters.FilterSet) -> None:
         if not raw:
             continue
         raw = raw.strip()
-        if parse_datetime(raw) is None and parse_date(raw) is None:
+        if _parse_or_none(parse_datetime, raw) is None and _parse_or_none(parse_date, raw) is None:
             filterset.form.add_error(
-                name, f"{raw!r} is not a date (YYYY-MM-DD) or date-time (ISO 8601)."
+                name, ValidationError(NOT_A_DATE, params={"value": repr(raw)})
             )
 
 
@@ -119,7 +185,13 @@ class SessionFilterSet(filters.FilterSet):
         label="Assignee",
         help_text="Username, 'me', or 'none' for unassigned.",
     )
-    client = filters.NumberFilter(field_name="provider_client__client_id", label="Client id")
+    client = IdFilter(field_name="provider_client__client_id", label="Client id")
+    needs_attention = filters.ChoiceFilter(
+        method="filter_needs_attention",
+        choices=[("true", "Yes"), ("false", "No")],
+        label="Needs attention",
+        help_text="'true': sessions an officer must look at (selectors.session_needs_attention_q).",
+    )
 
     class Meta:
         model = WorkflowSession
@@ -166,6 +238,16 @@ class SessionFilterSet(filters.FilterSet):
             | Q(provider_client__external_reference=value)
         )
 
+    def filter_needs_attention(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return qs
+        # Imported here: selectors imports this module. One definition of
+        # "needs attention" serves the overview, the queue, the API and CSV.
+        from .selectors import session_needs_attention_q
+
+        condition = session_needs_attention_q()
+        return qs.filter(condition) if value == "true" else qs.exclude(condition)
+
     def filter_assignee(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
         if not value:
@@ -197,8 +279,8 @@ class CheckFilterSet(filters.FilterSet):
     status = ChoiceInFilter(lookup_expr="in", choices=Status.choices, label="Status")
     outcome = ChoiceInFilter(method="filter_outcome", choices=OUTCOME_CHOICES, label="Outcome")
     check_type = CharInFilter(lookup_expr="in", label="Check type")
-    session = filters.NumberFilter(field_name="session_id", label="Session id")
-    client = filters.NumberFilter(field_name="session__provider_client__client_id", label="Client id")
+    session = IdFilter(field_name="session_id", label="Session id")
+    client = IdFilter(field_name="session__provider_client__client_id", label="Client id")
     created_after = FlexibleDateTimeFilter(
         field_name="session__provider_created_at", bound="after", label="Session created from"
     )
@@ -217,3 +299,38 @@ class CheckFilterSet(filters.FilterSet):
         return self.form.is_valid()
 
     filter_outcome = SessionFilterSet.filter_outcome
+
+
+class ClientFilterSet(filters.FilterSet):
+    """Clients for the API: a search box and the shared external reference."""
+
+    q = filters.CharFilter(
+        method="filter_q",
+        label="Search",
+        help_text="Client name (contains), or an exact reference or provider client id.",
+    )
+    reference = filters.CharFilter(field_name="reference", label="Reference")
+
+    class Meta:
+        model = Client
+        fields: list[str] = []
+
+    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return qs
+        # EXISTS, not a join: a client known to several providers is one row.
+        known_as = ProviderClient.objects.filter(client_id=OuterRef("pk"), external_id=value)
+        return qs.filter(
+            Q(display_name__icontains=value) | Q(reference=value) | Q(Exists(known_as))
+        )
+
+
+class SyncRunFilterSet(filters.FilterSet):
+    provider = CharInFilter(field_name="connection__slug", lookup_expr="in", label="Provider")
+    state = ChoiceInFilter(lookup_expr="in", choices=SyncRunState.choices, label="State")
+    trigger = ChoiceInFilter(lookup_expr="in", choices=SyncTrigger.choices, label="Trigger")
+
+    class Meta:
+        model = SyncRun
+        fields: list[str] = []

@@ -3,13 +3,23 @@
 `EstimatedCountPaginator` is for the Django admin, whose changelist always asks
 for a count: on PostgreSQL an unfiltered count comes from the planner's
 statistics and a filtered one is cut off after a short statement timeout.
+`KeysetPaginator` is for the staff pages: no OFFSET, no COUNT, opaque cursors.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.db import connections, transaction
+from django.db.models import Q, QuerySet
 from django.db.utils import OperationalError
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import cached_property
 
 # What a timed-out count reports: large enough to page through, clearly a cap.
@@ -50,3 +60,206 @@ class EstimatedCountPaginator(Paginator):
                 return queryset.count()
         except OperationalError:
             return COUNT_CAP
+
+
+# --- Keyset pagination for the staff pages ------------------------------------------
+#
+# OFFSET pages get slower the deeper they go and need a COUNT(*) to show page
+# numbers; both cost seconds on a million rows. A keyset page is an index range:
+#   WHERE (sort_key, id) < (last_sort, last_id) ORDER BY sort_key DESC, id DESC
+#   LIMIT n + 1
+# The id breaks ties, so rows sharing a sort value are neither repeated nor
+# skipped at a page boundary. The extra row only tells whether a next page exists.
+
+
+class InvalidCursor(ValueError):
+    """A cursor that was tampered with, truncated, or made for another sort."""
+
+
+@dataclasses.dataclass(frozen=True)
+class KeysetPage:
+    """One page of rows plus opaque cursors for its neighbours (None: no such page)."""
+
+    items: list[Any]
+    next_cursor: str | None
+    previous_cursor: str | None
+    page_size: int
+    is_first: bool
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"d": value.isoformat()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "dt" in value:
+            moment = parse_datetime(str(value["dt"]))
+            if moment is None:
+                raise InvalidCursor("bad date-time in cursor")
+            return moment
+        if "d" in value:
+            day = parse_date(str(value["d"]))
+            if day is None:
+                raise InvalidCursor("bad date in cursor")
+            return day
+        raise InvalidCursor("unknown value type in cursor")
+    return value
+
+
+class KeysetPaginator:
+    """Page through `queryset` ordered by (`sort_field`, id) without OFFSET or COUNT.
+
+    `sort_field` may follow relations (`connection__slug`) and must be non-null:
+    NULLs do not compare, so rows holding one would fall out of every page.
+    Cursors are URL-safe base64 JSON carrying the boundary row's (sort value, id),
+    the direction, and the sort they were made for; a cursor made for another
+    sort is rejected with InvalidCursor rather than silently misplacing the page.
+    Each page costs one query (two when "Previous" reaches the first page, which
+    is then rebuilt forwards so that it is always full).
+    """
+
+    def __init__(
+        self,
+        queryset: QuerySet,
+        *,
+        sort_field: str,
+        descending: bool = True,
+        page_size: int = 25,
+        max_page_size: int = 100,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be positive")
+        self.queryset = queryset
+        self.sort_field = sort_field
+        self.descending = descending
+        self.page_size = min(page_size, max_page_size)
+        self._sort_tag = f"{'-' if descending else ''}{sort_field}"
+
+    # Cursor format -------------------------------------------------------------
+
+    def encode_cursor(self, *, value: Any, pk: Any, backwards: bool) -> str:
+        payload = {
+            "s": self._sort_tag,
+            "v": _encode_value(value),
+            "i": pk,
+            "b": backwards,
+        }
+        raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def decode_cursor(self, cursor: str) -> tuple[Any, Any, bool]:
+        """Return (sort value, id, backwards) of a cursor, or raise InvalidCursor."""
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        except (ValueError, TypeError, binascii.Error) as exc:
+            raise InvalidCursor("cursor is not valid") from exc
+        if not isinstance(payload, dict) or not {"s", "v", "i", "b"} <= payload.keys():
+            raise InvalidCursor("cursor is incomplete")
+        if payload["s"] != self._sort_tag:
+            raise InvalidCursor("cursor belongs to another sort order")
+        pk = payload["i"]
+        if not isinstance(pk, int) or isinstance(pk, bool):
+            raise InvalidCursor("cursor id is not an integer")
+        return _decode_value(payload["v"]), pk, bool(payload["b"])
+
+    # Queries ---------------------------------------------------------------
+
+    def _ordered(self, *, reverse: bool) -> QuerySet:
+        descending = self.descending != reverse
+        sign = "-" if descending else ""
+        return self.queryset.order_by(f"{sign}{self.sort_field}", f"{sign}pk")
+
+    def _beyond(self, qs: QuerySet, *, value: Any, pk: Any, reverse: bool) -> QuerySet:
+        """Keep rows strictly after (value, pk) in the walking direction.
+
+        Written as `sort <= v AND (sort < v OR id < pk)` rather than a bare OR,
+        so the leading condition is an index range the planner can use.
+        """
+        descending = self.descending != reverse
+        near, strict, pk_strict = (
+            ("lte", "lt", "lt") if descending else ("gte", "gt", "gt")
+        )
+        field = self.sort_field
+        return qs.filter(
+            Q(**{f"{field}__{near}": value})
+            & (Q(**{f"{field}__{strict}": value}) | Q(**{f"pk__{pk_strict}": pk}))
+        )
+
+    def _boundary(self, row: Any) -> tuple[Any, Any]:
+        value: Any = row
+        for part in self.sort_field.split("__"):
+            value = getattr(value, part)
+        if value is None:
+            raise ValueError(
+                f"{self.sort_field} is NULL; keyset sort keys must be non-null"
+            )
+        return value, row.pk
+
+    def page(self, cursor: str | None = None) -> KeysetPage:
+        """Return the page a cursor points at (the first page when `cursor` is None)."""
+        n = self.page_size
+        if not cursor:
+            rows = list(self._ordered(reverse=False)[: n + 1])
+            items = rows[:n]
+            return KeysetPage(
+                items=items,
+                next_cursor=self._cursor_after(items) if len(rows) > n else None,
+                previous_cursor=None,
+                page_size=n,
+                is_first=True,
+            )
+        value, pk, backwards = self.decode_cursor(cursor)
+        if not backwards:
+            qs = self._beyond(
+                self._ordered(reverse=False), value=value, pk=pk, reverse=False
+            )
+            rows = list(qs[: n + 1])
+            items = rows[:n]
+            return KeysetPage(
+                items=items,
+                next_cursor=self._cursor_after(items) if len(rows) > n else None,
+                previous_cursor=self._cursor_before(items) if items else None,
+                page_size=n,
+                is_first=False,
+            )
+        qs = self._beyond(self._ordered(reverse=True), value=value, pk=pk, reverse=True)
+        rows = list(qs[: n + 1])
+        if len(rows) <= n:
+            # Nothing before this page: show a full first page, not a short one.
+            return self.page(None)
+        items = list(reversed(rows[:n]))
+        return KeysetPage(
+            items=items,
+            next_cursor=self._cursor_after(items),
+            previous_cursor=self._cursor_before(items),
+            page_size=n,
+            is_first=False,
+        )
+
+    def _cursor_after(self, items: list[Any]) -> str | None:
+        if not items:
+            return None
+        value, pk = self._boundary(items[-1])
+        return self.encode_cursor(value=value, pk=pk, backwards=False)
+
+    def _cursor_before(self, items: list[Any]) -> str | None:
+        if not items:
+            return None
+        value, pk = self._boundary(items[0])
+        return self.encode_cursor(value=value, pk=pk, backwards=True)

@@ -63,8 +63,15 @@ def model_snapshot(instance: models.Model | None) -> dict[str, Any]:
 
 
 def snapshot_diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
-    """Keep only the keys whose values differ (both sides), for a readable history."""
-    keys = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    """Keep only the keys whose values differ (both sides), for a readable history.
+
+    `updated_at` is left out: it changes on every save and says nothing.
+    """
+    keys = {
+        k
+        for k in before.keys() | after.keys()
+        if k != "updated_at" and before.get(k) != after.get(k)
+    }
     return ({k: before.get(k) for k in keys if k in before}, {k: after.get(k) for k in keys if k in after})
 
 

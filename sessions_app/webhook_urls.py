@@ -1,3 +1,9 @@
-"""Provider webhooks under /webhooks/<slug>/ (issue: sync engine)."""
+"""Provider webhooks under /webhooks/<slug>/ (see sessions_app/webhooks.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .webhooks import provider_webhook
+
+urlpatterns = [
+    path("<slug:slug>/", provider_webhook, name="provider-webhook"),
+]

@@ -61,3 +61,27 @@ def exporter_client(exporter):
 @pytest.fixture
 def admin_client_verity(admin_user):
     return _logged_in(admin_user)
+
+
+@pytest.fixture
+def simulator():
+    """A running provider simulator on a free port (no database involved).
+
+    Seed 7, 30 sessions per provider, time frozen (`simulator.advance(seconds)`
+    moves it), no rate limits (`simulator.set_faults(provider, rate_limit_rps=10)`
+    sets one). Yields a `sessions_app.simulator.server.SimulatorServer`: use
+    `simulator.base_urls[kind]`, `simulator.credentials[kind]`,
+    `simulator.webhook_secrets[kind]` and `simulator.state()` (ground truth).
+    """
+    from sessions_app.simulator.server import SimulatorServer
+
+    server = SimulatorServer(
+        port=0,
+        seed=7,
+        sessions=30,
+        speed=0,
+        rate_limits={"onfido": None, "complycube": None, "ica": None},
+    )
+    server.start()
+    yield server
+    server.stop()

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI files served locally: no CDN
     "axes",
     "sessions_app",
 ]
@@ -176,12 +177,35 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sessions_app.apis.exception_handler",
 }
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
 SPECTACULAR_SETTINGS = {
     "TITLE": "Verity API",
-    "DESCRIPTION": "Read-only mirror of provider workflow sessions, plus review decisions.",
+    "DESCRIPTION": "Read-only mirror of provider workflow sessions, plus review decisions. "
+    "Lists take the review queue's filters and are keyset-paginated "
+    "(follow `next`; `page_size` at most 500).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The schema and its docs page need a login like everything else.
+    "SERVE_PERMISSIONS": ["sessions_app.permissions.CanViewSessions"],
+    # Separate request/response components, so read-only fields are never
+    # demanded in a request body.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar (static files), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "sessions_app.models.Status",
+        "OutcomeEnum": "sessions_app.models.Outcome",
+        "ProviderKindEnum": "sessions_app.models.ProviderKind",
+        "SyncRunStateEnum": "sessions_app.models.SyncRunState",
+        "SyncTriggerEnum": "sessions_app.models.SyncTrigger",
+        "DecisionEnum": "sessions_app.models.Decision",
+        "ReasonCodeEnum": "sessions_app.models.ReasonCode",
+        "TagKindEnum": "sessions_app.models.TagKind",
+        "LinkSourceEnum": "sessions_app.models.ClientLinkSource",
+    },
 }
 
 # CELERY
@@ -222,6 +246,18 @@ VERITY_BEAT_TICK_SECONDS = env.int("VERITY_BEAT_TICK_SECONDS", default=15)
 VERITY_SYNC_MAX_SECONDS = env.int("VERITY_SYNC_MAX_SECONDS", default=120)
 VERITY_SYNC_MAX_PAGES = env.int("VERITY_SYNC_MAX_PAGES", default=50)
 VERITY_SYNC_BATCH_SIZE = env.int("VERITY_SYNC_BATCH_SIZE", default=500)
+# The per-connection sync lease. It must outlive the task's hard time limit, so a
+# lease can only expire once its holder is certainly dead; each committed page
+# renews it.
+VERITY_SYNC_LEASE_SECONDS = env.int(
+    "VERITY_SYNC_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
+)
+# How many unfinished sessions one sync hands the adapter to re-poll by id.
+VERITY_SYNC_REFRESH_LIMIT = env.int("VERITY_SYNC_REFRESH_LIMIT", default=500)
+# A 429's Retry-After becomes the task's retry countdown, capped far below the
+# Redis visibility timeout (1 h) so a delayed retry is never redelivered twice.
+VERITY_RETRY_COUNTDOWN_CAP = env.int("VERITY_RETRY_COUNTDOWN_CAP", default=900)
+VERITY_RETRY_JITTER_SECONDS = env.float("VERITY_RETRY_JITTER_SECONDS", default=5.0)
 # Provider HTTP: never sleep in-process longer than this on a 429.
 VERITY_HTTP_MAX_INLINE_SLEEP = env.float("VERITY_HTTP_MAX_INLINE_SLEEP", default=5.0)
 

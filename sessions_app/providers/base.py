@@ -123,6 +123,10 @@ class Page:
     # Sessions the provider listed whose change marker equals what Verity holds:
     # seen, not re-fetched, not rewritten.
     unchanged_ids: list[str] = field(default_factory=list)
+    # Sessions Verity asked about (refresh_ids) or that were just listed, which
+    # the provider now answers 404/410 for: deleted, retention-expired, sandbox
+    # purge. Not an error; the engine may stop re-polling them.
+    gone_ids: list[str] = field(default_factory=list)
     # Where to resume once this page is committed.
     cursor: dict[str, Any] = field(default_factory=dict)
     # True when this page ends the pass (nothing more to read right now).

@@ -1,22 +1,33 @@
 """`make run`: one command that brings up a working Verity on a laptop.
 
-It creates demo users (one per role), then starts and supervises the web
-server (and, once configured, the provider simulator and a Celery worker with
-beat), prints the URL and a login, and stops everything on Ctrl-C.
+In order: demo users (one per role); the provider simulator as a child process
+(`simulate_providers`); its fake credentials and webhook secrets into the
+environment; `configure_provider` for the three simulated providers (base URLs
+pointing at the simulator, 30 s sync interval); a Celery worker with embedded
+beat on the filesystem broker (no Redis needed); the web server; then a first
+sync of every provider, enqueued at once so the dashboard fills within a
+minute. Prints the URL and the logins; Ctrl-C stops every child.
+
+Production runs the same pieces separately against Redis: docs/operations.md.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from io import StringIO
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 DEMO_PASSWORD = "verity-demo"  # noqa: S105 - a local demo login, printed on purpose
@@ -26,6 +37,20 @@ DEMO_USERS = {
     "viewer": ["viewer"],
     "exporter": ["exporter"],
 }
+
+# The simulated providers: connection slug == kind; the names of the variables
+# that carry the simulator's fake credentials and webhook secrets.
+SIM_CREDENTIAL_ENV = {
+    "onfido": "VERITY_SIM_ONFIDO_TOKEN",
+    "complycube": "VERITY_SIM_COMPLYCUBE_KEY",
+    "ica": "VERITY_SIM_ICA_KEY",
+}
+SIM_WEBHOOK_SECRET_ENV = {
+    "onfido": "VERITY_SIM_ONFIDO_WEBHOOK_SECRET",
+    "complycube": "VERITY_SIM_COMPLYCUBE_WEBHOOK_SECRET",
+    "ica": "VERITY_SIM_ICA_WEBHOOK_SECRET",
+}
+SIM_SYNC_INTERVAL_SECONDS = 30
 
 
 def demo_users_ensure() -> None:
@@ -40,35 +65,166 @@ def demo_users_ensure() -> None:
             user.groups.set(Group.objects.filter(name__in=roles))
 
 
+def simulator_environment() -> dict[str, str]:
+    """Return the variables holding the simulator's fake credentials and secrets."""
+    from sessions_app.simulator import config as sim
+
+    values = {
+        SIM_CREDENTIAL_ENV[name]: sim.DEFAULT_CREDENTIALS[name]
+        for name in SIM_CREDENTIAL_ENV
+    }
+    values |= {
+        SIM_WEBHOOK_SECRET_ENV[name]: sim.DEFAULT_WEBHOOK_SECRETS[name]
+        for name in SIM_WEBHOOK_SECRET_ENV
+    }
+    return values
+
+
+def simulated_providers_configure(
+    *, simulator_url: str, interval: int = SIM_SYNC_INTERVAL_SECONDS
+) -> None:
+    """Point one connection per simulated provider at the simulator (idempotent)."""
+    from sessions_app.simulator.config import provider_base_urls
+
+    for kind, base_url in provider_base_urls(simulator_url).items():
+        call_command(
+            "configure_provider",
+            "--kind",
+            kind,
+            "--slug",
+            kind,
+            "--base-url",
+            base_url,
+            "--credential-env",
+            SIM_CREDENTIAL_ENV[kind],
+            "--webhook-secret-env",
+            SIM_WEBHOOK_SECRET_ENV[kind],
+            "--interval",
+            str(interval),
+            "--display-name",
+            f"{kind.title() if kind != 'ica' else 'ICA'} (simulator)",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
+
+
+def port_wait(host: str, port: int, *, timeout: float = 30.0) -> bool:
+    """Wait until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def broker_folders_ensure() -> None:
+    """Create the filesystem broker's folders (kombu does not create them)."""
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
+
+
 class Command(BaseCommand):
-    help = "Run Verity locally: demo users, web server (and simulator + worker when available)."
+    help = (
+        "Run Verity locally: simulator, Celery worker + beat, web server, first sync."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulator-port", type=int, default=8765)
+        parser.add_argument(
+            "--sim-sessions", type=int, help="Sessions per provider in the simulator."
+        )
+        parser.add_argument(
+            "--sim-seed", type=int, help="Simulator seed (deterministic data)."
+        )
+        parser.add_argument(
+            "--no-simulator",
+            action="store_true",
+            help="Use the configured providers only.",
+        )
 
-    def processes(self, options: dict[str, Any]) -> list[tuple[str, list[str]]]:
-        """The long-running processes to supervise, as (name, argv)."""
-        python = sys.executable
+    def simulator_argv(self, options: dict[str, Any]) -> list[str]:
+        argv = [
+            sys.executable,
+            "manage.py",
+            "simulate_providers",
+            "--port",
+            str(options["simulator_port"]),
+        ]
+        if options.get("sim_sessions"):
+            argv += ["--sessions", str(options["sim_sessions"])]
+        if options.get("sim_seed") is not None:
+            argv += ["--seed", str(options["sim_seed"])]
+        return argv
+
+    def worker_argv(self) -> list[str]:
+        schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"
         return [
-            (
-                "web",
-                [python, "manage.py", "runserver", f"{options['host']}:{options['port']}", "--noreload"],
-            ),
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-B",
+            "-l",
+            "info",
+            "-c",
+            "2",
+            "--pidfile=",
+            "-s",
+            str(schedule),
         ]
 
-    def after_start(self, options: dict[str, Any]) -> None:
-        """Hook for work once the processes run (configure providers, first sync)."""
+    def web_argv(self, options: dict[str, Any]) -> list[str]:
+        return [
+            sys.executable,
+            "manage.py",
+            "runserver",
+            f"{options['host']}:{options['port']}",
+            "--noreload",
+        ]
 
     def handle(self, *args: Any, **options: Any) -> None:
         demo_users_ensure()
+        broker_folders_ensure()
+        use_simulator = (
+            not options["no_simulator"] and "simulate_providers" in get_commands()
+        )
+        if not options["no_simulator"] and not use_simulator:
+            self.stderr.write(
+                "The provider simulator is not installed; starting without it."
+            )
         children: list[tuple[str, subprocess.Popen]] = []
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for name, argv in self.processes(options):
+
+        def start(name: str, argv: list[str]) -> None:
             children.append((name, subprocess.Popen(argv, env=env)))  # noqa: S603
+
         try:
-            self.after_start(options)
+            if use_simulator:
+                os.environ.update(simulator_environment())
+                env.update(simulator_environment())
+                start("simulator", self.simulator_argv(options))
+                if not port_wait("127.0.0.1", options["simulator_port"]):
+                    raise CommandError(
+                        f"The simulator did not start on port {options['simulator_port']}."
+                    )
+                simulator_url = f"http://127.0.0.1:{options['simulator_port']}"
+                simulated_providers_configure(simulator_url=simulator_url)
+                self.stdout.write(
+                    f"Simulator at {simulator_url} (onfido, complycube, ica configured)."
+                )
+            start("worker", self.worker_argv())
+            start("web", self.web_argv(options))
+            self.first_sync_enqueue()
             url = f"http://{options['host']}:{options['port']}/"
             self.stdout.write(self.style.SUCCESS(f"\nVerity is running at {url}"))
             self.stdout.write(
@@ -79,11 +235,13 @@ class Command(BaseCommand):
                 time.sleep(1)
             for name, proc in children:
                 if proc.poll() is not None:
-                    self.stderr.write(f"{name} exited with code {proc.returncode}; stopping.")
+                    self.stderr.write(
+                        f"{name} exited with code {proc.returncode}; stopping."
+                    )
         except KeyboardInterrupt:
             self.stdout.write("Stopping…")
         finally:
-            for _, proc in children:
+            for _, proc in reversed(children):
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
             for _, proc in children:
@@ -91,3 +249,13 @@ class Command(BaseCommand):
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+    def first_sync_enqueue(self) -> None:
+        """Enqueue one sync per enabled connection now, so the dashboard fills at once."""
+        from sessions_app.models import ProviderConnection, SyncTrigger
+        from sessions_app.tasks import sync_connection
+
+        for connection_id in ProviderConnection.objects.filter(
+            enabled=True
+        ).values_list("pk", flat=True):
+            sync_connection.delay(connection_id, trigger=SyncTrigger.MANUAL.value)

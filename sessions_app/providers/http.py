@@ -1,0 +1,469 @@
+"""The one HTTP client every provider adapter uses (on `requests`).
+
+What it guarantees, whichever provider is behind it:
+
+- a (connect, read) timeout on every call and no redirects followed (a
+  redirect to another host would carry the API key with it);
+- requests spaced to the connection's rate limit (`RateLimiter`): per process,
+  which is enough because the sync lock lets one worker sync a connection at a
+  time;
+- a few quick retries, exponential backoff with full jitter (0.5 s base, 8 s
+  cap), on connection errors, time-outs and 502/503/504, and one on a 2xx
+  whose body is not JSON; never urllib3's `Retry`, whose `Retry-After`
+  handling can sleep for hours inside a worker;
+- on 429, the provider's `Retry-After` (seconds or HTTP-date) or a backoff
+  value is slept in-process only when it is at most `max_inline_sleep`, at most
+  twice; otherwise `ProviderRateLimited(retry_after=...)` is raised so the
+  Celery task reschedules itself instead of blocking a worker;
+- every failure is one of the `ProviderError` subclasses of
+  `sessions_app.exceptions`, with the HTTP status, the provider's error type
+  and message (each provider supplies an `error_parser`);
+- the credential never appears in a log record, an exception or a repr: error
+  bodies and messages are scrubbed of every secret the client was given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import requests
+from django.conf import settings
+
+from ..exceptions import (
+    ProviderAuthError,
+    ProviderBadRequest,
+    ProviderConfigurationError,
+    ProviderError,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProviderResponseInvalid,
+    ProviderUnavailable,
+)
+
+if TYPE_CHECKING:
+    from .base import ConnectionConfig
+
+logger = logging.getLogger(__name__)
+
+# (error_type, message) read from an error response; must accept any body.
+ErrorParser = Callable[[requests.Response], tuple[str, str]]
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+MAX_INVALID_JSON_RETRIES = 1
+EXCERPT_CHARS = 200
+REDACTED = "[redacted]"
+# Header values that are secrets whatever the provider (scrubbed like `secrets`).
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "cookie"}
+)
+TRANSIENT_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class RateLimiter:
+    """Space calls at least `1 / rate_per_second` apart; thread-safe.
+
+    `reserve()` books the next free slot and returns how long the caller must
+    wait for it, so concurrent callers get distinct slots and sleep outside
+    the lock.
+    """
+
+    def __init__(
+        self, rate_per_second: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate_per_second = rate_per_second
+        self.interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
+        self._clock = clock
+        self._next_slot = -math.inf
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Book the next slot; return the seconds to wait before using it."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+            return slot - now
+
+
+_shared_limiters: dict[str, RateLimiter] = {}
+_shared_limiters_lock = threading.Lock()
+
+
+def shared_rate_limiter(key: str, rate_per_second: float) -> RateLimiter:
+    """Return the process-wide limiter of one connection (new if its rate changed)."""
+    with _shared_limiters_lock:
+        limiter = _shared_limiters.get(key)
+        if limiter is None or limiter.rate_per_second != rate_per_second:
+            limiter = _shared_limiters[key] = RateLimiter(rate_per_second)
+        return limiter
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a `Retry-After` header (delta seconds or HTTP-date); None if absent or bad."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def response_json(response: requests.Response) -> Any:
+    """Return the parsed JSON body, or None if it is not JSON (never raises)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def body_excerpt(response: requests.Response, limit: int = EXCERPT_CHARS) -> str:
+    """Return the start of a body as text, for error messages."""
+    try:
+        text = response.content[: limit * 4].decode(
+            response.encoding or "utf-8", errors="replace"
+        )
+    except (LookupError, TypeError):
+        text = repr(response.content[:limit])
+    text = " ".join(text.split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+class ProviderHTTP:
+    """A JSON client for one provider connection: timeouts, retries, rate limit, errors."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        provider: str,
+        headers: Mapping[str, str],
+        rate_limit_per_second: float,
+        error_parser: ErrorParser,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_retries: int = 3,
+        max_inline_sleep: float | None = None,
+        max_rate_limit_retries: int = 2,
+        default_retry_after: float = 30.0,
+        quota_error: Callable[[str], bool] | None = None,
+        quota_retry_after: float = 3600.0,
+        json_content_type: str = "application/json",
+        secrets: Iterable[str] = (),
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+        session: requests.Session | None = None,
+    ) -> None:
+        """Configure the client.
+
+        `default_retry_after` is reported on a 429 that gave no `Retry-After`
+        once the inline retries are spent; `quota_error(error_type)` tells a
+        quota 429 (no retry helps for hours) from a rate limit; `sleep`,
+        `clock` and `jitter` are injectable so that tests never really wait.
+        """
+        self.base_url = base_url.rstrip("/")
+        self.provider = provider
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_retries = max_retries
+        self.max_inline_sleep = (
+            settings.VERITY_HTTP_MAX_INLINE_SLEEP
+            if max_inline_sleep is None
+            else max_inline_sleep
+        )
+        self.max_rate_limit_retries = max_rate_limit_retries
+        self.default_retry_after = default_retry_after
+        self.quota_error = quota_error
+        self.quota_retry_after = quota_retry_after
+        self.json_content_type = json_content_type
+        self.error_parser = error_parser
+        self.rate_limiter = rate_limiter or RateLimiter(
+            rate_limit_per_second, clock=clock
+        )
+        self._sleep = sleep
+        self._jitter = jitter
+        secret_values = [*secrets]
+        secret_values += [
+            value
+            for name, value in headers.items()
+            if name.lower() in SENSITIVE_HEADERS
+        ]
+        # Longest first, so that "Token token=abc" is scrubbed before "abc".
+        self._secrets = sorted(
+            {s for s in secret_values if s and len(s) >= 4}, key=len, reverse=True
+        )
+        self.session = session or requests.Session()
+        self.session.headers.update(
+            {"Accept": "application/json", "User-Agent": "verity/0.1"}
+        )
+        self.session.headers.update(headers)
+
+    def __repr__(self) -> str:
+        return f"<ProviderHTTP {self.provider} {self.base_url}>"
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET `path` and return its JSON body (ProviderError on failure)."""
+        return self._request("GET", path, params=params)
+
+    def post_json(
+        self, path: str, json: Any = None, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """POST `json` to `path` and return the JSON body (ProviderError on failure).
+
+        Only used for read-only searches (ICA), so retrying a POST is safe.
+        """
+        return self._request("POST", path, params=params, body=json)
+
+    # Internals -----------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """Return `text` with every secret this client knows replaced."""
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        where = f"{method} {path.split('?')[0]}"
+        headers = {}
+        data = None
+        if method == "POST":
+            headers["Content-Type"] = self.json_content_type
+            data = json.dumps({} if body is None else body).encode("utf-8")
+        transient_retries = rate_limit_retries = invalid_json_retries = 0
+        while True:
+            wait = self.rate_limiter.reserve()
+            if wait > 0:
+                self._sleep(wait)
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except TRANSIENT_ERRORS as exc:
+                reason = self.redact(f"{type(exc).__name__}: {exc}")[:300]
+                if transient_retries < self.max_retries:
+                    transient_retries += 1
+                    self._retry_sleep(
+                        where, reason, transient_retries, self.max_retries
+                    )
+                    continue
+                raise ProviderUnavailable(
+                    f"{reason} ({where}, {transient_retries + 1} attempts)",
+                    provider=self.provider,
+                    status=None,
+                    extra={"method": method, "path": path},
+                ) from None
+            except requests.exceptions.InvalidHeader:
+                # Its message quotes the header value, i.e. the credential.
+                raise ProviderConfigurationError(
+                    f"{self.provider}: a request header is invalid (check the credential's characters)."
+                ) from None
+            except requests.exceptions.RequestException as exc:
+                raise ProviderConfigurationError(
+                    self.redact(
+                        f"{self.provider}: cannot call {self.base_url}: {type(exc).__name__}: {exc}"
+                    )
+                ) from None
+            status = response.status_code
+            logger.debug(
+                "%s %s -> %s in %.0f ms",
+                self.provider,
+                where,
+                status,
+                (time.monotonic() - started) * 1000,
+            )
+
+            if 200 <= status < 300:
+                if status == 204:
+                    return None
+                try:
+                    return response.json()
+                except ValueError:
+                    if invalid_json_retries < MAX_INVALID_JSON_RETRIES:
+                        invalid_json_retries += 1
+                        self._retry_sleep(
+                            where,
+                            f"HTTP {status} body is not JSON",
+                            invalid_json_retries,
+                            MAX_INVALID_JSON_RETRIES,
+                        )
+                        continue
+                    raise ProviderResponseInvalid(
+                        f"body is not valid JSON ({where}): {self.redact(body_excerpt(response))!r}",
+                        provider=self.provider,
+                        status=status,
+                        extra={"method": method, "path": path},
+                    ) from None
+
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            if status == 429 or (status == 503 and retry_after is not None):
+                error_type, message = self._error_details(response)
+                if (
+                    status == 429
+                    and self.quota_error is not None
+                    and self.quota_error(error_type)
+                ):
+                    raise ProviderRateLimited(
+                        f"quota exhausted: {message} ({where})",
+                        retry_after=max(retry_after or 0.0, self.quota_retry_after),
+                        provider=self.provider,
+                        status=status,
+                        error_type=error_type,
+                        extra={"method": method, "path": path, "quota": True},
+                    )
+                wait = retry_after
+                if wait is None:
+                    wait = min(
+                        BACKOFF_CAP, BACKOFF_BASE * 2 ** (rate_limit_retries + 1)
+                    )
+                if (
+                    rate_limit_retries < self.max_rate_limit_retries
+                    and wait <= self.max_inline_sleep
+                ):
+                    rate_limit_retries += 1
+                    logger.warning(
+                        "%s %s: HTTP %s, waiting %.1f s then retrying (%d/%d)",
+                        self.provider,
+                        where,
+                        status,
+                        wait,
+                        rate_limit_retries,
+                        self.max_rate_limit_retries,
+                    )
+                    self._sleep(wait)
+                    continue
+                raise ProviderRateLimited(
+                    f"{message or 'rate limited'} ({where})",
+                    retry_after=retry_after
+                    if retry_after is not None
+                    else max(wait, self.default_retry_after),
+                    provider=self.provider,
+                    status=status,
+                    error_type=error_type,
+                    extra={"method": method, "path": path},
+                )
+
+            if status in RETRY_STATUSES and transient_retries < self.max_retries:
+                transient_retries += 1
+                self._retry_sleep(
+                    where, f"HTTP {status}", transient_retries, self.max_retries
+                )
+                continue
+
+            raise self._error(response, method=method, path=path, where=where)
+
+    def _retry_sleep(self, where: str, reason: str, attempt: int, limit: int) -> None:
+        # Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))].
+        delay = self._jitter() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        logger.warning(
+            "%s %s: %s, retrying in %.2f s (%d/%d)",
+            self.provider,
+            where,
+            reason,
+            delay,
+            attempt,
+            limit,
+        )
+        self._sleep(delay)
+
+    def _error_details(self, response: requests.Response) -> tuple[str, str]:
+        try:
+            error_type, message = self.error_parser(response)
+        except Exception as exc:  # a parser must never turn an error into a crash
+            # Only the type: the message could quote the body, and so a secret.
+            logger.debug(
+                "%s error parser failed: %s", self.provider, type(exc).__name__
+            )
+            error_type, message = "", ""
+        error_type = self.redact(str(error_type or ""))[:100]
+        message = self.redact(str(message or "")).strip()
+        if not message:
+            message = self.redact(body_excerpt(response)) or response.reason or ""
+        return error_type, message[:500]
+
+    def _error(
+        self, response: requests.Response, *, method: str, path: str, where: str
+    ) -> ProviderError:
+        status = response.status_code
+        error_type, message = self._error_details(response)
+        if status in (401, 402, 403):
+            cls: type[ProviderError] = ProviderAuthError
+        elif status in (404, 410):
+            cls = ProviderNotFound
+        elif 500 <= status < 600:
+            cls = ProviderUnavailable
+        elif 400 <= status < 500:
+            cls = ProviderBadRequest
+        else:  # a redirect (not followed) or an informational status
+            cls = ProviderResponseInvalid
+            message = f"unexpected HTTP {status}"
+        return cls(
+            f"{message} ({where})",
+            provider=self.provider,
+            status=status,
+            error_type=error_type,
+            extra={"method": method, "path": path},
+        )
+
+
+def connection_http(
+    config: ConnectionConfig, overrides: Mapping[str, Any], **options: Any
+) -> ProviderHTTP:
+    """Return the ProviderHTTP of one connection: `options` from its adapter, then `overrides`.
+
+    The credential is always scrubbed from errors and logs, and the connection's
+    adapters in this process share one rate limiter, unless a test injects its
+    own clock or limiter through `overrides`.
+    """
+    kwargs: dict[str, Any] = {
+        "provider": config.slug or config.kind,
+        "rate_limit_per_second": config.rate_limit_per_second,
+        "secrets": [config.credential],
+        **options,
+    }
+    if "rate_limiter" not in overrides and "clock" not in overrides:
+        kwargs["rate_limiter"] = shared_rate_limiter(
+            f"{config.kind}:{config.slug}", config.rate_limit_per_second
+        )
+    kwargs.update(overrides)
+    return ProviderHTTP(config.base_url, **kwargs)

@@ -1,0 +1,493 @@
+"""Illumina Connected Analytics (ICA v2) workflow sessions.
+
+Contract: `/work/shared/providers/ica/NOTES.md` and the public OpenAPI spec.
+How this adapter reads it:
+
+- Sessions live in projects. The projects are the `project_ids` option or,
+  without it, every project `GET /api/projects` lists (cursor paging). Each
+  project is a client (ProviderClient external id = project id).
+- Per project, `POST /api/projects/{id}/workflowSessions:search` in cursor
+  mode (`pageSize` + `pageToken`, no `sort`) until `nextPageToken` is null or
+  "". ICA has no modified-since filter and no `timeModified` on sessions, so
+  every pass walks every session; the change marker is a hash of the search
+  item, and only changed sessions cost `POST .../{id}/analyses:search` (the
+  session's analyses are its checks). An expired page token restarts that
+  project's walk once.
+- There is no GET-by-id: `fetch_session` searches the hinted project (or all
+  of them), narrowed by `userReference` when the hint carries one.
+- Every call sends `Accept: application/vnd.illumina.v3+json` (ICA answers 400
+  `ICA_API_004` without it) and POSTs send the same Content-Type.
+- Both status vocabularies (V3 `INPROGRESS`, V4 `IN_PROGRESS`, ...) are in
+  `sessions_app.normalization`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from ..exceptions import (
+    ProviderAuthError,
+    ProviderBadRequest,
+    ProviderNotFound,
+    ProviderResponseInvalid,
+)
+from ..normalization import normalise_check, normalise_session
+from .base import (
+    Budget,
+    CheckRecord,
+    ClientRecord,
+    ConnectionConfig,
+    KnownVersions,
+    Page,
+    ProviderAdapter,
+    SessionRecord,
+    no_known_versions,
+    payload_hash,
+)
+from .common import (
+    CHECK_TYPE_MAX,
+    CURSOR_VERSION,
+    ID_MAX,
+    NAME_MAX,
+    RAW_WORD_MAX,
+    Progress,
+    as_text,
+    clean_id,
+    format_timestamp,
+    int_option,
+    json_object,
+    list_option,
+    now_utc,
+    page_of_items,
+    parse_timestamp,
+    pass_in_progress,
+    quarantine,
+    snapshot,
+    tag_records,
+    unknown_check_words,
+    unknown_session_words,
+)
+from .http import ProviderHTTP, connection_http, response_json
+
+logger = logging.getLogger(__name__)
+
+KIND = "ica"
+RECORD_TYPE = "workflow_session"
+MEDIA_TYPE = "application/vnd.illumina.v3+json"
+# ICA documents a 429 but no quota and no Retry-After.
+DEFAULT_RETRY_AFTER = 30.0
+# Analyses of one session and projects of one tenant are few; this bounds a
+# provider that keeps returning page tokens.
+MAX_SMALL_LIST_PAGES = 100
+
+
+def ica_error(response: requests.Response) -> tuple[str, str]:
+    """Read an RFC 7807 problem: ICA's code is in `title`, the text in `detail`."""
+    body = response_json(response)
+    if not isinstance(body, dict):
+        return "", ""
+    title = as_text(body.get("title"))
+    detail = as_text(body.get("detail"))
+    return title, detail or title
+
+
+def _path_id(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _next_token(envelope: dict[str, Any]) -> str | None:
+    token = envelope.get("nextPageToken")
+    return token if isinstance(token, str) and token else None
+
+
+class IcaAdapter(ProviderAdapter):
+    """Workflow sessions of ICA projects, their analyses (checks) and projects (clients)."""
+
+    kind = KIND
+
+    def __init__(
+        self, config: ConnectionConfig, *, http: ProviderHTTP | None = None
+    ) -> None:
+        super().__init__(config, http=http)
+        options = config.options
+        self.project_ids = list_option(options, "project_ids")
+        self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)
+        self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=1000)
+        self._projects: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
+        """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
+        return connection_http(
+            config,
+            overrides,
+            headers={"X-API-Key": config.credential, "Accept": MEDIA_TYPE},
+            json_content_type=MEDIA_TYPE,
+            error_parser=ica_error,
+            default_retry_after=DEFAULT_RETRY_AFTER,
+        )
+
+    def build_http(self) -> ProviderHTTP:
+        return self.make_http(self.config)
+
+    # The pass ---------------------------------------------------------------
+
+    def iter_pages(
+        self,
+        *,
+        cursor: Mapping[str, Any],
+        budget: Budget,
+        full: bool = False,
+        refresh_ids: Sequence[str] = (),
+        known_versions: KnownVersions = no_known_versions,
+    ) -> Iterator[Page]:
+        """Yield pages of every session of every project (each pass walks them all).
+
+        `full` changes nothing (there is no window to ignore) and `refresh_ids`
+        are not needed (the walk re-reads unfinished sessions anyway).
+        Cursor: `{"v": 1, "last_pass_started_at": iso}` between passes, plus
+        `"pass": {started_at, projects, index, page_token, offset}` while one is
+        unfinished (`offset`: items of the `page_token` page already handled).
+        """
+        cursor = cursor if isinstance(cursor, Mapping) else {}
+        state = pass_in_progress(cursor, True)
+        if state is None or not self._valid_state(state):
+            state = {
+                "mode": "full",
+                "started_at": format_timestamp(now_utc()),
+                "projects": None,
+                "index": 0,
+                "page_token": None,
+                "offset": 0,
+            }
+
+        def cursor_of() -> dict[str, Any]:
+            return snapshot(
+                {
+                    "v": CURSOR_VERSION,
+                    "last_pass_started_at": cursor.get("last_pass_started_at"),
+                    "pass": state,
+                }
+            )
+
+        progress = Progress()
+        restarted: set[str] = set()
+        finished = False
+        while True:
+            if state["projects"] is None:
+                if budget.exhausted(progress.pages):
+                    break
+                state["projects"] = self._project_ids()
+            # Checked before the budget: ending the pass costs no call.
+            if state["index"] >= len(state["projects"]):
+                finished = True
+                break
+            if budget.exhausted(progress.pages):
+                break
+            project_id = state["projects"][state["index"]]
+            try:
+                envelope = self._search(project_id, state["page_token"])
+            except ProviderBadRequest as exc:
+                if state["page_token"] and project_id not in restarted:
+                    # Page tokens are opaque and their lifetime undocumented.
+                    logger.warning(
+                        "ICA page token of project %s refused (%s); restarting it.",
+                        project_id,
+                        exc,
+                    )
+                    restarted.add(project_id)
+                    state.update(page_token=None, offset=0)
+                    continue
+                raise
+            except (ProviderNotFound, ProviderAuthError) as exc:
+                if isinstance(exc, ProviderAuthError) and exc.status != 403:
+                    raise  # 401: the key itself is wrong, every project will fail
+                # One project deleted or not shared with this key: report it
+                # where operators look (the sync page), carry on with the rest.
+                page = Page(
+                    quarantined=[
+                        quarantine(
+                            "project",
+                            f"project cannot be searched: {exc}",
+                            {"projectId": project_id},
+                            external_id=project_id,
+                        )
+                    ]
+                )
+                state.update(index=state["index"] + 1, page_token=None, offset=0)
+                page.cursor = cursor_of()
+                yield page
+                progress.pages += 1
+                continue
+            items = envelope["items"]
+            next_token = _next_token(envelope)
+            if next_token is not None and next_token == state["page_token"]:
+                logger.warning(
+                    "ICA project %s returned its own page token again; ending it.",
+                    project_id,
+                )
+                next_token = None
+            pending = items[state["offset"] :]
+            first_chunk = True
+            while True:
+                if not first_chunk and budget.exhausted(progress.pages):
+                    break
+                first_chunk = False
+                chunk, pending = pending[: self.batch_size], pending[self.batch_size :]
+                page = self._page_of(project_id, chunk, known_versions)
+                if pending:
+                    state["offset"] += len(chunk)
+                elif next_token:
+                    state.update(page_token=next_token, offset=0)
+                else:
+                    state.update(index=state["index"] + 1, page_token=None, offset=0)
+                page.cursor = cursor_of()
+                yield page
+                progress.pages += 1
+                if not pending:
+                    break
+        if finished:
+            yield Page(
+                cursor={
+                    "v": CURSOR_VERSION,
+                    "last_pass_started_at": state["started_at"],
+                },
+                done=True,
+            )
+        elif progress.pages == 0:
+            yield Page(cursor=cursor_of(), done=False)
+
+    @staticmethod
+    def _valid_state(state: dict[str, Any]) -> bool:
+        projects = state.get("projects")
+        return (
+            (
+                projects is None
+                or (
+                    isinstance(projects, list)
+                    and all(isinstance(p, str) for p in projects)
+                )
+            )
+            and isinstance(state.get("index"), int)
+            and state["index"] >= 0
+            and isinstance(state.get("offset"), int)
+            and state["offset"] >= 0
+            and (
+                state.get("page_token") is None
+                or isinstance(state.get("page_token"), str)
+            )
+            and isinstance(state.get("started_at"), str)
+        )
+
+    def _project_ids(self) -> list[str]:
+        """Return the configured projects, or every project the key can list."""
+        if self.project_ids:
+            return list(self.project_ids)
+        ids: list[str] = []
+        token: str | None = None
+        for _ in range(MAX_SMALL_LIST_PAGES):
+            params: dict[str, Any] = {"pageSize": 1000}
+            if token:
+                params["pageToken"] = token
+            envelope = self._envelope(
+                self.http.get_json("/api/projects", params=params), "GET /api/projects"
+            )
+            for project in envelope["items"]:
+                project_id = (
+                    clean_id(project.get("id")) if isinstance(project, dict) else None
+                )
+                if project_id and project_id not in ids:
+                    ids.append(project_id)
+                    self._projects[project_id] = project
+            next_token = _next_token(envelope)
+            if next_token is None or next_token == token:
+                break
+            token = next_token
+        return ids
+
+    def _envelope(self, body: Any, what: str) -> dict[str, Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            raise ProviderResponseInvalid(
+                f"{what} is not a paged list with items", provider=self.http.provider
+            )
+        return body
+
+    def _search(
+        self,
+        project_id: str,
+        page_token: str | None,
+        query: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"pageSize": self.page_size}
+        if page_token:
+            params["pageToken"] = page_token
+        path = f"/api/projects/{_path_id(project_id)}/workflowSessions:search"
+        return self._envelope(
+            self.http.post_json(path, json=dict(query or {}), params=params),
+            f"POST {path}",
+        )
+
+    def _page_of(
+        self, project_id: str, items: Sequence[Any], known_versions: KnownVersions
+    ) -> Page:
+        return page_of_items(
+            items,
+            record_type=RECORD_TYPE,
+            known_versions=known_versions,
+            version_of=payload_hash,
+            build=lambda ident, item: self._record(project_id, ident, item),
+        )
+
+    # One session ------------------------------------------------------------
+
+    def fetch_session(
+        self, external_id: str, *, hint: Mapping[str, Any] | None = None
+    ) -> SessionRecord | None:
+        """Find one session by searching its project; None if no project has it.
+
+        `hint` may carry `project_id` (webhooks do) and `user_reference`, which
+        narrows the search server-side.
+        """
+        hint = hint or {}
+        project_id = hint.get("project_id") or hint.get("projectId")
+        projects = [str(project_id)] if project_id else self._project_ids()
+        reference = hint.get("user_reference") or hint.get("userReference")
+        query = {"userReference": str(reference)} if reference else {}
+        for project in projects:
+            token: str | None = None
+            while True:
+                try:
+                    envelope = self._search(project, token, query)
+                except ProviderNotFound:
+                    break
+                for item in envelope["items"]:
+                    if (
+                        isinstance(item, dict)
+                        and clean_id(item.get("id")) == external_id
+                    ):
+                        return self._record(project, external_id, item)
+                next_token = _next_token(envelope)
+                if next_token is None or next_token == token:
+                    break
+                token = next_token
+        return None
+
+    def _record(
+        self, project_id: str, ident: str, item: dict[str, Any]
+    ) -> SessionRecord:
+        analyses = self._analyses(project_id, ident)
+        raw_status = as_text(item.get("status"), limit=RAW_WORD_MAX)
+        normalised = normalise_session(KIND, raw_status)
+        unknown = unknown_session_words(KIND, raw_status)
+        checks = [
+            check for check in (self._check(a, unknown) for a in analyses) if check
+        ]
+        workflow = json_object(item.get("workflow"))
+        tags = json_object(item.get("tags"))
+        created = parse_timestamp(item.get("timeCreated"))
+        started = parse_timestamp(item.get("startDate"))
+        ended = parse_timestamp(item.get("endDate"))
+        moments = [moment for moment in (created, started, ended) if moment]
+        return SessionRecord(
+            external_id=ident,
+            raw_status=raw_status,
+            normalised=normalised,
+            raw_outcome=raw_status if normalised.outcome else "",
+            client=self._client(project_id),
+            workflow_id=as_text(workflow.get("id"), limit=ID_MAX),
+            workflow_name=as_text(workflow.get("code"), limit=NAME_MAX),
+            summary=as_text(item.get("summary")),
+            created_at=created,
+            # Sessions have no timeModified: the latest moment known stands in.
+            updated_at=max(moments) if moments else None,
+            started_at=started,
+            completed_at=ended,
+            tags=tag_records(tags.get("technicalTags"), "technical")
+            + tag_records(tags.get("userTags"), "user"),
+            checks=checks,
+            source_version=payload_hash(item),
+            unknown_values=list(dict.fromkeys(unknown)),
+            raw={"session": item, "analyses": analyses, "project_id": project_id},
+        )
+
+    def _analyses(self, project_id: str, session_id: str) -> list[Any]:
+        """Return the analyses the session orchestrated (all pages)."""
+        path = f"/api/projects/{_path_id(project_id)}/workflowSessions/{_path_id(session_id)}/analyses:search"
+        analyses: list[Any] = []
+        token: str | None = None
+        for _ in range(MAX_SMALL_LIST_PAGES):
+            params: dict[str, Any] = {"pageSize": self.page_size}
+            if token:
+                params["pageToken"] = token
+            envelope = self._envelope(
+                self.http.post_json(path, json={}, params=params), f"POST {path}"
+            )
+            analyses.extend(envelope["items"])
+            next_token = _next_token(envelope)
+            if next_token is None or next_token == token:
+                break
+            token = next_token
+        return analyses
+
+    @staticmethod
+    def _check(item: Any, unknown: list[str]) -> CheckRecord | None:
+        # Items are {analysis, project, workflowSessionId}; accept a bare analysis too.
+        analysis = (
+            json_object(item.get("analysis"))
+            if isinstance(item, dict) and "analysis" in item
+            else item
+        )
+        if not isinstance(analysis, dict):
+            return None
+        analysis_id = clean_id(analysis.get("id"))
+        if analysis_id is None:
+            return None
+        pipeline = json_object(analysis.get("pipeline"))
+        raw_status = as_text(analysis.get("status"), limit=RAW_WORD_MAX)
+        normalised = normalise_check(KIND, raw_status)
+        unknown.extend(unknown_check_words(KIND, raw_status))
+        summary = as_text(analysis.get("summary"))
+        return CheckRecord(
+            external_id=analysis_id,
+            check_type=as_text(
+                pipeline.get("code")
+                or analysis.get("analysisType")
+                or analysis.get("userReference"),
+                limit=CHECK_TYPE_MAX,
+            ),
+            raw_status=raw_status,
+            raw_outcome=raw_status if normalised.outcome else "",
+            normalised=normalised,
+            breakdown={"summary": summary} if summary else {},
+            created_at=parse_timestamp(analysis.get("timeCreated")),
+            updated_at=parse_timestamp(analysis.get("timeModified")),
+            raw=analysis,
+        )
+
+    def _client(self, project_id: str) -> ClientRecord:
+        project = self._project(project_id)
+        return ClientRecord(
+            external_id=project_id,
+            name=as_text(project.get("name"), limit=NAME_MAX),
+            raw=project,
+        )
+
+    def _project(self, project_id: str) -> dict[str, Any]:
+        """Return the project (from the listing, else fetched once per adapter)."""
+        if project_id not in self._projects:
+            try:
+                project = self.http.get_json(f"/api/projects/{_path_id(project_id)}")
+            except (
+                ProviderNotFound,
+                ProviderBadRequest,
+                ProviderResponseInvalid,
+            ) as exc:
+                logger.info("ICA project %s not readable: %s", project_id, exc)
+                project = {}
+            self._projects[project_id] = json_object(project)
+        return self._projects[project_id]

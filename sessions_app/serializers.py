@@ -1,0 +1,385 @@
+"""REST API representations: flat, explicit, read-only (except the review input).
+
+Lists carry flat fields (and the session's small tag list); nested objects
+appear only in detail representations, whose relations the selectors prefetch,
+so any representation costs a constant number of queries. Timestamps are ISO
+8601 in UTC (DRF's default with `TIME_ZONE = "UTC"`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import (
+    Check,
+    Client,
+    Decision,
+    PolicyAssurance,
+    ProviderClient,
+    ProviderKind,
+    ReasonCode,
+    Review,
+    SyncRun,
+    Tag,
+    WorkflowSession,
+)
+
+# Longest review comment accepted through the API (the page has the same cap).
+COMMENT_MAX_LENGTH = 10_000
+
+
+def _absolute(context: dict[str, Any], path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["name", "kind"]
+        read_only_fields = fields
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    """A session as a row of the review queue."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api-session-detail")
+    page_url = serializers.SerializerMethodField(help_text="The session's Verity page.")
+    provider = serializers.CharField(source="connection.slug", read_only=True)
+    provider_kind = serializers.ChoiceField(
+        source="connection.kind", choices=ProviderKind.choices, read_only=True
+    )
+    provider_client_external_id = serializers.CharField(
+        source="provider_client.external_id", allow_null=True, read_only=True
+    )
+    provider_client_name = serializers.CharField(
+        source="provider_client.name", allow_null=True, read_only=True
+    )
+    client_id = serializers.IntegerField(
+        source="provider_client.client_id", allow_null=True, read_only=True
+    )
+    client_name = serializers.CharField(
+        source="provider_client.client.display_name", allow_null=True, read_only=True
+    )
+    assignee = serializers.CharField(
+        source="assignee.username",
+        allow_null=True,
+        read_only=True,
+        help_text="Username.",
+    )
+    tags = TagSerializer(many=True, read_only=True)
+    dashboard_url = serializers.SerializerMethodField(
+        help_text="The session in the provider's dashboard, when the provider has one."
+    )
+
+    class Meta:
+        model = WorkflowSession
+        fields = [
+            "id",
+            "url",
+            "page_url",
+            "provider",
+            "provider_kind",
+            "external_id",
+            "provider_client_id",
+            "provider_client_external_id",
+            "provider_client_name",
+            "client_id",
+            "client_name",
+            "workflow_id",
+            "workflow_name",
+            "workflow_version",
+            "status",
+            "raw_status",
+            "outcome",
+            "raw_outcome",
+            "tags",
+            "provider_created_at",
+            "provider_updated_at",
+            "started_at",
+            "completed_at",
+            "last_synced_at",
+            "assignee",
+            "last_decision",
+            "last_decision_at",
+            "dashboard_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_page_url(self, obj: WorkflowSession) -> str:
+        return _absolute(self.context, obj.get_absolute_url())
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_dashboard_url(self, obj: WorkflowSession) -> str | None:
+        # Stored blank when unknown; an empty string is not a URI.
+        return obj.dashboard_url or None
+
+
+class SessionCheckSerializer(serializers.ModelSerializer):
+    """A check inside its session's detail (no session columns repeated)."""
+
+    class Meta:
+        model = Check
+        fields = [
+            "id",
+            "external_id",
+            "check_type",
+            "status",
+            "raw_status",
+            "outcome",
+            "raw_outcome",
+            "task_id",
+            "breakdown",
+            "provider_created_at",
+            "provider_updated_at",
+            "last_synced_at",
+        ]
+        read_only_fields = fields
+
+
+class PolicyAssuranceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PolicyAssurance
+        fields = [
+            "policy_id",
+            "policy_name",
+            "outcome",
+            "raw_outcome",
+            "details",
+            "position",
+        ]
+        read_only_fields = fields
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    reviewer = serializers.CharField(
+        source="reviewer.username", read_only=True, help_text="Username."
+    )
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "session_id",
+            "decision",
+            "reason_code",
+            "comment",
+            "reviewer",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    """A decision to record on a session."""
+
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    reason_code = serializers.ChoiceField(choices=ReasonCode.choices)
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=COMMENT_MAX_LENGTH,
+        help_text="Required when reason_code is 'other'.",
+    )
+
+
+class ClientSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Client
+        fields = ["id", "display_name", "reference"]
+        read_only_fields = fields
+
+
+class ProviderClientSerializer(serializers.ModelSerializer):
+    provider = serializers.CharField(source="connection.slug", read_only=True)
+    provider_kind = serializers.ChoiceField(
+        source="connection.kind", choices=ProviderKind.choices, read_only=True
+    )
+
+    class Meta:
+        model = ProviderClient
+        fields = [
+            "id",
+            "provider",
+            "provider_kind",
+            "external_id",
+            "name",
+            "external_reference",
+            "link_source",
+        ]
+        read_only_fields = fields
+
+
+class SessionDetailSerializer(SessionSerializer):
+    """A session with its checks, policies, reviews and client."""
+
+    provider_client = ProviderClientSerializer(read_only=True, allow_null=True)
+    client = ClientSummarySerializer(
+        source="provider_client.client", read_only=True, allow_null=True
+    )
+    checks = SessionCheckSerializer(many=True, read_only=True)
+    policy_assurances = PolicyAssuranceSerializer(many=True, read_only=True)
+    reviews = ReviewSerializer(many=True, read_only=True)
+
+    class Meta(SessionSerializer.Meta):
+        fields = [
+            *SessionSerializer.Meta.fields,
+            "reasons",
+            "summary",
+            "error",
+            "first_seen_at",
+            "assigned_at",
+            "provider_client",
+            "client",
+            "checks",
+            "policy_assurances",
+            "reviews",
+        ]
+        read_only_fields = fields
+
+
+class CheckSerializer(serializers.ModelSerializer):
+    """A check with its session and client, as a flat row."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api-check-detail")
+    provider = serializers.CharField(source="connection.slug", read_only=True)
+    provider_kind = serializers.ChoiceField(
+        source="connection.kind", choices=ProviderKind.choices, read_only=True
+    )
+    session_external_id = serializers.CharField(
+        source="session.external_id", read_only=True
+    )
+    client_id = serializers.IntegerField(
+        source="session.provider_client.client_id", allow_null=True, read_only=True
+    )
+    client_name = serializers.CharField(
+        source="session.provider_client.client.display_name",
+        allow_null=True,
+        read_only=True,
+    )
+
+    class Meta:
+        model = Check
+        fields = [
+            "id",
+            "url",
+            "session_id",
+            "session_external_id",
+            "provider",
+            "provider_kind",
+            "client_id",
+            "client_name",
+            "external_id",
+            "check_type",
+            "status",
+            "raw_status",
+            "outcome",
+            "raw_outcome",
+            "task_id",
+            "provider_created_at",
+            "provider_updated_at",
+            "last_synced_at",
+        ]
+        read_only_fields = fields
+
+
+class CheckDetailSerializer(CheckSerializer):
+    class Meta(CheckSerializer.Meta):
+        fields = [*CheckSerializer.Meta.fields, "breakdown"]
+        read_only_fields = fields
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api-client-detail")
+    page_url = serializers.SerializerMethodField(help_text="The client's Verity page.")
+
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "url",
+            "page_url",
+            "display_name",
+            "reference",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_page_url(self, obj: Client) -> str:
+        return _absolute(self.context, obj.get_absolute_url())
+
+
+class ClientDetailSerializer(ClientSerializer):
+    """A client with its provider identities and its newest sessions.
+
+    `sessions` is bounded (see `sessions_truncated`); `sessions_url` pages
+    through all of them.
+    """
+
+    provider_clients = ProviderClientSerializer(many=True, read_only=True)
+    sessions = SessionSerializer(source="recent_sessions", many=True, read_only=True)
+    sessions_truncated = serializers.BooleanField(
+        source="recent_sessions_truncated",
+        read_only=True,
+        help_text="True when the client has more sessions than listed here.",
+    )
+    sessions_url = serializers.SerializerMethodField(
+        help_text="All of the client's sessions, paginated."
+    )
+
+    class Meta(ClientSerializer.Meta):
+        fields = [
+            *ClientSerializer.Meta.fields,
+            "provider_clients",
+            "sessions",
+            "sessions_truncated",
+            "sessions_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_sessions_url(self, obj: Client) -> str:
+        return _absolute(self.context, f"{reverse('api-session-list')}?client={obj.pk}")
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api-sync-run-detail")
+    provider = serializers.CharField(source="connection.slug", read_only=True)
+    provider_kind = serializers.ChoiceField(
+        source="connection.kind", choices=ProviderKind.choices, read_only=True
+    )
+    unknown_values = serializers.JSONField(
+        read_only=True,
+        help_text="Raw provider values that normalised to `unknown`, with how often.",
+    )
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id",
+            "url",
+            "provider",
+            "provider_kind",
+            "trigger",
+            "state",
+            "started_at",
+            "finished_at",
+            "pages",
+            "seen",
+            "created",
+            "updated",
+            "unchanged",
+            "quarantined",
+            "error",
+            "unknown_values",
+        ]
+        read_only_fields = fields

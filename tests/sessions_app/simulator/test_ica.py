@@ -1,0 +1,182 @@
+"""ICA behaviour beyond the schema: Accept header, cursor and offset paging, filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from sessions_app.simulator.world import ICA_V3_SPELLING
+
+from .conftest import Provider
+
+
+def _search(ica: Provider, project: str, body: dict | None = None, **params):
+    return ica.post(
+        f"/api/projects/{project}/workflowSessions:search",
+        params=params,
+        json=body or {},
+    )
+
+
+@pytest.mark.parametrize(
+    "accept", [None, "", "*/*", "application/json", "application/vnd.illumina.v4+json"]
+)
+def test_a_missing_or_wrong_accept_header_is_ica_api_004(ica: Provider, accept):
+    response = ica.get(
+        "/api/projects", headers={"Accept": accept}
+    )  # None: header absent
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["title"] == "ICA_API_004"
+    assert problem["detail"] == "Invalid Accept Header"
+    assert {"type", "title", "status", "timestamp", "parameters"} <= set(problem)
+
+
+def test_accept_may_list_several_types(ica: Provider):
+    accept = "application/json, application/vnd.illumina.v3+json;q=0.9"
+    assert ica.get("/api/projects", headers={"Accept": accept}).status_code == 200
+
+
+def test_a_missing_api_key_is_401_problem(ica: Provider):
+    response = ica.get("/api/projects", headers={"X-API-Key": ""})
+    assert response.status_code == 401
+    assert response.json()["status"] == 401
+
+
+def test_cursor_paging_returns_every_session_once(sim, ica: Provider):
+    project = sim.world.ica_projects[0].id
+    expected = {
+        s["id"]
+        for s in sim.state()["providers"]["ica"]["sessions"]
+        if s["client_id"] == project
+    }
+    seen, remaining, token = [], [], None
+    while True:
+        body = _search(
+            ica, project, pageSize=2, **({"pageToken": token} if token else {})
+        ).json()
+        assert "totalItemCount" not in body
+        seen.extend(item["id"] for item in body["items"])
+        remaining.append(body["remainingRecords"])
+        token = body["nextPageToken"]
+        if token is None:
+            break
+    assert len(seen) == len(set(seen))
+    assert set(seen) == expected
+    assert remaining[-1] == 0
+    assert remaining == sorted(remaining, reverse=True)
+
+
+def test_a_tampered_page_token_is_rejected(sim, ica: Provider):
+    project = sim.world.ica_projects[0].id
+    token = _search(ica, project, pageSize=1).json()["nextPageToken"]
+    other_project = sim.world.ica_projects[1].id
+    for bad in (token[:-2] + "xx", "garbage"):
+        assert _search(ica, project, pageSize=1, pageToken=bad).status_code == 400
+    # A token belongs to its own listing.
+    assert _search(ica, other_project, pageSize=1, pageToken=token).status_code == 400
+
+
+def test_offset_paging_with_sort(sim, ica: Provider):
+    project = sim.world.ica_projects[0].id
+    first = _search(
+        ica, project, sort="userReference desc", pageSize=3, pageOffset=0
+    ).json()
+    second = _search(
+        ica, project, sort="userReference desc", pageSize=3, pageOffset=3
+    ).json()
+    assert first["nextPageToken"] == ""
+    assert second["nextPageToken"] == ""
+    total = first["totalItemCount"]
+    references = [i["userReference"] for i in first["items"] + second["items"]]
+    assert references == sorted(references, reverse=True)
+    assert len(references) == min(6, total)
+    assert _search(ica, project, sort="timeModified").status_code == 400
+
+
+def test_status_filter_matches_both_spellings(sim, ica: Provider):
+    sessions = sim.state()["providers"]["ica"]["sessions"]
+    project_of = {s["id"]: s["client_id"] for s in sessions}
+    v3_session = next(s for s in sessions if s["status"] in ICA_V3_SPELLING.values())
+    project = project_of[v3_session["id"]]
+    v4_word = {v3: v4 for v4, v3 in ICA_V3_SPELLING.items()}[v3_session["status"]]
+    items = _search(ica, project, {"status": [v4_word]}).json()["items"]
+    assert v3_session["id"] in {item["id"] for item in items}
+    assert all(item["status"] in {v4_word, v3_session["status"]} for item in items)
+
+
+def test_user_reference_filter(sim, ica: Provider):
+    project = sim.world.ica_projects[0].id
+    some = _search(ica, project).json()["items"][0]
+    items = _search(ica, project, {"userReference": some["userReference"]}).json()[
+        "items"
+    ]
+    assert [item["id"] for item in items] == [some["id"]]
+
+
+def test_sessions_mix_v3_and_v4_spellings_and_null_tags(sim):
+    statuses = {s["status"] for s in sim.state()["providers"]["ica"]["sessions"]}
+    assert {"INPROGRESS", "AWAITINGINPUT", "FAILEDFINAL"} <= statuses
+    assert {"IN_PROGRESS", "AWAITING_INPUT", "FAILED_FINAL"} <= statuses
+    sessions = sim.world.ica_sessions
+    assert any(s.technical_tags is None for s in sessions)
+    assert any(s.user_tags is None for s in sessions)
+    assert any(s.user_tags and None in s.user_tags for s in sessions)
+
+
+def test_analyses_belong_to_their_session_and_project(sim, ica: Provider):
+    session = next(
+        s for s in sim.state()["providers"]["ica"]["sessions"] if s["checks"]
+    )
+    body = ica.post(
+        f"/api/projects/{session['client_id']}/workflowSessions/{session['id']}/analyses:search",
+        json={},
+    ).json()
+    assert {item["analysis"]["id"] for item in body["items"]} == {
+        c["id"] for c in session["checks"]
+    }
+    for item in body["items"]:
+        assert item["workflowSessionId"] == session["id"]
+        assert item["project"]["id"] == session["client_id"]
+    other_project = next(
+        p.id for p in sim.world.ica_projects if p.id != session["client_id"]
+    )
+    wrong = ica.post(
+        f"/api/projects/{other_project}/workflowSessions/{session['id']}/analyses:search",
+        json={},
+    )
+    assert wrong.status_code == 404
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"status": "SUCCEEDED"}'])
+def test_a_bad_search_body_is_a_400_problem(sim, ica: Provider, body):
+    project = sim.world.ica_projects[0].id
+    response = ica.post(
+        f"/api/projects/{project}/workflowSessions:search",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_chunked_search_body_is_read_whole(sim, ica: Provider):
+    project = sim.world.ica_projects[0].id
+    sessions = [
+        s
+        for s in sim.state()["providers"]["ica"]["sessions"]
+        if s["client_id"] == project
+    ]
+    wanted = sessions[0]["status"]
+    path = f"/api/projects/{project}/workflowSessions:search"
+    chunks = iter(
+        [b'{"status": ', f'["{wanted}"]}}'.encode()]
+    )  # a generator is sent chunked
+    response = ica.post(path, data=chunks, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert {item["id"] for item in response.json()["items"]} == {
+        s["id"] for s in sessions if s["status"] == wanted
+    }
+    assert len(response.json()["items"]) < len(sessions)
+    # The connection is still in step for the next request.
+    assert ica.post(path, json={}).status_code == 200

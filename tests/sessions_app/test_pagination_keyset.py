@@ -1,0 +1,225 @@
+"""KeysetPaginator: no gaps or duplicates at page boundaries, ties broken by id,
+both directions, Previous, tampered cursors, one query per page."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+
+from sessions_app.models import WorkflowSession
+from sessions_app.pagination import InvalidCursor, KeysetPaginator
+from tests.factories import ProviderConnectionFactory, WorkflowSessionFactory
+
+pytestmark = pytest.mark.django_db
+
+BASE = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def sessions():
+    """17 sessions whose creation times collide in groups of three (ties)."""
+    conn = ProviderConnectionFactory()
+    return [
+        WorkflowSessionFactory(
+            connection=conn,
+            external_id=f"run-{i:02d}",
+            provider_created_at=BASE + dt.timedelta(minutes=i // 3),
+        )
+        for i in range(17)
+    ]
+
+
+def _expected(descending: bool) -> list[int]:
+    rows = WorkflowSession.objects.values_list("provider_created_at", "pk")
+    return [pk for _, pk in sorted(rows, reverse=descending)]
+
+
+def _walk_forward(paginator: KeysetPaginator) -> list[list[int]]:
+    pages, cursor = [], None
+    while True:
+        page = paginator.page(cursor)
+        pages.append([row.pk for row in page.items])
+        if not page.has_next:
+            return pages
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("page_size", [1, 2, 3, 4, 5, 16, 17, 100])
+def test_walking_forward_visits_every_row_once_in_order(
+    sessions, descending, page_size
+):
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(),
+        sort_field="provider_created_at",
+        descending=descending,
+        page_size=page_size,
+    )
+    pages = _walk_forward(paginator)
+    flat = [pk for page in pages for pk in page]
+    assert flat == _expected(descending)
+    assert all(len(page) == page_size for page in pages[:-1])
+    assert 1 <= len(pages[-1]) <= page_size
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_walking_back_with_previous_returns_the_same_pages(sessions, descending):
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(),
+        sort_field="provider_created_at",
+        descending=descending,
+        page_size=4,
+    )
+    forward, cursors, cursor = [], [], None
+    while True:
+        page = paginator.page(cursor)
+        forward.append([row.pk for row in page.items])
+        cursors.append(page)
+        if not page.has_next:
+            break
+        cursor = page.next_cursor
+    # From the last page, follow "Previous" back to the first page.
+    page = cursors[-1]
+    backward = [[row.pk for row in page.items]]
+    while page.has_previous:
+        page = paginator.page(page.previous_cursor)
+        backward.append([row.pk for row in page.items])
+    assert page.is_first
+    assert list(reversed(backward)) == forward
+
+
+def test_previous_from_the_second_page_gives_a_full_first_page(sessions):
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at", page_size=5
+    )
+    first = paginator.page()
+    second = paginator.page(first.next_cursor)
+    back = paginator.page(second.previous_cursor)
+    assert [r.pk for r in back.items] == [r.pk for r in first.items]
+    assert back.is_first
+    assert not back.has_previous
+    assert back.has_next
+
+
+def test_first_page_has_no_previous_and_last_page_no_next(sessions):
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at", page_size=10
+    )
+    first = paginator.page()
+    assert first.is_first
+    assert not first.has_previous
+    assert first.has_next
+    last = paginator.page(first.next_cursor)
+    assert len(last.items) == 7
+    assert not last.has_next
+    assert last.has_previous
+
+
+def test_exactly_full_last_page_has_no_next(sessions):
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at", page_size=17
+    )
+    page = paginator.page()
+    assert len(page.items) == 17
+    assert not page.has_next
+
+
+def test_ties_on_a_text_key_through_a_relation_are_broken_by_id():
+    conns = [ProviderConnectionFactory(slug=slug) for slug in ("b-prov", "a-prov")]
+    for i in range(9):
+        WorkflowSessionFactory(connection=conns[i % 2], external_id=f"s{i}")
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.select_related("connection"),
+        sort_field="connection__slug",
+        descending=False,
+        page_size=2,
+    )
+    flat = [pk for page in _walk_forward(paginator) for pk in page]
+    expected = [
+        pk
+        for _, pk in sorted(
+            WorkflowSession.objects.values_list("connection__slug", "pk")
+        )
+    ]
+    assert flat == expected
+
+
+def test_rows_inserted_while_paging_do_not_shift_later_pages(sessions):
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at", page_size=5
+    )
+    first = paginator.page()
+    expected_second = [r.pk for r in paginator.page(first.next_cursor).items]
+    # A brand-new session arrives at the top of a newest-first queue.
+    WorkflowSessionFactory(provider_created_at=timezone.now())
+    assert [r.pk for r in paginator.page(first.next_cursor).items] == expected_second
+
+
+def test_each_page_is_one_query_without_count(sessions, django_assert_num_queries):
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at", page_size=5
+    )
+    with django_assert_num_queries(1) as captured:
+        first = paginator.page()
+    with django_assert_num_queries(1):
+        paginator.page(first.next_cursor)
+    assert "COUNT(" not in captured.captured_queries[0]["sql"].upper()
+    assert "OFFSET" not in captured.captured_queries[0]["sql"].upper()
+
+
+def test_page_size_is_capped():
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(),
+        sort_field="provider_created_at",
+        page_size=10_000,
+    )
+    assert paginator.page_size == 100
+
+
+def _forge(payload: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not base64 at all!!",
+        "e30",  # {}
+        _forge([1, 2]),
+        _forge(
+            {"s": "-provider_created_at", "v": {"dt": "yesterday"}, "i": 1, "b": False}
+        ),
+        _forge({"s": "-provider_created_at", "v": {"zz": 1}, "i": 1, "b": False}),
+        _forge(
+            {"s": "-provider_created_at", "v": "x", "i": "1; DROP TABLE", "b": False}
+        ),
+        _forge({"s": "status", "v": "completed", "i": 1, "b": False}),  # another sort
+    ],
+)
+def test_bad_cursors_raise_invalid_cursor(cursor):
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at"
+    )
+    with pytest.raises(InvalidCursor):
+        paginator.page(cursor)
+
+
+def test_cursor_is_opaque_base64_json_bound_to_its_sort(sessions):
+    desc = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at", page_size=3
+    )
+    cursor = desc.page().next_cursor
+    payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    assert payload["s"] == "-provider_created_at"
+    assert payload["b"] is False
+    asc = KeysetPaginator(
+        WorkflowSession.objects.all(),
+        sort_field="provider_created_at",
+        descending=False,
+    )
+    with pytest.raises(InvalidCursor):
+        asc.page(cursor)

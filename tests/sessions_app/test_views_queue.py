@@ -1,0 +1,413 @@
+"""The review queue: shared filters, errors without 500s, sorting, keyset pages,
+chips and quick filters, and a query budget independent of the page size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app import services
+from sessions_app.models import Outcome, Status, TagKind, WorkflowSession
+from tests.factories import (
+    ClientFactory,
+    ProviderClientFactory,
+    ProviderConnectionFactory,
+    TagFactory,
+    UserFactory,
+    WorkflowSessionFactory,
+)
+from tests.sessions_app.desk_data import desk_data_create
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = reverse("session-list")
+
+
+@pytest.fixture(autouse=True)
+def _no_queries_in_templates(settings):
+    settings.VERITY_TEMPLATE_QUERY_GUARD = True
+
+
+def _ids(response) -> list[str]:
+    assert response.status_code == 200
+    return [s.external_id for s in response.context["sessions"]]
+
+
+@pytest.fixture
+def world(reviewer):
+    """Two providers and sessions that differ in exactly one filtered attribute each."""
+    now = timezone.now()
+    onfido = ProviderConnectionFactory(
+        slug="onfido-eu", kind="onfido", display_name="Onfido EU"
+    )
+    cube = ProviderConnectionFactory(
+        slug="cube", kind="complycube", display_name="ComplyCube"
+    )
+    ada = ClientFactory(display_name="Ada Lovelace", reference="ref-ada")
+    ada_at_cube = ProviderClientFactory(
+        connection=cube, client=ada, name="Ada L.", external_id="cc-client-1"
+    )
+    colleague = UserFactory(username="colin", roles=["reviewer"])
+
+    def make(external_id: str, **kwargs):
+        defaults = {
+            "connection": onfido,
+            "provider_created_at": now - dt.timedelta(days=3),
+        }
+        return WorkflowSessionFactory(external_id=external_id, **{**defaults, **kwargs})
+
+    sessions = {
+        "cube": make("s-cube", connection=cube, provider_client=ada_at_cube),
+        "failed": make(
+            "s-failed", status=Status.FAILED, raw_status="error", outcome=Outcome.NONE
+        ),
+        "rejected": make(
+            "s-rejected", outcome=Outcome.REJECTED, raw_outcome="declined"
+        ),
+        "none": make("s-none", status=Status.IN_PROGRESS, outcome=Outcome.NONE),
+        "tagged": make(
+            "s-tagged",
+            tags=[
+                TagFactory(name="vip"),
+                TagFactory(name="sandbox", kind=TagKind.TECHNICAL),
+            ],
+        ),
+        "workflow": make(
+            "s-workflow", workflow_id="wf-aml", workflow_name="AML screening"
+        ),
+        "old": make(
+            "s-old", provider_created_at=dt.datetime(2025, 1, 15, 10, tzinfo=dt.UTC)
+        ),
+        "mine": make("s-mine"),
+        "colins": make("s-colins"),
+    }
+    services.session_assign(session=sessions["mine"], assignee=reviewer, actor=reviewer)
+    services.session_assign(
+        session=sessions["colins"], assignee=colleague, actor=reviewer
+    )
+    return sessions
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("provider=cube", {"s-cube"}),
+        ("provider=cube,nobody", {"s-cube"}),
+        ("status=failed", {"s-failed"}),
+        ("status=failed,in_progress", {"s-failed", "s-none"}),
+        ("outcome=rejected", {"s-rejected"}),
+        ("outcome=none", {"s-failed", "s-none"}),
+        ("tag=vip", {"s-tagged"}),
+        ("tag=sandbox", {"s-tagged"}),
+        ("tag=unknown-tag", set()),
+        ("workflow=wf-aml", {"s-workflow"}),
+        ("workflow=AML+screening", {"s-workflow"}),
+        ("q=lovelace", {"s-cube"}),
+        ("q=cc-client-1", {"s-cube"}),
+        ("q=s-old", {"s-old"}),
+        ("created_before=2025-01-15", {"s-old"}),
+        ("created_after=2025-01-16&created_before=2025-12-31", set()),
+        ("assignee=rita-reviewer", {"s-mine"}),
+        ("assignee=me", {"s-mine"}),
+        ("assignee=colin", {"s-colins"}),
+        ("assignee=ghost", set()),
+        ("needs_attention=true", {"s-failed", "s-rejected"}),
+    ],
+)
+def test_each_filter(reviewer_client, world, query, expected):
+    assert set(_ids(reviewer_client.get(f"{QUEUE}?{query}"))) == expected
+
+
+def test_created_after_and_unassigned_and_client_filters(reviewer_client, world):
+    everything = set(_ids(reviewer_client.get(QUEUE)))
+    assert set(
+        _ids(reviewer_client.get(f"{QUEUE}?created_after=2025-01-16"))
+    ) == everything - {"s-old"}
+    assert set(_ids(reviewer_client.get(f"{QUEUE}?assignee=none"))) == everything - {
+        "s-mine",
+        "s-colins",
+    }
+    client_id = world["cube"].provider_client.client_id
+    assert _ids(reviewer_client.get(f"{QUEUE}?client={client_id}")) == ["s-cube"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("status=bogus", "Status"),
+        ("outcome=great", "Outcome"),
+        ("created_after=yesterday", "Created from"),
+        ("created_before=2026-13-45", "Created until"),
+        ("created_after=2026-02-30T10:00", "Created from"),
+        ("client=abc", "Client id"),
+        ("client=99999999999999999999999", "Client id"),
+        ("needs_attention=maybe", "Needs attention"),
+        ("provider_kind=fax", "Provider kind"),
+    ],
+)
+def test_invalid_filter_values_show_an_error_and_no_rows(
+    reviewer_client, world, query, field
+):
+    response = reviewer_client.get(f"{QUEUE}?{query}")
+    assert response.status_code == 200
+    assert response.context["sessions"] == []
+    page = response.content.decode()
+    assert "These filters are not valid" in page
+    assert f">{field}</a>:" in page
+    assert "Fix the filters above" in page
+
+
+def test_an_invalid_filter_marks_its_input(reviewer_client, world):
+    page = reviewer_client.get(f"{QUEUE}?status=bogus").content.decode()
+    select = re.search(r'<select name="status"[^>]*>', page).group(0)
+    assert 'aria-invalid="true"' in select
+    # The bookmarked value stays visible in the form.
+    assert '<option value="bogus" selected>bogus</option>' in page
+
+
+def test_a_bookmarked_date_time_stays_editable(reviewer_client, world):
+    page = reviewer_client.get(
+        f"{QUEUE}?created_after=2025-01-16T10:00:00Z"
+    ).content.decode()
+    field = re.search(r'<input [^>]*name="created_after"[^>]*>', page).group(0)
+    assert 'type="text"' in field
+    assert 'value="2025-01-16T10:00:00Z"' in field
+    plain = reviewer_client.get(f"{QUEUE}?created_after=2025-01-16").content.decode()
+    assert re.search(
+        r'<input type="date" name="created_after" value="2025-01-16"', plain
+    )
+
+
+@pytest.mark.parametrize(
+    "sort", ["created", "updated", "status", "outcome", "provider"]
+)
+@pytest.mark.parametrize("descending", [False, True])
+def test_sorting_by_each_column(reviewer_client, world, sort, descending):
+    field = {
+        "created": "provider_created_at",
+        "updated": "provider_updated_at",
+        "status": "status",
+        "outcome": "outcome",
+        "provider": "connection__slug",
+    }[sort]
+    param = f"-{sort}" if descending else sort
+    response = reviewer_client.get(f"{QUEUE}?sort={param}")
+    rows = WorkflowSession.objects.values_list(field, "pk", "external_id")
+    expected = [ext for *_, ext in sorted(rows, reverse=descending)]
+    assert _ids(response) == expected
+    header = response.content.decode()
+    direction = "descending" if descending else "ascending"
+    label = {
+        "created": "Created",
+        "updated": "Updated",
+        "status": "Status",
+        "outcome": "Outcome",
+        "provider": "Provider",
+    }[sort]
+    assert re.search(
+        rf'<th scope="col" aria-sort="{direction}"><a class="sort" [^>]*>{label}',
+        header,
+    )
+
+
+def test_sort_links_toggle_direction_and_drop_the_cursor(reviewer_client, world):
+    response = reviewer_client.get(f"{QUEUE}?sort=-created&status=completed&cursor=xyz")
+    columns = response.context["columns"]
+    assert parse_qs(urlsplit(columns["created"]["url"]).query) == {
+        "sort": ["created"],
+        "status": ["completed"],
+    }
+    assert parse_qs(urlsplit(columns["status"]["url"]).query)["sort"] == ["status"]
+    assert parse_qs(urlsplit(columns["updated"]["url"]).query)["sort"] == ["-updated"]
+
+
+def test_unknown_sort_falls_back_with_a_notice(reviewer_client, world):
+    response = reviewer_client.get(f"{QUEUE}?sort=password")
+    assert response.status_code == 200
+    assert response.context["sort"] == "-created"
+    assert "Unknown sort order" in response.content.decode()
+
+
+def _walk(client, url: str) -> tuple[list[str], list[str]]:
+    """Follow Next links from `url`; return the ids seen and the page URLs."""
+    seen, urls = [], []
+    while url:
+        urls.append(url)
+        response = client.get(url)
+        seen += _ids(response)
+        next_url = response.context["next_url"]
+        url = f"{QUEUE}{next_url}" if next_url else ""
+    return seen, urls
+
+
+@pytest.fixture
+def many_ties():
+    """53 sessions in clumps of four identical creation and update times."""
+    conn = ProviderConnectionFactory(slug="onfido-eu")
+    base = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    for i in range(53):
+        moment = base + dt.timedelta(hours=i // 4)
+        WorkflowSessionFactory(
+            connection=conn,
+            external_id=f"tie-{i:03d}",
+            provider_created_at=moment,
+            provider_updated_at=moment,
+            status=[Status.COMPLETED, Status.FAILED, Status.PENDING][i % 3],
+        )
+
+
+@pytest.mark.parametrize(
+    "sort", ["-created", "created", "status", "-status", "-updated"]
+)
+@pytest.mark.parametrize("page_size", [25, 50])
+def test_keyset_pages_have_no_gaps_or_duplicates(
+    reviewer_client, many_ties, sort, page_size
+):
+    field = {
+        "created": "provider_created_at",
+        "status": "status",
+        "updated": "provider_updated_at",
+    }[sort.lstrip("-")]
+    rows = WorkflowSession.objects.values_list(field, "pk", "external_id")
+    expected = [ext for *_, ext in sorted(rows, reverse=sort.startswith("-"))]
+    seen, urls = _walk(reviewer_client, f"{QUEUE}?sort={sort}&page_size={page_size}")
+    assert seen == expected
+    assert len(urls) == -(-53 // page_size)
+
+
+def test_previous_links_walk_back_to_the_first_page(reviewer_client, many_ties):
+    pages = []
+    url = f"{QUEUE}?page_size=25&status=completed,failed,pending"
+    while url:
+        response = reviewer_client.get(url)
+        pages.append(_ids(response))
+        url = (
+            f"{QUEUE}{response.context['next_url']}"
+            if response.context["next_url"]
+            else ""
+        )
+    assert [len(p) for p in pages] == [25, 25, 3]
+    back = []
+    previous = response.context["previous_url"]
+    while previous:
+        response = reviewer_client.get(f"{QUEUE}{previous}")
+        back.append(_ids(response))
+        previous = response.context["previous_url"]
+    assert back == [pages[1], pages[0]]
+    assert response.context["first_url"] == ""
+    # Filters survive paging.
+    assert "status=completed%2Cfailed%2Cpending" in response.context["next_url"]
+
+
+def test_page_size_choices_and_fallback(reviewer_client, many_ties):
+    assert len(_ids(reviewer_client.get(f"{QUEUE}?page_size=50"))) == 50
+    assert len(_ids(reviewer_client.get(f"{QUEUE}?page_size=100"))) == 53
+    response = reviewer_client.get(f"{QUEUE}?page_size=100000")
+    assert len(_ids(response)) == 25
+    assert "Page size must be one of 25, 50, 100" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "cursor", ["garbage", "eyJzIjoic3RhdHVzIiwidiI6ImEiLCJpIjoxLCJiIjpmYWxzZX0"]
+)
+def test_bad_or_foreign_cursor_shows_the_first_page_with_a_notice(
+    reviewer_client, many_ties, cursor
+):
+    response = reviewer_client.get(f"{QUEUE}?cursor={cursor}")
+    assert response.status_code == 200
+    first = _ids(reviewer_client.get(QUEUE))
+    assert _ids(response) == first
+    assert "showing the first page" in response.content.decode()
+
+
+def test_chips_remove_one_filter_and_keep_the_rest(reviewer_client, world):
+    response = reviewer_client.get(
+        f"{QUEUE}?status=completed&provider=cube&assignee=none&sort=status&cursor=abc"
+    )
+    chips = {chip["name"]: chip for chip in response.context["chips"]}
+    assert set(chips) == {"status", "provider", "assignee"}
+    assert chips["provider"]["value"] == "ComplyCube"
+    assert chips["assignee"]["value"] == "Unassigned"
+    assert chips["status"]["value"] == "Completed"
+    remaining = parse_qs(urlsplit(chips["status"]["remove_url"]).query)
+    assert remaining == {"provider": ["cube"], "assignee": ["none"], "sort": ["status"]}
+    assert 'aria-label="Remove filter Status: Completed"' in response.content.decode()
+
+
+def test_quick_filters(reviewer_client, world):
+    response = reviewer_client.get(f"{QUEUE}?assignee=me&page_size=50")
+    quick = {q["label"]: q for q in response.context["quick_filters"]}
+    assert quick["Assigned to me"]["current"]
+    assert not quick["Unassigned"]["current"]
+    assert parse_qs(urlsplit(quick["Needs attention"]["url"]).query) == {
+        "needs_attention": ["true"],
+        "page_size": ["50"],
+    }
+    assert parse_qs(urlsplit(quick["Unassigned"]["url"]).query)["assignee"] == ["none"]
+    for label, ids in [
+        ("Needs attention", {"s-failed", "s-rejected"}),
+        ("Assigned to me", {"s-mine"}),
+    ]:
+        assert set(_ids(reviewer_client.get(f"{QUEUE}{quick[label]['url']}"))) == ids
+
+
+def test_rows_show_every_column(reviewer_client, world):
+    page = reviewer_client.get(f"{QUEUE}?provider=cube").content.decode()
+    session = world["cube"]
+    assert f'href="{session.get_absolute_url()}"' in page
+    assert (
+        f'href="{reverse("client-detail", args=[session.provider_client.client_id])}"'
+        in page
+    )
+    assert "Ada Lovelace" in page
+    assert "KYC standard" in page
+    assert '<span class="raw">approved</span>' in page
+    assert "badge-clear" in page
+    for header in (
+        "Provider",
+        "Session",
+        "Client",
+        "Workflow",
+        "Status",
+        "Outcome",
+        "Tags",
+        "Created",
+        "Assignee",
+        "Last decision",
+    ):
+        assert f">{header}<" in page
+
+
+def test_the_queue_never_counts(
+    reviewer_client, many_ties, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(9) as captured:
+        reviewer_client.get(QUEUE)
+    assert not [q for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+def _queue_queries(client, django_assert_max_num_queries, query: str) -> int:
+    with django_assert_max_num_queries(10) as captured:
+        response = client.get(f"{QUEUE}?{query}")
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["page_size=100", "page_size=100&assignee=olga-officer&tag=vip&sort=provider"],
+)
+def test_query_budget_does_not_grow_with_rows(
+    reviewer_client, django_assert_max_num_queries, query
+):
+    desk_data_create(sessions=5)
+    small = _queue_queries(reviewer_client, django_assert_max_num_queries, query)
+    desk_data = desk_data_create(sessions=60, prefix="more-")
+    assert len(desk_data.sessions) == 60
+    large = _queue_queries(reviewer_client, django_assert_max_num_queries, query)
+    assert small == large
