@@ -51,28 +51,80 @@ STATUS_WEIGHTS = [
 ]
 OUTCOME_WEIGHTS = [("clear", 0.70), ("attention", 0.20), ("rejected", 0.10)]
 RAW_STATUS = {
-    "onfido": {"completed": "approved", "in_progress": "processing", "awaiting_input": "awaiting_input",
-               "failed": "error", "abandoned": "abandoned", "cancelled": "abandoned", "pending": "processing",
-               "unknown": "paused_by_support"},
-    "complycube": {"completed": "complete", "in_progress": "processing", "awaiting_input": "started",
-                   "failed": "cancelled", "abandoned": "abandoned", "cancelled": "cancelled",
-                   "pending": "started", "unknown": "on_hold"},
-    "ica": {"completed": "SUCCEEDED", "in_progress": "IN_PROGRESS", "awaiting_input": "AWAITING_INPUT",
-            "failed": "FAILED", "abandoned": "ABORTED", "cancelled": "ABORTED", "pending": "QUEUED",
-            "unknown": "HIBERNATING"},
+    "onfido": {
+        "completed": "approved",
+        "in_progress": "processing",
+        "awaiting_input": "awaiting_input",
+        "failed": "error",
+        "abandoned": "abandoned",
+        "cancelled": "abandoned",
+        "pending": "processing",
+        "unknown": "paused_by_support",
+    },
+    "complycube": {
+        "completed": "complete",
+        "in_progress": "processing",
+        "awaiting_input": "started",
+        "failed": "cancelled",
+        "abandoned": "abandoned",
+        "cancelled": "cancelled",
+        "pending": "started",
+        "unknown": "on_hold",
+    },
+    "ica": {
+        "completed": "SUCCEEDED",
+        "in_progress": "IN_PROGRESS",
+        "awaiting_input": "AWAITING_INPUT",
+        "failed": "FAILED",
+        "abandoned": "ABORTED",
+        "cancelled": "ABORTED",
+        "pending": "QUEUED",
+        "unknown": "HIBERNATING",
+    },
 }
 CHECK_TYPES = {
-    "onfido": ["document_check", "facial_similarity_photo", "watchlist_standard", "proof_of_address"],
-    "complycube": ["document_check", "identity_check", "extensive_screening_check", "face_authentication_check"],
+    "onfido": [
+        "document_check",
+        "facial_similarity_photo",
+        "watchlist_standard",
+        "proof_of_address",
+    ],
+    "complycube": [
+        "document_check",
+        "identity_check",
+        "extensive_screening_check",
+        "face_authentication_check",
+    ],
     "ica": ["dragen-germline", "bcl-convert", "qc-report"],
 }
 WORKFLOWS = {
-    "onfido": [("wf-onfido-kyc", "KYC standard"), ("wf-onfido-kyb", "KYB directors"), ("wf-onfido-edd", "Enhanced due diligence")],
-    "complycube": [("tpl-cc-retail", "Retail onboarding"), ("tpl-cc-aml", "AML screening")],
+    "onfido": [
+        ("wf-onfido-kyc", "KYC standard"),
+        ("wf-onfido-kyb", "KYB directors"),
+        ("wf-onfido-edd", "Enhanced due diligence"),
+    ],
+    "complycube": [
+        ("tpl-cc-retail", "Retail onboarding"),
+        ("tpl-cc-aml", "AML screening"),
+    ],
     "ica": [("wf-ica-wgs", "WGS germline"), ("wf-ica-rna", "RNA expression")],
 }
-USER_TAGS = [f"segment-{i}" for i in range(12)] + ["vip", "high-risk", "pep-review", "manual-upload", "retry", "eu", "us", "uk"]
-TECH_TAGS = [f"run-folder-{i}" for i in range(6)] + ["instrument-a", "instrument-b", "bclconvert", "dragen"]
+USER_TAGS = [f"segment-{i}" for i in range(12)] + [
+    "vip",
+    "high-risk",
+    "pep-review",
+    "manual-upload",
+    "retry",
+    "eu",
+    "us",
+    "uk",
+]
+TECH_TAGS = [f"run-folder-{i}" for i in range(6)] + [
+    "instrument-a",
+    "instrument-b",
+    "bclconvert",
+    "dragen",
+]
 DECISIONS = ["approve", "reject", "escalate", "request_information"]
 REASONS = ["verified", "document_issue", "watchlist_match", "incomplete", "other"]
 START = dt.datetime(2021, 11, 1, tzinfo=dt.UTC)
@@ -185,16 +237,25 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
 
     # Tags.
     tag_rows = [(i + 1, name, "user") for i, name in enumerate(USER_TAGS)]
-    tag_rows += [(len(USER_TAGS) + i + 1, name, "technical") for i, name in enumerate(TECH_TAGS)]
-    counts["tags"] = writer.write(m.Tag._meta.db_table, ["id", "name", "kind"], tag_rows)
+    tag_rows += [
+        (len(USER_TAGS) + i + 1, name, "technical") for i, name in enumerate(TECH_TAGS)
+    ]
+    counts["tags"] = writer.write(
+        m.Tag._meta.db_table, ["id", "name", "kind"], tag_rows
+    )
     user_tag_ids = [r[0] for r in tag_rows if r[2] == "user"]
     tech_tag_ids = [r[0] for r in tag_rows if r[2] == "technical"]
 
     # Clients: about 2.5 sessions each; every tenth shared by Onfido and ComplyCube.
     n_clients = max(1, sessions * 2 // 5)
-    client_rows = ((i, f"Client {i:07d}", f"cust-{i:07d}", now, now) for i in range(1, n_clients + 1))
+    client_rows = (
+        (i, f"Client {i:07d}", f"cust-{i:07d}", now, now)
+        for i in range(1, n_clients + 1)
+    )
     counts["clients"] = writer.write(
-        m.Client._meta.db_table, ["id", "display_name", "reference", "created_at", "updated_at"], client_rows
+        m.Client._meta.db_table,
+        ["id", "display_name", "reference", "created_at", "updated_at"],
+        client_rows,
     )
 
     # Provider clients: one per (client, provider) used; ICA projects are few.
@@ -209,18 +270,52 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
                 kinds = ["onfido", "complycube"]
             for kind in kinds:
                 pc_ids[(client_id, kind)] = next_id
-                yield (next_id, connections[kind], f"{kind[:2]}-app-{client_id:07d}", f"Client {client_id:07d}",
-                       f"cust-{client_id:07d}", client_id, "automatic", "{}", "", now, now)
+                yield (
+                    next_id,
+                    connections[kind],
+                    f"{kind[:2]}-app-{client_id:07d}",
+                    f"Client {client_id:07d}",
+                    f"cust-{client_id:07d}",
+                    client_id,
+                    "automatic",
+                    "{}",
+                    "",
+                    now,
+                    now,
+                )
                 next_id += 1
         for project in ica_projects:
             pc_ids[(0, project)] = next_id
-            yield (next_id, connections["ica"], project, f"Project {project}", "", None, "automatic", "{}", "", now, now)
+            yield (
+                next_id,
+                connections["ica"],
+                project,
+                f"Project {project}",
+                "",
+                None,
+                "automatic",
+                "{}",
+                "",
+                now,
+                now,
+            )
             next_id += 1
 
     counts["provider_clients"] = writer.write(
         m.ProviderClient._meta.db_table,
-        ["id", "connection_id", "external_id", "name", "external_reference", "client_id", "link_source",
-         "raw_payload", "payload_hash", "created_at", "updated_at"],
+        [
+            "id",
+            "connection_id",
+            "external_id",
+            "name",
+            "external_reference",
+            "client_id",
+            "link_source",
+            "raw_payload",
+            "payload_hash",
+            "created_at",
+            "updated_at",
+        ],
         provider_client_rows(),
     )
 
@@ -235,38 +330,99 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
                 pc = pc_ids[(0, rng.choice(ica_projects))]
             else:
                 client_id = rng.randint(1, n_clients)
-                pc = pc_ids.get((client_id, kind)) or pc_ids.get((client_id, "onfido")) or pc_ids[(client_id, "complycube")]
+                pc = (
+                    pc_ids.get((client_id, kind))
+                    or pc_ids.get((client_id, "onfido"))
+                    or pc_ids[(client_id, "complycube")]
+                )
             created = START + dt.timedelta(seconds=rng.randrange(SPAN_SECONDS))
             updated = created + dt.timedelta(minutes=rng.randint(1, 600))
             completed = updated if status == "completed" else None
             workflow_id, workflow_name = rng.choice(WORKFLOWS[kind])
             raw_status = RAW_STATUS[kind][status]
-            external_id = hashlib.blake2s(f"{seed}-{sid}".encode(), digest_size=16).hexdigest()
-            payload = {"id": external_id, "status": raw_status, "workflow_id": workflow_id,
-                       "created_at": iso(created), "updated_at": iso(updated), "outcome": outcome or None,
-                       "reasons": ["document_expired"] if outcome == "rejected" else []}
+            external_id = hashlib.blake2s(
+                f"{seed}-{sid}".encode(), digest_size=16
+            ).hexdigest()
+            payload = {
+                "id": external_id,
+                "status": raw_status,
+                "workflow_id": workflow_id,
+                "created_at": iso(created),
+                "updated_at": iso(updated),
+                "outcome": outcome or None,
+                "reasons": ["document_expired"] if outcome == "rejected" else [],
+            }
             payload_text = json.dumps(payload)
             assignee = rng.choice(officers) if rng.random() < 0.10 else None
             decided = rng.random() < 0.20 and status == "completed"
             decision = rng.choice(DECISIONS) if decided else ""
             session_meta.append((sid, kind, status))
             yield (
-                sid, connections[kind], external_id, pc, workflow_id, workflow_name, str(rng.randint(1, 5)),
-                status, raw_status, outcome, outcome, json.dumps(payload["reasons"]), "", "",
-                f"https://dashboard.example.test/{external_id}" if kind == "onfido" else "",
-                created, updated, created, completed, payload_text,
-                hashlib.sha256(payload_text.encode()).hexdigest(), iso(updated), created, now,
-                assignee, created if assignee else None, decision, updated if decided else None,
+                sid,
+                connections[kind],
+                external_id,
+                pc,
+                workflow_id,
+                workflow_name,
+                str(rng.randint(1, 5)),
+                status,
+                raw_status,
+                outcome,
+                outcome,
+                json.dumps(payload["reasons"]),
+                "",
+                "",
+                f"https://dashboard.example.test/{external_id}"
+                if kind == "onfido"
+                else "",
+                created,
+                updated,
+                created,
+                completed,
+                payload_text,
+                hashlib.sha256(payload_text.encode()).hexdigest(),
+                iso(updated),
+                created,
+                now,
+                assignee,
+                created if assignee else None,
+                decision,
+                updated if decided else None,
             )
 
     t0 = time.perf_counter()
     counts["sessions"] = writer.write(
         m.WorkflowSession._meta.db_table,
-        ["id", "connection_id", "external_id", "provider_client_id", "workflow_id", "workflow_name",
-         "workflow_version", "status", "raw_status", "outcome", "raw_outcome", "reasons", "summary", "error",
-         "dashboard_url", "provider_created_at", "provider_updated_at", "started_at", "completed_at",
-         "raw_payload", "payload_hash", "source_version", "first_seen_at", "last_synced_at",
-         "assignee_id", "assigned_at", "last_decision", "last_decision_at"],
+        [
+            "id",
+            "connection_id",
+            "external_id",
+            "provider_client_id",
+            "workflow_id",
+            "workflow_name",
+            "workflow_version",
+            "status",
+            "raw_status",
+            "outcome",
+            "raw_outcome",
+            "reasons",
+            "summary",
+            "error",
+            "dashboard_url",
+            "provider_created_at",
+            "provider_updated_at",
+            "started_at",
+            "completed_at",
+            "raw_payload",
+            "payload_hash",
+            "source_version",
+            "first_seen_at",
+            "last_synced_at",
+            "assignee_id",
+            "assigned_at",
+            "last_decision",
+            "last_decision_at",
+        ],
         session_rows(),
     )
     print(f"  sessions written in {time.perf_counter() - t0:.1f}s", flush=True)
@@ -281,27 +437,63 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
                     next_id += 1
 
     counts["session_tags"] = writer.write(
-        m.WorkflowSession.tags.through._meta.db_table, ["id", "workflowsession_id", "tag_id"], session_tag_rows()
+        m.WorkflowSession.tags.through._meta.db_table,
+        ["id", "workflowsession_id", "tag_id"],
+        session_tag_rows(),
     )
 
     def check_rows() -> Iterator[tuple]:
         next_id = 1
         for sid, kind, status in session_meta:
-            for n in range(rng.choices([1, 2, 3, 4, 5], weights=[10, 20, 40, 20, 10])[0]):
-                outcome = weighted(rng, OUTCOME_WEIGHTS) if status == "completed" else ""
+            for n in range(
+                rng.choices([1, 2, 3, 4, 5], weights=[10, 20, 40, 20, 10])[0]
+            ):
+                outcome = (
+                    weighted(rng, OUTCOME_WEIGHTS) if status == "completed" else ""
+                )
                 check_status = "completed" if status == "completed" else "in_progress"
                 breakdown = {"summary": outcome or "pending"}
-                yield (next_id, connections[kind], sid, f"{sid}-chk-{n}", rng.choice(CHECK_TYPES[kind]),
-                       check_status, check_status, outcome, outcome, f"task_{n}", json.dumps(breakdown),
-                       None, None, "{}", "", now)
+                yield (
+                    next_id,
+                    connections[kind],
+                    sid,
+                    f"{sid}-chk-{n}",
+                    rng.choice(CHECK_TYPES[kind]),
+                    check_status,
+                    check_status,
+                    outcome,
+                    outcome,
+                    f"task_{n}",
+                    json.dumps(breakdown),
+                    None,
+                    None,
+                    "{}",
+                    "",
+                    now,
+                )
                 next_id += 1
 
     t0 = time.perf_counter()
     counts["checks"] = writer.write(
         m.Check._meta.db_table,
-        ["id", "connection_id", "session_id", "external_id", "check_type", "status", "raw_status", "outcome",
-         "raw_outcome", "task_id", "breakdown", "provider_created_at", "provider_updated_at", "raw_payload",
-         "payload_hash", "last_synced_at"],
+        [
+            "id",
+            "connection_id",
+            "session_id",
+            "external_id",
+            "check_type",
+            "status",
+            "raw_status",
+            "outcome",
+            "raw_outcome",
+            "task_id",
+            "breakdown",
+            "provider_created_at",
+            "provider_updated_at",
+            "raw_payload",
+            "payload_hash",
+            "last_synced_at",
+        ],
         check_rows(),
     )
     print(f"  checks written in {time.perf_counter() - t0:.1f}s", flush=True)
@@ -311,32 +503,59 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
         for sid, kind, status in session_meta:
             if kind == "complycube" and status == "completed":
                 outcome = weighted(rng, OUTCOME_WEIGHTS)
-                yield (next_id, sid, "pol-standard", "Standard KYC policy", outcome, outcome, "{}", 0)
+                yield (
+                    next_id,
+                    sid,
+                    "pol-standard",
+                    "Standard KYC policy",
+                    outcome,
+                    outcome,
+                    "{}",
+                    0,
+                )
                 next_id += 1
 
     counts["policy_assurances"] = writer.write(
         m.PolicyAssurance._meta.db_table,
-        ["id", "session_id", "policy_id", "policy_name", "outcome", "raw_outcome", "details", "position"],
+        [
+            "id",
+            "session_id",
+            "policy_id",
+            "policy_name",
+            "outcome",
+            "raw_outcome",
+            "details",
+            "position",
+        ],
         policy_rows(),
     )
     session_meta.clear()
-    writer.reset_sequences([t for t in tables if t != m.WorkflowSession.tags.through._meta.db_table]
-                           + [m.WorkflowSession.tags.through._meta.db_table])
+    writer.reset_sequences(tables)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE" if writer.postgres else "ANALYZE")
+        cursor.execute("ANALYZE")
     return counts
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sessions", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     started = time.perf_counter()
     with transaction.atomic():
         counts = generate(sessions=args.sessions, seed=args.seed)
-    print(json.dumps({"generated": counts, "seconds": round(time.perf_counter() - started, 1),
-                      "database": connection.vendor}, indent=2))
+    print(
+        json.dumps(
+            {
+                "generated": counts,
+                "seconds": round(time.perf_counter() - started, 1),
+                "database": connection.vendor,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":
