@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q, QuerySet
 from django.db.utils import OperationalError
 from django.utils.dateparse import parse_date, parse_datetime
@@ -105,6 +105,27 @@ def _encode_value(value: Any) -> Any:
     return str(value)
 
 
+# Cursors come from clients: a forged one must be rejected here (a 400), never
+# reach the database as a value it cannot compare (a 500: a bad date, a NUL
+# byte, an id beyond BIGINT).
+MAX_ID = 2**63 - 1
+
+
+def _sort_field(model: type, path: str) -> models.Field:
+    *relations, name = path.split("__")
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model
+    return model._meta.get_field(name)
+
+
+def _fits(field: models.Field, value: Any) -> bool:
+    if isinstance(field, models.DateTimeField):
+        return isinstance(value, dt.datetime)
+    if isinstance(field, models.CharField):
+        return isinstance(value, str) and "\x00" not in value
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         if "dt" in value:
@@ -176,7 +197,15 @@ class KeysetPaginator:
         pk = payload["i"]
         if not isinstance(pk, int) or isinstance(pk, bool):
             raise InvalidCursor("cursor id is not an integer")
-        return _decode_value(payload["v"]), pk, bool(payload["b"])
+        if not 0 <= pk <= MAX_ID:
+            raise InvalidCursor("cursor id is out of range")
+        try:
+            value = _decode_value(payload["v"])
+        except (ValueError, TypeError) as exc:  # e.g. a date-time with month 13
+            raise InvalidCursor("cursor is not valid") from exc
+        if not _fits(_sort_field(self.queryset.model, self.sort_field), value):
+            raise InvalidCursor("cursor does not fit this list")
+        return value, pk, bool(payload["b"])
 
     # Queries ---------------------------------------------------------------
 

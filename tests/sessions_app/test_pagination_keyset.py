@@ -223,3 +223,33 @@ def test_cursor_is_opaque_base64_json_bound_to_its_sort(sessions):
     )
     with pytest.raises(InvalidCursor):
         asc.page(cursor)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"v": "abc"},
+        {"v": {"dt": "2026-13-45T00:00:00+00:00"}},
+        {"v": "2026-13-45T00:00:00+00:00"},
+        {"i": 2**70},
+        {"i": -1},
+    ],
+)
+def test_forged_queue_cursor_is_rejected_not_a_server_error(reviewer_client, payload):
+    import base64
+    import json
+
+    from sessions_app.pagination import KeysetPaginator
+    from sessions_app.selectors import session_queryset
+    from tests.factories import WorkflowSessionFactory
+
+    WorkflowSessionFactory.create_batch(3)
+    paginator = KeysetPaginator(session_queryset(), sort_field="provider_created_at", descending=True, page_size=1)
+    genuine = paginator.page(None).next_cursor
+    decoded = json.loads(base64.urlsafe_b64decode(genuine + "=" * (-len(genuine) % 4)))
+    decoded.update(payload)
+    forged = base64.urlsafe_b64encode(json.dumps(decoded).encode()).decode().rstrip("=")
+    response = reviewer_client.get("/sessions/", {"cursor": forged})
+    assert response.status_code in (200, 400)
+    api = reviewer_client.get("/api/v1/sessions/", {"cursor": forged})
+    assert api.status_code == 400

@@ -1,0 +1,1 @@
+"""Verity's benchmarks (`make bench`; see docs/PERFORMANCE.md)."""
