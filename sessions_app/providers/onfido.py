@@ -57,6 +57,7 @@ from .common import (
     format_timestamp,
     identify,
     int_option,
+    item_id,
     json_list,
     json_object,
     now_utc,
@@ -186,6 +187,19 @@ class OnfidoAdapter(ProviderAdapter):
 
         progress = Progress()
         seen: set[str] = set()
+        wanted = {i for i in refresh_ids if isinstance(i, str) and i}
+
+        def process(runs: Sequence[Any]) -> Page:
+            # Remember, in the cursor, which refresh ids the listing already
+            # handled, so a pass resumed over several calls never reads one
+            # again by id (bounded by the refresh limit).
+            listed = wanted.intersection(filter(None, map(item_id, runs)))
+            if listed:
+                state["listed_refresh_ids"] = sorted(
+                    listed.union(state.get("listed_refresh_ids") or [])
+                )
+            return self._page_of(runs, known_versions)
+
         finished = True
         if state["phase"] == "list":
             finished = yield from walk_offset_pages(
@@ -197,7 +211,7 @@ class OnfidoAdapter(ProviderAdapter):
                     self._list_page(page, state["created_at_gt"]),
                     False,
                 ),
-                process=lambda runs: self._page_of(runs, known_versions),
+                process=process,
                 cursor_of=cursor_of,
                 seen=seen,
             )
@@ -205,12 +219,9 @@ class OnfidoAdapter(ProviderAdapter):
                 state.update(phase="refresh", done_ids=[], prev_ids=[])
         if finished:
             pending = sorted(
-                {
-                    i
-                    for i in refresh_ids
-                    if isinstance(i, str) and i and i > state["refresh_after"]
-                }
+                {i for i in wanted if i > state["refresh_after"]}
                 - seen
+                - set(state.get("listed_refresh_ids") or [])
             )
             for chunk in chunked(pending, self.batch_size):
                 if budget.exhausted(progress.pages):
@@ -266,6 +277,7 @@ class OnfidoAdapter(ProviderAdapter):
             and isinstance(state.get("done_ids"), list)
             and isinstance(state.get("prev_ids"), list)
             and isinstance(state.get("refresh_after"), str)
+            and isinstance(state.get("listed_refresh_ids", []), list)
             and isinstance(state.get("started_at"), str)
             and (
                 state.get("created_at_gt") is None

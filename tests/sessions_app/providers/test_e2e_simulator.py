@@ -527,14 +527,6 @@ def test_small_budget_incremental_pass_with_refresh_ids_ends_exact(
     assert_matches_truth(kind, mirror, truth_of(sim, kind))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "onfido.py iter_pages: the refresh phase skips only ids listed in the "
-        "*current* call (`seen`), so a run listed by an earlier call of the same "
-        "pass is read again by id (docs: a run is never handled twice in one pass)"
-    ),
-)
 def test_onfido_resumed_incremental_pass_handles_each_run_once(sim, fake_time):
     adapter, mirror, cursor = _first_pass_then_six_hours(sim, fake_time, "onfido")
     refresh_ids = unfinished(mirror)
