@@ -66,6 +66,14 @@ SESSION_STATUS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
+# Raw statuses that normalise to a final status but that a person at the
+# provider may still change: Onfido's `review` waits for a manual decision that
+# moves the run to approved or declined. The sync re-polls these like
+# unfinished sessions.
+REOPENABLE_RAW_STATUSES: dict[str, frozenset[str]] = {
+    ProviderKind.ONFIDO: frozenset({"review"}),
+}
+
 # ComplyCube's session outcome vocabulary differs between its docs and SDKs.
 COMPLYCUBE_OUTCOME: dict[str, str] = {
     "clear": O.CLEAR,

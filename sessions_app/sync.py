@@ -60,6 +60,7 @@ from .models import (
     TagKind,
     WorkflowSession,
 )
+from .normalization import REOPENABLE_RAW_STATUSES
 from .providers import adapter_for
 from .providers.base import (
     Budget,
@@ -289,10 +290,16 @@ def connection_is_due(
 
 
 def _refresh_ids(connection: ProviderConnection) -> list[str]:
-    """Unfinished sessions to re-poll by id: least recently synced first, bounded."""
+    """Unfinished sessions to re-poll by id: least recently synced first, bounded.
+
+    "Unfinished" includes final-looking raw statuses a person at the provider
+    may still change (Onfido `review`, see REOPENABLE_RAW_STATUSES).
+    """
+    reopenable = REOPENABLE_RAW_STATUSES.get(connection.kind, frozenset())
     return list(
         WorkflowSession.objects.filter(
-            connection=connection, status__in=NON_FINAL_STATUSES
+            Q(status__in=NON_FINAL_STATUSES) | Q(raw_status__in=sorted(reopenable)),
+            connection=connection,
         )
         .order_by(F("last_synced_at").asc(nulls_first=True), "id")
         .values_list("external_id", flat=True)[: settings.VERITY_SYNC_REFRESH_LIMIT]

@@ -785,3 +785,18 @@ def test_refresh_with_a_missing_credential_records_the_failure_on_run_and_delive
     delivery.refresh_from_db()
     assert "is not set" in delivery.error
     assert delivery.processed_at is None
+
+
+def test_refresh_ids_include_unfinished_and_onfido_review_runs_but_not_final_ones():
+    from sessions_app.sync import _refresh_ids
+    from tests.factories import ProviderConnectionFactory, WorkflowSessionFactory
+
+    onfido = ProviderConnectionFactory(kind="onfido", slug="onfido-refresh")
+    cube = ProviderConnectionFactory(kind="complycube", slug="cube-refresh")
+    WorkflowSessionFactory(connection=onfido, external_id="running", status="in_progress", raw_status="processing")
+    WorkflowSessionFactory(connection=onfido, external_id="in-review", status="completed", raw_status="review")
+    WorkflowSessionFactory(connection=onfido, external_id="approved", status="completed", raw_status="approved")
+    # `review` means nothing special at ComplyCube: a completed session there is final.
+    WorkflowSessionFactory(connection=cube, external_id="cc-done", status="completed", raw_status="review")
+    assert sorted(_refresh_ids(onfido)) == ["in-review", "running"]
+    assert _refresh_ids(cube) == []
