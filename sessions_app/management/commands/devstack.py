@@ -30,6 +30,8 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from sessions_app.models import ProviderKind
+
 DEMO_PASSWORD = "verity-demo"  # noqa: S105 - a local demo login, printed on purpose
 DEMO_USERS = {
     "admin": ["admin"],
@@ -102,10 +104,14 @@ def simulated_providers_configure(
             "--interval",
             str(interval),
             "--display-name",
-            f"{kind.title() if kind != 'ica' else 'ICA'} (simulator)",
+            f"{ProviderKind(kind).label} (simulator)",
             stdout=StringIO(),
             stderr=StringIO(),
         )
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def port_wait(host: str, port: int, *, timeout: float = 30.0) -> bool:
@@ -193,6 +199,9 @@ class Command(BaseCommand):
         ]
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # `kill`, a terminal closing or a process manager send SIGTERM, not
+        # Ctrl-C: treat it the same so the children are stopped too.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         demo_users_ensure()
         broker_folders_ensure()
         use_simulator = (
@@ -241,12 +250,13 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("Stopping…")
         finally:
+            # Newest first, each awaited: the worker finishes (or abandons) its
+            # sync while the simulator it talks to is still up.
             for _, proc in reversed(children):
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
-            for _, proc in children:
                 try:
-                    proc.wait(timeout=10)
+                    proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
 
