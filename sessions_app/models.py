@@ -1,7 +1,8 @@
 """Verity's domain: provider sessions mirrored locally, and the reviews made on them.
 
 Integrity lives in the database: `(connection, external_id)` is unique for every
-mirrored object and is the upsert key of the sync. Normalised `status`/`outcome`
+mirrored object and is the upsert key of the sync, and every choices column has a
+CheckConstraint holding it to its vocabulary. Normalised `status`/`outcome`
 always sit beside the provider's raw word (see `normalization.py`).
 """
 
@@ -109,6 +110,12 @@ class ProviderConnection(TimeStampedModel):
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ProviderKind.values),
+                name="provider_connection_kind_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.slug
@@ -161,7 +168,9 @@ class ProviderClient(TimeStampedModel):
         related_name="provider_clients",
     )
     link_source = models.CharField(
-        max_length=20, choices=ClientLinkSource.choices, default=ClientLinkSource.AUTOMATIC
+        max_length=20,
+        choices=ClientLinkSource.choices,
+        default=ClientLinkSource.AUTOMATIC,
     )
     raw_payload = models.JSONField(default=dict, blank=True)
     payload_hash = models.CharField(max_length=64, blank=True)
@@ -170,8 +179,13 @@ class ProviderClient(TimeStampedModel):
         ordering = ["connection", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "external_id"], name="provider_client_unique_external_id"
-            )
+                fields=["connection", "external_id"],
+                name="provider_client_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(link_source__in=ClientLinkSource.values),
+                name="provider_client_link_source_valid",
+            ),
         ]
         indexes = [models.Index(Lower("name"), name="provider_client_name_lower")]
 
@@ -186,12 +200,19 @@ class TagKind(models.TextChoices):
 
 class Tag(models.Model):
     name = models.CharField(max_length=255)
-    kind = models.CharField(max_length=20, choices=TagKind.choices, default=TagKind.USER)
+    kind = models.CharField(
+        max_length=20, choices=TagKind.choices, default=TagKind.USER
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["name", "kind"], name="tag_unique_name_kind")
+            models.UniqueConstraint(
+                fields=["name", "kind"], name="tag_unique_name_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=TagKind.values), name="tag_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -215,9 +236,13 @@ class WorkflowSession(models.Model):
     workflow_id = models.CharField(max_length=255, blank=True, db_index=True)
     workflow_name = models.CharField(max_length=255, blank=True)
     workflow_version = models.CharField(max_length=50, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNKNOWN)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.UNKNOWN
+    )
     raw_status = models.CharField(max_length=100, blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, blank=True, default=""
+    )
     raw_outcome = models.CharField(max_length=100, blank=True)
     reasons = models.JSONField(default=list, blank=True)
     summary = models.TextField(blank=True)
@@ -257,21 +282,39 @@ class WorkflowSession(models.Model):
                 fields=["connection", "external_id"], name="session_unique_external_id"
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=Status.values), name="session_status_valid"
+                condition=models.Q(status__in=Status.values),
+                name="session_status_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(outcome__in=Outcome.values), name="session_outcome_valid"
+                condition=models.Q(outcome__in=Outcome.values),
+                name="session_outcome_valid",
             ),
         ]
         # The review queue sorts by (created, id) and filters on these columns;
         # each index ends with the sort key so a filtered page is an index range.
         indexes = [
-            models.Index(fields=["-provider_created_at", "-id"], name="session_created_desc"),
-            models.Index(fields=["status", "-provider_created_at", "-id"], name="session_status_created"),
-            models.Index(fields=["outcome", "-provider_created_at", "-id"], name="session_outcome_created"),
-            models.Index(fields=["connection", "-provider_created_at", "-id"], name="session_conn_created"),
-            models.Index(fields=["assignee", "-provider_created_at", "-id"], name="session_assignee_created"),
-            models.Index(fields=["-provider_updated_at", "-id"], name="session_updated_desc"),
+            models.Index(
+                fields=["-provider_created_at", "-id"], name="session_created_desc"
+            ),
+            models.Index(
+                fields=["status", "-provider_created_at", "-id"],
+                name="session_status_created",
+            ),
+            models.Index(
+                fields=["outcome", "-provider_created_at", "-id"],
+                name="session_outcome_created",
+            ),
+            models.Index(
+                fields=["connection", "-provider_created_at", "-id"],
+                name="session_conn_created",
+            ),
+            models.Index(
+                fields=["assignee", "-provider_created_at", "-id"],
+                name="session_assignee_created",
+            ),
+            models.Index(
+                fields=["-provider_updated_at", "-id"], name="session_updated_desc"
+            ),
             models.Index(fields=["provider_client"], name="session_provider_client"),
         ]
 
@@ -288,12 +331,18 @@ class Check(models.Model):
     connection = models.ForeignKey(
         ProviderConnection, on_delete=models.PROTECT, related_name="checks"
     )
-    session = models.ForeignKey(WorkflowSession, on_delete=models.CASCADE, related_name="checks")
+    session = models.ForeignKey(
+        WorkflowSession, on_delete=models.CASCADE, related_name="checks"
+    )
     external_id = models.CharField(max_length=255)
     check_type = models.CharField(max_length=100, blank=True, db_index=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNKNOWN)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.UNKNOWN
+    )
     raw_status = models.CharField(max_length=100, blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, blank=True, default=""
+    )
     raw_outcome = models.CharField(max_length=100, blank=True)
     task_id = models.CharField(max_length=255, blank=True)
     breakdown = models.JSONField(default=dict, blank=True)
@@ -310,11 +359,17 @@ class Check(models.Model):
                 fields=["connection", "external_id"], name="check_unique_external_id"
             ),
             models.CheckConstraint(
-                condition=models.Q(outcome__in=Outcome.values), name="check_outcome_valid"
+                condition=models.Q(status__in=Status.values), name="check_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=Outcome.values),
+                name="check_outcome_valid",
             ),
         ]
         indexes = [
-            models.Index(fields=["session", "provider_created_at"], name="check_session_created"),
+            models.Index(
+                fields=["session", "provider_created_at"], name="check_session_created"
+            ),
             models.Index(fields=["outcome", "-id"], name="check_outcome_id"),
         ]
 
@@ -330,7 +385,9 @@ class PolicyAssurance(models.Model):
     )
     policy_id = models.CharField(max_length=255, blank=True)
     policy_name = models.CharField(max_length=255, blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, blank=True, default=""
+    )
     raw_outcome = models.CharField(max_length=100, blank=True)
     details = models.JSONField(default=dict, blank=True)
     position = models.PositiveIntegerField(default=0)
@@ -340,7 +397,11 @@ class PolicyAssurance(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "position"], name="policy_assurance_unique_position"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=Outcome.values),
+                name="policy_assurance_outcome_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -367,8 +428,12 @@ class SyncRun(models.Model):
     connection = models.ForeignKey(
         ProviderConnection, on_delete=models.CASCADE, related_name="sync_runs"
     )
-    trigger = models.CharField(max_length=20, choices=SyncTrigger.choices, default=SyncTrigger.SCHEDULE)
-    state = models.CharField(max_length=20, choices=SyncRunState.choices, default=SyncRunState.RUNNING)
+    trigger = models.CharField(
+        max_length=20, choices=SyncTrigger.choices, default=SyncTrigger.SCHEDULE
+    )
+    state = models.CharField(
+        max_length=20, choices=SyncRunState.choices, default=SyncRunState.RUNNING
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     seen = models.PositiveIntegerField(default=0)
@@ -385,8 +450,20 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(trigger__in=SyncTrigger.values),
+                name="syncrun_trigger_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=SyncRunState.values),
+                name="syncrun_state_valid",
+            ),
+        ]
         indexes = [
-            models.Index(fields=["connection", "-started_at"], name="syncrun_conn_started")
+            models.Index(
+                fields=["connection", "-started_at"], name="syncrun_conn_started"
+            )
         ]
 
     def __str__(self) -> str:
@@ -400,7 +477,11 @@ class QuarantinedRecord(models.Model):
         ProviderConnection, on_delete=models.CASCADE, related_name="quarantined_records"
     )
     sync_run = models.ForeignKey(
-        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="quarantined_records"
+        SyncRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="quarantined_records",
     )
     record_type = models.CharField(max_length=50)
     external_id = models.CharField(max_length=255, blank=True)
@@ -412,7 +493,9 @@ class QuarantinedRecord(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["connection", "-created_at"], name="quarantine_conn_created")
+            models.Index(
+                fields=["connection", "-created_at"], name="quarantine_conn_created"
+            )
         ]
 
     def __str__(self) -> str:
@@ -470,7 +553,9 @@ class ReasonCode(models.TextChoices):
 class Review(models.Model):
     """A decision recorded by an officer on a session. Append-only."""
 
-    session = models.ForeignKey(WorkflowSession, on_delete=models.CASCADE, related_name="reviews")
+    session = models.ForeignKey(
+        WorkflowSession, on_delete=models.CASCADE, related_name="reviews"
+    )
     decision = models.CharField(max_length=30, choices=Decision.choices)
     reason_code = models.CharField(max_length=50, choices=ReasonCode.choices)
     comment = models.TextField(blank=True)
@@ -486,10 +571,26 @@ class Review(models.Model):
             ("assign_session", "Can assign sessions to officers"),
             ("export_sessions", "Can export CSV"),
         ]
-        indexes = [models.Index(fields=["session", "-created_at"], name="review_session_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decision__in=Decision.values),
+                name="review_decision_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason_code__in=ReasonCode.values),
+                name="review_reason_code_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["session", "-created_at"], name="review_session_created"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_decision_display()} by {self.reviewer_id} on {self.session_id}"
+        return (
+            f"{self.get_decision_display()} by {self.reviewer_id} on {self.session_id}"
+        )
 
 
 class AuditEvent(models.Model):
@@ -511,7 +612,11 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(max_length=255, blank=True)
     # The client the change concerns, so a client's history is one index range.
     client = models.ForeignKey(
-        Client, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+        Client,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
     )
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
@@ -520,7 +625,9 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["object_type", "object_id", "-created_at"], name="audit_object"),
+            models.Index(
+                fields=["object_type", "object_id", "-created_at"], name="audit_object"
+            ),
             models.Index(fields=["client", "-created_at"], name="audit_client"),
         ]
 

@@ -1,12 +1,17 @@
 """Integrity lives in the database: these constraints hold whatever the caller does."""
 
 import pytest
+from django.apps import apps
 from django.db import IntegrityError, transaction
 
 from sessions_app.models import (
     Check,
     Client,
+    PolicyAssurance,
     ProviderClient,
+    ProviderConnection,
+    Review,
+    SyncRun,
     Tag,
     WebhookDelivery,
     WorkflowSession,
@@ -14,8 +19,12 @@ from sessions_app.models import (
 from tests.factories import (
     CheckFactory,
     ClientFactory,
+    PolicyAssuranceFactory,
     ProviderClientFactory,
     ProviderConnectionFactory,
+    ReviewFactory,
+    SyncRunFactory,
+    TagFactory,
     WebhookDeliveryFactory,
     WorkflowSessionFactory,
 )
@@ -100,3 +109,61 @@ def test_deleting_a_session_deletes_its_checks_but_a_connection_is_protected():
         check.connection.delete()
     check.session.delete()
     assert not Check.objects.filter(pk=check.pk).exists()
+
+
+FACTORIES = {
+    Check: CheckFactory,
+    PolicyAssurance: PolicyAssuranceFactory,
+    ProviderClient: ProviderClientFactory,
+    ProviderConnection: ProviderConnectionFactory,
+    Review: ReviewFactory,
+    SyncRun: SyncRunFactory,
+    Tag: TagFactory,
+    WorkflowSession: WorkflowSessionFactory,
+}
+
+# Every choices column of the domain, found by looking, so a new one is covered.
+CHOICE_COLUMNS = [
+    (model, field.name)
+    for model in apps.get_app_config("sessions_app").get_models()
+    for field in model._meta.concrete_fields
+    if field.choices
+]
+
+
+def test_the_known_choices_columns_are_all_found():
+    found = {(model.__name__, name) for model, name in CHOICE_COLUMNS}
+    assert {
+        ("Check", "status"),
+        ("Check", "outcome"),
+        ("PolicyAssurance", "outcome"),
+        ("ProviderClient", "link_source"),
+        ("ProviderConnection", "kind"),
+        ("Review", "decision"),
+        ("Review", "reason_code"),
+        ("SyncRun", "state"),
+        ("SyncRun", "trigger"),
+        ("Tag", "kind"),
+        ("WorkflowSession", "status"),
+        ("WorkflowSession", "outcome"),
+    } <= found
+
+
+@pytest.mark.parametrize(
+    ("model", "field"), CHOICE_COLUMNS, ids=lambda v: getattr(v, "__name__", v)
+)
+def test_every_choices_column_rejects_a_value_outside_its_vocabulary(model, field):
+    obj = FACTORIES[model]()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        model.objects.filter(pk=obj.pk).update(**{field: "not-a-choice"})
+    assert getattr(model.objects.get(pk=obj.pk), field) == getattr(obj, field)
+
+
+@pytest.mark.parametrize(
+    ("model", "field"), CHOICE_COLUMNS, ids=lambda v: getattr(v, "__name__", v)
+)
+def test_every_choices_column_accepts_each_word_of_its_vocabulary(model, field):
+    obj = FACTORIES[model]()
+    for value in model._meta.get_field(field).get_choices(include_blank=False):
+        model.objects.filter(pk=obj.pk).update(**{field: value[0]})
+        assert getattr(model.objects.get(pk=obj.pk), field) == value[0]
