@@ -8,7 +8,12 @@ from .roles import user_can_assign, user_can_decide, user_can_export, user_is_ad
 def roles(request: HttpRequest) -> dict[str, bool]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"can_decide": False, "can_assign": False, "can_export": False, "is_admin": False}
+        return {
+            "can_decide": False,
+            "can_assign": False,
+            "can_export": False,
+            "is_admin": False,
+        }
     return {
         "can_decide": user_can_decide(user),
         "can_assign": user_can_assign(user),

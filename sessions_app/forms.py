@@ -7,7 +7,6 @@ services.py, which raises ApplicationError for anything the forms let through.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,16 +19,29 @@ from .selectors import SESSION_DEFAULT_SORT, SESSION_SORTS
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
 COMMENT_MAX_LENGTH = 4000
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_ATTRS = {
+    "placeholder": "YYYY-MM-DD",
+    "inputmode": "numeric",
+    "autocomplete": "off",
+    "spellcheck": "false",
+}
 
 
 def _with_current(
     choices: list[tuple[str, str]], current: str | None
 ) -> list[tuple[str, str]]:
-    """Keep a bookmarked value the select does not offer (`status=a,b`) selectable."""
-    if current and current not in {value for value, _ in choices}:
-        return [*choices, (current, current)]
-    return choices
+    """Keep a bookmarked value the select does not offer selectable.
+
+    A multi-value filter (`status=completed,failed`) gets one option labelled
+    with its parts' labels ("Completed, Failed"), so the select shows what the
+    page is filtered by and resubmitting the form keeps it.
+    """
+    if not current or current in {value for value, _ in choices}:
+        return choices
+    labels = dict(choices)
+    parts = [part.strip() for part in current.split(",")]
+    label = ", ".join(labels.get(part, part) for part in parts if part)
+    return [*choices, (current, label or current)]
 
 
 class QueueFilterForm(forms.Form):
@@ -52,20 +64,21 @@ class QueueFilterForm(forms.Form):
     workflow = forms.CharField(
         required=False, label="Workflow", help_text="Id or name."
     )
-    assignee = forms.CharField(
-        required=False,
-        label="Assignee",
-        help_text=f"Username, “{ASSIGNED_TO_ME}” or “{UNASSIGNED}”.",
-    )
+    assignee = forms.ChoiceField(required=False, label="Assignee")
+    # Plain text, not <input type="date">: the browser's picker shows the
+    # viewer's locale (12/01/2026 or 01/12/2026) while every page, chip and
+    # bookmark speaks ISO; and it cannot hold a bookmarked date-time.
     created_after = forms.CharField(
         required=False,
         label="Created from",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="ISO date, YYYY-MM-DD (UTC).",
+        widget=forms.TextInput(attrs=DATE_ATTRS),
     )
     created_before = forms.CharField(
         required=False,
         label="Created until",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="ISO date, YYYY-MM-DD (UTC); the whole day counts.",
+        widget=forms.TextInput(attrs=DATE_ATTRS),
     )
 
     def __init__(
@@ -73,6 +86,7 @@ class QueueFilterForm(forms.Form):
         data: Any = None,
         *,
         providers: Sequence[tuple[str, str]] = (),
+        reviewers: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
@@ -88,14 +102,24 @@ class QueueFilterForm(forms.Form):
         self.fields["outcome"].choices = _with_current(
             any_choice + list(OUTCOME_CHOICES), data.get("outcome")
         )
-        for name in ("created_after", "created_before"):
-            # A bookmarked date-time (or a typo) is not a value a date picker can
-            # hold; it would silently drop it on the next submit. Show it as text.
-            value = (data.get(name) or "").strip()
-            if value and not ISO_DATE.fullmatch(value):
-                self.fields[name].widget = forms.TextInput(
-                    attrs={"placeholder": "YYYY-MM-DD"}
-                )
+        # The filter matches "me" and "none" in any case; a bookmarked "ME"
+        # selects the offered option rather than a duplicate.
+        assignee = (data.get("assignee") or "").strip()
+        if assignee.lower() in {ASSIGNED_TO_ME, UNASSIGNED} and assignee != (
+            assignee.lower()
+        ):
+            data = data.copy()
+            data["assignee"] = assignee.lower()
+            self.data = data
+        self.fields["assignee"].choices = _with_current(
+            [
+                *any_choice,
+                (UNASSIGNED, "Unassigned"),
+                (ASSIGNED_TO_ME, "Me"),
+                *[(username, username) for username in reviewers],
+            ],
+            self.data.get("assignee"),
+        )
 
 
 class QueueOptionsForm(forms.Form):

@@ -124,6 +124,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+# A page built on base.html (when to retry, whom to ask), not axes' bare string.
+AXES_LOCKOUT_CALLABLE = "sessions_app.views.login_lockout"
 
 # SECURITY
 # https://docs.djangoproject.com/en/6.1/ref/settings/#x-frame-options

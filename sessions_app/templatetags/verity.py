@@ -8,6 +8,8 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from ..models import Decision, Outcome, ReasonCode, Status
 
@@ -71,6 +73,17 @@ def duration(run: Any) -> str:
 
 
 @register.filter
+def interval(seconds: int | None) -> str:
+    """A sync interval in the largest whole unit ("5 min", "2 h", "90 s")."""
+    if not seconds:
+        return ""
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+@register.filter
 def age(value: dt.datetime | None) -> str:
     """A compact age ("3 d 4 h", "12 min") of a past moment."""
     if not value:
@@ -95,23 +108,56 @@ def _short(value: Any) -> str:
 
 
 @register.filter
-def audit_changes(event: Any) -> list[dict[str, str]]:
-    """The fields an audit event changed, as rows of (field, before, after)."""
-    before = event.before if isinstance(event.before, dict) else {}
-    after = event.after if isinstance(event.after, dict) else {}
-    keys = [k for k in after if k in before or after[k] not in (None, "")]
-    keys += [k for k in before if k not in after]
-    return [
-        {
-            "field": key,
-            "before": _short(before.get(key)) if key in before else "",
-            "after": _short(after.get(key)),
-        }
-        for key in keys
-    ]
-
-
-@register.filter
 def reason_text(value: Any) -> str:
     """A provider reason: a plain string, or a compact rendering of an object."""
     return value if isinstance(value, str) else _short(value)
+
+
+# --- Row helpers of the big tables -------------------------------------------------
+# The review queue renders up to 100 rows of eleven cells. An `{% include %}` per
+# badge and six `|date` filters per row cost more than the page's queries, so
+# these tags build the same markup directly.
+
+
+@register.simple_tag
+def status_badge(value: str, raw: str) -> str:
+    """The normalised status with the provider's word beside it (as _status.html)."""
+    label = _STATUSES.get(value, value)
+    if raw:
+        return format_html(
+            '<span class="status" title="Provider value: {}">{}<span class="raw">{}</span></span>',
+            raw,
+            label,
+            raw,
+        )
+    return format_html(
+        '<span class="status" title="Provider value: (none)">{}</span>', label
+    )
+
+
+@register.simple_tag
+def outcome_badge(value: str, raw: str) -> str:
+    """The normalised outcome as a coloured badge (as _outcome.html)."""
+    css, label = outcome_class(value), outcome_label(value)
+    if raw:
+        return format_html(
+            '<span class="badge badge-{}" title="Provider value: {}">{}</span>',
+            css,
+            raw,
+            label,
+        )
+    return format_html('<span class="badge badge-{}">{}</span>', css, label)
+
+
+@register.simple_tag
+def timestamp(value: dt.datetime | None) -> str:
+    """A `<time>`: the date, then the time of day in a muted line (UTC)."""
+    if value is None:
+        return mark_safe('<span class="muted">—</span>')  # noqa: S308 - a literal
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}">{}<span class="raw">{}</span></time>',
+        local.isoformat(),
+        local.strftime("%Y-%m-%d"),
+        local.strftime("%H:%M"),
+    )

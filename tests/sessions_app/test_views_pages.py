@@ -55,7 +55,10 @@ def test_overview_shows_counts_attention_health_and_chart_data(viewer_client, da
         "ica-lab",
     }
     page = response.content.decode()
-    assert f'href="{reverse("session-list")}?needs_attention=true"' in page
+    # Oldest first: the longest-waiting sessions lead the attention queue.
+    attention_url = f"{reverse('session-list')}?needs_attention=true&amp;sort=created"
+    assert page.count(f'href="{attention_url}"') == 2
+    assert f'href="{reverse("session-list")}?needs_attention=true"' not in page
     assert f'href="{reverse("session-list")}?status=failed"' in page
     chart = json.loads(
         re.search(
@@ -225,7 +228,10 @@ def test_recording_a_decision_writes_review_and_audit_and_shows_them(
     assert event.actor == reviewer
     assert event.source == "web"
     page = reviewer_client.get(session.get_absolute_url()).content.decode()
-    assert "Decision recorded: Reject (Watchlist / PEP / sanctions match)." in page
+    assert (
+        f"Decision recorded on session {session.external_id}: "
+        "Reject (Watchlist / PEP / sanctions match)." in page
+    )
     reviews = page.split('id="reviews"')[1].split("</section>")[0]
     assert "<strong>Reject</strong> · Watchlist / PEP / sanctions match" in reviews
     assert "PEP match confirmed." in reviews
@@ -400,6 +406,19 @@ def test_sync_page_shows_runs_unknown_values_quarantine_and_webhooks(
     assert "First 2000 of" in page
     assert "workflow_run.completed" in page
     assert "Partial (resumes next run)" in page
+    # Sync intervals read in their largest whole unit (300 s is "5 min").
+    assert "every 5 min ·" in page
+    assert "every 300 s" not in page
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(300, "5 min"), (3600, "1 h"), (5400, "90 min"), (45, "45 s"), (None, "")],
+)
+def test_sync_intervals_read_in_whole_units(seconds, shown):
+    from sessions_app.templatetags.verity import interval
+
+    assert interval(seconds) == shown
 
 
 # --- No queries in templates, budgets ------------------------------------------------

@@ -180,3 +180,43 @@ def test_login_is_throttled_after_repeated_failures(client):
     locked = client.post(reverse("login"), {"username": "lena", "password": PASSWORD})
     assert locked.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+def test_a_lockout_is_a_styled_page_saying_when_to_retry_and_whom_to_ask(
+    client, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+    UserFactory(username="lena", roles=["viewer"])
+    for i in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post(reverse("login"), {"username": "lena", "password": f"wrong-{i}"})
+    before = timezone.now()
+    response = client.post(reverse("login"), {"username": "lena", "password": "wrong"})
+    assert response.status_code == 429
+    assert "registration/lockout.html" in [t.name for t in response.templates]
+    assert "base.html" in [t.name for t in response.templates]
+    page = response.content.decode()
+    assert '<link rel="stylesheet" href="/static/css/verity.css">' in page
+    assert "Sign-in is paused for this account" in page
+    assert '<strong class="mono">lena</strong>' in page
+    # When: the cool-off from this attempt, as a clock time and a duration.
+    retry = response.context["retry_at"]
+    assert (
+        before + timedelta(minutes=15)
+        <= retry
+        <= timezone.now() + timedelta(minutes=15)
+    )
+    assert f">{retry:%H:%M}</time> UTC" in page
+    assert "in about 15 minutes" in page
+    # Whom: an administrator, and how they unlock it.
+    assert "Ask a Verity administrator" in page
+    assert "axes_reset_username" in page
+    assert f'href="{reverse("login")}"' in page
+    # The right password during the lockout gets the same page, not a session.
+    again = client.post(reverse("login"), {"username": "lena", "password": PASSWORD})
+    assert again.status_code == 429
+    assert "Sign-in is paused" in again.content.decode()
+    assert "_auth_user_id" not in client.session

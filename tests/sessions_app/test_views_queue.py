@@ -170,17 +170,28 @@ def test_an_invalid_filter_marks_its_input(reviewer_client, world):
     assert '<option value="bogus" selected>bogus</option>' in page
 
 
-def test_a_bookmarked_date_time_stays_editable(reviewer_client, world):
+def test_date_filters_are_iso_text_fields_that_keep_a_bookmarked_date_time(
+    reviewer_client, world
+):
+    """No locale date picker (mm/dd/yyyy beside ISO chips); the format is stated."""
     page = reviewer_client.get(
-        f"{QUEUE}?created_after=2025-01-16T10:00:00Z"
+        f"{QUEUE}?created_after=2025-01-16T10:00:00Z&created_before=2025-02-01"
     ).content.decode()
-    field = re.search(r'<input [^>]*name="created_after"[^>]*>', page).group(0)
-    assert 'type="text"' in field
-    assert 'value="2025-01-16T10:00:00Z"' in field
-    plain = reviewer_client.get(f"{QUEUE}?created_after=2025-01-16").content.decode()
-    assert re.search(
-        r'<input type="date" name="created_after" value="2025-01-16"', plain
-    )
+    after = re.search(r'<input [^>]*name="created_after"[^>]*>', page).group(0)
+    before = re.search(r'<input [^>]*name="created_before"[^>]*>', page).group(0)
+    for field in (after, before):
+        assert 'type="text"' in field
+        assert 'placeholder="YYYY-MM-DD"' in field
+        assert 'aria-describedby="' in field
+    assert 'value="2025-01-16T10:00:00Z"' in after
+    assert 'value="2025-02-01"' in before
+    for name in ("created_after", "created_before"):
+        helptext = re.search(
+            rf'<span class="helptext" id="id_{name}_helptext">([^<]*)</span>', page
+        ).group(1)
+        assert "ISO" in helptext
+        assert "YYYY-MM-DD" in helptext
+    assert 'type="date"' not in page
 
 
 @pytest.mark.parametrize(
@@ -359,7 +370,7 @@ def test_quick_filters(reviewer_client, world):
 def test_rows_show_every_column(reviewer_client, world):
     page = reviewer_client.get(f"{QUEUE}?provider=cube").content.decode()
     session = world["cube"]
-    assert f'href="{session.get_absolute_url()}"' in page
+    assert f'href="{session.get_absolute_url()}?back=' in page
     assert (
         f'href="{reverse("client-detail", args=[session.provider_client.client_id])}"'
         in page
@@ -411,3 +422,172 @@ def test_query_budget_does_not_grow_with_rows(
     assert len(desk_data.sessions) == 60
     large = _queue_queries(reviewer_client, django_assert_max_num_queries, query)
     assert small == large
+
+
+# --- The filter form keeps what it has no field for ---------------------------------
+
+
+def _form_inputs(page: str) -> dict[str, str]:
+    """Return the hidden inputs of the queue's filter form, as a browser would send."""
+    form = page.split('role="search"')[1].split("</form>")[0]
+    return dict(
+        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+    )
+
+
+def test_hidden_filters_are_derived_from_the_filterset():
+    from sessions_app.filters import SessionFilterSet
+    from sessions_app.forms import QueueFilterForm
+    from sessions_app.views import HIDDEN_FILTERS
+
+    assert {"client", "needs_attention", "provider_kind"} <= set(HIDDEN_FILTERS)
+    assert set(HIDDEN_FILTERS) == set(SessionFilterSet.base_filters) - set(
+        QueueFilterForm.base_fields
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "hidden", "expected_after_status"),
+    [
+        ("needs_attention=true", {"needs_attention": "true"}, {"s-rejected"}),
+        ("provider_kind=complycube", {"provider_kind": "complycube"}, {"s-cube"}),
+        ("client={client}", {"client": "{client}"}, {"s-cube"}),
+        (
+            "needs_attention=true&sort=created&page_size=50",
+            {"needs_attention": "true", "sort": "created", "page_size": "50"},
+            {"s-rejected"},
+        ),
+    ],
+)
+def test_apply_keeps_the_filters_the_form_has_no_field_for(
+    reviewer_client, world, query, hidden, expected_after_status
+):
+    client_id = str(world["cube"].provider_client.client_id)
+    query = query.format(client=client_id)
+    hidden = {k: v.format(client=client_id) for k, v in hidden.items()}
+    page = reviewer_client.get(f"{QUEUE}?{query}").content.decode()
+    inputs = _form_inputs(page)
+    assert inputs == hidden
+    # The officer refines with a visible field and presses Apply.
+    refined = reviewer_client.get(QUEUE, {**inputs, "status": "completed"})
+    assert set(_ids(refined)) == expected_after_status
+    assert {c["name"] for c in refined.context["chips"]} == {
+        *[k for k in hidden if k not in ("sort", "page_size")],
+        "status",
+    }
+
+
+def test_fields_the_form_shows_are_not_duplicated_as_hidden_inputs(
+    reviewer_client, world
+):
+    page = reviewer_client.get(
+        f"{QUEUE}?status=completed&q=ada&assignee=me&created_after=2025-01-01&cursor=x"
+    ).content.decode()
+    # The page's cursor is not carried either: new filters start at page one.
+    assert _form_inputs(page) == {}
+
+
+def test_a_client_chip_names_the_client(reviewer_client, world):
+    client = world["cube"].provider_client.client
+    response = reviewer_client.get(f"{QUEUE}?client={client.pk}")
+    chip = response.context["chips"][0]
+    assert (chip["label"], chip["value"]) == ("Client", "Ada Lovelace")
+    unknown = reviewer_client.get(f"{QUEUE}?client=999999").context["chips"][0]
+    assert (unknown["label"], unknown["value"]) == ("Client id", "999999")
+
+
+# --- Assignee select, multi-value filters ------------------------------------------
+
+
+def _options(page: str, name: str) -> list[tuple[str, str, bool]]:
+    select = page.split(f'<select name="{name}"')[1].split("</select>")[0]
+    return [
+        (value, label, bool(selected))
+        for value, selected, label in re.findall(
+            r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select
+        )
+    ]
+
+
+def test_the_assignee_filter_offers_unassigned_me_and_reviewers(
+    reviewer_client, world, viewer
+):
+    page = reviewer_client.get(QUEUE).content.decode()
+    options = _options(page, "assignee")
+    assert [(v, label) for v, label, _ in options] == [
+        ("", "Any"),
+        ("none", "Unassigned"),
+        ("me", "Me"),
+        ("colin", "colin"),
+        ("rita-reviewer", "rita-reviewer"),
+    ]
+    assert (
+        "vera-viewer"
+        not in page.split('<select name="assignee"')[1].split("</select>")[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "selected", "ids"),
+    [
+        ("colin", "colin", {"s-colins"}),
+        ("me", "me", {"s-mine"}),
+        ("ME", "me", {"s-mine"}),
+        ("None", "none", None),
+        # A bookmark naming someone no longer a reviewer stays selected.
+        ("ghost", "ghost", set()),
+    ],
+)
+def test_bookmarked_assignee_urls_keep_working(
+    reviewer_client, world, value, selected, ids
+):
+    response = reviewer_client.get(f"{QUEUE}?assignee={value}")
+    chosen = [
+        v
+        for v, _, is_selected in _options(response.content.decode(), "assignee")
+        if is_selected
+    ]
+    assert chosen == [selected]
+    if ids is not None:
+        assert set(_ids(response)) == ids
+
+
+def test_a_bookmarked_multi_value_filter_reads_well_in_select_and_chip(
+    reviewer_client, world
+):
+    response = reviewer_client.get(f"{QUEUE}?status=completed,failed&outcome=none")
+    page = response.content.decode()
+    assert ("completed,failed", "Completed, Failed", True) in _options(page, "status")
+    chips = {c["name"]: c["value"] for c in response.context["chips"]}
+    assert chips["status"] == "Completed, Failed"
+    assert chips["outcome"] == "None yet"
+    assert 'aria-label="Remove filter Status: Completed, Failed"' in page
+    assert set(_ids(response)) == {"s-failed"}
+
+
+# --- Session links keep the queue ---------------------------------------------------
+
+
+def test_session_links_carry_the_queue_they_were_opened_from(reviewer_client, world):
+    response = reviewer_client.get(f"{QUEUE}?status=completed&sort=created&back=x")
+    link = response.context["session_link_query"]
+    back = parse_qs(urlsplit(link).query)["back"]
+    assert back == [f"{QUEUE}?status=completed&sort=created"]
+    assert reviewer_client.get(QUEUE).context["session_link_query"] == ""
+
+
+def test_the_scrollable_table_is_a_labelled_focusable_region(reviewer_client, world):
+    page = reviewer_client.get(QUEUE).content.decode()
+    wraps = re.findall(r'<div class="table-wrap"[^>]*>', page)
+    assert wraps == [
+        '<div class="table-wrap" tabindex="0" role="region" aria-label="Sessions in the queue">'
+    ]
+
+
+def test_queue_queries_with_a_client_filter_stay_constant(
+    reviewer_client, world, django_assert_max_num_queries
+):
+    client_id = world["cube"].provider_client.client_id
+    with django_assert_max_num_queries(10):
+        response = reviewer_client.get(f"{QUEUE}?client={client_id}&assignee=colin")
+    assert response.status_code == 200
