@@ -1,5 +1,9 @@
 """System checks: a misconfigured provider connection is reported at start-up
-(`manage.py check`), not discovered by a failing sync at 3 a.m."""
+(`manage.py check`), not discovered by a failing sync at 3 a.m.
+
+E002: an Onfido connection whose `region` option is not eu/us/ca, or whose base
+URL is an onfido.com host of another region (a token only works in its own
+region); local URLs such as the simulator's are not checked."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
+
+from .providers.onfido import region_problem
 
 
 @register(Tags.database, deploy=True)
@@ -30,7 +36,9 @@ def provider_connections_check(app_configs: Any = None, **kwargs: Any) -> list:
                     id="verity.W001",
                 )
             )
-        if connection.webhook_secret_env and not os.environ.get(connection.webhook_secret_env):
+        if connection.webhook_secret_env and not os.environ.get(
+            connection.webhook_secret_env
+        ):
             messages.append(
                 Warning(
                     f"Provider connection {connection.slug!r}: webhook secret variable "
@@ -39,12 +47,45 @@ def provider_connections_check(app_configs: Any = None, **kwargs: Any) -> list:
                     id="verity.W002",
                 )
             )
-        if not connection.base_url.startswith(("https://", "http://127.", "http://localhost")):
+        if not connection.base_url.startswith(
+            ("https://", "http://127.", "http://localhost")
+        ):
             messages.append(
                 Error(
                     f"Provider connection {connection.slug!r}: base URL must use HTTPS.",
                     obj=connection,
                     id="verity.E001",
+                )
+            )
+    return messages
+
+
+# Not a deploy-only check: `migrate` (which passes its database) and
+# `manage.py check --database default` run it, so a release with a token aimed
+# at the wrong Onfido region stops before its first sync.
+@register(Tags.database)
+def onfido_region_check(app_configs: Any = None, **kwargs: Any) -> list:
+    """Report every Onfido connection whose `region` option contradicts its base URL."""
+    from .models import ProviderConnection
+
+    try:
+        connections = list(
+            ProviderConnection.objects.filter(kind="onfido", enabled=True)
+        )
+    except DatabaseError:
+        return []  # not migrated yet: `migrate` comes first
+    messages: list = []
+    for connection in connections:
+        options = connection.options if isinstance(connection.options, dict) else {}
+        problem = region_problem(connection.base_url, options.get("region"))
+        if problem is not None:
+            messages.append(
+                Error(
+                    f"Provider connection {connection.slug!r}: option {problem}.",
+                    hint="Use https://api.<region>.onfido.com/v3.6 with region eu, us or ca "
+                    "(the region the Onfido account lives in), or drop the option.",
+                    obj=connection,
+                    id="verity.E002",
                 )
             )
     return messages

@@ -6,6 +6,13 @@ One call of `iter_pages` does bounded work: it stops after `budget.max_pages`
 pages or `budget.deadline`, whichever comes first, and every page carries the
 cursor to resume from once that page has been committed. A pass that reached
 the end yields a last page with `done=True`.
+
+A session whose own record was read but one of its sub-requests (tasks,
+checks, analyses, applicant, client, project) failed in a way a later call may
+not repeat is still returned with what could be read, the reasons in
+`SessionRecord.missing` and no `source_version`, so it is never skipped as
+unchanged. Adapters whose incremental listing would not show it again keep its
+id in the cursor and fetch it by id in the next pass (`common.retry_ids_of`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from ..normalization import Normalised
 
 def payload_hash(payload: Any) -> str:
     """A stable SHA-256 of JSON data (key order and spacing do not matter)."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -46,6 +55,11 @@ class ClientRecord:
     name: str = ""
     external_reference: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    # True when the provider's own record of this client could not be fetched
+    # (the session's `missing` says why): `name`, `external_reference` and `raw`
+    # hold only what the session itself said, so they should not overwrite
+    # what Verity already holds for this client.
+    incomplete: bool = False
 
 
 @dataclass(slots=True)
@@ -98,8 +112,13 @@ class SessionRecord:
     tags: list[TagRecord] = field(default_factory=list)
     checks: list[CheckRecord] = field(default_factory=list)
     policies: list[PolicyRecord] = field(default_factory=list)
-    # The provider's change marker for this session (see WorkflowSession.source_version).
+    # The provider's change marker for this session (see WorkflowSession.source_version);
+    # empty whenever `missing` is not.
     source_version: str = ""
+    # What could not be fetched for this session (one readable reason each); the
+    # sync engine stores no change marker for such a session, so the next pass
+    # fetches it again.
+    missing: list[str] = field(default_factory=list)
     # Raw provider values that normalised to unknown (status/outcome words).
     unknown_values: list[str] = field(default_factory=list)
     # Everything the provider sent for this session: list item, detail, tasks...

@@ -37,6 +37,16 @@ URL_MAX = 1000
 # Quarantined raw text is kept whole up to this size (it is a TextField, but a
 # provider sending megabytes of garbage should not bloat the table).
 QUARANTINE_RAW_MAX = 100_000
+# One `SessionRecord.missing` reason is a line in a log and on the sync page.
+MISSING_REASON_MAX = 300
+# Sessions read incompletely that a cursor asks the next pass to fetch again by
+# id. Bounded so that a provider failing the same sub-request for ever cannot
+# grow the cursor (a JSONField, and a Celery argument) without limit.
+RETRY_IDS_MAX = 500
+# What a tolerated sub-request failure raises: the provider answered, but not
+# with what the contract promises. Outages, rate limits and auth errors are
+# not tolerated: they stop the page, which is read again later.
+SOFT_ERRORS = (ProviderBadRequest, ProviderResponseInvalid)
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
@@ -366,6 +376,62 @@ def page_of_items(
             build=lambda ident=ident, item=item: build(ident, item),
         )
     return page
+
+
+def missing_reason(what: str, problem: Exception | str) -> str:
+    """Return one `SessionRecord.missing` entry: what could not be fetched, and why."""
+    return f"{what}: {problem}"[:MISSING_REASON_MAX]
+
+
+def retry_ids_of(cursor: Mapping[str, Any]) -> list[str]:
+    """Return the session ids a cursor asks to fetch again (read incompletely before).
+
+    They are the `retry_ids` a finished pass left, plus, when the cursor holds
+    an unfinished pass that will not be resumed, that pass's own `retry_ids`
+    and `incomplete_ids`, so abandoning a pass forgets none of them.
+    """
+    if not isinstance(cursor, Mapping):
+        return []
+    sources = [cursor.get("retry_ids")]
+    current = cursor.get("pass")
+    if isinstance(current, dict):
+        sources += [current.get("retry_ids"), current.get("incomplete_ids")]
+    ids: dict[str, None] = {}
+    for source in sources:
+        for value in json_list(source):
+            ident = clean_id(value) if isinstance(value, str) else None
+            if ident is not None:
+                ids[ident] = None
+    return list(ids)[:RETRY_IDS_MAX]
+
+
+def incomplete_ids_update(state: dict[str, Any], page: Page, record_type: str) -> None:
+    """Track in `state["incomplete_ids"]` the sessions of `page` that must be read again.
+
+    A session returned with `missing`, or quarantined because its own record
+    could not be read, is added; one read in full, reported unchanged or gone
+    is dropped. The pass's last cursor hands the list on as `retry_ids`.
+    """
+    incomplete = dict.fromkeys(json_list(state.get("incomplete_ids")))
+    for record in page.sessions:
+        if record.missing:
+            incomplete[record.external_id] = None
+        else:
+            incomplete.pop(record.external_id, None)
+    for bad in page.quarantined:
+        if bad.record_type == record_type and bad.external_id:
+            incomplete[bad.external_id] = None
+    for ident in (*page.unchanged_ids, *page.gone_ids):
+        incomplete.pop(ident, None)
+    ids = list(incomplete)
+    if len(ids) > RETRY_IDS_MAX:
+        logger.warning(
+            "%d sessions were read incompletely; only %d are fetched again by id "
+            "next pass (the others when the provider lists them again).",
+            len(ids),
+            RETRY_IDS_MAX,
+        )
+    state["incomplete_ids"] = ids[:RETRY_IDS_MAX]
 
 
 def build_or_quarantine(

@@ -21,6 +21,12 @@ no OpenAPI spec). How this adapter reads it:
   they are kept raw and mapped to PolicyRecords tolerantly.
 - A 429 is either the rate limit (`type: rate_limit_exceeded`) or the monthly
   service quota; the quota gets no inline retry and a long `retry_after`.
+- A session whose related check or client could not be read (a client error or
+  garbage; a deleted client only loses its name) is returned with what was
+  read, the reasons in `missing` and no change marker; one whose own detail
+  could not be read is quarantined. Either way its id travels in the cursor
+  (`retry_ids`) and the next pass fetches it again by id after the listing:
+  `updatedAfter` would not list it again unless it changes.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from urllib.parse import quote
 
 import requests
 
-from ..exceptions import ProviderBadRequest, ProviderNotFound, ProviderResponseInvalid
+from ..exceptions import ProviderNotFound, ProviderResponseInvalid
 from ..normalization import COMPLYCUBE_OUTCOME, normalise_check, normalise_session
 from .base import (
     Budget,
@@ -54,18 +60,26 @@ from .common import (
     ID_MAX,
     NAME_MAX,
     RAW_WORD_MAX,
+    RETRY_IDS_MAX,
+    SOFT_ERRORS,
     VERSION_MAX,
     Progress,
     as_text,
+    build_or_quarantine,
+    chunked,
     clean_id,
     format_timestamp,
+    incomplete_ids_update,
     int_option,
+    item_id,
     json_list,
     json_object,
+    missing_reason,
     now_utc,
     page_of_items,
     parse_timestamp,
     pass_in_progress,
+    retry_ids_of,
     snapshot,
     unknown_check_words,
     unknown_session_words,
@@ -129,7 +143,8 @@ class ComplyCubeAdapter(ProviderAdapter):
                 options, "lookback_minutes", 10, minimum=0, maximum=7 * 24 * 60
             )
         )
-        self._clients: dict[str, dict[str, Any]] = {}
+        # client id -> (trimmed client, why it was unreadable or "").
+        self._clients: dict[str, tuple[dict[str, Any], str]] = {}
 
     @classmethod
     def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
@@ -161,10 +176,13 @@ class ComplyCubeAdapter(ProviderAdapter):
     ) -> Iterator[Page]:
         """Yield pages of sessions updated since the high-water mark (all if `full`).
 
-        `refresh_ids` are not needed: `updatedAfter` finds every change.
-        Cursor: `{"v": 1, "high_water": iso, "last_pass_started_at": iso}`
-        between passes, plus `"pass": {mode, started_at, updated_after, page,
-        done_ids, prev_ids, max_updated}` while one is unfinished.
+        `refresh_ids` are not needed: `updatedAfter` finds every change. After
+        the listing, sessions an earlier pass read incompletely (the cursor's
+        `retry_ids`) and this listing did not return are fetched by id.
+        Cursor: `{"v": 1, "high_water": iso, "last_pass_started_at": iso[,
+        "retry_ids": [...]]}` between passes, plus `"pass": {mode, started_at,
+        updated_after, phase, page, done_ids, prev_ids, max_updated, retry_ids,
+        listed_retry_ids, retry_after, incomplete_ids}` while one is unfinished.
         """
         cursor = cursor if isinstance(cursor, Mapping) else {}
         high_water = (
@@ -185,33 +203,86 @@ class ComplyCubeAdapter(ProviderAdapter):
             )
 
         progress = Progress()
-        finished = yield from walk_offset_pages(
-            state,
-            budget=budget,
-            progress=progress,
-            batch_size=self.batch_size,
-            fetch=lambda page: self._list_page(page, state["updated_after"]),
-            process=lambda items: self._page_of(items, known_versions, state),
-            cursor_of=cursor_of,
-            seen=set(),
-        )
-        if finished:
-            yield Page(
-                cursor={
-                    "v": CURSOR_VERSION,
-                    "high_water": self._next_high_water(high_water, state),
-                    "last_pass_started_at": state["started_at"],
-                },
-                done=True,
+        retry = set(state["retry_ids"])
+
+        def process(items: Sequence[Any]) -> Page:
+            listed = retry.intersection(filter(None, map(item_id, items)))
+            if listed:
+                state["listed_retry_ids"] = sorted(
+                    listed.union(state["listed_retry_ids"])
+                )
+            page = self._page_of(items, known_versions, state)
+            incomplete_ids_update(state, page, RECORD_TYPE)
+            return page
+
+        finished = True
+        if state["phase"] == "list":
+            finished = yield from walk_offset_pages(
+                state,
+                budget=budget,
+                progress=progress,
+                batch_size=self.batch_size,
+                fetch=lambda page: self._list_page(page, state["updated_after"]),
+                process=process,
+                cursor_of=cursor_of,
+                seen=set(),
             )
+            if finished:
+                state["phase"] = "retry"
+        if finished:
+            pending = sorted(
+                i
+                for i in retry.difference(state["listed_retry_ids"])
+                if i > state["retry_after"]
+            )
+            for chunk in chunked(pending, self.batch_size):
+                if budget.exhausted(progress.pages):
+                    finished = False
+                    break
+                page = self._retry_page(chunk)
+                incomplete_ids_update(state, page, RECORD_TYPE)
+                state["retry_after"] = chunk[-1]
+                page.cursor = cursor_of()
+                yield page
+                progress.pages += 1
+        if finished:
+            closing: dict[str, Any] = {
+                "v": CURSOR_VERSION,
+                "high_water": self._next_high_water(high_water, state),
+                "last_pass_started_at": state["started_at"],
+            }
+            if state["incomplete_ids"]:
+                closing["retry_ids"] = list(state["incomplete_ids"])
+            yield Page(cursor=closing, done=True)
         elif progress.pages == 0:
             yield Page(cursor=cursor_of(), done=False)
+
+    def _retry_page(self, ids: Sequence[str]) -> Page:
+        """Fetch by id sessions an earlier pass read incompletely (404/410: gone)."""
+        page = Page()
+        for ident in ids:
+            build_or_quarantine(
+                page,
+                record_type=RECORD_TYPE,
+                ident=ident,
+                raw={"id": ident},
+                build=lambda ident=ident: self._record(ident, {}),
+            )
+        return page
 
     def _pass_state(
         self, cursor: Mapping[str, Any], full: bool, high_water: str | None
     ) -> dict[str, Any]:
         current = pass_in_progress(cursor, full)
         if current is not None and self._valid_state(current):
+            for key, empty in (
+                ("phase", "list"),
+                ("retry_ids", []),
+                ("listed_retry_ids", []),
+                ("retry_after", ""),
+                ("incomplete_ids", []),
+            ):
+                current.setdefault(key, empty)
             return current
         since = parse_timestamp(high_water)
         updated_after = None
@@ -221,10 +292,15 @@ class ComplyCubeAdapter(ProviderAdapter):
             "mode": "full" if updated_after is None else "incremental",
             "started_at": format_timestamp(now_utc()),
             "updated_after": updated_after,
+            "phase": "list",
             "page": 1,
             "done_ids": [],
             "prev_ids": [],
             "max_updated": None,
+            "retry_ids": retry_ids_of(cursor),
+            "listed_retry_ids": [],
+            "retry_after": "",
+            "incomplete_ids": [],
         }
 
     @staticmethod
@@ -235,6 +311,13 @@ class ComplyCubeAdapter(ProviderAdapter):
             and isinstance(state.get("done_ids"), list)
             and isinstance(state.get("prev_ids"), list)
             and parse_timestamp(state.get("started_at")) is not None
+            and state.get("phase", "list") in ("list", "retry")
+            and isinstance(state.get("retry_ids", []), list)
+            and len(state.get("retry_ids", [])) <= RETRY_IDS_MAX
+            and all(isinstance(i, str) for i in state.get("retry_ids", []))
+            and isinstance(state.get("listed_retry_ids", []), list)
+            and isinstance(state.get("retry_after", ""), str)
+            and isinstance(state.get("incomplete_ids", []), list)
             and (
                 state.get("updated_after") is None
                 or isinstance(state.get("updated_after"), str)
@@ -329,13 +412,15 @@ class ComplyCubeAdapter(ProviderAdapter):
         raw_status = as_text(session.get("status"), limit=RAW_WORD_MAX)
         raw_outcome = as_text(session.get("outcome"), limit=RAW_WORD_MAX)
         unknown = unknown_session_words(KIND, raw_status, raw_outcome)
-        checks, check_payloads = self._checks(session, unknown)
+        missing: list[str] = []
+        checks, check_payloads = self._checks(session, unknown, missing)
+        client = self._client(session, missing)
         return SessionRecord(
             external_id=ident,
             raw_status=raw_status,
             normalised=normalise_session(KIND, raw_status, raw_outcome),
             raw_outcome=raw_outcome,
-            client=self._client(session),
+            client=client,
             # The template is what officers filter on; the version id stays raw.
             workflow_id=as_text(session.get("workflowTemplateId"), limit=ID_MAX),
             workflow_name=as_text(session.get("workflowTemplateName"), limit=NAME_MAX),
@@ -345,14 +430,16 @@ class ComplyCubeAdapter(ProviderAdapter):
             completed_at=parse_timestamp(session.get("completedAt")),
             checks=checks,
             policies=policy_records(session, unknown),
-            source_version=self._version(session),
+            source_version="" if missing else self._version(session),
+            missing=missing,
             unknown_values=list(dict.fromkeys(unknown)),
             raw={"session": session, "checks": check_payloads},
         )
 
     def _checks(
-        self, session: dict[str, Any], unknown: list[str]
+        self, session: dict[str, Any], unknown: list[str], missing: list[str]
     ) -> tuple[list[CheckRecord], list[Any]]:
+        """Return the session's related checks; what could not be read goes to `missing`."""
         checks: list[CheckRecord] = []
         payloads: list[Any] = []
         for related in json_list(session.get("allRelatedChecks")):
@@ -360,16 +447,20 @@ class ComplyCubeAdapter(ProviderAdapter):
             check_id = clean_id(related.get("checkId"))
             if check_id is None:
                 continue
+            path = f"/checks/{_path_id(check_id)}"
             try:
-                check = self.http.get_json(f"/checks/{_path_id(check_id)}")
-            except (
-                ProviderNotFound,
-                ProviderBadRequest,
-                ProviderResponseInvalid,
-            ) as exc:
-                logger.warning("ComplyCube check %s not readable: %s", check_id, exc)
+                check = self.http.get_json(path)
+            except (ProviderNotFound, *SOFT_ERRORS) as exc:
+                # Even a 404: the session relates this check, so it exists.
+                missing.append(missing_reason(f"check {check_id}", exc))
                 continue
-            check = json_object(check)
+            if not isinstance(check, dict):
+                missing.append(
+                    missing_reason(
+                        f"check {check_id}", f"GET {path} is not a JSON object"
+                    )
+                )
+                continue
             payloads.append(check)
             result = json_object(check.get("result"))
             raw_status = as_text(check.get("status"), limit=RAW_WORD_MAX)
@@ -393,11 +484,15 @@ class ComplyCubeAdapter(ProviderAdapter):
             )
         return checks, payloads
 
-    def _client(self, session: dict[str, Any]) -> ClientRecord | None:
+    def _client(
+        self, session: dict[str, Any], missing: list[str]
+    ) -> ClientRecord | None:
         client_id = clean_id(session.get("clientId"))
         if client_id is None:
             return None
-        client = self._client_payload(client_id)
+        client, problem = self._client_payload(client_id)
+        if problem:
+            missing.append(missing_reason(f"client {client_id}", problem))
         return ClientRecord(
             external_id=client_id,
             name=as_text(
@@ -405,27 +500,31 @@ class ComplyCubeAdapter(ProviderAdapter):
             ),
             external_reference=as_text(client.get("externalId"), limit=NAME_MAX),
             raw=client,
+            incomplete=bool(problem),
         )
 
-    def _client_payload(self, client_id: str) -> dict[str, Any]:
-        """Return the trimmed client, fetched once per client per adapter."""
+    def _client_payload(self, client_id: str) -> tuple[dict[str, Any], str]:
+        """Return (trimmed client, why unreadable or ""), fetched once per client per adapter.
+
+        A deleted client (404/410) is not a failure: the session's entityName
+        still names it. Other client errors and garbage are reported.
+        """
         if client_id not in self._clients:
+            path = f"/clients/{_path_id(client_id)}"
+            problem = ""
             try:
-                client = json_object(
-                    self.http.get_json(f"/clients/{_path_id(client_id)}")
-                )
-            except (
-                ProviderNotFound,
-                ProviderBadRequest,
-                ProviderResponseInvalid,
-            ) as exc:
-                # A deleted client must not hide the session: the session's
-                # entityName still names it.
-                logger.info("ComplyCube client %s not readable: %s", client_id, exc)
+                client = self.http.get_json(path)
+            except ProviderNotFound as exc:
+                logger.info("ComplyCube client %s is gone: %s", client_id, exc)
                 client = {}
-            self._clients[client_id] = {
-                key: client[key] for key in CLIENT_KEYS if key in client
-            }
+            except SOFT_ERRORS as exc:
+                problem, client = str(exc), {}
+            if not isinstance(client, dict):
+                problem, client = f"GET {path} is not a JSON object", {}
+            self._clients[client_id] = (
+                {key: client[key] for key in CLIENT_KEYS if key in client},
+                problem,
+            )
         return self._clients[client_id]
 
 

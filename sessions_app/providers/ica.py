@@ -19,6 +19,11 @@ How this adapter reads it:
   `ICA_API_004` without it) and POSTs send the same Content-Type.
 - Both status vocabularies (V3 `INPROGRESS`, V4 `IN_PROGRESS`, ...) are in
   `sessions_app.normalization`.
+- A session whose analyses (or whose project, when it had to be fetched) could
+  not be read (a client error or garbage) is returned with what was read, the
+  reasons in `missing` and no change marker; every pass walks every session,
+  so the next one fetches it again. 404/410 on its analyses means the session
+  is gone.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from .common import (
     ID_MAX,
     NAME_MAX,
     RAW_WORD_MAX,
+    SOFT_ERRORS,
     Progress,
     as_text,
     clean_id,
@@ -62,6 +68,7 @@ from .common import (
     int_option,
     json_object,
     list_option,
+    missing_reason,
     now_utc,
     page_of_items,
     parse_timestamp,
@@ -119,6 +126,8 @@ class IcaAdapter(ProviderAdapter):
         self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=1000)
         self._projects: dict[str, dict[str, Any]] = {}
+        # Projects fetched by id that could not be read: project id -> why.
+        self._project_problems: dict[str, str] = {}
 
     @classmethod
     def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
@@ -365,6 +374,15 @@ class IcaAdapter(ProviderAdapter):
                     envelope = self._search(project, token, query)
                 except ProviderNotFound:
                     break
+                except ProviderAuthError as exc:
+                    if exc.status != 403:
+                        raise  # 401: the key itself is wrong
+                    # Not shared with this key: the pass quarantines it; here
+                    # the session may still be in another project.
+                    logger.warning(
+                        "ICA project %s cannot be searched: %s", project, exc
+                    )
+                    break
                 for item in envelope["items"]:
                     if (
                         isinstance(item, dict)
@@ -380,7 +398,8 @@ class IcaAdapter(ProviderAdapter):
     def _record(
         self, project_id: str, ident: str, item: dict[str, Any]
     ) -> SessionRecord:
-        analyses = self._analyses(project_id, ident)
+        missing: list[str] = []
+        analyses = self._analyses(project_id, ident, missing)
         raw_status = as_text(item.get("status"), limit=RAW_WORD_MAX)
         normalised = normalise_session(KIND, raw_status)
         unknown = unknown_session_words(KIND, raw_status)
@@ -398,7 +417,7 @@ class IcaAdapter(ProviderAdapter):
             raw_status=raw_status,
             normalised=normalised,
             raw_outcome=raw_status if normalised.outcome else "",
-            client=self._client(project_id),
+            client=self._client(project_id, missing),
             workflow_id=as_text(workflow.get("id"), limit=ID_MAX),
             workflow_name=as_text(workflow.get("code"), limit=NAME_MAX),
             summary=as_text(item.get("summary")),
@@ -410,13 +429,21 @@ class IcaAdapter(ProviderAdapter):
             tags=tag_records(tags.get("technicalTags"), "technical")
             + tag_records(tags.get("userTags"), "user"),
             checks=checks,
-            source_version=payload_hash(item),
+            source_version="" if missing else payload_hash(item),
+            missing=missing,
             unknown_values=list(dict.fromkeys(unknown)),
             raw={"session": item, "analyses": analyses, "project_id": project_id},
         )
 
-    def _analyses(self, project_id: str, session_id: str) -> list[Any]:
-        """Return the analyses the session orchestrated (all pages)."""
+    def _analyses(
+        self, project_id: str, session_id: str, missing: list[str]
+    ) -> list[Any]:
+        """Return the analyses the session orchestrated (all pages).
+
+        A first page answering 404/410 propagates (the session is gone); any
+        other client error or garbage ends the walk, keeps the analyses read
+        so far and is appended to `missing`.
+        """
         path = f"/api/projects/{_path_id(project_id)}/workflowSessions/{_path_id(session_id)}/analyses:search"
         analyses: list[Any] = []
         token: str | None = None
@@ -424,9 +451,18 @@ class IcaAdapter(ProviderAdapter):
             params: dict[str, Any] = {"pageSize": self.page_size}
             if token:
                 params["pageToken"] = token
-            envelope = self._envelope(
-                self.http.post_json(path, json={}, params=params), f"POST {path}"
-            )
+            try:
+                envelope = self._envelope(
+                    self.http.post_json(path, json={}, params=params), f"POST {path}"
+                )
+            except ProviderNotFound as exc:
+                if token is None:
+                    raise
+                missing.append(missing_reason("analyses", exc))
+                break
+            except SOFT_ERRORS as exc:
+                missing.append(missing_reason("analyses", exc))
+                break
             analyses.extend(envelope["items"])
             next_token = _next_token(envelope)
             if next_token is None or next_token == token:
@@ -469,25 +505,36 @@ class IcaAdapter(ProviderAdapter):
             raw=analysis,
         )
 
-    def _client(self, project_id: str) -> ClientRecord:
+    def _client(self, project_id: str, missing: list[str]) -> ClientRecord:
         project = self._project(project_id)
+        problem = self._project_problems.get(project_id, "")
+        if problem:
+            missing.append(missing_reason(f"project {project_id}", problem))
         return ClientRecord(
             external_id=project_id,
             name=as_text(project.get("name"), limit=NAME_MAX),
             raw=project,
+            incomplete=bool(problem),
         )
 
     def _project(self, project_id: str) -> dict[str, Any]:
-        """Return the project (from the listing, else fetched once per adapter)."""
+        """Return the project (from the listing, else fetched once per adapter).
+
+        A project that answers 404/410 only has no name; other client errors
+        and garbage are remembered in `_project_problems`.
+        """
         if project_id not in self._projects:
+            path = f"/api/projects/{_path_id(project_id)}"
             try:
-                project = self.http.get_json(f"/api/projects/{_path_id(project_id)}")
-            except (
-                ProviderNotFound,
-                ProviderBadRequest,
-                ProviderResponseInvalid,
-            ) as exc:
-                logger.info("ICA project %s not readable: %s", project_id, exc)
+                project = self.http.get_json(path)
+            except ProviderNotFound as exc:
+                logger.info("ICA project %s is gone: %s", project_id, exc)
                 project = {}
-            self._projects[project_id] = json_object(project)
+            except SOFT_ERRORS as exc:
+                self._project_problems[project_id] = str(exc)
+                project = {}
+            if not isinstance(project, dict):
+                self._project_problems[project_id] = f"GET {path} is not a JSON object"
+                project = {}
+            self._projects[project_id] = project
         return self._projects[project_id]

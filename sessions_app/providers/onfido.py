@@ -15,7 +15,15 @@ What makes Onfido awkward, and how this adapter copes:
   one `GET .../tasks/{task_id}` per task (verification results live in task
   `output`) and, once per applicant per adapter, `GET /applicants/{id}`.
 - A run that answers 404/410 on refresh was deleted (rolling deletion, sandbox
-  purge): it is reported in `Page.gone_ids`, not as an error.
+  purge): it is reported in `Page.gone_ids`, not as an error; one that answers
+  another client error, or garbage, is quarantined with the reason.
+- A run whose tasks, a task or its applicant could not be read (a client error
+  or garbage; a deleted applicant only loses its name) is returned with what
+  was read, the reasons in `missing` and no change marker. Its id travels in
+  the cursor (`retry_ids`) and the next pass fetches it again by id, since the
+  day window would not list an older run again.
+- The `region` option (eu, us, ca) must match the base URL's Onfido host
+  (`region_problem`); the system check reports a mismatch at start-up.
 """
 
 from __future__ import annotations
@@ -24,11 +32,15 @@ import datetime as dt
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
-from ..exceptions import ProviderBadRequest, ProviderNotFound, ProviderResponseInvalid
+from ..exceptions import (
+    ProviderConfigurationError,
+    ProviderNotFound,
+    ProviderResponseInvalid,
+)
 from ..normalization import normalise_check, normalise_session
 from .base import (
     Budget,
@@ -48,6 +60,8 @@ from .common import (
     ID_MAX,
     NAME_MAX,
     RAW_WORD_MAX,
+    RETRY_IDS_MAX,
+    SOFT_ERRORS,
     URL_MAX,
     VERSION_MAX,
     Progress,
@@ -56,14 +70,18 @@ from .common import (
     clean_id,
     format_timestamp,
     identify,
+    incomplete_ids_update,
     int_option,
     item_id,
     json_list,
     json_object,
+    missing_reason,
     now_utc,
     page_of_items,
     parse_timestamp,
     pass_in_progress,
+    quarantine,
+    retry_ids_of,
     snapshot,
     tag_records,
     unknown_check_words,
@@ -76,6 +94,8 @@ logger = logging.getLogger(__name__)
 
 KIND = "onfido"
 RECORD_TYPE = "workflow_run"
+# Onfido's API regions (https://api.<region>.onfido.com/v3.6).
+REGIONS = ("eu", "us", "ca")
 # Onfido's published live limit is 400 requests/minute (sandbox 30/minute) and
 # its 429s carry no Retry-After: wait for the minute window to roll over.
 DEFAULT_RETRY_AFTER = 60.0
@@ -125,6 +145,30 @@ def _path_id(value: str) -> str:
     return quote(value, safe="")
 
 
+def region_problem(base_url: str, region: Any) -> str | None:
+    """Return why the `region` option does not fit `base_url`, or None if it does.
+
+    Without a region there is nothing to check (the base URL chooses). A region
+    must be one of `REGIONS`, and a base URL on an onfido.com host must then be
+    that region's API host, `api.<region>.onfido.com`: a token is only valid in
+    the region its account lives in, and the un-regioned `api.onfido.com` is
+    legacy. Other hosts (the local simulator, a proxy) are not checked.
+    """
+    if region is None or region == "":
+        return None
+    if not isinstance(region, str) or region.strip().lower() not in REGIONS:
+        return (
+            f"region {as_text(region, limit=40)!r} is not an Onfido region "
+            f"(use one of {', '.join(REGIONS)})"
+        )
+    region = region.strip().lower()
+    host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
+    expected = f"api.{region}.onfido.com"
+    if (host == "onfido.com" or host.endswith(".onfido.com")) and host != expected:
+        return f"region {region!r} needs the base URL host {expected}, not {host}"
+    return None
+
+
 class OnfidoAdapter(ProviderAdapter):
     """Workflow runs, their tasks (as checks) and applicants (as clients)."""
 
@@ -135,11 +179,15 @@ class OnfidoAdapter(ProviderAdapter):
     ) -> None:
         super().__init__(config, http=http)
         options = config.options
+        problem = region_problem(config.base_url, options.get("region"))
+        if problem is not None:
+            raise ProviderConfigurationError(f"Option 'region': {problem}.")
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=500)
         self.overlap_days = int_option(
             options, "overlap_days", 1, minimum=0, maximum=60
         )
-        self._applicants: dict[str, tuple[str, dict[str, Any]]] = {}
+        # applicant id -> (full name, trimmed applicant, why it was unreadable or "").
+        self._applicants: dict[str, tuple[str, dict[str, Any], str]] = {}
 
     @classmethod
     def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
@@ -168,9 +216,12 @@ class OnfidoAdapter(ProviderAdapter):
     ) -> Iterator[Page]:
         """Yield pages of runs: the (windowed) listing, then `refresh_ids` by id.
 
-        Cursor: `{"v": 1, "last_pass_started_at": iso}` between passes, plus
-        `"pass": {mode, started_at, created_at_gt, phase, page, done_ids,
-        prev_ids, refresh_after}` while one is unfinished.
+        Runs an earlier pass read incompletely (the cursor's `retry_ids`) are
+        fetched by id like `refresh_ids` unless the listing returned them.
+        Cursor: `{"v": 1, "last_pass_started_at": iso[, "retry_ids": [...]]}`
+        between passes, plus `"pass": {mode, started_at, created_at_gt, phase,
+        page, done_ids, prev_ids, refresh_after, retry_ids, incomplete_ids}`
+        while one is unfinished.
         """
         cursor = cursor if isinstance(cursor, Mapping) else {}
         state = self._pass_state(cursor, full)
@@ -188,6 +239,7 @@ class OnfidoAdapter(ProviderAdapter):
         progress = Progress()
         seen: set[str] = set()
         wanted = {i for i in refresh_ids if isinstance(i, str) and i}
+        wanted.update(state["retry_ids"])
 
         def process(runs: Sequence[Any]) -> Page:
             # Remember, in the cursor, which refresh ids the listing already
@@ -198,7 +250,9 @@ class OnfidoAdapter(ProviderAdapter):
                 state["listed_refresh_ids"] = sorted(
                     listed.union(state.get("listed_refresh_ids") or [])
                 )
-            return self._page_of(runs, known_versions)
+            page = self._page_of(runs, known_versions)
+            incomplete_ids_update(state, page, RECORD_TYPE)
+            return page
 
         finished = True
         if state["phase"] == "list":
@@ -228,24 +282,27 @@ class OnfidoAdapter(ProviderAdapter):
                     finished = False
                     break
                 page = self._refresh_page(chunk, known_versions)
+                incomplete_ids_update(state, page, RECORD_TYPE)
                 state["refresh_after"] = chunk[-1]
                 page.cursor = cursor_of()
                 yield page
                 progress.pages += 1
         if finished:
-            yield Page(
-                cursor={
-                    "v": CURSOR_VERSION,
-                    "last_pass_started_at": state["started_at"],
-                },
-                done=True,
-            )
+            closing: dict[str, Any] = {
+                "v": CURSOR_VERSION,
+                "last_pass_started_at": state["started_at"],
+            }
+            if state["incomplete_ids"]:
+                closing["retry_ids"] = list(state["incomplete_ids"])
+            yield Page(cursor=closing, done=True)
         elif progress.pages == 0:
             yield Page(cursor=cursor_of(), done=False)
 
     def _pass_state(self, cursor: Mapping[str, Any], full: bool) -> dict[str, Any]:
         current = pass_in_progress(cursor, full)
         if current is not None and self._valid_state(current):
+            current.setdefault("retry_ids", [])
+            current.setdefault("incomplete_ids", [])
             return current
         started = now_utc()
         last_started = parse_timestamp(cursor.get("last_pass_started_at"))
@@ -266,6 +323,8 @@ class OnfidoAdapter(ProviderAdapter):
             "done_ids": [],
             "prev_ids": [],
             "refresh_after": "",
+            "retry_ids": retry_ids_of(cursor),
+            "incomplete_ids": [],
         }
 
     @staticmethod
@@ -278,6 +337,10 @@ class OnfidoAdapter(ProviderAdapter):
             and isinstance(state.get("prev_ids"), list)
             and isinstance(state.get("refresh_after"), str)
             and isinstance(state.get("listed_refresh_ids", []), list)
+            and isinstance(state.get("retry_ids", []), list)
+            and len(state.get("retry_ids", [])) <= RETRY_IDS_MAX
+            and all(isinstance(i, str) for i in state.get("retry_ids", []))
+            and isinstance(state.get("incomplete_ids", []), list)
             and isinstance(state.get("started_at"), str)
             and (
                 state.get("created_at_gt") is None
@@ -307,17 +370,45 @@ class OnfidoAdapter(ProviderAdapter):
         )
 
     def _refresh_page(self, ids: Sequence[str], known_versions: KnownVersions) -> Page:
+        """Fetch runs by id: 404/410 are gone, other client errors and garbage quarantined."""
         runs: list[Any] = []
         gone: list[str] = []
+        bad: list[Any] = []
         for ident in ids:
             try:
-                runs.append(self.http.get_json(f"/workflow_runs/{_path_id(ident)}"))
+                run = self.http.get_json(f"/workflow_runs/{_path_id(ident)}")
             except ProviderNotFound:
                 gone.append(ident)
-            except (ProviderBadRequest, ProviderResponseInvalid) as exc:
+                continue
+            except SOFT_ERRORS as exc:
                 # e.g. an id that is not a uuid any more: keep going with the others.
-                logger.warning("Onfido run %s could not be refreshed: %s", ident, exc)
+                bad.append(
+                    quarantine(
+                        RECORD_TYPE,
+                        f"could not be refreshed: {exc}",
+                        {"id": ident},
+                        external_id=ident,
+                    )
+                )
+                continue
+            run_id, unusable = identify(run, RECORD_TYPE)
+            if unusable is not None:
+                unusable.reason = f"could not be refreshed: {unusable.reason}"
+                unusable.external_id = ident
+                bad.append(unusable)
+            elif run_id != ident:
+                bad.append(
+                    quarantine(
+                        RECORD_TYPE,
+                        f"could not be refreshed: the reply is run {run_id}",
+                        run,
+                        external_id=ident,
+                    )
+                )
+            else:
+                runs.append(run)
         page = self._page_of(runs, known_versions)
+        page.quarantined[:0] = bad
         page.gone_ids.extend(gone)
         return page
 
@@ -349,7 +440,8 @@ class OnfidoAdapter(ProviderAdapter):
         return payload_hash(run)
 
     def _record(self, ident: str, run: dict[str, Any]) -> SessionRecord:
-        tasks = self._tasks(ident)
+        missing: list[str] = []
+        tasks = self._tasks(ident, missing)
         raw_status = as_text(run.get("status"), limit=RAW_WORD_MAX)
         normalised = normalise_session(KIND, raw_status)
         unknown = unknown_session_words(KIND, raw_status)
@@ -363,7 +455,7 @@ class OnfidoAdapter(ProviderAdapter):
             normalised=normalised,
             # An Onfido run's outcome is its status word (approved, declined, review).
             raw_outcome=raw_status if normalised.outcome else "",
-            client=self._client(run),
+            client=self._client(run, missing),
             workflow_id=as_text(run.get("workflow_id"), limit=ID_MAX),
             workflow_version=as_text(run.get("workflow_version_id"), limit=VERSION_MAX),
             reasons=[
@@ -377,7 +469,8 @@ class OnfidoAdapter(ProviderAdapter):
             updated_at=parse_timestamp(run.get("updated_at")),
             tags=tag_records(run.get("tags"), "user"),
             checks=checks,
-            source_version=self._version(run),
+            source_version="" if missing else self._version(run),
+            missing=missing,
             unknown_values=list(dict.fromkeys(unknown)),
             raw={"run": run, "tasks": tasks},
         )
@@ -389,34 +482,43 @@ class OnfidoAdapter(ProviderAdapter):
             return f"{kind}: {message}" if kind and message else kind or message
         return as_text(error)
 
-    def _tasks(self, run_id: str) -> list[Any]:
-        """Return the run's tasks in full (list item when the detail is unavailable)."""
-        listed = self.http.get_json(f"/workflow_runs/{_path_id(run_id)}/tasks")
+    def _tasks(self, run_id: str, missing: list[str]) -> list[Any]:
+        """Return the run's tasks in full (the list item where a detail is unreadable).
+
+        What could not be read is appended to `missing`. A 404/410 for the list
+        itself propagates: the run was deleted after it was listed.
+        """
+        path = f"/workflow_runs/{_path_id(run_id)}/tasks"
+        try:
+            listed = self.http.get_json(path)
+        except SOFT_ERRORS as exc:
+            missing.append(missing_reason("tasks", exc))
+            return []
         if not isinstance(listed, list):
-            raise ProviderResponseInvalid(
-                f"tasks of workflow run {run_id} are not a JSON array",
-                provider=self.http.provider,
-            )
+            missing.append(missing_reason("tasks", f"GET {path} is not a JSON array"))
+            return []
         tasks: list[Any] = []
         for item in listed:
             task_id = clean_id(item.get("id")) if isinstance(item, dict) else None
             if task_id is None:
                 tasks.append(item)
                 continue
+            task_path = f"{path}/{_path_id(task_id)}"
             try:
-                task = self.http.get_json(
-                    f"/workflow_runs/{_path_id(run_id)}/tasks/{_path_id(task_id)}"
-                )
-            except (
-                ProviderNotFound,
-                ProviderBadRequest,
-                ProviderResponseInvalid,
-            ) as exc:
-                logger.warning(
-                    "Onfido task %s of run %s not readable: %s", task_id, run_id, exc
+                task = self.http.get_json(task_path)
+            except (ProviderNotFound, *SOFT_ERRORS) as exc:
+                # Even a 404: the run lists this task, so it exists; the detail
+                # (where results live) is what could not be read, this time.
+                missing.append(missing_reason(f"task {task_id}", exc))
+                task = item
+            if not isinstance(task, dict):
+                missing.append(
+                    missing_reason(
+                        f"task {task_id}", f"GET {task_path} is not a JSON object"
+                    )
                 )
                 task = item
-            tasks.append(task if isinstance(task, dict) else item)
+            tasks.append(task)
         return tasks
 
     def _checks_of(
@@ -477,32 +579,41 @@ class OnfidoAdapter(ProviderAdapter):
             )
         return checks
 
-    def _client(self, run: dict[str, Any]) -> ClientRecord | None:
+    def _client(self, run: dict[str, Any], missing: list[str]) -> ClientRecord | None:
         applicant_id = clean_id(run.get("applicant_id"))
         if applicant_id is None:
             return None
-        name, raw = self._applicant(applicant_id)
+        name, raw, problem = self._applicant(applicant_id)
+        if problem:
+            missing.append(missing_reason(f"applicant {applicant_id}", problem))
         return ClientRecord(
             external_id=applicant_id,
             name=name,
             external_reference=as_text(run.get("customer_user_id"), limit=NAME_MAX),
             raw=raw,
+            incomplete=bool(problem),
         )
 
-    def _applicant(self, applicant_id: str) -> tuple[str, dict[str, Any]]:
-        """Return (full name, trimmed applicant), once per applicant per adapter."""
+    def _applicant(self, applicant_id: str) -> tuple[str, dict[str, Any], str]:
+        """Return (full name, trimmed applicant, why unreadable or ""), once per applicant.
+
+        A deleted applicant (404/410) is not a failure: its runs simply have
+        no name. Other client errors and garbage are reported, for every run
+        of that applicant this adapter reads.
+        """
         if applicant_id not in self._applicants:
+            path = f"/applicants/{_path_id(applicant_id)}"
+            problem = ""
             try:
-                applicant = self.http.get_json(f"/applicants/{_path_id(applicant_id)}")
-            except (
-                ProviderNotFound,
-                ProviderBadRequest,
-                ProviderResponseInvalid,
-            ) as exc:
+                applicant = self.http.get_json(path)
+            except ProviderNotFound as exc:
                 # A deleted applicant must not hide the run: no name, that's all.
-                logger.info("Onfido applicant %s not readable: %s", applicant_id, exc)
+                logger.info("Onfido applicant %s is gone: %s", applicant_id, exc)
                 applicant = {}
-            applicant = json_object(applicant)
+            except SOFT_ERRORS as exc:
+                problem, applicant = str(exc), {}
+            if not isinstance(applicant, dict):
+                problem, applicant = f"GET {path} is not a JSON object", {}
             name = " ".join(
                 part
                 for part in (
@@ -514,7 +625,7 @@ class OnfidoAdapter(ProviderAdapter):
             trimmed = {
                 key: applicant[key] for key in APPLICANT_KEYS if key in applicant
             }
-            self._applicants[applicant_id] = (name[:NAME_MAX], trimmed)
+            self._applicants[applicant_id] = (name[:NAME_MAX], trimmed, problem)
         return self._applicants[applicant_id]
 
 

@@ -42,7 +42,9 @@ Base URLs, credentials (constants in `config.py`, re-exported here)
 - ICA: ``<url>/ica/rest``, header ``X-API-Key: sim-ica-key`` (SIM_ICA_API_KEY) and
   ``Accept: application/vnd.illumina.v3+json`` (else 400, title ``ICA_API_004``).
   Errors ``application/problem+json`` ``{type, title, status, detail, timestamp,
-  parameters}``. ICA projects are the clients; their ids are in
+  parameters}``; ``title`` is ICA's error code where one is known
+  (``ICA_API_004`` bad Accept, ``ICA_SEC_001`` bad key, ``ICA_GENR_003`` not
+  found, ``ICA_API_010`` bad page token), else the HTTP reason phrase. ICA projects are the clients; their ids are in
   ``GET /_sim/`` (``ica_project_ids``) and ``/_sim/state``.
 
 Rate limits (token buckets, real time): Onfido 400/min, ComplyCube 10/s, ICA
@@ -118,8 +120,11 @@ Control API (no auth; loopback clients only unless --allow-remote-control)
   request log cleared). Settings: rate_limit_burst, rate_limit_probability,
   server_error_burst, server_error_probability, server_error_status,
   delay_seconds, malformed_burst, malformed_probability (session list pages
-  only), unknown_enum_probability, extra_fields, rate_limit_rps,
-  retry_after_seconds.
+  only), detail_malformed_burst, detail_malformed_probability (a session by
+  id and its sub-resources: tasks, a task, checks, analyses, applicant,
+  client, project), detail_malformed_path (a regular expression searched in
+  the path under the provider prefix, narrowing the detail fault; null: all),
+  unknown_enum_probability, extra_fields, rate_limit_rps, retry_after_seconds.
 - ``GET /_sim/clock``; ``POST /_sim/clock {"advance": seconds, "speed": x}``.
 - ``GET /_sim/requests``: counts per provider and status, last 500 requests.
 - ``POST /_sim/webhooks {"provider", "target_url", "secret"?, "event"?,

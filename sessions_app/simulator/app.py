@@ -147,10 +147,14 @@ class Simulator:
                 response.payload = add_extra_fields(
                     response.payload, api.extra_field_key
                 )
-            if (
-                response.list_page
-                and response.status == 200
-                and self.faults.take_malformed(provider)
+            if response.status == 200 and (
+                (response.list_page and self.faults.take_malformed(provider))
+                or (
+                    response.detail
+                    and self.faults.take_detail_malformed(
+                        provider, request.path[len(api.prefix) :]
+                    )
+                )
             ):
                 body = response.body()
                 response.raw_body = body[: max(1, len(body) // 2)]

@@ -308,7 +308,7 @@ class ComplyCubeApi(ProviderApi):
             return self.error(
                 404, "resource_not_found", f"Invalid workflow session id '{session_id}'"
             )
-        return SimResponse(200, self.session_detail(session, view))
+        return SimResponse(200, self.session_detail(session, view), detail=True)
 
     def get_check(self, request: SimRequest, view: View, check_id: str) -> SimResponse:
         check = self.world.cc_check_by_id.get(check_id)
@@ -316,7 +316,7 @@ class ComplyCubeApi(ProviderApi):
             return self.error(
                 404, "resource_not_found", f"Invalid check id '{check_id}'"
             )
-        return SimResponse(200, self.check_json(check, view))
+        return SimResponse(200, self.check_json(check, view), detail=True)
 
     def get_client(
         self, request: SimRequest, view: View, client_id: str
@@ -345,7 +345,7 @@ class ComplyCubeApi(ProviderApi):
         }
         if client.external_id:
             data["externalId"] = client.external_id
-        return SimResponse(200, data)
+        return SimResponse(200, data, detail=True)
 
     # --- ground truth -----------------------------------------------------
 

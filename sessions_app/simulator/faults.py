@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -38,6 +39,13 @@ class FaultSettings:
     # Truncated JSON on the next N session list pages / this share of them.
     malformed_burst: int = 0
     malformed_probability: float = 0.0
+    # Truncated JSON on the next N detail replies / this share of them: a session
+    # by id and its sub-resources (tasks, a task, checks, analyses, applicant,
+    # client, project). `detail_malformed_path`, a regular expression searched
+    # in the path under the provider prefix, narrows which (None: all of them).
+    detail_malformed_burst: int = 0
+    detail_malformed_probability: float = 0.0
+    detail_malformed_path: str | None = None
     # This share of sessions and checks carry a status/result word no table knows.
     unknown_enum_probability: float = 0.0
     # Add an unexpected field to every object served.
@@ -103,6 +111,16 @@ def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return parse_optional
 
 
+def _pattern(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be a non-empty regular expression")
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"is not a regular expression ({error})") from None
+    return value
+
+
 def _rps(value: Any) -> float:
     number = float(value)
     if number <= 0:
@@ -119,6 +137,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "delay_seconds": _delay,
     "malformed_burst": _count,
     "malformed_probability": _probability,
+    "detail_malformed_burst": _count,
+    "detail_malformed_probability": _probability,
+    "detail_malformed_path": _optional(_pattern),
     "unknown_enum_probability": _probability,
     "extra_fields": _flag,
     "rate_limit_rps": _optional(_rps),
@@ -323,4 +344,23 @@ class FaultBoard:
             return (
                 bool(settings.malformed_probability)
                 and self._random[provider].random() < settings.malformed_probability
+            )
+
+    def take_detail_malformed(self, provider: str, path: str) -> bool:
+        """Whether this detail reply (at `path`, under the provider prefix) should be truncated.
+
+        Only a reply `detail_malformed_path` matches consumes the burst or a draw.
+        """
+        with self._lock:
+            settings = self._settings[provider]
+            pattern = settings.detail_malformed_path
+            if pattern is not None and re.search(pattern, path) is None:
+                return False
+            if settings.detail_malformed_burst > 0:
+                settings.detail_malformed_burst -= 1
+                return True
+            return (
+                bool(settings.detail_malformed_probability)
+                and self._random[provider].random()
+                < settings.detail_malformed_probability
             )

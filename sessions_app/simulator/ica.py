@@ -4,7 +4,9 @@ Served under `/ica/rest`: `GET /api/projects`, `GET /api/projects/{projectId}`,
 `POST /api/projects/{projectId}/workflowSessions:search` and
 `POST /api/projects/{projectId}/workflowSessions/{id}/analyses:search`.
 Every request needs `X-API-Key` and `Accept: application/vnd.illumina.v3+json`
-(else 400, title `ICA_API_004`); errors are `application/problem+json`.
+(else 400, title `ICA_API_004`); errors are `application/problem+json` with
+ICA's own error code in `title` where one is known (`ERROR_CODES`), the HTTP
+reason phrase otherwise.
 
 Paging: cursor mode by default (`pageSize` + `pageToken`; the reply carries
 `nextPageToken`, null on the last page, and `remainingRecords`); offset mode
@@ -47,6 +49,17 @@ EVENTS = {
     "ICA_WFS_001": "Workflow session started",
     "ICA_WFS_002": "Workflow session failed",
     "ICA_WFS_003": "Workflow session succeeded",
+}
+# ICA puts its own error code in a Problem's `title` (providers/ica/NOTES.md §4).
+# ICA_API_004 (missing or wrong Accept) is documented there; the other three
+# are those of the ICA replies recorded in tests/fixtures/providers/ica/errors/,
+# which no public source confirms. Errors without a known code (parameter
+# validation, 405, throttling, 5xx) keep the HTTP reason phrase (`TITLES`).
+ERROR_CODES = {
+    "invalid_accept": "ICA_API_004",
+    "unauthorized": "ICA_SEC_001",
+    "not_found": "ICA_GENR_003",
+    "invalid_page_token": "ICA_API_010",
 }
 TITLES = {
     400: "Bad Request",
@@ -121,15 +134,15 @@ class IcaApi(ProviderApi):
             for part in (request.header("accept") or "").split(",")
         }
         if ICA_MEDIA_TYPE not in accepted:
-            return self.error(
-                400, "ICA_API_004", "Invalid Accept Header", title="ICA_API_004"
-            )
+            return self.error(400, "invalid_accept", "Invalid Accept Header")
         return None
 
     def error(self, status: int, code: str, message: str, **extra: Any) -> SimResponse:
         problem = {
             "type": "about:blank",
-            "title": extra.get("title") or TITLES.get(status, "Error"),
+            "title": extra.get("title")
+            or ERROR_CODES.get(code)
+            or TITLES.get(status, "Error"),
             "status": status,
             "detail": message,
             "timestamp": iso_millis(dt.datetime.now(dt.UTC)),
@@ -354,6 +367,7 @@ class IcaApi(ProviderApi):
         render: Callable[[Any], dict[str, Any]],
         sorts: dict[str, Callable[[dict[str, Any]], Any]],
         list_page: bool = False,
+        detail: bool = False,
     ) -> SimResponse:
         size_text = request.param("pageSize")
         if size_text in (None, ""):
@@ -407,7 +421,11 @@ class IcaApi(ProviderApi):
                 "totalItemCount": len(rendered),
             }
             return SimResponse(
-                200, payload, content_type=ICA_MEDIA_TYPE, list_page=list_page
+                200,
+                payload,
+                content_type=ICA_MEDIA_TYPE,
+                list_page=list_page,
+                detail=detail,
             )
         token = request.param("pageToken")
         offset = 0
@@ -416,7 +434,7 @@ class IcaApi(ProviderApi):
             if decoded is None:
                 return self.error(
                     400,
-                    "bad_request",
+                    "invalid_page_token",
                     "The page token is invalid or expired.",
                     parameters={"pageToken": token},
                 )
@@ -430,7 +448,11 @@ class IcaApi(ProviderApi):
             "remainingRecords": remaining,
         }
         return SimResponse(
-            200, payload, content_type=ICA_MEDIA_TYPE, list_page=list_page
+            200,
+            payload,
+            content_type=ICA_MEDIA_TYPE,
+            list_page=list_page,
+            detail=detail,
         )
 
     def _query(self, request: SimRequest) -> dict[str, Any] | SimResponse:
@@ -496,7 +518,11 @@ class IcaApi(ProviderApi):
             :16
         ]
         return SimResponse(
-            200, data, content_type=ICA_MEDIA_TYPE, headers={"ETag": f'"{etag}"'}
+            200,
+            data,
+            content_type=ICA_MEDIA_TYPE,
+            headers={"ETag": f'"{etag}"'},
+            detail=True,
         )
 
     def search_sessions(
@@ -574,6 +600,7 @@ class IcaApi(ProviderApi):
             analyses,
             lambda a: self.analysis_json(session, a, view),
             ANALYSIS_SORT,
+            detail=True,
         )
 
     # --- ground truth -----------------------------------------------------

@@ -227,7 +227,7 @@ class OnfidoApi(ProviderApi):
         run = self._visible_run(run_id, view)
         if run is None:
             return self._run_not_found(run_id)
-        return SimResponse(200, self.run_json(run, view))
+        return SimResponse(200, self.run_json(run, view), detail=True)
 
     def list_tasks(self, request: SimRequest, view: View, run_id: str) -> SimResponse:
         run = self._visible_run(run_id, view)
@@ -239,6 +239,7 @@ class OnfidoApi(ProviderApi):
                 self.task_item_json(run, task, view)
                 for task in self.visible_tasks(run, view)
             ],
+            detail=True,
         )
 
     def get_task(
@@ -249,7 +250,7 @@ class OnfidoApi(ProviderApi):
             return self._run_not_found(run_id)
         for task in self.visible_tasks(run, view):
             if task.id == task_id:
-                return SimResponse(200, self.task_json(run, task, view))
+                return SimResponse(200, self.task_json(run, task, view), detail=True)
         return self.error(404, "resource_not_found", f"Task {task_id} was not found.")
 
     def get_applicant(
@@ -282,6 +283,7 @@ class OnfidoApi(ProviderApi):
                 },
                 "location": {"country_of_residence": person.country3},
             },
+            detail=True,
         )
 
     # --- ground truth -----------------------------------------------------

@@ -38,6 +38,9 @@ class SimResponse:
     headers: dict[str, str] = field(default_factory=dict)
     # A list page of sessions: eligible for the malformed-JSON fault.
     list_page: bool = False
+    # A session by id or one of its sub-resources (tasks, checks, analyses,
+    # applicant, client, project): eligible for the detail malformed-JSON fault.
+    detail: bool = False
     # Set to send these bytes instead of the JSON of `payload`.
     raw_body: bytes | None = None
 

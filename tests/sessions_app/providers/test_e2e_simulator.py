@@ -904,3 +904,124 @@ def test_a_wrong_credential_is_an_auth_error_that_never_shows_it(
     assert credential not in repr(adapter.config)
     assert credential not in repr(adapter.http)
     assert {code for _, _, code in requests_made(sim, kind)} == {401}
+
+
+# 8. Truncated detail replies: read incompletely now, fetched again next pass --------------
+
+# Which detail replies the fault truncates: a sub-resource, so that the
+# session itself is still read (a check/task, a check, the analyses).
+DETAIL_FAULT_PATHS = {
+    "onfido": r"^/workflow_runs/[^/]+/tasks/[^/]+$",
+    "complycube": r"^/checks/",
+    "ica": r"/analyses:search$",
+}
+
+
+@parametrize_kind
+def test_a_truncated_detail_reply_is_fetched_again_by_the_next_pass(
+    sim, fake_time, kind
+):
+    adapter = make_adapter(sim, kind, fake_time, options=SMALL_PAGES[kind])
+    mirror: dict[str, SessionRecord] = {}
+    # Twice in a row: the HTTP client retries a body that is not JSON once.
+    sim.set_faults(
+        kind, detail_malformed_burst=2, detail_malformed_path=DETAIL_FAULT_PATHS[kind]
+    )
+
+    first, _ = run_pass(adapter, on_page=committer(mirror))
+
+    assert sim.faults(kind).detail_malformed_burst == 0
+    assert_clean(first)
+    assert sorted(mirror) == sorted(s["id"] for s in truth_of(sim, kind)["sessions"])
+    [hit] = [ident for ident, record in mirror.items() if record.missing]
+    [reason] = mirror[hit].missing
+    assert "not valid JSON" in reason
+    assert mirror[hit].source_version == ""
+    assert all(r.source_version for i, r in mirror.items() if i != hit)
+    if kind != "ica":  # ICA walks every session anyway
+        assert first[-1].cursor["retry_ids"] == [hit]
+    sim.reset()  # clears the request log (and the spent fault)
+
+    second, _ = run_pass(
+        make_adapter(sim, kind, fake_time, options=SMALL_PAGES[kind]),
+        cursor=first[-1].cursor,
+        on_page=committer(mirror),
+        refresh_ids=unfinished(mirror),
+        # As the sync engine answers: no change marker for an incomplete read.
+        known_versions=lambda ids: {
+            i: mirror[i].source_version
+            for i in ids
+            if i in mirror and mirror[i].source_version
+        },
+    )
+
+    assert hit in {r.external_id for r in records_of(second)}
+    assert mirror[hit].missing == []
+    assert mirror[hit].source_version
+    assert "retry_ids" not in second[-1].cursor
+    assert_clean(second)
+    assert_matches_truth(kind, mirror, truth_of(sim, kind))
+    refetched = [
+        path
+        for _, path, _ in requests_made(sim, kind)
+        if hit in path and not LIST_PATHS[kind].fullmatch(path)
+    ]
+    assert refetched, "the session's detail was not asked for again"
+
+
+# 9. The provider's steady rate limit, met by the connection's own pacing -----------------
+
+# A pass over this small world needs about 1.6 times the simulator's bucket (a
+# second's worth of requests), so a paced pass takes ~1.6 s while an unpaced
+# one, several times faster than the rate, runs into 429s.
+PACED_RATES = {"onfido": 30.0, "complycube": 30.0, "ica": 8.0}
+
+
+@pytest.fixture
+def small_sim(settings):
+    """A simulator of 10 sessions per provider, without rate limits until a test sets one."""
+    from sessions_app.simulator.server import SimulatorServer
+
+    settings.VERITY_HTTP_MAX_INLINE_SLEEP = INLINE_CAP
+    server = SimulatorServer(
+        port=0,
+        seed=7,
+        sessions=10,
+        speed=0,
+        rate_limits={"onfido": None, "complycube": None, "ica": None},
+    ).start()
+    yield server
+    server.stop()
+
+
+@parametrize_kind
+def test_a_pass_paced_to_the_providers_rate_limit_completes_without_a_429(
+    small_sim, fake_time, kind
+):
+    sim, rate = small_sim, PACED_RATES[kind]
+    sim.set_faults(kind, rate_limit_rps=rate)
+    # Unpaced (and never really waiting), the same pass hits the limit.
+    with pytest.raises(ProviderRateLimited):
+        run_pass(make_adapter(sim, kind, fake_time))
+    assert 429 in {code for _, _, code in requests_made(sim, kind)}
+    sim.reset()
+    sim.set_faults(kind, rate_limit_rps=rate)  # a full bucket again
+    config = ConnectionConfig(
+        slug=f"{kind}-paced-{time.monotonic_ns()}",  # its own shared limiter
+        kind=kind,
+        base_url=sim.base_urls[kind],
+        credential=sim.credentials[kind],
+        rate_limit_per_second=rate,
+    )
+    # Real clock and sleep: the simulator's token bucket runs in real time.
+    adapter = ADAPTERS[kind](config)
+
+    started = time.monotonic()
+    pages, _ = run_pass(adapter)
+
+    made = requests_made(sim, kind)
+    assert len(made) > rate * 1.3  # more than the bucket holds
+    assert {code for _, _, code in made} == {200}
+    assert time.monotonic() - started >= (len(made) - 1) / rate * 0.95
+    assert_clean(pages)
+    assert_matches_truth(kind, by_id(pages), truth_of(sim, kind))

@@ -334,7 +334,9 @@ def test_unidentifiable_runs_are_quarantined_and_their_page_mates_survive(
     assert closing.done is True
 
 
-def test_a_run_whose_details_are_garbage_is_quarantined_alone(rsps, adapter):
+def test_a_run_whose_tasks_are_garbage_is_kept_alone_as_read_incompletely(
+    rsps, adapter
+):
     register_onfido(rsps, pages=[load("onfido", "workflow_runs/page-1.json"), []])
     rsps.replace(
         "GET",
@@ -342,13 +344,20 @@ def test_a_run_whose_details_are_garbage_is_quarantined_alone(rsps, adapter):
         body="<html>proxy error</html>",
     )
 
-    [page, _] = run_pass(adapter)
+    [page, closing] = run_pass(adapter)
 
-    assert session_ids([page]) == [R1, R3]
-    [bad] = page.quarantined
-    assert bad.external_id == R2
-    assert "details could not be read" in bad.reason
-    assert json.loads(bad.raw)["id"] == R2
+    assert session_ids([page]) == [R1, R2, R3]
+    assert page.quarantined == []
+    runs = {run.external_id: run for run in page.sessions}
+    # What the run itself says is kept; its checks are what could not be read.
+    assert runs[R2].raw_status == "review"
+    assert runs[R2].checks == []
+    [reason] = runs[R2].missing
+    assert reason.startswith("tasks: onfido-test HTTP 200 body is not valid JSON")
+    assert runs[R2].source_version == ""
+    assert all(runs[r].missing == [] and runs[r].source_version for r in (R1, R3))
+    # The next pass is asked to fetch it again by id.
+    assert closing.cursor["retry_ids"] == [R2]
 
 
 def test_missing_optional_fields_and_bad_timestamps_are_tolerated(rsps, adapter):
@@ -510,9 +519,14 @@ def test_the_token_never_reaches_quarantine_logs_or_errors(rsps, adapter, secret
 
     [page, _] = run_pass(adapter)
 
-    [bad] = page.quarantined
-    assert "[redacted]" in bad.reason
-    assert TOKEN not in bad.reason
+    runs = {run.external_id: run for run in page.sessions}
+    reasons = runs[R2].missing + runs[R1].missing
+    assert [r.split(":")[0] for r in reasons] == [
+        "tasks",
+        "applicant 0a1b2c3d-4e5f-4a6b-8c7d-000000000001",
+    ]
+    assert all("[redacted]" in reason for reason in reasons)
+    assert not any(TOKEN in reason for reason in reasons)
     rsps.replace(
         "GET",
         f"{ONFIDO_BASE}/workflow_runs",

@@ -239,3 +239,99 @@ def test_cli_fault_options_parse():
     ):
         with pytest.raises(FaultError):
             fault_option_parse(bad)
+
+
+def _detail_calls(provider: Provider, sim) -> dict[str, object]:
+    """One call per detail endpoint of `provider` (path under the prefix -> call)."""
+    truth = sim.state()["providers"][provider.kind]["sessions"]
+    session = next(s for s in truth if s["checks"] and s["client_id"])
+    sid, check, client = session["id"], session["checks"][0]["id"], session["client_id"]
+    if provider.kind == "onfido":
+        paths = [
+            f"/workflow_runs/{sid}",
+            f"/workflow_runs/{sid}/tasks",
+            f"/workflow_runs/{sid}/tasks/{check}",
+            f"/applicants/{client}",
+        ]
+        return {path: (lambda p=path: provider.get(p)) for path in paths}
+    if provider.kind == "complycube":
+        paths = [f"/workflowSessions/{sid}", f"/checks/{check}", f"/clients/{client}"]
+        return {path: (lambda p=path: provider.get(p)) for path in paths}
+    analyses = f"/api/projects/{client}/workflowSessions/{sid}/analyses:search"
+    return {
+        f"/api/projects/{client}": lambda: provider.get(f"/api/projects/{client}"),
+        analyses: lambda: provider.post(analyses, json={}),
+    }
+
+
+def _truncated(response) -> bool:
+    assert response.status_code == 200
+    try:
+        json.loads(response.content)
+    except json.JSONDecodeError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("kind", ["onfido", "complycube", "ica"])
+def test_malformed_json_on_detail_replies(sim, providers, kind):
+    provider = providers[kind]
+    calls = _detail_calls(provider, sim)
+    sim.set_faults(kind, detail_malformed_burst=len(calls))
+
+    assert [_truncated(call()) for call in calls.values()] == [True] * len(calls)
+    assert not _truncated(_list(provider, sim))  # list pages are not detail replies
+    assert sim.faults(kind).detail_malformed_burst == 0
+    assert [_truncated(call()) for call in calls.values()] == [False] * len(calls)
+    logged = [e for e in sim.requests_log()["recent"] if e["fault"] == "malformed"]
+    assert len(logged) == len(calls)
+
+    sim.set_faults(kind, detail_malformed_probability=1.0)
+    assert all(_truncated(call()) for call in calls.values())
+    assert not _truncated(_list(provider, sim))
+    sim.set_faults(kind, malformed_probability=1.0, detail_malformed_probability=0.0)
+    assert not any(_truncated(call()) for call in calls.values())
+
+
+@pytest.mark.parametrize("kind", ["onfido", "complycube", "ica"])
+def test_detail_malformed_path_narrows_the_fault_to_matching_replies(
+    sim, providers, kind
+):
+    provider = providers[kind]
+    calls = _detail_calls(provider, sim)
+    target = list(calls)[-1]  # a sub-resource: task, client or analyses
+    pattern = {
+        "onfido": r"^/applicants/",
+        "complycube": r"^/clients/",
+        "ica": r"/analyses:search$",
+    }[kind]
+    sim.set_faults(kind, detail_malformed_burst=1, detail_malformed_path=pattern)
+
+    others = [_truncated(call()) for path, call in calls.items() if path != target]
+    assert others == [False] * (len(calls) - 1)
+    assert sim.faults(kind).detail_malformed_burst == 1  # not spent on the others
+    assert _truncated(calls[target]())
+    assert not _truncated(calls[target]())  # the burst is spent
+
+
+def test_detail_malformed_settings_are_validated(sim, http):
+    board = FaultBoard(seed=1)
+    for bad in ({"detail_malformed_path": "("}, {"detail_malformed_path": ""}):
+        with pytest.raises(FaultError, match="detail_malformed_path"):
+            board.update("onfido", bad)
+    with pytest.raises(FaultError, match="detail_malformed_probability"):
+        board.update("onfido", {"detail_malformed_probability": 2})
+    board.update("onfido", {"detail_malformed_path": "/tasks/"})
+    board.update("onfido", {"detail_malformed_path": None})
+    assert board.settings("onfido").detail_malformed_path is None
+    answer = http.post(
+        f"{sim.url}/_sim/faults",
+        json={"provider": "complycube", "detail_malformed_path": "[unclosed"},
+        timeout=5,
+    )
+    assert answer.status_code == 400
+    assert "detail_malformed_path" in answer.json()["error"]
+    assert fault_option_parse("onfido.detail_malformed_path=/tasks/[^/]+$") == (
+        "onfido",
+        {"detail_malformed_path": "/tasks/[^/]+$"},
+    )

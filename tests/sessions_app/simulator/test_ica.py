@@ -180,3 +180,27 @@ def test_a_chunked_search_body_is_read_whole(sim, ica: Provider):
     assert len(response.json()["items"]) < len(sessions)
     # The connection is still in step for the next request.
     assert ica.post(path, json={}).status_code == 200
+
+
+def test_problem_titles_carry_ica_error_codes_where_known(sim, ica: Provider):
+    project = sim.world.ica_projects[0].id
+    missing = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    cases = {
+        "ICA_API_004": ica.get("/api/projects", headers={"Accept": "application/json"}),
+        "ICA_SEC_001": ica.get("/api/projects", headers={"X-API-Key": "wrong"}),
+        "ICA_GENR_003": ica.get(f"/api/projects/{missing}"),
+        "ICA_API_010": ica.get("/api/projects", params={"pageToken": "expired"}),
+    }
+    analyses = ica.post(
+        f"/api/projects/{project}/workflowSessions/{missing}/analyses:search", json={}
+    )
+    search = ica.post(f"/api/projects/{missing}/workflowSessions:search", json={})
+    for code, response in cases.items():
+        assert response.json()["title"] == code, response.json()
+    assert analyses.json()["title"] == search.json()["title"] == "ICA_GENR_003"
+    # No code is known for these: the HTTP reason phrase, as before.
+    assert ica.get("/api/projects", params={"pageSize": "0"}).json()["title"] == (
+        "Bad Request"
+    )
+    sim.set_faults("ica", rate_limit_burst=1)
+    assert ica.get("/api/projects").json()["title"] == "Too Many Requests"
