@@ -14,10 +14,24 @@ Contract (see also docs/operations.md):
   the next run resumes from the last committed cursor and the upserts (keyed on
   the database's unique constraints) absorb any overlap: nothing is lost,
   nothing is duplicated.
-- A session whose payload hash (and change marker) equals the stored one is not
-  rewritten: its row only gets `last_synced_at` bumped, in one
-  `UPDATE … WHERE id IN (…)` per page. The bump keeps the re-poll rotation of
-  unfinished sessions (oldest `last_synced_at` first) moving.
+- Adapter pages are coalesced until they hold VERITY_SYNC_BATCH_SIZE sessions
+  (or VERITY_SYNC_COMMIT_SECONDS have passed) and committed as one batch with
+  the last page's cursor: a provider page of 5 to 25 sessions would otherwise
+  cost a transaction, a lease renewal and a dozen statements each. When the
+  adapter fails, the pages already read are committed before the error is
+  handled, so no fetched work is thrown away.
+- A session whose digest (its payload and its client's) and change marker
+  equal the stored ones is not rewritten. A final session is not written at
+  all; an unfinished one only gets `last_synced_at` bumped (one
+  `UPDATE … WHERE id IN (…)` per batch), which is what moves the re-poll
+  rotation of unfinished sessions (oldest `last_synced_at` first) along.
+- A session the adapter could not read completely (`SessionRecord.missing`)
+  is stored with what was read but without its change marker, so the next
+  pass fetches it in full again. A full pass (`full=True`) ignores every
+  stored change marker.
+- A webhook refresh does not take the lease, so a page fetched just before it
+  can commit an older copy over the refreshed one. That heals by itself: the
+  older copy is unfinished, so the next run re-polls it.
 - Nothing is ever deleted because a provider stopped listing it or answers
   404 for it (`Page.gone_ids`): the mirror keeps what it saw.
 - A webhook's targeted refresh (`session_refresh_from_provider`) does not take
@@ -34,8 +48,8 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import models, transaction
@@ -68,6 +82,7 @@ from .providers.base import (
     Page,
     QuarantineRecord,
     SessionRecord,
+    no_known_versions,
     payload_hash,
 )
 from .services import audit_event_record, clients_link_by_reference
@@ -131,6 +146,17 @@ PROVIDER_CLIENT_SYNC_FIELDS = [
 
 class LeaseLost(RuntimeError):
     """The lease expired and another run took it: stop before writing a cursor."""
+
+
+@dataclasses.dataclass
+class PageBatch:
+    """Consecutive adapter pages merged into one commit (see `pages_coalesced`)."""
+
+    page: Page
+    # How many adapter pages were merged (what SyncRun.pages counts).
+    pages: int
+    # The adapter's failure right after these pages: raise it once they are in.
+    error: Exception | None = None
 
 
 @dataclasses.dataclass
@@ -225,6 +251,60 @@ def _last_wins(items: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
     return list(by_key.values())
 
 
+def _pages_merged(pages: Sequence[Page]) -> Page:
+    if len(pages) == 1:
+        return pages[0]
+    return Page(
+        sessions=[s for p in pages for s in p.sessions],
+        quarantined=[q for p in pages for q in p.quarantined],
+        unchanged_ids=[i for p in pages for i in p.unchanged_ids],
+        gone_ids=[i for p in pages for i in p.gone_ids],
+        cursor=pages[-1].cursor,
+        done=pages[-1].done,
+    )
+
+
+def pages_coalesced(
+    pages: Iterable[Page],
+    *,
+    min_sessions: int,
+    max_seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[PageBatch]:
+    """Merge consecutive adapter pages into batches worth one commit each.
+
+    A batch closes when it holds `min_sessions` sessions (changed or listed
+    unchanged), when `max_seconds` have passed since the previous batch (a
+    slow, rate-limited provider still checkpoints and renews the lease
+    often), or at the page that ends the pass. It carries its last page's
+    cursor, so committing it is exactly as safe as committing its pages one
+    by one. If the adapter raises, the pages read so far are yielded first
+    with the error attached (`PageBatch.error`): the caller commits them,
+    then raises it.
+    """
+    buffered: list[Page] = []
+    since = clock()
+    iterator = iter(pages)
+    while True:
+        try:
+            page = next(iterator)
+        except StopIteration:
+            break
+        except Exception as exc:
+            if not buffered:
+                raise
+            yield PageBatch(_pages_merged(buffered), len(buffered), error=exc)
+            return
+        buffered.append(page)
+        held = sum(len(p.sessions) + len(p.unchanged_ids) for p in buffered)
+        if page.done or held >= min_sessions or clock() - since >= max_seconds:
+            yield PageBatch(_pages_merged(buffered), len(buffered))
+            buffered = []
+            since = clock()
+    if buffered:
+        yield PageBatch(_pages_merged(buffered), len(buffered))
+
+
 # --- The lease -------------------------------------------------------------------
 
 
@@ -289,17 +369,30 @@ def connection_is_due(
     )
 
 
-def _refresh_ids(connection: ProviderConnection) -> list[str]:
-    """Unfinished sessions to re-poll by id: least recently synced first, bounded.
+def _reopenable(kind: str) -> frozenset[str]:
+    return REOPENABLE_RAW_STATUSES.get(kind, frozenset())
+
+
+def _in_rotation_q(kind: str) -> Q:
+    """Sessions that can still change, so the sync re-polls them.
 
     "Unfinished" includes final-looking raw statuses a person at the provider
     may still change (Onfido `review`, see REOPENABLE_RAW_STATUSES).
     """
-    reopenable = REOPENABLE_RAW_STATUSES.get(connection.kind, frozenset())
+    return Q(status__in=NON_FINAL_STATUSES) | Q(
+        raw_status__in=sorted(_reopenable(kind))
+    )
+
+
+def _in_rotation(kind: str, status: str, raw_status: str) -> bool:
+    return status in NON_FINAL_STATUSES or raw_status in _reopenable(kind)
+
+
+def _refresh_ids(connection: ProviderConnection) -> list[str]:
+    """Unfinished sessions to re-poll by id: least recently synced first, bounded."""
     return list(
         WorkflowSession.objects.filter(
-            Q(status__in=NON_FINAL_STATUSES) | Q(raw_status__in=sorted(reopenable)),
-            connection=connection,
+            _in_rotation_q(connection.kind), connection=connection
         )
         .order_by(F("last_synced_at").asc(nulls_first=True), "id")
         .values_list("external_id", flat=True)[: settings.VERITY_SYNC_REFRESH_LIMIT]
@@ -327,6 +420,47 @@ def _known_versions_for(
 # --- The batched upsert ----------------------------------------------------------------
 
 
+class _StoredSession(NamedTuple):
+    """What the upsert compares an incoming session with."""
+
+    pk: int
+    digest: str
+    version: str
+    created: dt.datetime
+    status: str
+    raw_status: str
+
+
+def session_digest(record: SessionRecord) -> str:
+    """Return the hash of everything a session's rows are built from.
+
+    The client is part of it: a renamed applicant or a changed external
+    reference must be written even when the session's own payload is the same.
+    """
+    client = record.client
+    return payload_hash(
+        {
+            "session": record.raw,
+            "client": None
+            if client is None
+            else [
+                client.external_id,
+                client.name,
+                client.external_reference,
+                client.raw,
+            ],
+        }
+    )
+
+
+def _version(record: SessionRecord) -> str:
+    """The change marker to store: none for a session read incompletely, so the
+    next pass does not skip it as unchanged and fetches it in full again."""
+    if record.missing:
+        return ""
+    return _text(record.source_version, _SESSION_LEN["source_version"])
+
+
 def _record_problem(record: SessionRecord) -> str:
     """Why a session record cannot be stored as is ("" when it can)."""
     if not isinstance(record.external_id, str) or not record.external_id.strip():
@@ -348,7 +482,9 @@ def _provider_clients_upsert(
     """Upsert provider clients (unchanged ones untouched), link them by reference.
 
     Return {external_id: ProviderClient.id}. Admin-made links are never changed;
-    an automatic link follows a changed external reference.
+    an automatic link follows a changed external reference. An incomplete
+    client record (its provider record could not be fetched) creates a missing
+    client but never overwrites a stored one.
     """
     clients = _last_wins(
         (c for c in clients if c.external_id), key=lambda c: _text(c.external_id, 255)
@@ -370,6 +506,9 @@ def _provider_clients_upsert(
         name = _text(record.name, _CLIENT_LEN["name"])
         reference = _text(record.external_reference, _CLIENT_LEN["external_reference"])
         current = existing.get(external_id)
+        if current is not None and record.incomplete:
+            # Only what the session said about its client: keep the full copy.
+            continue
         if current is not None:
             if (current.payload_hash, current.name, current.external_reference) == (
                 digest,
@@ -508,7 +647,7 @@ def _session_row(
         completed_at=_aware(record.completed_at),
         raw_payload=_json(record.raw),
         payload_hash=digest,
-        source_version=_text(record.source_version, limit["source_version"]),
+        source_version=_version(record),
         last_synced_at=now,
     )
 
@@ -567,6 +706,15 @@ def session_upsert_batch(
             continue
         valid.append(record)
     records = _last_wins(valid, key=lambda r: r.external_id)
+    for record in records:
+        if record.missing:
+            logger.warning(
+                "%s: session %s was read incompletely (%s); stored as read, it is "
+                "fetched again by the next pass.",
+                connection.slug,
+                record.external_id,
+                "; ".join(record.missing),
+            )
     record_ids = [r.external_id for r in records]
     in_page = set(record_ids)
     listed_unchanged = [
@@ -575,39 +723,51 @@ def session_upsert_batch(
     gone = [i for i in dict.fromkeys(gone_ids) if i and i not in in_page]
     result.gone = len(gone)
 
-    existing: dict[str, tuple[int, str, str, dt.datetime]] = {}
+    existing: dict[str, _StoredSession] = {}
     for chunk in _chunks(record_ids):
-        for external_id, pk, digest, version, created in WorkflowSession.objects.filter(
+        for row in WorkflowSession.objects.filter(
             connection=connection, external_id__in=chunk
         ).values_list(
-            "external_id", "pk", "payload_hash", "source_version", "provider_created_at"
+            "external_id",
+            "pk",
+            "payload_hash",
+            "source_version",
+            "provider_created_at",
+            "status",
+            "raw_status",
         ):
-            existing[external_id] = (pk, digest, version, created)
+            existing[row[0]] = _StoredSession(*row[1:])
 
     changed: list[tuple[SessionRecord, str]] = []
     unchanged_pks: list[int] = []
     for record in records:
-        digest = payload_hash(record.raw)
+        digest = session_digest(record)
         _unknown_values_count(record, result.unknown_values)
         current = existing.get(record.external_id)
         if (
             current is not None
-            and current[1] == digest
-            and current[2] == _text(record.source_version, 100)
+            and current.digest == digest
+            and current.version == _version(record)
         ):
-            unchanged_pks.append(current[0])
-            result.session_ids[record.external_id] = current[0]
+            result.unchanged += 1
+            result.session_ids[record.external_id] = current.pk
+            if _in_rotation(connection.kind, current.status, current.raw_status):
+                unchanged_pks.append(current.pk)
         else:
             changed.append((record, digest))
 
     result.seen = len(records) + len(listed_unchanged)
-    result.unchanged = len(unchanged_pks) + len(listed_unchanged)
+    result.unchanged += len(listed_unchanged)
 
-    # Bump last_synced_at of every session seen but not rewritten, in one UPDATE.
+    # Final sessions seen unchanged are not written at all. Unfinished ones get
+    # last_synced_at bumped (one UPDATE per batch): that moves the re-poll
+    # rotation along, and so do sessions gone at the provider.
     if listed_unchanged or gone:
         for chunk in _chunks(listed_unchanged + gone):
             WorkflowSession.objects.filter(
-                connection=connection, external_id__in=chunk
+                _in_rotation_q(connection.kind),
+                connection=connection,
+                external_id__in=chunk,
             ).update(last_synced_at=now)
     if unchanged_pks:
         WorkflowSession.objects.filter(pk__in=unchanged_pks).update(last_synced_at=now)
@@ -623,7 +783,7 @@ def session_upsert_batch(
                 record=record,
                 digest=digest,
                 client_ids=client_ids,
-                first_seen_created=existing[record.external_id][3]
+                first_seen_created=existing[record.external_id].created
                 if record.external_id in existing
                 else now,
                 now=now,
@@ -784,9 +944,15 @@ RUN_COUNT_FIELDS = [
 
 
 def sync_page_commit(
-    *, connection: ProviderConnection, run: SyncRun, page: Page, token: str
+    *,
+    connection: ProviderConnection,
+    run: SyncRun,
+    page: Page,
+    token: str,
+    pages: int = 1,
 ) -> BatchResult:
-    """Commit one page: its rows, the run's counts and the cursor, atomically.
+    """Commit one page (`pages` adapter pages merged): its rows, the run's
+    counts and the cursor, atomically.
 
     The cursor write is also the lease renewal, conditional on still holding the
     lease: if another run took it (this one outlived its TTL), the page is
@@ -817,7 +983,7 @@ def sync_page_commit(
                 "this page was rolled back."
             )
         _run_add(run, result)
-        run.pages += 1
+        run.pages += pages
         run.cursor_after = cursor
         if result.gone:
             logger.info(
@@ -975,15 +1141,29 @@ def _provider_sync_leased(
             budget=budget,
             full=full,
             refresh_ids=_refresh_ids(connection),
-            known_versions=_known_versions_for(connection),
+            # A full pass re-reads every session, whatever change marker it has.
+            known_versions=no_known_versions
+            if full
+            else _known_versions_for(connection),
         )
-        for page in pages:
+        batches = pages_coalesced(
+            pages,
+            min_sessions=settings.VERITY_SYNC_BATCH_SIZE,
+            max_seconds=settings.VERITY_SYNC_COMMIT_SECONDS,
+        )
+        for batch in batches:
             result = sync_page_commit(
-                connection=connection, run=run, page=page, token=token
+                connection=connection,
+                run=run,
+                page=batch.page,
+                token=token,
+                pages=batch.pages,
             )
             if on_page is not None:
                 on_page(run, result)
-            if page.done:
+            if batch.error is not None:
+                raise batch.error
+            if batch.page.done:
                 done = True
                 break
             if budget.exhausted(run.pages):

@@ -248,6 +248,10 @@ VERITY_BEAT_TICK_SECONDS = env.int("VERITY_BEAT_TICK_SECONDS", default=15)
 VERITY_SYNC_MAX_SECONDS = env.int("VERITY_SYNC_MAX_SECONDS", default=120)
 VERITY_SYNC_MAX_PAGES = env.int("VERITY_SYNC_MAX_PAGES", default=50)
 VERITY_SYNC_BATCH_SIZE = env.int("VERITY_SYNC_BATCH_SIZE", default=500)
+# Adapter pages are committed together until they hold VERITY_SYNC_BATCH_SIZE
+# sessions, or this many seconds have passed since the last commit (so a slow,
+# rate-limited provider still checkpoints and renews the lease often).
+VERITY_SYNC_COMMIT_SECONDS = env.float("VERITY_SYNC_COMMIT_SECONDS", default=5.0)
 # The per-connection sync lease. It must outlive the task's hard time limit, so a
 # lease can only expire once its holder is certainly dead; each committed page
 # renews it.

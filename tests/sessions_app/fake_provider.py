@@ -52,7 +52,12 @@ class FakeProvider:
         self.use_versions = False
         # Called before each page is built (e.g. to block a thread mid-sync).
         self.before_page: Callable[[int], None] | None = None
+        # external_id -> reason: that session's checks cannot be fetched (the
+        # record comes back incomplete, with `missing` set, as real adapters do).
+        self.incomplete: dict[str, str] = {}
         self.calls: list[dict[str, Any]] = []
+        # Per iter_pages call, the ids reported unchanged by their version.
+        self.listed_unchanged: list[list[str]] = []
         self.fetch_calls: list[tuple[str, Mapping[str, Any] | None]] = []
 
     def add(
@@ -112,6 +117,10 @@ class FakeProvider:
             )
             for check_id, check_status, result in spec["checks"]
         ]
+        missing = []
+        if spec["id"] in self.incomplete:
+            checks = []
+            missing.append(self.incomplete[spec["id"]])
         created = spec["created_at"]
         return SessionRecord(
             external_id=spec["id"],
@@ -138,7 +147,8 @@ class FakeProvider:
                 )
                 for pid, name, outcome in spec["policies"]
             ],
-            source_version=f"v{spec['version']}",
+            source_version="" if missing else f"v{spec['version']}",
+            missing=missing,
             unknown_values=[] if normalised.known else [spec["status"]],
             raw={key: spec[key] for key in ("id", "status", "outcome", "version")}
             | {
@@ -178,6 +188,8 @@ class FakeAdapter(ProviderAdapter):
                 retry_after=provider.rate_limit_retry_after,
             )
         ids = list(provider.sessions)
+        listed_unchanged: list[str] = []
+        provider.listed_unchanged.append(listed_unchanged)
         offset = int(cursor.get("offset", 0))
         passes = int(cursor.get("passes", 0))
         pages_done = 0
@@ -201,6 +213,7 @@ class FakeAdapter(ProviderAdapter):
                 spec = provider.sessions[external_id]
                 if known.get(external_id) == f"v{spec['version']}":
                     page.unchanged_ids.append(external_id)
+                    listed_unchanged.append(external_id)
                 else:
                     page.sessions.append(provider.record(spec))
             if offset == 0 and provider.quarantine_on_first_page:

@@ -137,12 +137,21 @@ def test_first_sync_creates_sessions_checks_clients_tags_and_policies(monkeypatc
     assert events.get(object_id=str(run.pk)).after["created"] == 2
 
 
+def _session_writes(captured) -> list[str]:
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if SESSION_TABLE in q["sql"]
+        and q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+
+
 def test_second_sync_with_nothing_changed_rewrites_no_session(monkeypatch):
     provider, connection = fake_provider_install(monkeypatch, page_size=10)
     _populate(provider, 4)
     sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
     before = {
-        s.external_id: (s.payload_hash, s.provider_updated_at)
+        s.external_id: (s.payload_hash, s.provider_updated_at, s.last_synced_at)
         for s in WorkflowSession.objects.all()
     }
     checks_before = list(Check.objects.values_list("id", "last_synced_at"))
@@ -159,23 +168,38 @@ def test_second_sync_with_nothing_changed_rewrites_no_session(monkeypatch):
         4,
     )
     after = {
-        s.external_id: (s.payload_hash, s.provider_updated_at)
+        s.external_id: (s.payload_hash, s.provider_updated_at, s.last_synced_at)
         for s in WorkflowSession.objects.all()
     }
-    assert after == before
     assert list(Check.objects.values_list("id", "last_synced_at")) == checks_before
     assert list(PolicyAssurance.objects.values_list("id", flat=True)) == policies_before
-    session_writes = [
-        q["sql"]
-        for q in captured.captured_queries
-        if SESSION_TABLE in q["sql"]
-        and q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
-    ]
-    # Only the one bump of last_synced_at (keeps the re-poll rotation moving).
+    # Final sessions (approved) are not written at all...
+    assert {k: v for k, v in after.items() if k in ("run-0", "run-2")} == {
+        k: v for k, v in before.items() if k in ("run-0", "run-2")
+    }
+    # ...unfinished ones (processing) only get last_synced_at bumped, in one
+    # UPDATE, which moves the re-poll rotation along.
+    for key in ("run-1", "run-3"):
+        assert after[key][:2] == before[key][:2]
+        assert after[key][2] > before[key][2]
+    session_writes = _session_writes(captured)
     assert len(session_writes) == 1
     assert session_writes[0].upper().startswith("UPDATE")
     assert "last_synced_at" in session_writes[0]
     assert "payload_hash" not in session_writes[0]
+
+
+def test_second_sync_of_final_sessions_writes_no_session_row(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=2)
+    for n in range(5):
+        provider.add(f"done-{n}", status="approved", client=(f"c-{n}", "P", ""))
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    with CaptureQueriesContext(db_conn) as captured:
+        run = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert (run.seen, run.unchanged, run.created, run.updated) == (5, 5, 0, 0)
+    assert _session_writes(captured) == []
 
 
 def test_unchanged_ids_reported_by_the_adapter_count_as_unchanged(monkeypatch):
@@ -247,8 +271,9 @@ def test_failure_mid_run_keeps_committed_pages_and_a_rerun_loses_and_duplicates_
 
 
 def test_exception_in_the_middle_of_a_page_rolls_back_that_page_and_its_cursor(
-    monkeypatch,
+    monkeypatch, settings
 ):
+    settings.VERITY_SYNC_BATCH_SIZE = 2  # one commit per provider page
     provider, connection = fake_provider_install(monkeypatch, page_size=2)
     _populate(provider, 4)
     real = sync._policies_replace
@@ -616,7 +641,8 @@ def test_lease_is_taken_with_one_conditional_update_and_released_only_by_its_hol
     assert sync.connection_lease_acquire(connection_id=connection.pk) is not None
 
 
-def test_a_run_that_lost_its_lease_rolls_back_its_page(monkeypatch):
+def test_a_run_that_lost_its_lease_rolls_back_its_page(monkeypatch, settings):
+    settings.VERITY_SYNC_BATCH_SIZE = 1  # one commit per provider page
     provider, connection = fake_provider_install(monkeypatch, page_size=1)
     _populate(provider, 3)
 
@@ -800,3 +826,170 @@ def test_refresh_ids_include_unfinished_and_onfido_review_runs_but_not_final_one
     WorkflowSessionFactory(connection=cube, external_id="cc-done", status="completed", raw_status="review")
     assert sorted(_refresh_ids(onfido)) == ["in-review", "running"]
     assert _refresh_ids(cube) == []
+
+
+# --- Batching adapter pages into commits ------------------------------------------------
+
+
+def test_small_provider_pages_are_committed_together_in_one_batch(monkeypatch, settings):
+    settings.VERITY_SYNC_BATCH_SIZE = 5
+    provider, connection = fake_provider_install(monkeypatch, page_size=2)
+    _populate(provider, 11)
+    commits = []
+
+    run = sync.provider_sync(
+        connection=connection,
+        trigger=SyncTrigger.MANUAL,
+        on_page=lambda run, result: commits.append(result.seen),
+    )
+
+    # Pages of 2 are merged until a batch holds 5 sessions or ends the pass:
+    # [2+2+2], [2+2+1 (done)]; SyncRun.pages still counts provider pages.
+    assert commits == [6, 5]
+    assert (run.state, run.pages, run.created) == ("succeeded", 6, 11)
+    assert WorkflowSession.objects.count() == 11
+
+
+def test_pages_read_before_an_adapter_failure_are_committed_first(
+    monkeypatch, settings
+):
+    settings.VERITY_SYNC_BATCH_SIZE = 500  # everything would fit in one batch
+    provider, connection = fake_provider_install(monkeypatch, page_size=2)
+    _populate(provider, 7)
+    provider.fail_at_page = 3
+
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    assert run.state == SyncRunState.FAILED
+    assert (run.pages, run.created) == (3, 6)
+    connection.refresh_from_db()
+    assert connection.sync_cursor == {"offset": 6, "passes": 0}
+    assert WorkflowSession.objects.count() == 6
+
+
+def test_a_batch_closes_when_its_time_is_up_even_if_it_is_small():
+    from sessions_app.providers.base import Page
+
+    now = {"t": 0.0}
+
+    def pages():
+        for n in range(4):
+            now["t"] += 3.0  # a slow provider: 3 s a page
+            yield Page(sessions=[], unchanged_ids=[f"s{n}"], cursor={"n": n})
+
+    batches = list(
+        sync.pages_coalesced(
+            pages(), min_sessions=100, max_seconds=5.0, clock=lambda: now["t"]
+        )
+    )
+
+    assert [b.pages for b in batches] == [2, 2]
+    assert [b.page.cursor for b in batches] == [{"n": 1}, {"n": 3}]
+    assert [b.page.unchanged_ids for b in batches] == [["s0", "s1"], ["s2", "s3"]]
+
+
+def test_an_adapter_error_with_nothing_buffered_is_raised_at_once():
+    def pages():
+        raise RuntimeError("boom")
+        yield  # pragma: no cover
+
+    with pytest.raises(RuntimeError, match="boom"):
+        list(sync.pages_coalesced(pages(), min_sessions=10, max_seconds=5.0))
+
+
+# --- Change detection ---------------------------------------------------------------------
+
+
+def test_a_changed_client_is_written_even_when_the_session_payload_is_the_same(
+    monkeypatch,
+):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1", status="approved", client=("app-1", "Ada Lovelace", "cust-1"))
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+    # The applicant is renamed and re-referenced at the provider; the run itself
+    # (its raw payload and change marker) is untouched.
+    spec = provider.sessions["wr-1"]
+    spec["client"] = ("app-1", "Ada King", "cust-9")
+
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert (run.updated, run.unchanged) == (1, 0)
+    client = ProviderClient.objects.get(external_id="app-1")
+    assert (client.name, client.external_reference) == ("Ada King", "cust-9")
+    assert client.client.reference == "cust-9"
+
+
+def test_a_full_pass_ignores_stored_change_markers(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=10)
+    provider.use_versions = True
+    _populate(provider, 3)
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    incremental = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+    full = sync.provider_sync(
+        connection=connection, trigger=SyncTrigger.MANUAL, full=True
+    )
+
+    # Incremental: the adapter skips all three by their markers (listed unchanged).
+    # Full: it is handed no markers, so it reads all three again (and the
+    # engine's digests find them unchanged).
+    assert provider.calls[-2]["full"] is False
+    assert provider.calls[-1]["full"] is True
+    assert (incremental.seen, incremental.unchanged) == (3, 3)
+    assert (full.seen, full.unchanged, full.updated) == (3, 3, 0)
+    # First sync: nothing known; incremental: all three skipped; full: none.
+    assert provider.listed_unchanged == [[], ["run-0", "run-1", "run-2"], []]
+
+
+def test_a_session_read_incompletely_is_fetched_again_by_the_next_pass(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=10)
+    provider.use_versions = True
+    _populate(provider, 2)
+    # The check of run-0 cannot be fetched this time (a 500 on its detail call).
+    provider.incomplete = {"run-0": "check run-check-0: HTTP 500"}
+
+    first = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert first.created == 2
+    broken = WorkflowSession.objects.get(external_id="run-0")
+    assert broken.source_version == ""  # no marker: not skippable as unchanged
+    assert broken.checks.count() == 0  # stored as read
+    assert WorkflowSession.objects.get(external_id="run-1").source_version == "v1"
+
+    provider.incomplete = {}
+    second = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    # run-1 is skipped by its marker; run-0 is read again, now in full.
+    assert provider.listed_unchanged[-1] == ["run-1"]
+    assert (second.updated, second.unchanged) == (1, 1)
+    repaired = WorkflowSession.objects.get(external_id="run-0")
+    assert repaired.source_version == "v1"
+    assert list(repaired.checks.values_list("external_id", flat=True)) == [
+        "run-check-0"
+    ]
+
+
+def test_an_incomplete_client_record_never_overwrites_the_stored_client(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1", status="processing", client=("app-1", "Ada Lovelace", "c-1"))
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+    real_record = provider.record
+
+    def without_applicant(spec):
+        # The applicant call failed: the adapter knows only the client's id.
+        record = real_record(spec)
+        record.client.name, record.client.external_reference = "", ""
+        record.client.raw, record.client.incomplete = {"id": "app-1"}, True
+        record.missing, record.source_version = ["applicant app-1: HTTP 503"], ""
+        record.raw = {**record.raw, "status": "approved"}
+        return record
+
+    monkeypatch.setattr(provider, "record", without_applicant)
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert run.updated == 1  # the session itself changed and is written
+    client = ProviderClient.objects.get(external_id="app-1")
+    assert (client.name, client.external_reference) == ("Ada Lovelace", "c-1")
+    session = WorkflowSession.objects.get(external_id="wr-1")
+    assert session.provider_client == client
+    assert session.source_version == ""
