@@ -819,11 +819,28 @@ def test_refresh_ids_include_unfinished_and_onfido_review_runs_but_not_final_one
 
     onfido = ProviderConnectionFactory(kind="onfido", slug="onfido-refresh")
     cube = ProviderConnectionFactory(kind="complycube", slug="cube-refresh")
-    WorkflowSessionFactory(connection=onfido, external_id="running", status="in_progress", raw_status="processing")
-    WorkflowSessionFactory(connection=onfido, external_id="in-review", status="completed", raw_status="review")
-    WorkflowSessionFactory(connection=onfido, external_id="approved", status="completed", raw_status="approved")
+    WorkflowSessionFactory(
+        connection=onfido,
+        external_id="running",
+        status="in_progress",
+        raw_status="processing",
+    )
+    WorkflowSessionFactory(
+        connection=onfido,
+        external_id="in-review",
+        status="completed",
+        raw_status="review",
+    )
+    WorkflowSessionFactory(
+        connection=onfido,
+        external_id="approved",
+        status="completed",
+        raw_status="approved",
+    )
     # `review` means nothing special at ComplyCube: a completed session there is final.
-    WorkflowSessionFactory(connection=cube, external_id="cc-done", status="completed", raw_status="review")
+    WorkflowSessionFactory(
+        connection=cube, external_id="cc-done", status="completed", raw_status="review"
+    )
     assert sorted(_refresh_ids(onfido)) == ["in-review", "running"]
     assert _refresh_ids(cube) == []
 
@@ -831,7 +848,9 @@ def test_refresh_ids_include_unfinished_and_onfido_review_runs_but_not_final_one
 # --- Batching adapter pages into commits ------------------------------------------------
 
 
-def test_small_provider_pages_are_committed_together_in_one_batch(monkeypatch, settings):
+def test_small_provider_pages_are_committed_together_in_one_batch(
+    monkeypatch, settings
+):
     settings.VERITY_SYNC_BATCH_SIZE = 5
     provider, connection = fake_provider_install(monkeypatch, page_size=2)
     _populate(provider, 11)
@@ -993,3 +1012,12 @@ def test_an_incomplete_client_record_never_overwrites_the_stored_client(monkeypa
     session = WorkflowSession.objects.get(external_id="wr-1")
     assert session.provider_client == client
     assert session.source_version == ""
+
+
+def test_json_payloads_lose_nul_characters_anywhere_and_clean_ones_are_kept_as_is():
+    clean = {"a": [1, {"b": "text"}], "c": None}
+    assert sync._json(clean) is clean
+    dirty = {"k\x00ey": [{"v": "x\x00y"}, ("t\x00",)], "n": 5}
+    assert sync._json(dirty) == {"key": [{"v": "xy"}, ["t"]], "n": 5}
+    # A literal backslash-u text is not a NUL and survives the cleaning.
+    assert sync._json({"s": "\\u0000"}) == {"s": "\\u0000"}
