@@ -5,12 +5,16 @@ filters with the same FilterSet as the pages and the CSV exports (so the filter
 names and meanings are identical everywhere).
 
 Pagination is keyset ("cursor") pagination on a unique order, the one the
-review queue uses: sessions by (provider created, id) newest first. It reuses
-the queue's `KeysetPaginator`, so an API page and a queue page of the same size
-hold the same rows, and so do the CSV exports (`selectors.SESSION_QUEUE_ORDERING`).
-No COUNT, no OFFSET: the thousandth page costs what the first does. Responses
-are `{"next": url|null, "previous": url|null, "results": [...]}`, like DRF's
+review queue uses: sessions by the queue's `sort` (default: provider created,
+newest first), ties broken by id. It reuses the queue's `KeysetPaginator`, so
+an API page and a queue page of the same size hold the same rows, and so do the
+CSV exports (`selectors.session_sort_ordering`). No COUNT, no OFFSET: the
+thousandth page costs what the first does. Responses are
+`{"next": url|null, "previous": url|null, "results": [...]}`, like DRF's
 CursorPagination; `page_size` (default 50) is capped at 500.
+
+A list refuses a query parameter it does not accept (a 400 naming the ones it
+does) rather than ignoring it: an ignored filter would return every row.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -28,12 +33,21 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import selectors, services
 from .exceptions import ApplicationError
-from .filters import CheckFilterSet, ClientFilterSet, SessionFilterSet, SyncRunFilterSet
+from .filters import (
+    CheckFilterSet,
+    ClientFilterSet,
+    SessionFilterSet,
+    SyncRunFilterSet,
+    filterset_parameters,
+    parameters_unknown,
+    unknown_parameter_message,
+)
 from .models import Client, WorkflowSession
 from .pagination import MAX_ID, InvalidCursor, KeysetPaginator
 from .permissions import CanDecide
@@ -66,9 +80,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 class KeysetCursorPagination(BasePagination):
-    """Keyset pages over the view's `keyset_sort` (a non-null field; ties by id).
+    """Keyset pages over the view's `get_keyset_sort()` (a non-null field; ties by id).
 
-    `keyset_sort` is a field name, prefixed with "-" for descending. An unknown,
+    The sort is a field name, prefixed with "-" for descending. An unknown,
     tampered or foreign cursor, or a page size that is not a positive whole
     number, is a 400 with the parameter's error.
     """
@@ -95,7 +109,7 @@ class KeysetCursorPagination(BasePagination):
     def paginate_queryset(
         self, queryset: QuerySet, request: Request, view: Any = None
     ) -> list[Any]:
-        sort: str = view.keyset_sort
+        sort: str = view.get_keyset_sort()
         paginator = KeysetPaginator(
             queryset,
             sort_field=sort.removeprefix("-"),
@@ -177,6 +191,10 @@ ERROR_403 = OpenApiResponse(
     OpenApiTypes.OBJECT, description="Not logged in, or role too low."
 )
 ERROR_404 = OpenApiResponse(OpenApiTypes.OBJECT, description="No such object.")
+ERROR_415 = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="The body's media type is not one of those documented, or is malformed.",
+)
 LIST_ERRORS = {400: ERROR_400, 403: ERROR_403}
 DETAIL_ERRORS = {403: ERROR_403, 404: ERROR_404}
 
@@ -195,10 +213,49 @@ class BoundedIdLookupMixin:
 AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 
 
+class KnownParametersFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, refusing a query parameter the list does not accept.
+
+    Allowed are the FilterSet's filters and the view's `query_options()`; any
+    other name is a 400 `{"<name>": ["Unknown parameter. Allowed parameters:
+    ..."]}`. A bad value of a known filter stays the FilterSet's own 400.
+    """
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet, view: Any
+    ) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            allowed = filterset_parameters(
+                filterset_class, options=view.query_options()
+            )
+            unknown = parameters_unknown(request.query_params, allowed=allowed)
+            if unknown:
+                message = unknown_parameter_message(allowed)
+                raise ValidationError({name: [message] for name in unknown})
+        return super().filter_queryset(request, queryset, view)
+
+
 class ListApi(generics.ListAPIView):
     authentication_classes = AUTHENTICATION
     pagination_class = KeysetCursorPagination
+    filter_backends = [KnownParametersFilterBackend]
     keyset_sort: str = "-id"
+    # Parameters the list reads besides its filters and pagination.
+    extra_query_options: tuple[str, ...] = ()
+
+    def get_keyset_sort(self) -> str:
+        """Return the field the pages are ordered by ("-" for descending)."""
+        return self.keyset_sort
+
+    def query_options(self) -> list[str]:
+        """Return the accepted parameters that are not filters: pagination,
+        DRF's format override, and `extra_query_options`."""
+        paginator = self.paginator
+        options = [paginator.cursor_query_param, paginator.page_size_query_param]
+        if api_settings.URL_FORMAT_OVERRIDE:
+            options.append(api_settings.URL_FORMAT_OVERRIDE)
+        return [*options, *self.extra_query_options]
 
 
 class DetailApi(BoundedIdLookupMixin, generics.RetrieveAPIView):
@@ -210,18 +267,46 @@ class DetailApi(BoundedIdLookupMixin, generics.RetrieveAPIView):
 # --- Sessions --------------------------------------------------------------------------
 
 
+SORT_PARAM = "sort"
+
+
 @extend_schema(
-    tags=["sessions"], responses={200: SessionSerializer(many=True), **LIST_ERRORS}
+    tags=["sessions"],
+    responses={200: SessionSerializer(many=True), **LIST_ERRORS},
+    parameters=[
+        OpenApiParameter(
+            SORT_PARAM,
+            OpenApiTypes.STR,
+            enum=list(selectors.SESSION_SORT_VALUES),
+            description="The review queue's order: a column, '-' first for "
+            f"descending; ties by id (default `{selectors.SESSION_DEFAULT_SORT}`).",
+        )
+    ],
 )
 class SessionListApi(ListApi):
     """Sessions in review-queue order, filtered with the queue's filters."""
 
     serializer_class = SessionSerializer
     filterset_class = SessionFilterSet
-    keyset_sort = "-provider_created_at"
+    extra_query_options = (SORT_PARAM,)
 
     def get_queryset(self) -> QuerySet[WorkflowSession]:
-        return selectors.session_queryset()
+        return selectors.session_list_queryset()
+
+    def get_keyset_sort(self) -> str:
+        """Return the field of the queue's `sort` parameter; 400 for an unknown one."""
+        sort = self.request.query_params.get(SORT_PARAM, "").strip()
+        sort = sort or selectors.SESSION_DEFAULT_SORT
+        if sort not in selectors.SESSION_SORT_VALUES:
+            raise ValidationError(
+                {
+                    SORT_PARAM: [
+                        f"Unknown sort {sort!r}; one of "
+                        f"{', '.join(selectors.SESSION_SORT_VALUES)}."
+                    ]
+                }
+            )
+        return selectors.session_sort_ordering(sort)[0]
 
 
 @extend_schema(
@@ -251,7 +336,12 @@ class SessionReviewCreateApi(BoundedIdLookupMixin, generics.GenericAPIView):
         tags=["sessions"],
         operation_id="sessions_reviews_create",
         request=ReviewInputSerializer,
-        responses={201: ReviewSerializer, 400: ERROR_400, **DETAIL_ERRORS},
+        responses={
+            201: ReviewSerializer,
+            400: ERROR_400,
+            **DETAIL_ERRORS,
+            415: ERROR_415,
+        },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         session = self.get_object()

@@ -2,7 +2,10 @@
 
 Both exports read the same FilterSets and selectors as the pages and the API, so
 a CSV holds exactly the rows of the queue for the same query string, in the
-queue's order (`selectors.SESSION_QUEUE_ORDERING`).
+queue's order: the sessions export follows the queue's `sort` parameter
+(`selectors.session_sort_ordering`), the checks export their session's place
+in the default queue order. A parameter that is neither a filter nor `sort`
+is refused with a 400 naming the accepted ones, never ignored.
 
 Streaming: the rows come from `values_list().iterator(chunk_size=2000)`, are
 formatted by `csv.writer` into an "Echo" pseudo-buffer (Django's documented
@@ -47,6 +50,13 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from . import selectors
+from .filters import (
+    CheckFilterSet,
+    SessionFilterSet,
+    filterset_parameters,
+    parameters_unknown,
+    unknown_parameter_message,
+)
 from .models import AuditEvent, Check, WorkflowSession
 from .roles import user_can_export
 from .services import audit_event_record
@@ -179,13 +189,15 @@ def _session_url_maker(request: HttpRequest) -> Callable[[int], str]:
 
 
 def _session_rows(
-    queryset: QuerySet[WorkflowSession], request: HttpRequest
+    queryset: QuerySet[WorkflowSession], request: HttpRequest, sort: str
 ) -> Iterator[list[str]]:
     fields = [c.field for c in SESSION_COLUMNS]
     formats = [c.format for c in SESSION_COLUMNS]
     id_index = fields.index("id")
     url_for = _session_url_maker(request)
-    rows = selectors.session_export_queryset(queryset=queryset).values_list(*fields)
+    rows = selectors.session_export_queryset(queryset=queryset, sort=sort).values_list(
+        *fields
+    )
     for chunk in itertools.batched(rows.iterator(chunk_size=CHUNK_SIZE), CHUNK_SIZE):
         tags = selectors.session_tag_names(session_ids=[row[id_index] for row in chunk])
         for row in chunk:
@@ -275,6 +287,7 @@ def _csv_response(
     model: type,
     filters: Mapping[str, Any],
     source: str,
+    sort: str | None = None,
 ) -> StreamingHttpResponse:
     summary_filters = {k: str(v) for k, v in filters.items() if isinstance(v, str)}
     filename = export_filename(kind=kind, filters=summary_filters)
@@ -284,6 +297,8 @@ def _csv_response(
         "row_count": None,
         "completed": False,
     }
+    if sort is not None:
+        after["sort"] = sort
     with transaction.atomic():
         event = audit_event_record(
             actor=request.user,
@@ -314,21 +329,25 @@ def session_csv_response(
     queryset: QuerySet[WorkflowSession],
     filters: Mapping[str, Any],
     source: str = "web",
+    sort: str = selectors.SESSION_DEFAULT_SORT,
 ) -> StreamingHttpResponse:
     """Stream `queryset` as the sessions CSV, audited as `export.sessions_csv`.
 
     The caller has checked the permission and applied the filters; `filters`
-    is what gets recorded (and summarised in the file name).
+    is what gets recorded (and summarised in the file name). The rows are in
+    the queue's order for `sort` (a `selectors.SESSION_SORT_VALUES` value),
+    which the audit event records too.
     """
     header = [c.header for c in SESSION_COLUMNS] + list(SESSION_EXTRA_HEADERS)
     return _csv_response(
         request=request,
         kind="sessions",
         header=header,
-        rows=_session_rows(queryset, request),
+        rows=_session_rows(queryset, request, sort),
         model=WorkflowSession,
         filters=filters,
         source=source,
+        sort=sort,
     )
 
 
@@ -354,33 +373,59 @@ def check_csv_response(
 
 # --- Views --------------------------------------------------------------------------
 
+# The sessions export's one parameter besides the filters: the queue's order.
+SORT_PARAM = "sort"
+
 
 def _applied_filters(filterset: Any, params: Mapping[str, str]) -> dict[str, str]:
     """Return the filters the request set, raw as typed (known names only)."""
     return {name: params[name] for name in filterset.filters if params.get(name)}
 
 
-def _invalid_filters(filterset: Any) -> HttpResponse:
-    lines = ["Invalid filter value(s); nothing was exported."]
-    for field, errors in filterset.errors.items():
-        lines.extend(f"{field}: {error}" for error in errors)
+def _refused(title: str, errors: Mapping[str, Iterable[Any]]) -> HttpResponse:
+    lines = [f"{title}; nothing was exported."]
+    for field, messages in errors.items():
+        lines.extend(f"{field}: {message}" for message in messages)
     return HttpResponse(
         "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
     )
 
 
+def _unknown_parameters(
+    request: HttpRequest, filterset_class: type, options: Sequence[str] = ()
+) -> HttpResponse | None:
+    """Refuse parameters the export does not know: ignored, they would export
+    every row while the user believes the file is filtered."""
+    allowed = filterset_parameters(filterset_class, options=options)
+    unknown = parameters_unknown(request.GET, allowed=allowed)
+    if not unknown:
+        return None
+    message = unknown_parameter_message(allowed)
+    return _refused("Unknown parameter(s)", {name: [message] for name in unknown})
+
+
 @require_GET
 def sessions_csv(request: HttpRequest) -> HttpResponse:
-    """Export the review queue's sessions for the query string's filters."""
+    """Export the review queue's sessions for the query string's filters and sort."""
     if not user_can_export(request.user):
         raise PermissionDenied("Only exporters may export.")
+    refused = _unknown_parameters(request, SessionFilterSet, options=[SORT_PARAM])
+    if refused is not None:
+        return refused
     filterset = selectors.session_filterset(params=request.GET, request=request)
-    if not filterset.is_valid():
-        return _invalid_filters(filterset)
+    errors = dict(filterset.errors) if not filterset.is_valid() else {}
+    sort = request.GET.get(SORT_PARAM, "").strip() or selectors.SESSION_DEFAULT_SORT
+    if sort not in selectors.SESSION_SORT_VALUES:
+        errors[SORT_PARAM] = [
+            f"Unknown sort {sort!r}; one of {', '.join(selectors.SESSION_SORT_VALUES)}."
+        ]
+    if errors:
+        return _refused("Invalid filter value(s)", errors)
     return session_csv_response(
         request=request,
         queryset=filterset.qs,
         filters=_applied_filters(filterset, request.GET),
+        sort=sort,
     )
 
 
@@ -389,9 +434,12 @@ def checks_csv(request: HttpRequest) -> HttpResponse:
     """Export checks (with their session and client) for the query string's filters."""
     if not user_can_export(request.user):
         raise PermissionDenied("Only exporters may export.")
+    refused = _unknown_parameters(request, CheckFilterSet)
+    if refused is not None:
+        return refused
     filterset = selectors.check_filterset(params=request.GET, request=request)
     if not filterset.is_valid():
-        return _invalid_filters(filterset)
+        return _refused("Invalid filter value(s)", filterset.errors)
     return check_csv_response(
         request=request,
         queryset=filterset.qs,

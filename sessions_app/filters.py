@@ -6,11 +6,17 @@ provider, status, outcome, tag, workflow, q, created_after, created_before,
 assignee. Lists accept comma-separated values (`status=completed,failed`).
 No filter renders a table into a form: providers are matched by slug, users by
 username, tags by name.
+
+django-filter ignores a parameter it does not know, so a misspelt or
+unsupported filter would silently list (or export) everything. The API and
+the CSV exports refuse such a parameter instead (`parameters_unknown`).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import django_filters as filters
@@ -20,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 
 from .models import (
@@ -27,6 +34,7 @@ from .models import (
     Client,
     Outcome,
     ProviderClient,
+    ProviderConnection,
     ProviderKind,
     Status,
     SyncRun,
@@ -42,6 +50,15 @@ NO_OUTCOME = "none"
 
 OUTCOME_CHOICES = [(NO_OUTCOME, "None yet"), *[c for c in Outcome.choices if c[0]]]
 
+# How many provider clients a search term may match before `q` stops
+# narrowing to them first. Below it, the matching provider clients are
+# collected (one index scan per branch) and sessions are read by their
+# indexed foreign key: a rare name costs milliseconds instead of a scan of
+# every session. Above it, matches are everywhere, so walking the queue's
+# own index finds a page of them after a few rows, while collecting them all
+# would not (measured by bench/ at a million sessions on PostgreSQL).
+SEARCH_NARROW_LIMIT = 5000
+
 
 class ChoiceInFilter(filters.BaseInFilter, filters.ChoiceFilter):
     """Comma-separated values, each validated against the choices."""
@@ -52,7 +69,9 @@ class CharInFilter(filters.BaseInFilter, filters.CharFilter):
 
 
 # The API schema's type for IdFilter (drf-spectacular reads this annotation).
-@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1})
+@extend_schema_field(
+    {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+)
 class IdFilter(filters.NumberFilter):
     """A database id: a whole number within BIGINT range.
 
@@ -142,7 +161,10 @@ def _validate_dates(filterset: filters.FilterSet) -> None:
         if not raw:
             continue
         raw = raw.strip()
-        if _parse_or_none(parse_datetime, raw) is None and _parse_or_none(parse_date, raw) is None:
+        if (
+            _parse_or_none(parse_datetime, raw) is None
+            and _parse_or_none(parse_date, raw) is None
+        ):
             filterset.form.add_error(
                 name, ValidationError(NOT_A_DATE, params={"value": repr(raw)})
             )
@@ -227,16 +249,66 @@ class SessionFilterSet(filters.FilterSet):
         return qs.filter(Q(workflow_id=value) | Q(workflow_name=value))
 
     def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        """Keep sessions whose client names contain `value`, or whose session,
+        provider client or external reference id is exactly `value`.
+
+        Runs one or two small queries first (the matching provider clients,
+        then the sessions with that exact id) unless the term matches more
+        than SEARCH_NARROW_LIMIT provider clients; the rows are the same
+        either way.
+        """
         value = value.strip()
         if not value:
             return qs
-        return qs.filter(
-            Q(provider_client__name__icontains=value)
-            | Q(provider_client__client__display_name__icontains=value)
-            | Q(external_id=value)
-            | Q(provider_client__external_id=value)
-            | Q(provider_client__external_reference=value)
+        connections = ProviderConnection.objects.values("pk")
+        # One index per branch, a UNION of index scans: an OR across joined
+        # tables can use no index and scans every session when the name is
+        # rare. `connection_id IN (...)` lets the (connection, external_id)
+        # unique indexes answer the exact ids.
+        matching = (
+            ProviderClient.objects.order_by()
+            .filter(name__icontains=value)
+            .values_list("pk", flat=True)
+            .union(
+                ProviderClient.objects.order_by()
+                .filter(
+                    client_id__in=Client.objects.filter(
+                        display_name__icontains=value
+                    ).values("pk")
+                )
+                .values_list("pk", flat=True),
+                ProviderClient.objects.order_by()
+                .filter(connection_id__in=connections, external_id=value)
+                .values_list("pk", flat=True),
+                ProviderClient.objects.order_by()
+                .filter(external_reference=value)
+                .values_list("pk", flat=True),
+                # ALL: no de-duplication, so the LIMIT stops the scans early.
+                all=True,
+            )
+            .order_by()
         )
+        # Rows, not distinct ids, decide: with UNION ALL a provider client
+        # matching two branches counts twice, and a cut-off list of rows may
+        # hold fewer distinct ids than the limit while others are left out.
+        rows = list(matching[: SEARCH_NARROW_LIMIT + 1])
+        if len(rows) > SEARCH_NARROW_LIMIT:
+            return qs.filter(
+                Q(provider_client__name__icontains=value)
+                | Q(provider_client__client__display_name__icontains=value)
+                | Q(external_id=value)
+                | Q(provider_client__external_id=value)
+                | Q(provider_client__external_reference=value)
+            )
+        # Both lists are literal so the planner sees two index conditions it
+        # can OR together (a bitmap), not a subquery it would hash against a
+        # scan.
+        exact_ids = list(
+            WorkflowSession.objects.order_by()
+            .filter(connection_id__in=connections, external_id=value)
+            .values_list("pk", flat=True)
+        )
+        return qs.filter(Q(provider_client_id__in=set(rows)) | Q(pk__in=exact_ids))
 
     def filter_needs_attention(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         if not value:
@@ -268,25 +340,51 @@ class SessionFilterSet(filters.FilterSet):
         return qs.filter(assignee_id=user_id) if user_id else qs.none()
 
 
+def _with_session_filters(
+    filterset_class: type[filters.FilterSet],
+) -> type[filters.FilterSet]:
+    """Add every SessionFilterSet filter to a checks FilterSet, applied through
+    each check's session by `filter_session`.
+
+    The filters are copies of the queue's own (same form fields, choices and
+    schema types), so a filter the queue gains reaches the checks list too.
+    A queue filter whose name the checks list already uses for a field of the
+    check itself (`status`, `outcome`) is offered as `session_<name>`.
+    """
+    added: dict[str, filters.Filter] = {}
+    for session_name, original in SessionFilterSet.base_filters.items():
+        name = session_name
+        if session_name in filterset_class.declared_filters:
+            name = f"session_{session_name}"
+        session_filter = copy.deepcopy(original)
+        session_filter.field_name = session_name
+        session_filter.method = "filter_session"
+        what = session_filter.extra.get("help_text") or session_filter.label
+        if name != session_name:
+            session_filter.label = f"Session {str(session_filter.label).lower()}"
+        session_filter.extra["help_text"] = f"Applied to the check's session. {what}"
+        added[name] = session_filter
+    filterset_class.declared_filters = {**filterset_class.declared_filters, **added}
+    filterset_class.base_filters = filterset_class.get_filters()
+    return filterset_class
+
+
+@_with_session_filters
 class CheckFilterSet(filters.FilterSet):
     """Checks, filtered by their own fields or by their session's queue filters.
 
-    `session_*`-free names are kept identical to the session list where they
-    mean the same (provider, outcome, status, created range).
+    The check's own filters are declared here; every review-queue filter is
+    added by `_with_session_filters` and keeps the queue's name (`provider`,
+    `tag`, `q`, `created_after`, ...), except `session_status` and
+    `session_outcome`, since `status` and `outcome` are the check's.
     """
 
-    provider = CharInFilter(field_name="connection__slug", lookup_expr="in", label="Provider")
     status = ChoiceInFilter(lookup_expr="in", choices=Status.choices, label="Status")
-    outcome = ChoiceInFilter(method="filter_outcome", choices=OUTCOME_CHOICES, label="Outcome")
+    outcome = ChoiceInFilter(
+        method="filter_outcome", choices=OUTCOME_CHOICES, label="Outcome"
+    )
     check_type = CharInFilter(lookup_expr="in", label="Check type")
     session = IdFilter(field_name="session_id", label="Session id")
-    client = IdFilter(field_name="session__provider_client__client_id", label="Client id")
-    created_after = FlexibleDateTimeFilter(
-        field_name="session__provider_created_at", bound="after", label="Session created from"
-    )
-    created_before = FlexibleDateTimeFilter(
-        field_name="session__provider_created_at", bound="before", label="Session created until"
-    )
 
     class Meta:
         model = Check
@@ -299,6 +397,24 @@ class CheckFilterSet(filters.FilterSet):
         return self.form.is_valid()
 
     filter_outcome = SessionFilterSet.filter_outcome
+
+    @cached_property
+    def session_filterset(self) -> SessionFilterSet:
+        """The queue's FilterSet (same request) whose filters apply to sessions."""
+        return SessionFilterSet(
+            queryset=WorkflowSession.objects.none(), request=self.request
+        )
+
+    def filter_session(
+        self, qs: QuerySet, name: str, value: str | int | list[str]
+    ) -> QuerySet:
+        """Keep checks whose session passes the queue's filter `name`."""
+        # `value` is what the copied filter's form field cleaned (a list for
+        # the comma-separated filters); the union hint also keeps the schema
+        # typed from each filter rather than from this method.
+        queue_filter = self.session_filterset.filters[name]
+        sessions = queue_filter.filter(WorkflowSession.objects.order_by(), value)
+        return qs.filter(session_id__in=sessions.values("pk"))
 
 
 class ClientFilterSet(filters.FilterSet):
@@ -320,17 +436,47 @@ class ClientFilterSet(filters.FilterSet):
         if not value:
             return qs
         # EXISTS, not a join: a client known to several providers is one row.
-        known_as = ProviderClient.objects.filter(client_id=OuterRef("pk"), external_id=value)
+        known_as = ProviderClient.objects.filter(
+            client_id=OuterRef("pk"), external_id=value
+        )
         return qs.filter(
             Q(display_name__icontains=value) | Q(reference=value) | Q(Exists(known_as))
         )
 
 
 class SyncRunFilterSet(filters.FilterSet):
-    provider = CharInFilter(field_name="connection__slug", lookup_expr="in", label="Provider")
-    state = ChoiceInFilter(lookup_expr="in", choices=SyncRunState.choices, label="State")
-    trigger = ChoiceInFilter(lookup_expr="in", choices=SyncTrigger.choices, label="Trigger")
+    provider = CharInFilter(
+        field_name="connection__slug", lookup_expr="in", label="Provider"
+    )
+    state = ChoiceInFilter(
+        lookup_expr="in", choices=SyncRunState.choices, label="State"
+    )
+    trigger = ChoiceInFilter(
+        lookup_expr="in", choices=SyncTrigger.choices, label="Trigger"
+    )
 
     class Meta:
         model = SyncRun
         fields: list[str] = []
+
+
+# --- Parameters a list accepts ----------------------------------------------------------
+
+
+def filterset_parameters(
+    filterset_class: type[filters.FilterSet], *, options: Iterable[str] = ()
+) -> list[str]:
+    """Return the query parameters a list accepts: its filters, then `options`
+    (sort, pagination, format: whatever the caller reads besides filters)."""
+    return [*filterset_class.base_filters, *options]
+
+
+def parameters_unknown(params: Iterable[str], *, allowed: Iterable[str]) -> list[str]:
+    """Return the names in `params` that are not `allowed`, in request order."""
+    accepted = set(allowed)
+    return [name for name in dict.fromkeys(params) if name not in accepted]
+
+
+def unknown_parameter_message(allowed: Iterable[str]) -> str:
+    """Return the error for a parameter a list does not accept, naming those it does."""
+    return f"Unknown parameter. Allowed parameters: {', '.join(allowed)}."

@@ -15,10 +15,10 @@ from django import forms
 from .filters import ASSIGNED_TO_ME, OUTCOME_CHOICES, UNASSIGNED
 from .models import Decision, ReasonCode, Status
 from .selectors import SESSION_DEFAULT_SORT, SESSION_SORTS
+from .services import REVIEW_COMMENT_MAX_LENGTH
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
-COMMENT_MAX_LENGTH = 4000
 DATE_ATTRS = {
     "placeholder": "YYYY-MM-DD",
     "inputmode": "numeric",
@@ -169,7 +169,7 @@ class DecisionForm(forms.Form):
     )
     comment = forms.CharField(
         required=False,
-        max_length=COMMENT_MAX_LENGTH,
+        max_length=REVIEW_COMMENT_MAX_LENGTH,
         label="Comment",
         help_text="Required when the reason is “Other”. Kept separately from the reason.",
         widget=forms.Textarea(attrs={"rows": 4}),

@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import (
     Count,
     F,
-    IntegerField,
     Min,
     OuterRef,
     Prefetch,
@@ -22,7 +21,7 @@ from django.db.models import (
     Subquery,
     Window,
 )
-from django.db.models.functions import Coalesce, Length, RowNumber, Substr, TruncDate
+from django.db.models.functions import Length, RowNumber, Substr, TruncDate
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
@@ -44,6 +43,7 @@ from .models import (
     TagKind,
     WebhookDelivery,
     WorkflowSession,
+    needs_attention_q,
 )
 from .pagination import KeysetPage, KeysetPaginator, table_row_estimate
 from .roles import ADMIN, REVIEWER
@@ -56,11 +56,22 @@ def session_queryset() -> QuerySet[WorkflowSession]:
     ).prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("kind", "name")))
 
 
+def session_list_queryset() -> QuerySet[WorkflowSession]:
+    """Sessions for list rows: `session_queryset` without the raw payloads.
+
+    No list shows them, and they are most of a row's bytes (about 2 kB of JSON
+    for a session and its provider client) to transfer and decode.
+    """
+    return session_queryset().defer("raw_payload", "provider_client__raw_payload")
+
+
 def session_filterset(
     *, params: QueryDict | dict[str, Any], request: HttpRequest | None = None
 ) -> SessionFilterSet:
     """Return the bound (not yet evaluated) FilterSet of the review queue."""
-    return SessionFilterSet(data=params, queryset=session_queryset(), request=request)
+    return SessionFilterSet(
+        data=params, queryset=session_list_queryset(), request=request
+    )
 
 
 def session_list(
@@ -75,7 +86,10 @@ def session_list(
 
 def check_queryset() -> QuerySet[Check]:
     return Check.objects.select_related(
-        "connection", "session", "session__provider_client", "session__provider_client__client"
+        "connection",
+        "session",
+        "session__provider_client",
+        "session__provider_client__client",
     )
 
 
@@ -98,15 +112,8 @@ def user_reviewers() -> QuerySet:
 
 # --- The compliance officer's desk (overview, queue, session, client, sync) --------
 
-# "Needs attention" (one definition: the overview count, the queue's quick
-# filter and the `needs_attention` filter all use it). A session needs attention
-# when an officer has something to decide or to chase:
-#   * the provider's outcome is attention or rejected and nobody has recorded a
-#     decision on it yet, or
-#   * it is stuck or broken whatever its outcome: awaiting input, failed, or in
-#     a status Verity does not recognise (the raw word is on the sync page).
-NEEDS_ATTENTION_OUTCOMES = (Outcome.ATTENTION, Outcome.REJECTED)
-NEEDS_ATTENTION_STATUSES = (Status.AWAITING_INPUT, Status.FAILED, Status.UNKNOWN)
+# "Needs attention" is defined once, beside the model and its partial index
+# (models.needs_attention_q): the overview, the queue, the API and the CSV use it.
 
 # The queue's sortable columns: query parameter value -> non-null model field
 # (keyset pagination needs non-null keys; these are all NOT NULL columns).
@@ -127,10 +134,8 @@ SESSION_OBJECT_TYPE = WorkflowSession._meta.label_lower
 
 
 def session_needs_attention_q() -> Q:
-    """Return the condition selecting sessions that need attention (see above)."""
-    return Q(outcome__in=NEEDS_ATTENTION_OUTCOMES, last_decision="") | Q(
-        status__in=NEEDS_ATTENTION_STATUSES
-    )
+    """Return the condition selecting sessions that need attention."""
+    return needs_attention_q()
 
 
 def session_page(
@@ -183,25 +188,35 @@ class SessionBreakdown:
 
 
 def session_breakdown() -> SessionBreakdown:
-    """Count sessions by status, outcome and provider with one GROUP BY query.
+    """Count sessions by status, outcome and provider: one GROUP BY query, then
+    one for the connections' names.
 
     The grouped rows are few (statuses x outcomes x connections), so the
     marginal counts are summed in Python rather than with three scans.
     """
+    # Grouped on the (connection, status, outcome) index alone, so PostgreSQL
+    # answers with an index-only scan; the few connections are named after.
     rows = (
         WorkflowSession.objects.order_by()
-        .values("status", "outcome", "connection__slug", "connection__display_name")
-        .annotate(n=Count("id"))
+        .values("connection_id", "status", "outcome")
+        .annotate(n=Count("*"))
     )
+    connections = {
+        pk: (slug, name)
+        for pk, slug, name in ProviderConnection.objects.values_list(
+            "pk", "slug", "display_name"
+        )
+    }
     status: Counter[str] = Counter()
     outcome: Counter[str] = Counter()
     provider: Counter[str] = Counter()
     provider_names: dict[str, str] = {}
     for row in rows:
+        slug, name = connections[row["connection_id"]]
         status[row["status"]] += row["n"]
         outcome[row["outcome"]] += row["n"]
-        provider[row["connection__slug"]] += row["n"]
-        provider_names[row["connection__slug"]] = row["connection__display_name"]
+        provider[slug] += row["n"]
+        provider_names[slug] = name
     status_labels = dict(Status.choices)
     outcome_labels = dict(Outcome.choices)
     return SessionBreakdown(
@@ -444,7 +459,7 @@ def client_detail_get(*, pk: int, limit: int = 200) -> ClientDetail:
     """
     client = Client.objects.get(pk=pk)
     sessions, sessions_truncated = _bounded(
-        session_queryset()
+        session_list_queryset()
         .filter(provider_client__client_id=client.pk)
         .order_by("-provider_created_at", "-id"),
         limit,
@@ -567,34 +582,51 @@ def sync_status_get(
 # --- CSV exports and the REST API ---------------------------------------------------
 
 # The review queue's default order (its keyset sort "-created" breaks ties by id).
-# The CSV exports and the API's session pages use it too, so all three list the
-# same rows in the same order for the same filters.
+# The CSV exports and the API's session pages follow the queue's `sort` the
+# same way (`session_sort_ordering`), so all three list the same rows in the
+# same order for the same query string.
 SESSION_QUEUE_ORDERING = ("-provider_created_at", "-id")
 # Checks follow their session's place in the queue (newest check first within
 # it); the checks CSV and the API's check pages share this order.
 CHECK_QUEUE_ORDERING = ("-session__provider_created_at", "-id")
 
 
-def _check_count(outcome: str) -> Coalesce:
-    counted = (
-        Check.objects.filter(session_id=OuterRef("pk"), outcome=outcome)
-        .order_by()
-        .values("session_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+def session_sort_ordering(sort: str = SESSION_DEFAULT_SORT) -> tuple[str, str]:
+    """Return the `order_by()` of a queue sort: its field, then id, same direction.
+
+    `sort` is a key of SESSION_SORTS, prefixed with "-" for descending, as the
+    queue's `sort` parameter; the id breaks ties exactly as the queue's keyset
+    pages do. Raise KeyError for an unknown sort.
+    """
+    sign = "-" if sort.startswith("-") else ""
+    return f"{sign}{SESSION_SORTS[sort.removeprefix('-')]}", f"{sign}id"
+
+
+# Every value the queue's `sort` parameter accepts, ascending keys first.
+SESSION_SORT_VALUES: tuple[str, ...] = (
+    *SESSION_SORTS,
+    *(f"-{key}" for key in SESSION_SORTS),
+)
+
+
+def _check_count(outcome: str) -> Count:
+    return Count("checks", filter=Q(checks__outcome=outcome))
 
 
 def session_export_queryset(
-    *, queryset: QuerySet[WorkflowSession]
+    *, queryset: QuerySet[WorkflowSession], sort: str = SESSION_DEFAULT_SORT
 ) -> QuerySet[WorkflowSession]:
-    """Return `queryset` in queue order with its check counts per outcome.
+    """Return `queryset` in the queue's order for `sort`, with its check counts.
 
-    The counts (`checks_clear`, `checks_attention`, `checks_rejected`,
-    `checks_none`) are correlated COUNT subqueries on the (session, created)
-    index, computed by the database in the export's single query, never per
-    row in Python. Prefetches are dropped: exports read `values_list()`.
+    The counts per outcome (`checks_clear`, `checks_attention`,
+    `checks_rejected`, `checks_none`) come from one join on the checks,
+    grouped by session, in the export's single query: four correlated
+    subqueries per row cost a million index probes each at scale. The join
+    needs `queryset` free of other multi-valued joins (the FilterSets test
+    tags and the like with EXISTS), or the counts would multiply; tags are
+    read per chunk by `session_tag_names`, never joined. Prefetches are
+    dropped: exports read `values_list()`. Raise KeyError for an unknown
+    sort (see `session_sort_ordering`).
     """
     return (
         queryset.prefetch_related(None)
@@ -604,7 +636,7 @@ def session_export_queryset(
             checks_rejected=_check_count(Outcome.REJECTED),
             checks_none=_check_count(Outcome.NONE),
         )
-        .order_by(*SESSION_QUEUE_ORDERING)
+        .order_by(*session_sort_ordering(sort))
     )
 
 
@@ -674,7 +706,7 @@ def client_recent_sessions(
     """Return a client's newest sessions in queue order (at most `limit`), and
     whether it has more. Two queries (sessions, then their tags)."""
     rows = list(
-        session_queryset()
+        session_list_queryset()
         .filter(provider_client__client_id=client_id)
         .order_by(*SESSION_QUEUE_ORDERING)[: limit + 1]
     )

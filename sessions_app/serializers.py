@@ -28,9 +28,7 @@ from .models import (
     Tag,
     WorkflowSession,
 )
-
-# Longest review comment accepted through the API (the page has the same cap).
-COMMENT_MAX_LENGTH = 10_000
+from .services import REVIEW_COMMENT_MAX_LENGTH
 
 
 def _absolute(context: dict[str, Any], path: str) -> str:
@@ -185,7 +183,7 @@ class ReviewInputSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        max_length=COMMENT_MAX_LENGTH,
+        max_length=REVIEW_COMMENT_MAX_LENGTH,
         help_text="Required when reason_code is 'other'.",
     )
 

@@ -34,6 +34,11 @@ from .roles import user_can_assign, user_can_decide
 SNAPSHOT_EXCLUDED = frozenset(
     {"raw_payload", "raw", "body", "password", "lock_token", "lock_expires_at", "payload_hash"}
 )
+# Longest review comment, in characters after trimming; the decision form and
+# the API serializer use this same limit, and review_decision_record enforces
+# it for every caller. 4,000 is what ComplyCube allows on its own review
+# comments (notes/product.md).
+REVIEW_COMMENT_MAX_LENGTH = 4000
 
 
 def _json_value(value: Any) -> Any:
@@ -148,7 +153,12 @@ def review_decision_record(
     comment: str = "",
     source: str = "web",
 ) -> Review:
-    """Record a reviewer's decision on a session; append-only and audited."""
+    """Record a reviewer's decision on a session; append-only and audited.
+
+    Raise ApplicationError for a user who may not decide, an unknown decision
+    or reason, a missing comment for 'Other', or a comment longer than
+    REVIEW_COMMENT_MAX_LENGTH.
+    """
     if not user_can_decide(reviewer):
         raise ApplicationError("You are not allowed to record decisions.")
     if decision not in Decision.values:
@@ -158,6 +168,11 @@ def review_decision_record(
     comment = (comment or "").strip()
     if reason_code == ReasonCode.OTHER and not comment:
         raise ApplicationError("A comment is required when the reason is 'Other'.")
+    if len(comment) > REVIEW_COMMENT_MAX_LENGTH:
+        raise ApplicationError(
+            f"A comment may hold at most {REVIEW_COMMENT_MAX_LENGTH:,} characters "
+            f"(this one has {len(comment):,})."
+        )
     locked = WorkflowSession.objects.select_for_update().get(pk=session.pk)
     before = {"last_decision": locked.last_decision, "last_decision_at": locked.last_decision_at}
     review = Review.objects.create(

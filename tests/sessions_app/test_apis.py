@@ -13,9 +13,12 @@ from django.db import connection
 from django.test import Client as DjangoClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 
-from sessions_app import apis, selectors
+from sessions_app import apis, selectors, services
+from sessions_app.exceptions import ApplicationError
+from sessions_app.forms import DecisionForm
 from sessions_app.models import (
     AuditEvent,
     Outcome,
@@ -26,6 +29,8 @@ from sessions_app.models import (
     SyncTrigger,
     TagKind,
 )
+from sessions_app.serializers import ReviewInputSerializer
+from sessions_app.services import REVIEW_COMMENT_MAX_LENGTH
 from tests.factories import (
     CheckFactory,
     ClientFactory,
@@ -218,7 +223,11 @@ def test_reviewer_records_a_decision_with_review_and_audit(reviewer, queue):
         ({"decision": "approve", "reason_code": "gut_feeling"}, "reason_code"),
         ({"reason_code": "verified"}, "decision"),
         (
-            {"decision": "approve", "reason_code": "verified", "comment": "x" * 10_001},
+            {
+                "decision": "approve",
+                "reason_code": "verified",
+                "comment": "x" * (REVIEW_COMMENT_MAX_LENGTH + 1),
+            },
             "comment",
         ),
     ],
@@ -246,6 +255,57 @@ def test_service_rule_violation_is_a_400_with_its_message(reviewer_client, queue
     }
     assert not Review.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="review.").exists()
+
+
+def test_comment_limit_is_the_one_the_page_and_the_service_use(reviewer, queue):
+    assert ReviewInputSerializer().fields["comment"].max_length == (
+        REVIEW_COMMENT_MAX_LENGTH
+    )
+    assert DecisionForm().fields["comment"].max_length == REVIEW_COMMENT_MAX_LENGTH
+    url = reverse("api-session-reviews", args=[queue[0].pk])
+    longest = {
+        "decision": "approve",
+        "reason_code": "other",
+        "comment": "y" * REVIEW_COMMENT_MAX_LENGTH,
+    }
+    response = _token_client(reviewer).post(
+        url, longest, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    assert Review.objects.get().comment == longest["comment"]
+
+
+def test_service_refuses_a_comment_over_the_limit_whoever_calls(reviewer, queue):
+    with pytest.raises(ApplicationError, match="at most 4,000 characters"):
+        services.review_decision_record(
+            session=queue[0],
+            reviewer=reviewer,
+            decision="approve",
+            reason_code="other",
+            comment="z" * (REVIEW_COMMENT_MAX_LENGTH + 1),
+        )
+    assert not Review.objects.exists()
+    # Trimmed before it is measured, as the form and the serializer do.
+    review = services.review_decision_record(
+        session=queue[0],
+        reviewer=reviewer,
+        decision="approve",
+        reason_code="other",
+        comment="  " + "z" * REVIEW_COMMENT_MAX_LENGTH + "  ",
+    )
+    assert len(review.comment) == REVIEW_COMMENT_MAX_LENGTH
+
+
+def test_body_without_a_media_type_is_a_documented_415(reviewer, queue):
+    url = reverse("api-session-reviews", args=[queue[0].pk])
+    response = _token_client(reviewer).generic(
+        "POST", url, b"decision", content_type=""
+    )
+    assert response.status_code == 415
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operation = schema["paths"]["/api/v1/sessions/{id}/reviews/"]["post"]
+    assert "415" in operation["responses"]
+    assert not Review.objects.exists()
 
 
 @pytest.mark.parametrize("pk", [999_999, 2**63 - 1, 2**63, 10**30])
@@ -375,6 +435,11 @@ def test_check_filters(params, expected, queue, viewer_client):
         (SESSIONS, {"page_size": "0"}, "page_size"),
         (SESSIONS, {"page_size": "many"}, "page_size"),
         (SESSIONS, {"cursor": "not-a-cursor"}, "cursor"),
+        (SESSIONS, {"sort": "newest"}, "sort"),
+        (SESSIONS, {"sort": "--created"}, "sort"),
+        (CHECKS, {"session_status": "done"}, "session_status"),
+        (CHECKS, {"session_outcome": "maybe"}, "session_outcome"),
+        (CHECKS, {"needs_attention": "yes"}, "needs_attention"),
     ],
 )
 def test_invalid_filter_values_are_a_400_with_field_errors(
@@ -417,6 +482,143 @@ def test_sync_run_filters(viewer_client):
     assert run["provider"] == "cube"
     assert run["state"] == "failed"
     assert run["error"] == "HTTP 500"
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "unknown"),
+    [
+        (SESSIONS, {"tags": "vip"}, ["tags"]),
+        (SESSIONS, {"status": "completed", "page": "2"}, ["page"]),
+        (SESSIONS, {"Status": "failed", "offset": "10"}, ["Status", "offset"]),
+        (CHECKS, {"sort": "-created"}, ["sort"]),
+        (CHECKS, {"check": "document"}, ["check"]),
+        (CLIENTS, {"name": "acme"}, ["name"]),
+        (SYNC_RUNS, {"status": "failed"}, ["status"]),
+    ],
+)
+def test_unknown_parameter_is_a_400_naming_the_allowed_ones(
+    url, params, unknown, viewer_client, queue
+):
+    response = viewer_client.get(url, params)
+    assert response.status_code == 400
+    body = response.json()
+    assert list(body) == unknown
+    view = {
+        SESSIONS: apis.SessionListApi,
+        CHECKS: apis.CheckListApi,
+        CLIENTS: apis.ClientListApi,
+        SYNC_RUNS: apis.SyncRunListApi,
+    }[url]
+    allowed = [
+        *view.filterset_class.base_filters,
+        "cursor",
+        "page_size",
+        "format",
+        *view.extra_query_options,
+    ]
+    for name in unknown:
+        assert body[name] == [
+            f"Unknown parameter. Allowed parameters: {', '.join(allowed)}."
+        ]
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_pagination_format_and_filters_are_accepted_together(url, viewer_client, queue):
+    response = viewer_client.get(url, {"format": "json", "page_size": 2, "cursor": ""})
+    assert response.status_code == 200, response.content
+
+
+def test_check_list_offers_every_queue_filter():
+    queue_filters = set(selectors.SessionFilterSet.base_filters)
+    check_filters = set(selectors.CheckFilterSet.base_filters)
+    renamed = {"status": "session_status", "outcome": "session_outcome"}
+    assert {renamed.get(name, name) for name in queue_filters} <= check_filters
+    # ...and the check's own fields.
+    assert {"status", "outcome", "check_type", "session"} <= check_filters
+
+
+CHECK_QUEUE_PARAMS = [
+    {"tag": "vip"},
+    {"tag": "manual"},
+    {"workflow": "kyb"},
+    {"q": "acme"},
+    {"q": "ACME Ltd"},
+    {"assignee": "rita-reviewer"},
+    {"assignee": "none"},
+    {"assignee": "me"},
+    {"needs_attention": "true"},
+    {"provider_kind": "complycube"},
+    {"session_status": "completed"},
+    {"session_outcome": "clear,rejected"},
+    {"tag": "vip", "session_outcome": "clear", "check_type": "document"},
+]
+
+
+@pytest.mark.parametrize(
+    "params",
+    CHECK_QUEUE_PARAMS,
+    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()),
+)
+def test_check_list_applies_the_queue_filters_through_the_session(
+    params, queue, reviewer, rf
+):
+    api = _token_client(reviewer)
+    queue_params = {
+        name.removeprefix("session_"): value
+        for name, value in params.items()
+        if name != "check_type"
+    }
+    request = rf.get("/sessions/", queue_params)
+    request.user = reviewer  # `assignee=me` means the caller, as on the page
+    sessions = [
+        s.pk for s in selectors.session_list(params=request.GET, request=request)
+    ]
+    checks = selectors.check_queryset().filter(session_id__in=sessions)
+    if "check_type" in params:
+        checks = checks.filter(check_type=params["check_type"])
+    expected = list(
+        checks.order_by(*selectors.CHECK_QUEUE_ORDERING).values_list("pk", flat=True)
+    )
+    assert _ids(api.get(CHECKS, {**params, "page_size": 500})) == expected
+
+
+def test_check_list_tag_filter_is_not_ignored(queue, viewer_client):
+    # The audited gap: `?tag=vip` used to list every check.
+    rows = viewer_client.get(CHECKS, {"tag": "vip"}).json()["results"]
+    assert {row["session_id"] for row in rows} == {queue[0].pk}
+    assert len(viewer_client.get(CHECKS).json()["results"]) == 4
+
+
+@pytest.mark.parametrize("sort", selectors.SESSION_SORT_VALUES)
+def test_session_list_follows_the_queue_sort_page_after_page(
+    sort, queue, viewer_client, exporter_client
+):
+    walked = [
+        row["id"]
+        for page in _walk(viewer_client, SESSIONS, {"sort": sort, "page_size": 2})
+        for row in page["results"]
+    ]
+    queue_page = selectors.session_page(
+        queryset=selectors.session_queryset(), sort=sort, page_size=100
+    )
+    assert walked == [s.pk for s in queue_page.items]
+    body = b"".join(
+        exporter_client.get(
+            reverse("sessions-export"), {"sort": sort}
+        ).streaming_content
+    )
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))[1:]
+    assert [int(row[0]) for row in rows] == walked
+
+
+def test_a_cursor_from_another_sort_is_refused(queue, viewer_client):
+    next_url = viewer_client.get(SESSIONS, {"sort": "status", "page_size": 1}).json()[
+        "next"
+    ]
+    cursor = next_url.split("cursor=")[1].split("&")[0]
+    response = viewer_client.get(SESSIONS, {"sort": "-updated", "cursor": cursor})
+    assert response.status_code == 400
+    assert "cursor" in response.json()
 
 
 # --- Keyset pagination ---------------------------------------------------------------------
@@ -676,15 +878,27 @@ def test_list_query_count_is_constant(
     assert small <= 8
 
 
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        (SESSIONS, {"assignee": "me", "tag": "vip", "status": "completed"}),
+        (SESSIONS, {"q": "a", "tag": "vip", "sort": "provider"}),
+        (
+            CHECKS,
+            {"assignee": "none", "tag": "vip", "q": "a", "session_status": "completed"},
+        ),
+    ],
+)
 def test_filtered_list_query_count_is_constant(
-    reviewer, reviewer_client, django_assert_max_num_queries
+    url, params, reviewer, reviewer_client, django_assert_max_num_queries
 ):
+    params = {**params, "page_size": 100}
     _populate(5)
-    params = {"assignee": "me", "tag": "vip", "status": "completed", "page_size": 100}
-    small = _count(reviewer_client, SESSIONS, params)
+    small = _count(reviewer_client, url, params)
     _populate(45)
     with django_assert_max_num_queries(small):
-        reviewer_client.get(SESSIONS, params)
+        response = reviewer_client.get(url, params)
+    assert response.status_code == 200
 
 
 def test_detail_query_counts_are_constant(viewer_client, django_assert_max_num_queries):

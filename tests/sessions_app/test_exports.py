@@ -21,6 +21,7 @@ from sessions_app import exports, selectors
 from sessions_app.exports import csv_datetime, csv_number, csv_safe_cell
 from sessions_app.models import (
     AuditEvent,
+    Check,
     Outcome,
     ProviderKind,
     Status,
@@ -438,21 +439,37 @@ def test_response_streams_and_reads_the_database_in_chunks(
     assert len(pieces) == 6
 
 
-@pytest.mark.parametrize("url", [SESSIONS_URL, CHECKS_URL])
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        (SESSIONS_URL, {}),
+        (CHECKS_URL, {}),
+        # The search's narrowing queries and a sort: still nothing per row.
+        (SESSIONS_URL, {"q": "Budget", "tag": "vip", "sort": "-updated"}),
+        (CHECKS_URL, {"q": "Budget", "tag": "vip", "session_status": "completed"}),
+    ],
+)
 def test_export_query_count_does_not_grow_with_rows(
-    url, exporter_client, django_assert_max_num_queries
+    url, params, exporter_client, django_assert_max_num_queries
 ):
     tag = TagFactory(name="vip")
-    for _ in range(5):
-        CheckFactory(session=WorkflowSessionFactory(tags=[tag]))
+    pc = ProviderClientFactory(name="Budget Ltd")
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            session = WorkflowSessionFactory(
+                tags=[tag], connection=pc.connection, provider_client=pc
+            )
+            CheckFactory(session=session)
+
+    grow(5)
     # Session and user, permissions, the audit row, the rows, (the tags of the
-    # chunk), completing the audit row: nothing per row.
-    with django_assert_max_num_queries(12) as small:
-        b"".join(exporter_client.get(url).streaming_content)
-    for _ in range(45):
-        CheckFactory(session=WorkflowSessionFactory(tags=[tag]))
+    # chunk), completing the audit row, the search's two: nothing per row.
+    with django_assert_max_num_queries(14) as small:
+        b"".join(exporter_client.get(url, params).streaming_content)
+    grow(45)
     with django_assert_max_num_queries(len(small.captured_queries)):
-        response = exporter_client.get(url)
+        response = exporter_client.get(url, params)
         assert len(b"".join(response.streaming_content).splitlines()) == 51
 
 
@@ -525,7 +542,7 @@ def test_invalid_filter_is_a_plain_text_400_and_exports_nothing(
 
 def test_attachment_filename_summarises_the_filters(queue, exporter_client):
     response = exporter_client.get(
-        SESSIONS_URL, {"status": "completed", "tag": "vip", "page": "3"}
+        SESSIONS_URL, {"status": "completed", "tag": "vip", "sort": "-updated"}
     )
     today = timezone.now().astimezone(dt.UTC)
     assert response["Content-Disposition"] == (
@@ -638,3 +655,213 @@ def test_admin_export_action_needs_the_export_permission(queue, admin_client_ver
         reverse("admin:sessions_app_workflowsession_changelist")
     )
     assert b"Export selected as CSV" in page.content
+
+
+# --- Unknown parameters, the checks list's queue filters, the queue's sort -------------
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "unknown"),
+    [
+        (SESSIONS_URL, {"tags": "vip"}, ["tags"]),
+        (SESSIONS_URL, {"status": "completed", "page": "3"}, ["page"]),
+        (SESSIONS_URL, {"cursor": "abc", "Status": "failed"}, ["cursor", "Status"]),
+        (CHECKS_URL, {"sort": "-created"}, ["sort"]),
+        (CHECKS_URL, {"check": "document"}, ["check"]),
+    ],
+)
+def test_unknown_parameter_is_a_400_naming_the_allowed_ones(
+    url, params, unknown, queue, exporter_client
+):
+    response = exporter_client.get(url, params)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    text = response.content.decode()
+    assert "nothing was exported" in text
+    filterset_class = (
+        selectors.SessionFilterSet if url == SESSIONS_URL else selectors.CheckFilterSet
+    )
+    allowed = list(filterset_class.base_filters) + (
+        ["sort"] if url == SESSIONS_URL else []
+    )
+    for name in unknown:
+        assert f"{name}: Unknown parameter. Allowed parameters: " in text
+    assert ", ".join(allowed) in text
+    assert not AuditEvent.objects.filter(action__startswith="export.").exists()
+
+
+def test_checks_csv_tag_filter_exports_only_tagged_sessions_checks(
+    queue, exporter_client
+):
+    # The audited gap: `?tag=vip` used to export every check, audited `{}`.
+    header, rows = _read(exporter_client.get(CHECKS_URL, {"tag": "vip"}))
+    assert set(_ids(header, rows, "Verity session id")) == {queue[0].pk, queue[2].pk}
+    event = AuditEvent.objects.get(action="export.checks_csv")
+    assert event.after["filters"] == {"tag": "vip"}
+
+
+# The queue's filters on the checks list: check parameter -> queue parameter.
+CHECK_QUEUE_PARAMS = [
+    {"tag": "vip"},
+    {"tag": "manual"},
+    {"workflow": "kyc"},
+    {"q": "acme"},
+    {"q": "nothing matches this"},
+    {"assignee": "rita-reviewer"},
+    {"assignee": "none"},
+    {"assignee": "me"},
+    {"needs_attention": "true"},
+    {"needs_attention": "false"},
+    {"provider_kind": "complycube"},
+    {"session_status": "in_progress"},
+    {"session_outcome": "clear,rejected"},
+    {"session_outcome": "none"},
+    {"tag": "vip", "session_status": "completed", "outcome": "clear"},
+]
+
+
+@pytest.mark.parametrize(
+    "params",
+    CHECK_QUEUE_PARAMS,
+    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()),
+)
+def test_checks_csv_applies_the_queue_filters_through_the_session(
+    params, queue, exporter, exporter_client, rf
+):
+    queue_params = {
+        name.removeprefix("session_"): value
+        for name, value in params.items()
+        if name not in {"outcome"}
+    }
+    request = rf.get("/sessions/", queue_params)
+    request.user = exporter
+    sessions = {
+        s.pk for s in selectors.session_list(params=request.GET, request=request)
+    }
+    expected = list(
+        selectors.check_queryset()
+        .filter(session_id__in=sessions)
+        .filter(**({"outcome": params["outcome"]} if "outcome" in params else {}))
+        .order_by(*selectors.CHECK_QUEUE_ORDERING)
+        .values_list("pk", flat=True)
+    )
+    header, rows = _read(exporter_client.get(CHECKS_URL, params))
+    assert _ids(header, rows, "Verity check id") == expected
+    event = AuditEvent.objects.get(action="export.checks_csv")
+    assert event.after["filters"] == params
+
+
+@pytest.mark.parametrize("sort", selectors.SESSION_SORT_VALUES)
+def test_sessions_csv_lists_rows_in_the_queue_order_for_every_sort(
+    sort, queue, exporter_client
+):
+    # Ties on every sort key, so the id tie-break is exercised both ways.
+    page = selectors.session_page(
+        queryset=selectors.session_queryset(), sort=sort, page_size=100
+    )
+    header, rows = _read(exporter_client.get(SESSIONS_URL, {"sort": sort}))
+    assert _ids(header, rows) == [s.pk for s in page.items]
+    assert AuditEvent.objects.get(action="export.sessions_csv").after["sort"] == sort
+
+
+def test_queue_export_link_downloads_the_rows_in_the_order_on_screen(
+    queue, exporter_client
+):
+    WorkflowSessionFactory(provider_created_at=NOW - dt.timedelta(days=2))
+    params = {"status": "completed", "sort": "provider", "page_size": 50}
+    page = exporter_client.get(reverse("session-list"), params)
+    assert page.status_code == 200
+    on_screen = [s.pk for s in page.context["sessions"]]
+    default_order = [
+        s.pk
+        for s in selectors.session_list(params={"status": "completed"}).order_by(
+            *selectors.SESSION_QUEUE_ORDERING
+        )
+    ]
+    assert on_screen != default_order, "the sort must change the order here"
+    export_url = page.context["export_url"]
+    assert "sort=provider" in export_url
+    header, rows = _read(exporter_client.get(export_url))
+    assert _ids(header, rows) == on_screen
+
+
+@pytest.mark.parametrize("sort", ["newest", "-", "created,id", "--created"])
+def test_unknown_sort_is_a_400_and_exports_nothing(sort, queue, exporter_client):
+    response = exporter_client.get(SESSIONS_URL, {"sort": sort})
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "sort: Unknown sort" in text
+    assert "-created" in text
+    assert not AuditEvent.objects.filter(action__startswith="export.").exists()
+
+
+def test_blank_sort_is_the_default_order(queue, exporter_client):
+    header, rows = _read(exporter_client.get(SESSIONS_URL, {"sort": ""}))
+    assert _ids(header, rows) == [
+        s.pk
+        for s in selectors.session_queryset().order_by(
+            *selectors.SESSION_QUEUE_ORDERING
+        )
+    ]
+
+
+# --- Check counts: one grouped join ------------------------------------------------------
+
+COUNT_COLUMNS = {
+    "Checks clear": Outcome.CLEAR,
+    "Checks attention": Outcome.ATTENTION,
+    "Checks rejected": Outcome.REJECTED,
+    "Checks without outcome": Outcome.NONE,
+}
+
+
+@pytest.mark.parametrize("params", [{}, {"tag": "vip"}, {"q": "Count"}])
+def test_check_counts_per_outcome_are_exact_and_rows_are_not_repeated(
+    params, exporter_client
+):
+    outcomes = list(COUNT_COLUMNS.values())
+    tags = [TagFactory(name="vip"), TagFactory(name="ops", kind=TagKind.TECHNICAL)]
+    pc = ProviderClientFactory(name="Count Me Ltd")
+    made = []
+    # 0..3 checks of each outcome in varying mixes, several tags per session.
+    for i in range(8):
+        session = WorkflowSessionFactory(
+            connection=pc.connection,
+            provider_client=pc,
+            tags=tags[: i % 3],
+            provider_created_at=NOW - dt.timedelta(hours=i),
+        )
+        for k, outcome in enumerate(outcomes):
+            for _ in range((i + k) % 4):
+                CheckFactory(session=session, outcome=outcome)
+        made.append(session)
+    header, rows = _read(exporter_client.get(SESSIONS_URL, params))
+    ids = _ids(header, rows)
+    assert len(ids) == len(set(ids))
+    expected = {
+        s.pk
+        for s in made
+        if "tag" not in params or any(t.name == "vip" for t in s.tags.all())
+    }
+    assert set(ids) == expected
+    for row in rows:
+        cells = dict(zip(header, row, strict=True))
+        session_id = int(cells["Verity id"])
+        for column, outcome in COUNT_COLUMNS.items():
+            truth = Check.objects.filter(session_id=session_id, outcome=outcome).count()
+            assert int(cells[column]) == truth, (session_id, column)
+    # Some session has none of some outcome, some has three: 0..n covered.
+    counts = {
+        cell for column in COUNT_COLUMNS for cell in _column(header, rows, column)
+    }
+    assert {"0", "3"} <= counts
+
+
+def test_export_counts_checks_in_the_single_query_without_subqueries():
+    sql = str(
+        selectors.session_export_queryset(queryset=selectors.session_queryset()).query
+    )
+    assert sql.count("SELECT") == 1
+    assert "GROUP BY" in sql
+    assert "COUNT(" in sql
+    assert "workflowsession_tags" not in sql, "tags are read per chunk, never joined"

@@ -4,11 +4,20 @@ Schemathesis generates requests from the schema (valid and invalid ones) and
 sends them in-process to the Django WSGI application, authenticated with the
 token of a user holding every role, over factory-seeded data. It fails on any
 5xx and on any response whose body breaks the documented schema.
+
+A random `{id}` names no object, so detail endpoints would answer 404 and a
+review would never be recorded: `pin_to_seeded_object` points most generated
+ids at seeded objects of the path's kind, and each detail or review
+operation's run must reach a real object at least once (a 200, or the 201 of
+a recorded review), so those bodies are validated against the schema too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
+from typing import Any
 
 import pytest
 import schemathesis
@@ -27,7 +36,16 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from sessions_app.models import Outcome, ProviderKind, Status, TagKind
+from sessions_app.models import (
+    Check,
+    Client,
+    Outcome,
+    ProviderKind,
+    Status,
+    SyncRun,
+    TagKind,
+    WorkflowSession,
+)
 from tests.factories import (
     CheckFactory,
     ClientFactory,
@@ -42,6 +60,11 @@ from tests.factories import (
 )
 
 APPLICATION = get_wsgi_application()
+
+# Seeded object ids per path prefix, filled by the `seeded` fixture (the ids
+# exist only once the test database holds them) and read by the hook below.
+SEEDED_IDS: dict[str, list[int]] = {}
+DETAIL_PATH = re.compile(r"^/api/v1/(?P<kind>[a-z-]+)/\{id\}/")
 
 
 def _schema_dict() -> dict:
@@ -97,6 +120,16 @@ def seeded(db):
         ReviewFactory(session=session)
         SyncRunFactory(connection=conn, unknown_values={"SUSPENDED": 2})
     WorkflowSessionFactory(connection=onfido, provider_client=None)
+    SEEDED_IDS.update(
+        {
+            "sessions": list(WorkflowSession.objects.values_list("pk", flat=True)),
+            "checks": list(Check.objects.values_list("pk", flat=True)),
+            "clients": list(Client.objects.values_list("pk", flat=True)),
+            "sync-runs": list(SyncRun.objects.values_list("pk", flat=True)),
+        }
+    )
+    yield
+    SEEDED_IDS.clear()
 
 
 @pytest.fixture
@@ -138,15 +171,67 @@ def test_served_schema_is_the_generated_one(token, client):
 schema = schemathesis.openapi.from_dict(_schema_dict())
 
 
+def pin_to_seeded_object(case: Any) -> None:
+    """Point most integer `{id}`s of `case` at seeded objects of the path's kind.
+
+    Done when the case runs, not in a `map_path_parameters` hook: the
+    coverage phase builds its cases when the tests are collected, before the
+    test database (and so any id) exists. The generated value picks the
+    object, so Hypothesis still varies (and shrinks) it; one value in
+    `len(ids) + 1` is kept as generated and keeps exercising the 404 of a
+    missing object. A negative case's wrong type (`/sessions/null/`) stays;
+    a negative id below the minimum may now name an object, which is fine:
+    the checks here are about 5xx and schema conformance, not rejection.
+    """
+    match = DETAIL_PATH.match(case.operation.path)
+    parameters = case.path_parameters
+    if match is None or not parameters:
+        return
+    value = parameters.get("id")
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)  # coverage cases carry their ids already as text
+    ids = SEEDED_IDS.get(match["kind"])
+    if not ids or not isinstance(value, int) or isinstance(value, bool):
+        return
+    choice = value % (len(ids) + 1)
+    if choice < len(ids):
+        parameters["id"] = ids[choice]
+
+
+# What an operation's run must answer at least once once its `{id}` is pinned:
+# the body a real object gets (validated against the schema like any other).
+REACHED = {"GET": 200, "POST": 201}
+
+
+@pytest.fixture
+def statuses():
+    """Count each operation's status codes over its run; then require that a
+    detail or review operation reached a real object at least once."""
+    seen: Counter[tuple[str, str, int]] = Counter()
+    yield seen
+    for method, path in {(m, p) for m, p, _ in seen}:
+        if DETAIL_PATH.match(path) and method in REACHED:
+            wanted = REACHED[method]
+            got = {
+                code: n for (m, p, code), n in seen.items() if (m, p) == (method, path)
+            }
+            assert got.get(wanted), f"{method} {path} never answered {wanted}: {got}"
+
+
 @schema.parametrize()
 @settings(
     max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_never_errors_and_always_matches_its_schema(case, token):
+def test_api_never_errors_and_always_matches_its_schema(case, token, statuses):
     """Fuzz every operation with a user holding all roles."""
+    pin_to_seeded_object(case)
     response = case.call(app=APPLICATION, headers={"Authorization": f"Token {token}"})
+    # Keyed by the operation, not the request: the run also probes methods
+    # the path does not allow (405) and OPTIONS.
+    operation = case.operation
+    statuses[operation.method.upper(), operation.path, response.status_code] += 1
     case.validate_response(
         response,
         # Not content_type_conformance: a path that matches no route at all
