@@ -9,8 +9,16 @@ second copy a `skipped` run, and the upserts are idempotent.
 - `sync_connection` runs one bounded sync. A `partial` run re-enqueues itself
   to continue from the committed cursor; a 429 becomes `self.retry` with the
   provider's Retry-After (capped far below the broker's visibility timeout);
-  a held lease is logged and dropped, never retried.
+  a held lease is logged and dropped, never retried, except by a redelivered
+  copy (below).
+- A redelivered copy (its worker died before acknowledging it) is the
+  continuation of an interrupted pass: it is never dropped as "not due", and
+  if the dead run's lease still blocks it, it retries once that lease has
+  expired, then resumes from the last committed cursor.
 - `session_refresh` is the targeted refresh a webhook asks for.
+
+`dispatch_due_syncs` and `session_refresh` run on the control queue, syncs on
+the default one (config/celery.py).
 """
 
 from __future__ import annotations
@@ -40,6 +48,26 @@ def retry_countdown(retry_after: float, *, attempt: int = 0) -> float:
     base = retry_after if retry_after and retry_after > 0 else 2.0 ** (attempt + 4)
     jitter = random.uniform(0, float(settings.VERITY_RETRY_JITTER_SECONDS))  # noqa: S311
     return min(float(base), cap) + jitter
+
+
+def _redelivered(request: Any) -> bool:
+    """Return True if the broker delivered this message before (worker lost).
+
+    Redis sets the flag when it restores an unacknowledged message.
+    """
+    return bool((getattr(request, "delivery_info", None) or {}).get("redelivered"))
+
+
+def _lease_wait_seconds(connection_id: int) -> float:
+    """Return the seconds until the connection's lease expires (0 if it is free)."""
+    until = (
+        ProviderConnection.objects.filter(pk=connection_id)
+        .values_list("lock_expires_at", flat=True)
+        .first()
+    )
+    if until is None:
+        return 0.0
+    return max((until - timezone.now()).total_seconds(), 0.0)
 
 
 def _expires_seconds() -> float:
@@ -82,8 +110,11 @@ def sync_connection(
 ) -> int | None:
     """Run one bounded sync of a connection; return the SyncRun id (None if not run).
 
-    `resume=True` marks a continuation (partial run, rate-limit retry): it skips
-    the "is it due?" check that stops duplicate scheduled dispatches.
+    `resume=True` marks a continuation (partial run, rate-limit retry, a
+    redelivered message): it skips the "is it due?" check that stops
+    duplicate scheduled dispatches. A redelivered copy that finds the lease
+    held (most likely by the run its dead worker left behind) retries when
+    that lease expires instead of being dropped.
     """
     from .sync import connection_is_due, provider_sync
 
@@ -91,6 +122,12 @@ def sync_connection(
     if connection is None or not connection.enabled:
         logger.info("Connection %s is gone or disabled; not syncing.", connection_id)
         return None
+    redelivered = _redelivered(self.request)
+    if redelivered:
+        # The first delivery started this pass (and set last_sync_started_at):
+        # "not due" would drop the only task that carries it on.
+        logger.info("Sync of %s redelivered; resuming its pass.", connection.slug)
+        resume = True
     if (
         trigger == SyncTrigger.SCHEDULE
         and not resume
@@ -115,6 +152,20 @@ def sync_connection(
             "Sync of %s rate limited; retrying in %.0f s.", connection.slug, countdown
         )
         raise self.retry(exc=exc, countdown=countdown, kwargs=kwargs) from exc
+    if (
+        run.state == SyncRunState.SKIPPED
+        and redelivered
+        and self.request.retries < self.max_retries
+    ):
+        countdown = retry_countdown(
+            _lease_wait_seconds(connection_id) + 1.0, attempt=self.request.retries
+        )
+        logger.info(
+            "Redelivered sync of %s finds the lease held; retrying in %.0f s.",
+            connection.slug,
+            countdown,
+        )
+        raise self.retry(countdown=countdown, kwargs=kwargs)
     if run.state == SyncRunState.SKIPPED:
         logger.info("Sync of %s skipped: %s", connection.slug, run.error)
     elif run.state == SyncRunState.PARTIAL:

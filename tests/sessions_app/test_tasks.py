@@ -280,3 +280,142 @@ def test_lease_expiry_lets_a_queued_task_proceed(monkeypatch):
     run_id = tasks.sync_connection(connection.pk)
 
     assert SyncRun.objects.get(pk=run_id).state == SyncRunState.SUCCEEDED
+
+
+# --- Redelivery: a copy whose worker died resumes the pass --------------------------
+
+
+def _run_as_redelivered(**kwargs):
+    """Run sync_connection as the worker runs a message Redis restored."""
+    tasks.sync_connection.push_request(
+        delivery_info={"redelivered": True}, retries=0, id="redelivered-task"
+    )
+    try:
+        return tasks.sync_connection.run(**kwargs)
+    finally:
+        tasks.sync_connection.pop_request()
+
+
+def _first_page_committed(monkeypatch, captured):
+    """Sync one page of three (a partial run) without running the continuation."""
+    provider, connection = fake_provider_install(monkeypatch, page_size=1)
+    for n in range(3):
+        provider.add(f"wr-{n}")
+    monkeypatch.setattr("django.conf.settings.VERITY_SYNC_MAX_PAGES", 1)
+    with captured(execute=False):
+        first = tasks.sync_connection(connection.pk)
+    connection.refresh_from_db()
+    return provider, connection, SyncRun.objects.get(pk=first)
+
+
+def test_a_redelivered_scheduled_copy_is_not_dropped_as_not_due(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    _, connection, first = _first_page_committed(
+        monkeypatch, django_capture_on_commit_callbacks
+    )
+    assert first.state == SyncRunState.PARTIAL
+    assert not sync.connection_is_due(connection)  # the first delivery just ran
+
+    with django_capture_on_commit_callbacks(execute=False):
+        run_id = _run_as_redelivered(connection_id=connection.pk)
+
+    resumed = SyncRun.objects.get(pk=run_id)
+    assert resumed.cursor_before == first.cursor_after  # from the committed page
+    assert WorkflowSession.objects.count() == 2
+
+
+def test_a_redelivered_copy_waits_for_the_dead_runs_lease_then_resumes(
+    monkeypatch, no_jitter, django_capture_on_commit_callbacks
+):
+    _, connection, first = _first_page_committed(
+        monkeypatch, django_capture_on_commit_callbacks
+    )
+    # The worker died mid-run: its run is still `running`, its lease not expired.
+    dead = SyncRun.objects.create(
+        connection=connection, trigger="schedule", state=SyncRunState.RUNNING
+    )
+    ProviderConnection.objects.filter(pk=connection.pk).update(
+        lock_token="dead-worker",
+        lock_expires_at=timezone.now() + dt.timedelta(seconds=60),
+    )
+
+    with (
+        mock.patch.object(tasks.sync_connection, "retry", side_effect=Retry()) as retry,
+        pytest.raises(Retry),
+    ):
+        _run_as_redelivered(connection_id=connection.pk)
+
+    assert 59 <= retry.call_args.kwargs["countdown"] <= 61 + 1  # until the lease lapses
+    retry_kwargs = retry.call_args.kwargs["kwargs"]
+    assert retry_kwargs["resume"] is True
+    assert SyncRun.objects.filter(state=SyncRunState.SKIPPED).count() == 1
+
+    # The lease expires; the retry runs and carries on from the committed cursor.
+    ProviderConnection.objects.filter(pk=connection.pk).update(
+        lock_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sync_connection(**retry_kwargs)
+
+    dead.refresh_from_db()
+    assert dead.state == SyncRunState.FAILED  # marked interrupted
+    resumed = SyncRun.objects.exclude(pk__in=[first.pk, dead.pk]).filter(
+        state__in=[SyncRunState.PARTIAL, SyncRunState.SUCCEEDED]
+    )
+    assert resumed.order_by("pk").first().cursor_before == first.cursor_after
+    assert resumed.order_by("-pk").first().state == SyncRunState.SUCCEEDED
+    assert WorkflowSession.objects.count() == 3
+
+
+def test_a_copy_delivered_once_that_finds_the_lease_held_is_not_retried(monkeypatch):
+    _, connection = fake_provider_install(monkeypatch)
+    sync.connection_lease_acquire(connection_id=connection.pk)
+
+    with mock.patch.object(tasks.sync_connection, "retry") as retry:
+        tasks.sync_connection(connection.pk, resume=True)
+
+    retry.assert_not_called()
+
+
+# --- Queues: control work never waits behind syncs ------------------------------------
+
+
+def test_ticks_and_refreshes_go_to_the_control_queue_syncs_to_the_default():
+    from config.celery import CONTROL_QUEUE, SYNC_QUEUE, app
+
+    app.finalize()
+    router = app.amqp.router
+
+    def queue_of(name):
+        return router.route({}, name)["queue"]
+
+    assert queue_of("sessions_app.tasks.dispatch_due_syncs").name == CONTROL_QUEUE
+    assert queue_of("sessions_app.tasks.session_refresh").name == CONTROL_QUEUE
+    assert queue_of("sessions_app.tasks.sync_connection").name == SYNC_QUEUE
+    assert app.conf.task_default_queue == SYNC_QUEUE
+    # A worker started without -Q consumes every declared queue.
+    assert set(app.amqp.queues) == {SYNC_QUEUE, CONTROL_QUEUE}
+
+
+def test_each_message_lands_in_exactly_one_queue(monkeypatch):
+    """Publish through a real (in-memory) broker: no queue receives another's work."""
+    from config.celery import CONTROL_QUEUE, SYNC_QUEUE, app
+
+    app.finalize()
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    with app.connection_for_write("memory://") as conn:
+        channel = conn.default_channel
+        for queue in app.amqp.queues.values():
+            queue.bind(channel).declare()
+        with app.producer_or_acquire(
+            app.amqp.Producer(conn, auto_declare=False)
+        ) as producer:
+            tasks.dispatch_due_syncs.apply_async(producer=producer)
+            tasks.session_refresh.apply_async(args=(1, "x"), producer=producer)
+            tasks.sync_connection.apply_async(args=(1,), producer=producer)
+        counts = {
+            name: channel.queue_declare(name, passive=True).message_count
+            for name in (SYNC_QUEUE, CONTROL_QUEUE)
+        }
+    assert counts == {SYNC_QUEUE: 1, CONTROL_QUEUE: 2}

@@ -12,6 +12,10 @@ pass through here: only the NAMES of the environment variables that hold them.
 any value of a key ending in `_ids` (`--option project_ids=a,b`); `true`,
 `false` and numbers stay text unless written as JSON (`--option x=[1,2]`).
 `--option key=` removes the key. Options not named are kept.
+
+A new connection is enabled unless `--disable` is given. An existing one keeps
+its `enabled` flag (an admin may have switched it off on purpose) unless
+`--enable` or `--disable` says otherwise.
 """
 
 from __future__ import annotations
@@ -75,8 +79,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rate-limit", type=float, help="Most requests per second."
         )
-        parser.add_argument(
-            "--disable", action="store_true", help="Configure it disabled."
+        switch = parser.add_mutually_exclusive_group()
+        switch.add_argument(
+            "--enable",
+            dest="enabled",
+            action="store_const",
+            const=True,
+            default=None,
+            help="Enable the connection (a new one is enabled by default).",
+        )
+        switch.add_argument(
+            "--disable",
+            dest="enabled",
+            action="store_const",
+            const=False,
+            help="Disable the connection. Without either flag an existing "
+            "connection keeps its current state.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -158,7 +176,10 @@ class Command(BaseCommand):
             connection.sync_interval_seconds = options["interval"]
         if options["rate_limit"] is not None:
             connection.rate_limit_per_second = options["rate_limit"]
-        connection.enabled = not options["disable"]
+        if options["enabled"] is not None:
+            connection.enabled = options["enabled"]
+        elif created:
+            connection.enabled = True
         merged = dict(connection.options or {})
         for key, value in parsed_options:
             if value is None:

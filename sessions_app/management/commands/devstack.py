@@ -3,10 +3,13 @@
 In order: demo users (one per role); the provider simulator as a child process
 (`simulate_providers`); its fake credentials and webhook secrets into the
 environment; `configure_provider` for the three simulated providers (base URLs
-pointing at the simulator, 30 s sync interval); a Celery worker with embedded
-beat on the filesystem broker (no Redis needed); the web server; then a first
-sync of every provider, enqueued at once so the dashboard fills within a
-minute. Prints the URL and the logins; Ctrl-C stops every child.
+pointing at the simulator, 30 s sync interval); two Celery workers on the
+filesystem broker (no Redis needed) that between them consume both queues: a
+sync worker (`-Q celery -c 2`) and a one-process control worker with embedded
+beat (`-Q verity.control -c 1`), so beat ticks and webhook refreshes never
+wait behind two long syncs; the web server;
+then a first sync of every provider, enqueued at once so the dashboard fills
+within a minute. Prints the URL and the logins; Ctrl-C stops every child.
 
 Production runs the same pieces separately against Redis: docs/operations.md.
 """
@@ -137,7 +140,7 @@ def broker_folders_ensure() -> None:
 
 class Command(BaseCommand):
     help = (
-        "Run Verity locally: simulator, Celery worker + beat, web server, first sync."
+        "Run Verity locally: simulator, Celery workers + beat, web server, first sync."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -171,6 +174,35 @@ class Command(BaseCommand):
         return argv
 
     def worker_argv(self) -> list[str]:
+        """The sync worker: two processes for syncs only.
+
+        Each queue has exactly one consumer here: the filesystem broker claims
+        a message by moving its file, which is only race-free for one reader.
+        """
+        from config.celery import SYNC_QUEUE
+
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            SYNC_QUEUE,
+            "-n",
+            "sync@%h",
+            "-l",
+            "info",
+            "-c",
+            "2",
+            "--pidfile=",
+        ]
+
+    def control_worker_argv(self) -> list[str]:
+        """The control worker: beat plus one process kept free of syncs."""
+        from config.celery import CONTROL_QUEUE
+
         schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"
         return [
             sys.executable,
@@ -180,10 +212,14 @@ class Command(BaseCommand):
             "config",
             "worker",
             "-B",
+            "-Q",
+            CONTROL_QUEUE,
+            "-n",
+            "control@%h",
             "-l",
             "info",
             "-c",
-            "2",
+            "1",
             "--pidfile=",
             "-s",
             str(schedule),
@@ -231,7 +267,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Simulator at {simulator_url} (onfido, complycube, ica configured)."
                 )
-            start("worker", self.worker_argv())
+            start("control worker", self.control_worker_argv())
+            start("sync worker", self.worker_argv())
             start("web", self.web_argv(options))
             self.first_sync_enqueue()
             url = f"http://{options['host']}:{options['port']}/"

@@ -136,3 +136,35 @@ def test_the_kind_of_an_existing_connection_cannot_change():
     with pytest.raises(CommandError, match="kind cannot change"):
         _run("--kind", "onfido", *BASE[2:])
     assert ProviderConnection.objects.get().kind == "ica"
+
+
+def test_rerunning_keeps_a_connection_an_admin_disabled_disabled():
+    _run(*BASE)
+    ProviderConnection.objects.filter(slug="ica-lab").update(enabled=False)
+
+    output = _run(*BASE)  # e.g. `make run` configuring the simulator again
+
+    assert "unchanged" in output
+    assert ProviderConnection.objects.get().enabled is False
+    assert AuditEvent.objects.count() == 1  # only the create
+
+
+def test_enable_flag_turns_a_disabled_connection_back_on_and_audits_it():
+    _run(*BASE, "--disable")
+    assert ProviderConnection.objects.get().enabled is False
+
+    output = _run(*BASE, "--enable")
+
+    assert "Updated provider connection 'ica-lab'" in output
+    assert ProviderConnection.objects.get().enabled is True
+    event = AuditEvent.objects.get(action="provider_connection.update")
+    assert (event.before, event.after) == ({"enabled": False}, {"enabled": True})
+
+
+def test_a_new_connection_is_enabled_unless_disabled_and_flags_exclude_each_other():
+    _run(*BASE)
+    assert ProviderConnection.objects.get(slug="ica-lab").enabled is True
+    _run(*BASE[:3], "ica-off", *BASE[4:], "--disable")
+    assert ProviderConnection.objects.get(slug="ica-off").enabled is False
+    with pytest.raises(CommandError):
+        _run(*BASE, "--enable", "--disable")

@@ -32,7 +32,9 @@ def test_simulated_providers_are_configured_idempotently(monkeypatch):
         assert connection_config(connection).credential == DEFAULT_CREDENTIALS[slug]
 
 
-def test_worker_runs_with_embedded_beat_on_the_filesystem_broker(settings, tmp_path):
+def test_a_sync_worker_and_a_control_worker_with_beat_share_the_queues(
+    settings, tmp_path
+):
     settings.VAR_DIR = tmp_path
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(tmp_path / "broker" / "queue"),
@@ -41,25 +43,66 @@ def test_worker_runs_with_embedded_beat_on_the_filesystem_broker(settings, tmp_p
     }
 
     devstack.broker_folders_ensure()
-    argv = devstack.Command().worker_argv()
+    command = devstack.Command()
+    sync_argv = command.worker_argv()
+    control_argv = command.control_worker_argv()
 
     assert (tmp_path / "broker" / "queue").is_dir()
     assert (tmp_path / "broker" / "control").is_dir()
-    assert argv[1:] == [
+    # Syncs: two processes, no beat, the default queue only.
+    assert sync_argv[1:] == [
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        "celery",
+        "-n",
+        "sync@%h",
+        "-l",
+        "info",
+        "-c",
+        "2",
+        "--pidfile=",
+    ]
+    # Beat ticks and webhook refreshes: a process of their own, with beat.
+    assert control_argv[1:] == [
         "-m",
         "celery",
         "-A",
         "config",
         "worker",
         "-B",
+        "-Q",
+        "verity.control",
+        "-n",
+        "control@%h",
         "-l",
         "info",
         "-c",
-        "2",
+        "1",
         "--pidfile=",
         "-s",
         str(tmp_path / "celerybeat-schedule"),
     ]
+
+
+def test_the_two_workers_consume_every_queue_the_tasks_are_routed_to():
+    import sessions_app.tasks  # noqa: F401 - registers the tasks
+    from config.celery import app
+
+    app.finalize()
+    command = devstack.Command()
+    consumed = set()
+    for argv in (command.worker_argv(), command.control_worker_argv()):
+        consumed.update(argv[argv.index("-Q") + 1].split(","))
+    routed = {
+        app.amqp.router.route({}, name)["queue"].name
+        for name in app.tasks
+        if name.startswith("sessions_app.")
+    }
+    assert routed == consumed == {"celery", "verity.control"}
 
 
 def test_first_sync_is_enqueued_for_every_enabled_connection(monkeypatch):

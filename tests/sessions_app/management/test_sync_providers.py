@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from sessions_app.models import SyncRun, WorkflowSession
+from sessions_app.models import ProviderConnection, SyncRun, WorkflowSession
 from tests.sessions_app.fake_provider import fake_provider_install
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +117,93 @@ def test_progress_bar_on_a_terminal(monkeypatch):
     assert "\r" in text  # redrawn in place
     assert "tty: run" not in text  # no plain per-run lines on a terminal
     assert "tty: succeeded" in text
+
+
+def test_an_error_outside_the_engines_handling_fails_one_provider_only(monkeypatch):
+    """A database error escaping a provider's pass: report it, sync the rest, exit 1."""
+    from django.db import OperationalError
+
+    from sessions_app import sync
+
+    for slug in ("a-first", "b-broken", "c-last"):
+        provider, _ = fake_provider_install(monkeypatch, slug=slug)
+        _populate(provider, 2)
+    real_acquire = sync.connection_lease_acquire
+    broken = ProviderConnection.objects.get(slug="b-broken").pk
+
+    def acquire(*, connection_id, **kwargs):
+        if connection_id == broken:
+            raise OperationalError("database is locked")
+        return real_acquire(connection_id=connection_id, **kwargs)
+
+    monkeypatch.setattr(sync, "connection_lease_acquire", acquire)
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="Sync failed for: b-broken\\.") as caught:
+        call_command("sync_providers", stdout=out)
+
+    assert caught.value.returncode == 1
+    text = out.getvalue()
+    assert "b-broken: failed" in text
+    assert "OperationalError: database is locked" in text
+    assert "a-first: succeeded" in text
+    assert "c-last: succeeded" in text  # the provider after the crash still ran
+    assert WorkflowSession.objects.filter(connection__slug="c-last").count() == 2
+
+
+def test_a_held_lease_is_reported_as_skipped_with_its_own_exit_status(monkeypatch):
+    from sessions_app import sync
+
+    held, held_connection = fake_provider_install(monkeypatch, slug="held")
+    _populate(held, 2)
+    free, _ = fake_provider_install(monkeypatch, slug="free")
+    _populate(free, 2)
+    sync.connection_lease_acquire(connection_id=held_connection.pk)  # the worker's
+    out = io.StringIO()
+
+    with pytest.raises(
+        CommandError, match="Skipped, another sync holds the lease: held"
+    ) as caught:
+        call_command("sync_providers", stdout=out)
+
+    assert caught.value.returncode == 3
+    assert "Sync failed" not in str(caught.value)
+    text = out.getvalue()
+    assert "held: skipped" in text
+    assert "NOT SYNCED by this command" in text
+    assert "free: succeeded" in text
+    assert WorkflowSession.objects.filter(connection__slug="held").count() == 0
+
+
+def test_failures_take_precedence_over_skips_in_the_exit_status(monkeypatch):
+    from sessions_app import sync
+
+    _, held_connection = fake_provider_install(monkeypatch, slug="held")
+    down, _ = fake_provider_install(monkeypatch, slug="down")
+    down.add("x-1")
+    down.fail_at_page = 0
+    sync.connection_lease_acquire(connection_id=held_connection.pk)
+
+    with pytest.raises(CommandError) as caught:
+        call_command("sync_providers", stdout=io.StringIO())
+
+    assert caught.value.returncode == 1
+    assert "Sync failed for: down." in str(caught.value)
+    assert "another sync holds the lease: held" in str(caught.value)
+
+
+def test_off_a_terminal_every_committed_page_prints_one_line(monkeypatch, settings):
+    settings.VERITY_SYNC_MAX_PAGES = 2
+    settings.VERITY_SYNC_BATCH_SIZE = 1  # every adapter page is its own commit
+    provider, _ = fake_provider_install(monkeypatch, slug="logs", page_size=2)
+    _populate(provider, 7)  # 4 pages: 2 runs of 2 pages
+    out = io.StringIO()
+
+    call_command("sync_providers", stdout=out)
+
+    lines = [line for line in out.getvalue().splitlines() if " committed: " in line]
+    pages = sum(SyncRun.objects.values_list("pages", flat=True))
+    assert len(lines) == pages >= 4
+    assert lines[0].startswith("logs: run ")
+    assert lines[-1].endswith("(7 seen so far)")
+    assert SyncRun.objects.count() >= 2
