@@ -25,7 +25,14 @@ class DefaultSessionAdmin(admin.ModelAdmin):
         "provider_created_at",
         "provider_updated_at",
     )
-    list_filter = ("status", "outcome", "connection", "assignee", "tags", "provider_created_at")
+    list_filter = (
+        "status",
+        "outcome",
+        "connection",
+        "assignee",
+        "tags",
+        "provider_created_at",
+    )
     search_fields = ("provider_client__name",)
     ordering = ("-provider_created_at", "-id")
 

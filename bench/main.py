@@ -1,0 +1,162 @@
+"""Run the measurements on the data `bench/generate.py` loaded; print every figure.
+
+    python -m bench.main                      # all three, sizes from the environment
+    python -m bench.main --only queue,export  # some of them
+
+Environment (optional; defaults in brackets):
+  BENCH_SYNC_SESSIONS     sessions per simulated provider [1500; 500 on SQLite]
+  BENCH_SYNC_REPEAT       runs of each database write path [3]
+  BENCH_SYNC_E2E_REPEAT   runs of the end-to-end (HTTP) sync and re-syncs [1]
+  BENCH_SYNC_PER_ROW_SAMPLE  sessions written by the per-row loop [300]
+  BENCH_REPEAT            runs per page in the queue measurement [10]
+  BENCH_EXPORT_REPEAT     runs of each full export [2]
+  BENCH_IMPORT_EXPORT_ROWS  django-import-export sample [10000]
+  BENCH_EXPLAIN=1         print the plans of slow queries
+Results are also written to var/bench/<database>-<sessions>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from bench.harness import banner, django_setup, machine, results_save, table
+
+MEASUREMENTS = ("sync", "queue", "export")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").replace("_", "").replace(",", "")
+    return int(raw) if raw else default
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", default=",".join(MEASUREMENTS))
+    args = parser.parse_args()
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(only) - set(MEASUREMENTS)
+    if unknown:
+        parser.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
+
+    django_setup()
+    from django.db import connection
+
+    from bench import csv_export, ingest, review_queue
+    from sessions_app.models import WorkflowSession
+
+    postgres = connection.vendor == "postgresql"
+    sessions = WorkflowSession.objects.count()
+    info = machine()
+    banner("Verity benchmarks")
+    for key, value in info.items():
+        print(f"{key:>10}: {value}")
+    print(f"{'sessions':>10}: {sessions:,}", flush=True)
+    results: dict = {"machine": info, "sessions": sessions}
+    started = time.perf_counter()
+    if "sync" in only:
+        results["sync"] = ingest.measure(
+            per_provider=env_int("BENCH_SYNC_SESSIONS", 1500 if postgres else 500),
+            repeat=env_int("BENCH_SYNC_REPEAT", 3),
+            e2e_repeat=env_int("BENCH_SYNC_E2E_REPEAT", 1),
+            per_row_sample=env_int("BENCH_SYNC_PER_ROW_SAMPLE", 300),
+        )
+    if "queue" in only:
+        results["queue"] = review_queue.measure(repeat=env_int("BENCH_REPEAT", 10))
+    if "export" in only:
+        results["export"] = csv_export.measure(
+            repeat=env_int("BENCH_EXPORT_REPEAT", 2),
+            import_export_rows=env_int("BENCH_IMPORT_EXPORT_ROWS", 10_000),
+        )
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["targets"] = targets(results)
+    path = results_save(results, name=f"{connection.vendor}-{sessions}")
+    print(
+        f"\nall measurements took {results['seconds']:.0f} s; figures saved to {path}"
+    )
+
+
+def targets(results: dict) -> list[dict]:
+    """Check the issue's targets against the figures; print and return them."""
+    rows: list[dict] = []
+
+    def add(target: str, value: str, met: bool) -> None:
+        rows.append({"target": target, "measured": value, "met": met})
+
+    sync = results.get("sync")
+    if sync:
+        r = sync["ratios"]
+        add(
+            "sync engine >= 0.5x raw bulk_create",
+            f"{r['engine_vs_bulk']:.2f}x",
+            r["engine_vs_bulk"] >= 0.5,
+        )
+        add(
+            "sync engine >= 10x per-row update_or_create",
+            f"{r['engine_vs_per_row']:.1f}x",
+            r["engine_vs_per_row"] >= 10,
+        )
+        add(
+            "sync end to end >= 0.5x raw bulk_create",
+            f"{r['e2e_vs_bulk']:.2f}x",
+            r["e2e_vs_bulk"] >= 0.5,
+        )
+        add(
+            "sync end to end >= 10x per-row update_or_create",
+            f"{r['e2e_vs_per_row']:.1f}x",
+            r["e2e_vs_per_row"] >= 10,
+        )
+        for key, label in (
+            ("resync_incremental_share", "incremental"),
+            ("resync_full_share", "full"),
+        ):
+            add(
+                f"re-sync ({label}), nothing changed < 0.1x first sync",
+                f"{r[key]:.3f}x",
+                r[key] < 0.1,
+            )
+    queue = results.get("queue")
+    if queue:
+        labels = {
+            "queue": "queue (25)",
+            "api": "api (50)",
+            "queue_100": "queue (100)",
+            "api_100": "api (100)",
+        }
+        for name, case in queue["cases"].items():
+            for surface, label in labels.items():
+                median_ms = case["stats"][surface]["median"] * 1000
+                speedup = case["stock_admin_vs"][surface]
+                add(
+                    f"{label} '{name}': < 100 ms median, >= 5x stock admin",
+                    f"{median_ms:.1f} ms, {speedup:.1f}x",
+                    median_ms < 100 and speedup >= 5,
+                )
+    export = results.get("export")
+    if export:
+        r = export["ratios"]
+        if r["django_vs_copy"] is not None:
+            add(
+                "CSV export >= 0.5x COPY throughput",
+                f"{r['django_vs_copy']:.2f}x",
+                r["django_vs_copy"] >= 0.5,
+            )
+        growth = export["django"]["rss_growth_mib"]
+        add(
+            "CSV export peak memory growth < 100 MB",
+            f"{growth:.0f} MiB RSS",
+            growth < 100,
+        )
+    banner("Targets")
+    table(
+        ["target", "measured", "met"],
+        [(r["target"], r["measured"], "yes" if r["met"] else "NO") for r in rows],
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    main()
