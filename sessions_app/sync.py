@@ -373,6 +373,38 @@ def connections_due(*, now: dt.datetime | None = None) -> list[int]:
     return due
 
 
+def connection_full_sync_due(
+    *, connection_id: int, now: dt.datetime | None = None
+) -> bool:
+    """Return True if the connection's scheduled pass should be a full one.
+
+    Incremental passes cannot see everything (a client renamed while its
+    sessions stayed the same, clock skew, a change a provider's window
+    missed), so every VERITY_FULL_SYNC_INTERVAL_DAYS the schedule runs a full
+    pass instead (0 turns this off). A connection that never finished a sync
+    is not due: its first pass reads everything anyway.
+    """
+    days = settings.VERITY_FULL_SYNC_INTERVAL_DAYS
+    if days <= 0:
+        return False
+    now = now or timezone.now()
+    finished = SyncRun.objects.filter(
+        connection_id=connection_id, state=SyncRunState.SUCCEEDED
+    ).exclude(trigger=SyncTrigger.WEBHOOK)
+    if not finished.exists():
+        return False
+    last_full = (
+        finished.filter(trigger=SyncTrigger.FULL)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    if last_full is None:
+        first = finished.order_by("started_at").values_list("started_at", flat=True)
+        last_full = first.first()
+    return last_full + dt.timedelta(days=days) <= now
+
+
 def connection_is_due(
     connection: ProviderConnection, *, now: dt.datetime | None = None
 ) -> bool:

@@ -78,14 +78,18 @@ def _expires_seconds() -> float:
 @shared_task(name="sessions_app.tasks.dispatch_due_syncs", ignore_result=True)
 def dispatch_due_syncs() -> list[int]:
     """Enqueue a sync for every enabled connection that is due; return their ids."""
-    from .sync import connections_due
+    from .sync import connection_full_sync_due, connections_due
 
-    due = connections_due(now=timezone.now())
+    now = timezone.now()
+    due = connections_due(now=now)
     for connection_id in due:
+        # Every VERITY_FULL_SYNC_INTERVAL_DAYS the scheduled pass is a full one.
+        full = connection_full_sync_due(connection_id=connection_id, now=now)
         sync_connection.apply_async_on_commit(
             kwargs={
                 "connection_id": connection_id,
-                "trigger": SyncTrigger.SCHEDULE.value,
+                "trigger": (SyncTrigger.FULL if full else SyncTrigger.SCHEDULE).value,
+                "full": full,
             },
             expires=_expires_seconds(),
         )
@@ -129,7 +133,7 @@ def sync_connection(
         logger.info("Sync of %s redelivered; resuming its pass.", connection.slug)
         resume = True
     if (
-        trigger == SyncTrigger.SCHEDULE
+        trigger in (SyncTrigger.SCHEDULE, SyncTrigger.FULL)
         and not resume
         and not connection_is_due(connection)
     ):

@@ -241,6 +241,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How often beat asks "which provider connections are due?" (each connection
 # keeps its own admin-editable interval; see sessions_app.tasks).
 VERITY_BEAT_TICK_SECONDS = env.int("VERITY_BEAT_TICK_SECONDS", default=15)
+# Every this many days a connection's scheduled pass is a full one (it re-reads
+# everything incremental passes cannot see); 0 turns it off.
+VERITY_FULL_SYNC_INTERVAL_DAYS = env.int("VERITY_FULL_SYNC_INTERVAL_DAYS", default=7)
 
 # VERITY
 # How long one sync call may work before it checkpoints and yields (seconds),

@@ -53,9 +53,78 @@ def test_dispatch_enqueues_due_connections_on_commit_with_expiry(
             callback()
 
     apply_async.assert_called_once_with(
-        kwargs={"connection_id": due.pk, "trigger": "schedule"},
+        kwargs={"connection_id": due.pk, "trigger": "schedule", "full": False},
         expires=settings.VERITY_BEAT_TICK_SECONDS * 2,
     )
+
+
+def _finished_run(connection, *, trigger, days_ago):
+    run = SyncRun.objects.create(
+        connection=connection, trigger=trigger, state=SyncRunState.SUCCEEDED
+    )
+    SyncRun.objects.filter(pk=run.pk).update(
+        started_at=timezone.now() - dt.timedelta(days=days_ago)
+    )
+
+
+@pytest.mark.parametrize(
+    ("runs", "expected"),
+    [
+        ([], False),  # never synced: the first pass reads everything anyway
+        ([("schedule", 1)], False),  # synced a day ago, never full: not yet
+        ([("schedule", 8)], True),  # first success 8 days ago, never full
+        ([("schedule", 30), ("full", 2)], False),  # a full pass 2 days ago
+        ([("full", 9), ("schedule", 0)], True),  # the last full one is 9 days old
+        ([("webhook", 30)], False),  # webhook refreshes are not passes
+    ],
+)
+def test_every_seventh_day_the_scheduled_pass_is_a_full_one(
+    monkeypatch, settings, django_capture_on_commit_callbacks, runs, expected
+):
+    settings.VERITY_FULL_SYNC_INTERVAL_DAYS = 7
+    _, connection = fake_provider_install(monkeypatch)
+    for trigger, days_ago in runs:
+        _finished_run(connection, trigger=trigger, days_ago=days_ago)
+
+    with (
+        mock.patch.object(tasks.sync_connection, "apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        tasks.dispatch_due_syncs()
+
+    kwargs = apply_async.call_args.kwargs["kwargs"]
+    assert kwargs["full"] is expected
+    assert kwargs["trigger"] == ("full" if expected else "schedule")
+
+
+def test_full_passes_can_be_switched_off(
+    monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.VERITY_FULL_SYNC_INTERVAL_DAYS = 0
+    _, connection = fake_provider_install(monkeypatch)
+    _finished_run(connection, trigger="schedule", days_ago=100)
+
+    with (
+        mock.patch.object(tasks.sync_connection, "apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        tasks.dispatch_due_syncs()
+
+    assert apply_async.call_args.kwargs["kwargs"]["full"] is False
+
+
+def test_a_duplicate_scheduled_full_pass_is_dropped_once_the_first_ran(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1")
+    first = tasks.sync_connection.delay(
+        connection_id=connection.pk, trigger="full", full=True
+    ).get()
+    again = tasks.sync_connection.delay(
+        connection_id=connection.pk, trigger="full", full=True
+    ).get()
+
+    assert SyncRun.objects.get(pk=first).trigger == "full"
+    assert again is None  # not due any more: the first copy ran the pass
 
 
 def test_sync_connection_runs_the_sync_through_eager_celery(monkeypatch):
