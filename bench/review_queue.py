@@ -196,7 +196,12 @@ def _first_ids(surface: str, body: bytes) -> list[int]:
     if surface.startswith("api"):
         return [row["id"] for row in json.loads(text)["results"]]
     if surface.startswith("queue"):
-        return [int(i) for i in re.findall(r'href="/sessions/(\d+)/"', text)]
+        # Row links carry the queue context (?back=...); the breadcrumb and
+        # "Next in queue" are not rows.
+        return [
+            int(i)
+            for i in re.findall(r'<th scope="row"><a href="/sessions/(\d+)/', text)
+        ]
     return [int(i) for i in re.findall(r'name="_selected_action" value="(\d+)"', text)]
 
 
