@@ -4,6 +4,9 @@ library).
 
 - `verity`: GET /sessions/export.csv through the test client as an exporter,
   consuming the streamed response (what a browser download costs the server).
+  On PostgreSQL the export has the server write the CSV (`exports._copy_records`).
+- `verity_python`: the same request with VERITY_EXPORT_POSTGRES_COPY=false,
+  the Python writer other databases use (and PostgreSQL used before).
 - `copy`: `COPY (SELECT <the same columns> ...) TO STDOUT WITH CSV`, the
   export's own query plus the tag names and the URL, read by psycopg.
 - `import-export`: a `ModelResource` with the same columns over the same
@@ -35,7 +38,7 @@ from typing import Any
 
 from bench.harness import ROOT, Stats, banner, peak_rss_reset, proc_status_kib, table
 
-VARIANTS = ("verity", "copy", "import_export")
+VARIANTS = ("verity", "verity_python", "copy", "import_export")
 
 
 # --- In the child process -------------------------------------------------------------
@@ -79,8 +82,10 @@ def _verity(rows: int | None) -> dict[str, Any]:
 def copy_sql() -> str:
     """The export's own query (as Django builds it) plus the tag names and the URL, as plain SQL.
 
-    Tags are one grouped join here, the cheapest shape PostgreSQL offers;
-    Verity's export reads them with one query per 2,000 rows instead.
+    Tags are one grouped join here, the cheapest shape PostgreSQL offers for
+    a whole-table dump; Verity's export reads them per row (a correlated
+    subquery inside its COPY, so a filtered export never aggregates every
+    session's tags), and formats and neutralises every cell besides.
     """
     from django.db import connection
 
@@ -213,9 +218,12 @@ def child_main() -> None:
     from bench.harness import django_setup
 
     django_setup()
-    runner = {"verity": _verity, "copy": _copy, "import_export": _import_export}[
-        args.variant
-    ]
+    runner = {
+        "verity": _verity,
+        "verity_python": _verity,
+        "copy": _copy,
+        "import_export": _import_export,
+    }[args.variant]
     print("RESULT " + json.dumps(runner(args.rows or None)), flush=True)
 
 
@@ -234,6 +242,10 @@ def _child(
     if trace:
         env["BENCH_TRACEMALLOC"] = "1"
     env["BENCH_SINCE"] = since
+    # Read by the settings: the Python writer instead of COPY.
+    env["VERITY_EXPORT_POSTGRES_COPY"] = (
+        "false" if variant == "verity_python" else "true"
+    )
     command = [sys.executable, "-m", "bench.csv_export", variant]
     if rows:
         command += ["--rows", str(rows)]
@@ -262,6 +274,7 @@ def _since_for(rows: int) -> str:
 RUNS = (
     ("copy", "copy", "PostgreSQL COPY of the export's query (limit)"),
     ("verity", "verity", "Verity /sessions/export.csv"),
+    ("verity_python", "verity_python", "Verity export, Python writer (COPY off)"),
 )
 
 
@@ -281,7 +294,8 @@ def measure(*, repeat: int, import_export_rows: int) -> dict[str, Any]:
         f"3. CSV export of all {total:,} sessions: {repeat} runs each; "
         f"django-import-export on {small:,} and {sample:,} rows"
     )
-    runs_spec = [r for r in RUNS if postgres or r[1] != "copy"]
+    # Without PostgreSQL there is no COPY, and the export is the Python writer.
+    runs_spec = [r for r in RUNS if postgres or r[1] not in {"copy", "verity_python"}]
     runs: dict[str, list[dict[str, Any]]] = {key: [] for key, *_ in runs_spec}
     runs["import_export"], runs["import_export_small"] = [], []
     for round_no in range(repeat):
@@ -368,12 +382,17 @@ def measure(*, repeat: int, import_export_rows: int) -> dict[str, Any]:
         if "copy" in out
         else None,
         "django_vs_import_export": verity["rows_per_s"] / ie["rows_per_s"],
+        "python_writer_vs_copy": out["verity_python"]["rows_per_s"]
+        / out["copy"]["rows_per_s"]
+        if "verity_python" in out
+        else None,
     }
     r = out["ratios"]
     if r["django_vs_copy"] is not None:
         print(
             f"Verity export: {r['django_vs_copy']:.2f}x COPY's rows/s, "
-            f"{r['django_vs_import_export']:.1f}x django-import-export's"
+            f"{r['django_vs_import_export']:.1f}x django-import-export's; "
+            f"its Python writer (COPY off): {r['python_writer_vs_copy']:.2f}x COPY's"
         )
     return out
 

@@ -33,6 +33,7 @@ from tests.factories import (
     ClientFactory,
     ProviderClientFactory,
     ProviderConnectionFactory,
+    ReviewFactory,
     TagFactory,
     UserFactory,
     WorkflowSessionFactory,
@@ -396,9 +397,10 @@ def test_negative_number_in_a_numeric_column_stays_a_number(exporter_client):
 
 
 def test_response_streams_and_reads_the_database_in_chunks(
-    exporter_client, monkeypatch, django_assert_max_num_queries
+    exporter_client, monkeypatch, settings
 ):
-    """Rows are produced while the body is read, one chunk at a time."""
+    """Python path: rows are produced while the body is read, one chunk at a time."""
+    settings.VERITY_EXPORT_POSTGRES_COPY = False
     monkeypatch.setattr(exports, "CHUNK_SIZE", 10)
     monkeypatch.setattr(exports, "WRITE_BATCH", 4)
     connection_ = ProviderConnectionFactory()
@@ -463,10 +465,10 @@ def test_export_query_count_does_not_grow_with_rows(
             CheckFactory(session=session)
 
     grow(5)
-    # Session and user, permissions, the audit row, the rows, (the tags of the
-    # chunk), completing the audit row, the search's two, the tag's id: nothing
-    # per row.
-    with django_assert_max_num_queries(15) as small:
+    # Session and user, permissions, the audit row, the rows (on PostgreSQL one
+    # COPY in a savepoint, elsewhere the rows and the chunk's tags), completing
+    # the audit row, the search's two, the tag's id: nothing per row.
+    with django_assert_max_num_queries(16) as small:
         b"".join(exporter_client.get(url, params).streaming_content)
     grow(45)
     with django_assert_max_num_queries(len(small.captured_queries)):
@@ -866,3 +868,168 @@ def test_export_counts_checks_in_the_single_query_without_subqueries():
     assert "GROUP BY" in sql
     assert "COUNT(" in sql
     assert "workflowsession_tags" not in sql, "tags are read per chunk, never joined"
+
+
+# --- PostgreSQL writes the CSV itself (COPY): the same bytes -------------------------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="COPY is PostgreSQL's (CI runs this suite there)",
+)
+
+# Cells that tell two CSV writers apart: every trigger, quotes, separators,
+# line breaks, accents, a leading quote or blank, the empty string.
+AWKWARD_CELLS = [
+    *FORMULA_PAYLOADS,
+    AWKWARD_TEXT,
+    "Zoë Ångström — 東京 ✓",
+    "'already quoted",
+    " =leading blank",
+    "",
+    'a"\n"b',
+    "tail\r\n",
+]
+
+
+@pytest.fixture
+def awkward_data(queue, reviewer):
+    """The queue plus sessions and checks whose every text cell is hard to write."""
+    connection_ = ProviderConnectionFactory(slug="-dash-slug", kind=ProviderKind.ICA)
+    negative = ClientFactory(pk=-7, display_name="-7 Negative Ltd")
+    tags = [
+        TagFactory(name="B"),
+        TagFactory(name="a"),
+        TagFactory(name="=tag", kind=TagKind.TECHNICAL),
+    ]
+    for i, text in enumerate(AWKWARD_CELLS):
+        created = NOW.replace(microsecond=999_999) - dt.timedelta(hours=i)
+        session = WorkflowSessionFactory(
+            connection=connection_,
+            provider_client=(
+                None
+                if i % 4 == 3
+                else ProviderClientFactory(
+                    connection=connection_,
+                    client=negative if i % 4 == 1 else None,
+                    name=text,
+                )
+            ),
+            external_id=f"{text}-{i}",
+            workflow_id=text,
+            workflow_name=text,
+            workflow_version=text,
+            raw_status=text,
+            raw_outcome=text,
+            tags=tags[: i % 4],
+            assignee=reviewer if i % 2 else None,
+            provider_created_at=created,
+            provider_updated_at=created + dt.timedelta(microseconds=1),
+            started_at=None if i % 3 else created,
+            completed_at=created.astimezone(dt.timezone(dt.timedelta(hours=-5))),
+        )
+        if i % 2:
+            ReviewFactory(session=session, reviewer=reviewer)
+        CheckFactory(session=session, check_type=text, raw_status=text, task_id="")
+        CheckFactory(session=session, outcome=Outcome.ATTENTION, task_id=text)
+
+
+def _body(client, url, params) -> bytes:
+    return b"".join(client.get(url, params).streaming_content)
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        (SESSIONS_URL, {}),
+        *[(SESSIONS_URL, {"sort": sort}) for sort in selectors.SESSION_SORT_VALUES],
+        (SESSIONS_URL, {"q": "Zoë", "tag": "B"}),
+        (SESSIONS_URL, {"provider": "-dash-slug", "assignee": "none"}),
+        (SESSIONS_URL, {"assignee": "nobody-by-that-name"}),
+        (CHECKS_URL, {}),
+        (CHECKS_URL, {"outcome": "attention", "provider": "-dash-slug"}),
+    ],
+)
+def test_copy_writes_the_same_bytes_as_the_python_writer(
+    url, params, awkward_data, exporter_client, settings
+):
+    settings.VERITY_EXPORT_POSTGRES_COPY = False
+    python_body = _body(exporter_client, url, params)
+    settings.VERITY_EXPORT_POSTGRES_COPY = True
+    with CaptureQueriesContext(connection) as queries:
+        copy_body = _body(exporter_client, url, params)
+    copies = [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith("COPY (")
+    ]
+    assert len(copies) == (0 if params.get("assignee") == "nobody-by-that-name" else 1)
+    assert copy_body == python_body
+    # Not two identical empty files: the data made it through.
+    if not copies:
+        assert copy_body.count(b"\r\n") == 1
+    else:
+        assert _read_body(copy_body)
+
+
+def _read_body(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))[1:]
+
+
+@postgres_only
+def test_copy_export_streams_in_batches_with_exact_row_counts(
+    exporter_client, monkeypatch
+):
+    monkeypatch.setattr(exports, "WRITE_BATCH", 4)
+    connection_ = ProviderConnectionFactory()
+    for i in range(25):
+        WorkflowSessionFactory(
+            connection=connection_,
+            provider_created_at=NOW - dt.timedelta(minutes=i),
+            # A line break in a cell must not count as a row.
+            workflow_name="two\nlines",
+        )
+    with CaptureQueriesContext(connection) as before:
+        response = exporter_client.get(SESSIONS_URL)
+    assert response.streaming
+    assert not hasattr(response, "content")
+    assert not any(q["sql"].startswith("COPY") for q in before.captured_queries)
+    with CaptureQueriesContext(connection) as during:
+        pieces = list(response.streaming_content)
+    assert sum(q["sql"].startswith("COPY (") for q in during.captured_queries) == 1
+    assert not any(
+        "workflowsession_tags" in q["sql"] and not q["sql"].startswith("COPY")
+        for q in during.captured_queries
+    ), "tags are read inside the COPY"
+    # BOM + header, then 25 rows in batches of 4.
+    assert len(pieces) == 1 + 7
+    assert all(isinstance(piece, bytes) for piece in pieces)
+    rows = _read_body(b"".join(pieces))
+    assert len(rows) == 25
+    assert {row[8] for row in rows} == {"two\nlines"}
+    event = AuditEvent.objects.get(action="export.sessions_csv")
+    assert event.after["row_count"] == 25
+    assert event.after["completed"] is True
+
+
+@postgres_only
+def test_copy_cut_short_is_cancelled_and_the_connection_stays_usable(
+    exporter, rf, monkeypatch
+):
+    monkeypatch.setattr(exports, "WRITE_BATCH", 2)
+    for _ in range(9):
+        WorkflowSessionFactory()
+    request = rf.get(SESSIONS_URL)
+    request.user = exporter
+    response = exports.sessions_csv(request)
+    stream = iter(response.streaming_content)
+    next(stream)
+    assert next(stream).count(b"\r\n") == 2
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    event = AuditEvent.objects.get(action="export.sessions_csv")
+    assert event.after["row_count"] == 2
+    assert event.after["completed"] is False
+    # The test's own transaction survived the cancelled COPY.
+    assert WorkflowSession.objects.count() == 9
