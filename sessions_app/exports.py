@@ -295,8 +295,11 @@ def _tag_names_cell(id_column: str) -> ExtraCell:
     through = WorkflowSession.tags.through
     session_column = through._meta.get_field("workflowsession").column
     tag_column = through._meta.get_field("tag").column
+    order = ", ".join(
+        f"t.{Tag._meta.get_field(field).column}" for field in selectors.TAG_ORDERING
+    )
     names = (
-        "(SELECT string_agg(t.name, '; ' ORDER BY t.kind, t.name, t.id) "  # noqa: S608
+        f"(SELECT string_agg(t.name, '; ' ORDER BY {order}) "  # noqa: S608
         f"FROM {through._meta.db_table} wt JOIN {Tag._meta.db_table} t "
         f"ON t.id = wt.{tag_column} WHERE wt.{session_column} = q.{id_column})"
     )

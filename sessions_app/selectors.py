@@ -48,12 +48,15 @@ from .models import (
 from .pagination import KeysetPage, KeysetPaginator, table_row_estimate
 from .roles import ADMIN, REVIEWER
 
+# How a session's tags are listed everywhere: pages, API, both CSV writers.
+TAG_ORDERING = ("kind", "name", "id")
+
 
 def session_queryset() -> QuerySet[WorkflowSession]:
     """Sessions with what every list row shows, joined once (no N+1)."""
     return WorkflowSession.objects.select_related(
         "connection", "provider_client", "provider_client__client", "assignee"
-    ).prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("kind", "name")))
+    ).prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by(*TAG_ORDERING)))
 
 
 def session_list_queryset() -> QuerySet[WorkflowSession]:
@@ -651,7 +654,7 @@ def session_tag_names(*, session_ids: list[int]) -> dict[int, list[str]]:
     names: dict[int, list[str]] = {}
     rows = (
         through.objects.filter(workflowsession_id__in=session_ids)
-        .order_by("workflowsession_id", "tag__kind", "tag__name", "tag_id")
+        .order_by("workflowsession_id", *(f"tag__{field}" for field in TAG_ORDERING))
         .values_list("workflowsession_id", "tag__name")
     )
     for session_id, name in rows:
