@@ -170,6 +170,69 @@ def _validate_dates(filterset: filters.FilterSet) -> None:
             )
 
 
+def sessions_search(qs: QuerySet, value: str) -> QuerySet:
+    """Keep sessions whose client names contain `value`, or whose session,
+    provider client or external reference id is exactly `value`.
+
+    The queue's, the API's, the CSV's and the admin's free-text search. Runs
+    one or two small queries first (the matching provider clients, then the
+    sessions with that exact id) unless the term matches more than
+    SEARCH_NARROW_LIMIT provider clients; the rows are the same either way.
+    """
+    value = value.strip()
+    if not value:
+        return qs
+    connections = ProviderConnection.objects.values("pk")
+    # One index per branch, a UNION of index scans: an OR across joined
+    # tables can use no index and scans every session when the name is
+    # rare. `connection_id IN (...)` lets the (connection, external_id)
+    # unique indexes answer the exact ids.
+    matching = (
+        ProviderClient.objects.order_by()
+        .filter(name__icontains=value)
+        .values_list("pk", flat=True)
+        .union(
+            ProviderClient.objects.order_by()
+            .filter(
+                client_id__in=Client.objects.filter(
+                    display_name__icontains=value
+                ).values("pk")
+            )
+            .values_list("pk", flat=True),
+            ProviderClient.objects.order_by()
+            .filter(connection_id__in=connections, external_id=value)
+            .values_list("pk", flat=True),
+            ProviderClient.objects.order_by()
+            .filter(external_reference=value)
+            .values_list("pk", flat=True),
+            # ALL: no de-duplication, so the LIMIT stops the scans early.
+            all=True,
+        )
+        .order_by()
+    )
+    # Rows, not distinct ids, decide: with UNION ALL a provider client
+    # matching two branches counts twice, and a cut-off list of rows may
+    # hold fewer distinct ids than the limit while others are left out.
+    rows = list(matching[: SEARCH_NARROW_LIMIT + 1])
+    if len(rows) > SEARCH_NARROW_LIMIT:
+        return qs.filter(
+            Q(provider_client__name__icontains=value)
+            | Q(provider_client__client__display_name__icontains=value)
+            | Q(external_id=value)
+            | Q(provider_client__external_id=value)
+            | Q(provider_client__external_reference=value)
+        )
+    # Both lists are literal so the planner sees two index conditions it
+    # can OR together (a bitmap), not a subquery it would hash against a
+    # scan.
+    exact_ids = list(
+        WorkflowSession.objects.order_by()
+        .filter(connection_id__in=connections, external_id=value)
+        .values_list("pk", flat=True)
+    )
+    return qs.filter(Q(provider_client_id__in=set(rows)) | Q(pk__in=exact_ids))
+
+
 class SessionFilterSet(filters.FilterSet):
     provider = CharInFilter(
         field_name="connection__slug",
@@ -257,66 +320,7 @@ class SessionFilterSet(filters.FilterSet):
         return qs.filter(Q(workflow_id=value) | Q(workflow_name=value))
 
     def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        """Keep sessions whose client names contain `value`, or whose session,
-        provider client or external reference id is exactly `value`.
-
-        Runs one or two small queries first (the matching provider clients,
-        then the sessions with that exact id) unless the term matches more
-        than SEARCH_NARROW_LIMIT provider clients; the rows are the same
-        either way.
-        """
-        value = value.strip()
-        if not value:
-            return qs
-        connections = ProviderConnection.objects.values("pk")
-        # One index per branch, a UNION of index scans: an OR across joined
-        # tables can use no index and scans every session when the name is
-        # rare. `connection_id IN (...)` lets the (connection, external_id)
-        # unique indexes answer the exact ids.
-        matching = (
-            ProviderClient.objects.order_by()
-            .filter(name__icontains=value)
-            .values_list("pk", flat=True)
-            .union(
-                ProviderClient.objects.order_by()
-                .filter(
-                    client_id__in=Client.objects.filter(
-                        display_name__icontains=value
-                    ).values("pk")
-                )
-                .values_list("pk", flat=True),
-                ProviderClient.objects.order_by()
-                .filter(connection_id__in=connections, external_id=value)
-                .values_list("pk", flat=True),
-                ProviderClient.objects.order_by()
-                .filter(external_reference=value)
-                .values_list("pk", flat=True),
-                # ALL: no de-duplication, so the LIMIT stops the scans early.
-                all=True,
-            )
-            .order_by()
-        )
-        # Rows, not distinct ids, decide: with UNION ALL a provider client
-        # matching two branches counts twice, and a cut-off list of rows may
-        # hold fewer distinct ids than the limit while others are left out.
-        rows = list(matching[: SEARCH_NARROW_LIMIT + 1])
-        if len(rows) > SEARCH_NARROW_LIMIT:
-            return qs.filter(
-                Q(provider_client__name__icontains=value)
-                | Q(provider_client__client__display_name__icontains=value)
-                | Q(external_id=value)
-                | Q(provider_client__external_id=value)
-                | Q(provider_client__external_reference=value)
-            )
-        # Both lists are literal so the planner sees two index conditions it
-        # can OR together (a bitmap), not a subquery it would hash against a
-        # scan.
-        exact_ids = list(
-            WorkflowSession.objects.order_by()
-            .filter(connection_id__in=connections, external_id=value)
-            .values_list("pk", flat=True)
-        )
-        return qs.filter(Q(provider_client_id__in=set(rows)) | Q(pk__in=exact_ids))
+        return sessions_search(qs, value)
 
     def filter_needs_attention(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         if not value:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from sessions_app import selectors
 from sessions_app.models import AuditEvent, ClientLinkSource, ProviderConnection, Tag
 from sessions_app.services import audit_event_record
 from tests.factories import (
@@ -506,3 +507,45 @@ def test_admin_save_without_changes_writes_nothing(admin_client_verity):
     )
     assert ProviderConnection.objects.get(pk=connection.pk).updated_at == before
     assert not AuditEvent.objects.filter(action="admin.change").exists()
+
+
+# --- Search ------------------------------------------------------------------------------
+
+
+def test_session_admin_search_finds_what_the_queue_search_finds(
+    admin_client_verity, admin_user
+):
+    """Names (contains) and exact ids, through the queue's own search."""
+    acme = ClientFactory(display_name="Acme Holdings")
+    by_client = WorkflowSessionFactory(
+        provider_client=ProviderClientFactory(client=acme, name="ACME Ltd")
+    )
+    by_provider_name = WorkflowSessionFactory(
+        provider_client=ProviderClientFactory(name="Holdings of Acme plc")
+    )
+    by_id = WorkflowSessionFactory(external_id="run-acme-77")
+    by_reference = WorkflowSessionFactory(
+        provider_client=ProviderClientFactory(external_reference="ref-9")
+    )
+    WorkflowSessionFactory(
+        provider_client=ProviderClientFactory(name="Someone Else"),
+        external_id="run-other-1",
+    )
+    url = reverse("admin:sessions_app_workflowsession_changelist")
+
+    def found(term: str) -> set[int]:
+        response = admin_client_verity.get(url, {"q": term})
+        assert response.status_code == 200
+        return {s.pk for s in response.context["cl"].result_list}
+
+    def queue_found(term: str) -> set[int]:
+        return set(
+            selectors.session_list(params={"q": term}).values_list("pk", flat=True)
+        )
+
+    assert found("acme") == {by_client.pk, by_provider_name.pk} == queue_found("acme")
+    # Ids are exact: a part of one finds nothing.
+    assert found("run-acme-77") == {by_id.pk} == queue_found("run-acme-77")
+    assert found("run-acme") == set()
+    assert found("ref-9") == {by_reference.pk}
+    assert len(found("")) == 5
