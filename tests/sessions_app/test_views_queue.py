@@ -399,6 +399,113 @@ def test_rows_show_every_column(reviewer_client, world):
     assert '<span class="small">Approve</span>' in page
 
 
+def _row_of(page: str, external_id: str) -> str:
+    """The `<tr>` of one session in a queue page."""
+    rows = re.findall(r"<tr>.*?</tr>", page, flags=re.S)
+    [row] = [r for r in rows if f'title="{external_id}"' in r]
+    return row
+
+
+def test_rows_escape_provider_text_and_show_every_fallback(reviewer_client):
+    hostile = '<script>alert("x")</script>&\'"'
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#x27;&quot;"
+    conn = ProviderConnectionFactory(slug="evil", display_name=f"Conn {hostile}")
+    assignee = UserFactory(username="ann<b>", roles=["reviewer"])
+    decided_at = dt.datetime(2026, 3, 4, 23, 59, tzinfo=dt.UTC)
+    full = WorkflowSessionFactory(
+        connection=conn,
+        external_id=f"s1{hostile}",
+        provider_client=ProviderClientFactory(
+            connection=conn, client=ClientFactory(display_name=f"Client {hostile}")
+        ),
+        workflow_name=f"Flow {hostile}",
+        workflow_version=f"9{hostile}",
+        raw_status=f"st {hostile}",
+        outcome=Outcome.REJECTED,
+        raw_outcome=f"out {hostile}",
+        assignee=assignee,
+        last_decision="reject",
+        last_decision_at=decided_at,
+        provider_created_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        tags=[
+            TagFactory(name=f"user {hostile}"),
+            TagFactory(name="aml-hit", kind=TagKind.TECHNICAL),
+        ],
+    )
+    unlinked = WorkflowSessionFactory(
+        connection=conn,
+        external_id="s2",
+        provider_client=ProviderClientFactory(
+            connection=conn, client=None, name=f"PC {hostile}"
+        ),
+        workflow_name="",
+        workflow_id=f"wf {hostile}",
+        workflow_version="",
+        raw_status="",
+        outcome="",
+        raw_outcome="",
+    )
+    WorkflowSessionFactory(
+        connection=conn,
+        external_id="s3",
+        provider_client=None,
+        workflow_name="",
+        workflow_id="",
+        workflow_version="",
+    )
+
+    page = reviewer_client.get(f"{QUEUE}?provider=evil").content.decode()
+    assert "<script>alert" not in page
+    assert "ann<b>" not in page
+
+    row = _row_of(page, f"s1{escaped}")
+    assert f'<span class="cell-wrap">Conn {escaped}</span>' in row
+    assert f'href="{full.get_absolute_url()}?back=' in row
+    client_url = reverse("client-detail", args=[full.provider_client.client_id])
+    assert f'<a href="{client_url}">Client {escaped}</a>' in row
+    assert f'Flow {escaped} <span class="muted small">v9{escaped}</span>' in row
+    assert (
+        f'<span class="status" title="Provider value: st {escaped}">Completed'
+        f'<span class="raw">st {escaped}</span></span>'
+    ) in row
+    assert (
+        f'<span class="badge badge-rejected" title="Provider value: out {escaped}">'
+        "Rejected</span>"
+    ) in row
+    # Tags in page order (kind, then name): technical ones marked.
+    assert (
+        '<span class="tag tag-technical">aml-hit</span>'
+        f'<span class="tag">user {escaped}</span>'
+    ) in row
+    assert (
+        '<time datetime="2026-01-02T03:04:05+00:00">2026-01-02'
+        '<span class="raw">03:04</span></time>'
+    ) in row
+    assert "ann&lt;b&gt;<br>" in row
+    assert (
+        '<span class="small">Reject</span> <span class="muted small">2026-03-04</span>'
+        in row
+    )
+
+    row = _row_of(page, "s2")
+    assert f'<td class="wrap">PC {escaped}</td>' in row
+    assert f'<span class="mono id" title="wf {escaped}">wf {escaped}</span>' in row
+    assert '<span class="status" title="Provider value: (none)">Completed</span>' in row
+    assert '<span class="badge badge-none">' in row
+    assert '<span class="muted">Unassigned</span>' in row
+    assert '<span class="muted small">No decision</span>' in row
+    assert unlinked.provider_client.client_id is None
+
+    row = _row_of(page, "s3")
+    # No provider client, no workflow, no tags.
+    cells = re.findall(r'<td class="wrap">(.*?)</td>', row)
+    assert cells == [
+        '<span class="muted">—</span>',
+        "—",
+        '<span class="muted">—</span>',
+    ]
+
+
 def test_the_queue_never_counts(
     reviewer_client, many_ties, django_assert_max_num_queries
 ):
