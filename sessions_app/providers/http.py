@@ -4,6 +4,8 @@ What it guarantees, whichever provider is behind it:
 
 - a (connect, read) timeout on every call and no redirects followed (a
   redirect to another host would carry the API key with it);
+- proxies and the CA bundle read from the environment once, when the client
+  is built, and `~/.netrc` never (`environment_settings_fix`);
 - requests spaced to the connection's rate limit (`RateLimiter`): per process,
   which is enough because the sync lock lets one worker sync a connection at a
   time;
@@ -29,6 +31,7 @@ import email.utils
 import json
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -154,6 +157,23 @@ def body_excerpt(response: requests.Response, limit: int = EXCERPT_CHARS) -> str
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
+def environment_settings_fix(session: requests.Session, base_url: str) -> None:
+    """Read the proxy and CA-bundle environment once, then stop `session` reading it.
+
+    With `trust_env` (requests' default) every request re-reads the proxy
+    variables and `~/.netrc`, and a netrc entry for the provider's host (or a
+    `default` one) silently replaces the provider's `Authorization` header
+    with Basic auth. Every call of a client goes to `base_url`'s host, so the
+    proxies (`HTTPS_PROXY`, `NO_PROXY`...) and `REQUESTS_CA_BUNDLE` /
+    `CURL_CA_BUNDLE` resolved for it now are the ones requests would use.
+    """
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+
+
 class ProviderHTTP:
     """A JSON client for one provider connection: timeouts, retries, rate limit, errors."""
 
@@ -218,7 +238,10 @@ class ProviderHTTP:
         self._secrets = sorted(
             {s for s in secret_values if s and len(s) >= 4}, key=len, reverse=True
         )
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            environment_settings_fix(session, self.base_url)
+        self.session = session
         self.session.headers.update(
             {"Accept": "application/json", "User-Agent": "verity/0.1"}
         )

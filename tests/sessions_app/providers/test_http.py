@@ -74,6 +74,51 @@ def test_get_json_sends_headers_params_and_timeouts(rsps, fake_time):
     assert fake_time.sleeps == []
 
 
+def test_a_netrc_entry_never_replaces_the_providers_credential(
+    rsps, fake_time, tmp_path, monkeypatch
+):
+    # requests, left to read the environment, applies ~/.netrc Basic auth over
+    # the Authorization header of every request to a matching (or any) host.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login mallory password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    rsps.get(URL, json={"ok": True})
+
+    make_http(fake_time).get_json("/things")
+
+    assert rsps.calls[0].request.headers["Authorization"] == f"Token token={TOKEN}"
+
+
+def test_proxies_and_ca_bundle_come_from_the_environment_at_construction(
+    rsps, fake_time, monkeypatch
+):
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://egress.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")
+    rsps.get(URL, json={"ok": True})
+    http = make_http(fake_time)
+    # Later changes are not read per request.
+    monkeypatch.setenv("HTTPS_PROXY", "http://elsewhere.internal:3128")
+
+    http.get_json("/things")
+
+    sent = rsps.calls[0].request.req_kwargs
+    assert sent["proxies"]["https"] == "http://egress.internal:3128"
+    assert sent["verify"] == "/etc/ssl/corporate.pem"
+
+
+def test_no_proxy_for_the_provider_host_is_respected(rsps, fake_time, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://egress.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "api.example.test")
+    rsps.get(URL, json={"ok": True})
+
+    make_http(fake_time).get_json("/things")
+
+    assert "https" not in rsps.calls[0].request.req_kwargs["proxies"]
+
+
 def test_post_json_sends_json_with_the_configured_content_type(rsps, fake_time):
     rsps.post(
         URL,
