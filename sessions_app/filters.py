@@ -233,6 +233,31 @@ def sessions_search(qs: QuerySet, value: str) -> QuerySet:
     return qs.filter(Q(provider_client_id__in=set(rows)) | Q(pk__in=exact_ids))
 
 
+def checks_search(qs: QuerySet, value: str) -> QuerySet:
+    """Keep checks whose own id, or whose session's id, is exactly `value`.
+
+    The check admin's search. Two small queries first, each answered by a
+    (connection, external_id) unique index, then two literal id lists the
+    planner ORs in a bitmap: Django's OR across the session join scans every
+    check (5 to 6 s at 3,000,000 checks).
+    """
+    value = value.strip()
+    if not value:
+        return qs
+    connections = ProviderConnection.objects.values("pk")
+    check_ids = list(
+        Check.objects.order_by()
+        .filter(connection_id__in=connections, external_id=value)
+        .values_list("pk", flat=True)
+    )
+    session_ids = list(
+        WorkflowSession.objects.order_by()
+        .filter(connection_id__in=connections, external_id=value)
+        .values_list("pk", flat=True)
+    )
+    return qs.filter(Q(pk__in=check_ids) | Q(session_id__in=session_ids))
+
+
 class SessionFilterSet(filters.FilterSet):
     provider = CharInFilter(
         field_name="connection__slug",

@@ -549,3 +549,39 @@ def test_session_admin_search_finds_what_the_queue_search_finds(
     assert found("run-acme") == set()
     assert found("ref-9") == {by_reference.pk}
     assert len(found("")) == 5
+
+
+def test_check_admin_search_finds_a_check_or_every_check_of_a_session(
+    admin_client_verity, django_assert_max_num_queries
+):
+    onfido = ProviderConnectionFactory(slug="onfido-a", kind="onfido")
+    cube = ProviderConnectionFactory(slug="cube-b", kind="complycube")
+    session = WorkflowSessionFactory(connection=onfido, external_id="run-1")
+    first, second = (
+        CheckFactory(session=session, connection=onfido, external_id=f"chk-{n}")
+        for n in (1, 2)
+    )
+    # The same id at another provider is another check.
+    twin = CheckFactory(
+        session=WorkflowSessionFactory(connection=cube, external_id="sess-9"),
+        connection=cube,
+        external_id="chk-1",
+    )
+    CheckFactory(connection=onfido, external_id="chk-3")
+    url = reverse("admin:sessions_app_check_changelist")
+
+    def found(term: str) -> set[int]:
+        response = admin_client_verity.get(url, {"q": term})
+        assert response.status_code == 200
+        return {c.pk for c in response.context["cl"].result_list}
+
+    assert found("chk-1") == {first.pk, twin.pk}
+    assert found(" run-1 ") == {first.pk, second.pk}
+    assert found("sess-9") == {twin.pk}
+    # Ids are exact.
+    assert found("chk") == set()
+    assert found("run") == set()
+    assert len(found("")) == 4
+    # Two look-ups of ids, then the page: no query per connection or per row.
+    with django_assert_max_num_queries(10):
+        found("chk-1")
