@@ -369,7 +369,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     if filterset.is_valid():
         chip_labels["client"] = _client_filter_names(filterset)
         try:
-            page = selectors.session_page(
+            page = selectors.session_queue_page(
                 queryset=filterset.qs,
                 sort=sort,
                 cursor=cursor or None,
@@ -380,7 +380,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
                 "The page link was damaged or made for another sort order; "
                 "showing the first page."
             )
-            page = selectors.session_page(
+            page = selectors.session_queue_page(
                 queryset=filterset.qs, sort=sort, page_size=page_size
             )
     else:

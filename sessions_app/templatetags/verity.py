@@ -174,13 +174,27 @@ def timestamp(value: dt.datetime | None) -> str:
     return mark_safe(_timestamp_html(value))  # noqa: S308 - no text from data
 
 
-@register.simple_tag
-def queue_cells(session: Any, link_query: str = "") -> str:
+_PK_PLACEHOLDER = 987654321987
+
+
+def _detail_url(context: template.Context, name: str, pk: int) -> str:
+    """`reverse(name, args=[pk])`, reversed once per page render, for many rows."""
+    urls = context.render_context.setdefault("verity_detail_urls", {})
+    if name not in urls:
+        urls[name] = reverse(name, args=[_PK_PLACEHOLDER]).rpartition(
+            str(_PK_PLACEHOLDER)
+        )
+    before, _, after = urls[name]
+    return f"{before}{pk}{after}"
+
+
+@register.simple_tag(takes_context=True)
+def queue_cells(context: template.Context, session: Any, link_query: str = "") -> str:
     """The ten cells of one review-queue row; the `<tr>` stays in the template.
 
     Built in Python like the admin's own changelist rows
     (`django.contrib.admin.templatetags.admin_list.items_for_result`).
-    `session` comes from `selectors.session_list_queryset` (joins and tags
+    `session` comes from `selectors.session_queue_page` (joins and tags
     prefetched: no query here); `link_query` is appended to the session link.
     """
     zone = timezone.get_current_timezone()
@@ -188,7 +202,7 @@ def queue_cells(session: Any, link_query: str = "") -> str:
     if pc is not None and pc.client_id:
         client = pc.client
         client_cell = (
-            f'<a href="{_e(reverse("client-detail", args=[pc.client_id]))}">'
+            f'<a href="{_e(_detail_url(context, "client-detail", pc.client_id))}">'
             f"{_e(client.display_name or pc.name or client.reference)}</a>"
         )
     elif pc is not None:
@@ -212,7 +226,7 @@ def queue_cells(session: Any, link_query: str = "") -> str:
         "".join(
             f'<span class="tag{"" if tag.kind == "user" else " tag-technical"}">'
             f"{_e(tag.name)}</span>"
-            for tag in session.tags.all()
+            for tag in session.queue_tags
         )
         or _NONE
     )
@@ -232,7 +246,7 @@ def queue_cells(session: Any, link_query: str = "") -> str:
     external_id = _e(session.external_id)
     return mark_safe(  # noqa: S308 - every value from data is escaped above
         f'<td><span class="cell-wrap">{_e(session.connection.display_name)}</span></td>'
-        f'<th scope="row"><a href="{_e(session.get_absolute_url())}{_e(link_query)}"'
+        f'<th scope="row"><a href="{_e(_detail_url(context, "session-detail", session.pk))}{_e(link_query)}"'
         f' class="mono id" title="{external_id}">{external_id}</a></th>'
         f'<td class="wrap">{client_cell}</td><td class="wrap">{workflow_cell}</td>'
         f"<td>{_status_html(session.status, session.raw_status)}</td>"

@@ -25,6 +25,7 @@ from tests.factories import (
     ReviewFactory,
     SyncRunFactory,
     TagFactory,
+    UserFactory,
     WebhookDeliveryFactory,
     WorkflowSessionFactory,
 )
@@ -327,6 +328,37 @@ def test_sync_status_limits_and_aggregates(django_assert_num_queries):
     assert len(record.raw_excerpt) == selectors.QUARANTINE_EXCERPT_CHARS
     assert record.raw_length == 5000
     assert len(status.webhooks) == 20
+
+
+@pytest.mark.parametrize("sort", ["-created", "provider", "-status"])
+def test_queue_page_loads_what_rows_show_and_tags_in_page_order(
+    sort, django_assert_num_queries
+):
+    from django.template import Context
+
+    from sessions_app.templatetags.verity import queue_cells
+
+    vip, aml = TagFactory(name="vip"), TagFactory(name="aml", kind=TagKind.TECHNICAL)
+    zed = TagFactory(name="zed")
+    tagged = WorkflowSessionFactory(
+        tags=[zed, vip, aml],
+        assignee=UserFactory(username="rita", roles=["reviewer"]),
+        last_decision="approve",
+        last_decision_at=timezone.now(),
+    )
+    WorkflowSessionFactory(provider_client=None)
+    qs = selectors.session_list(params={})
+
+    page = selectors.session_queue_page(queryset=qs, sort=sort, page_size=10)
+
+    assert {s.pk for s in page.items} == set(qs.values_list("pk", flat=True))
+    [row] = [s for s in page.items if s.pk == tagged.pk]
+    # Technical tags first, then by name: the order of every other page.
+    assert [t.name for t in row.queue_tags] == ["aml", "vip", "zed"]
+    assert {"raw_payload", "reasons", "summary", "error"} <= row.get_deferred_fields()
+    with django_assert_num_queries(0):
+        for session in page.items:
+            queue_cells(Context(), session)
 
 
 def test_session_page_sorts_and_pages_through_a_filtered_queryset():
