@@ -15,6 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .links import detail_url_builder
 from .models import (
     Check,
     Client,
@@ -36,6 +37,31 @@ def _absolute(context: dict[str, Any], path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
+def _row_link(field: serializers.Field, view_name: str, pk: Any) -> str:
+    """The absolute URL of `view_name` for `pk`, reversed once per response.
+
+    The builders live on the root serializer, which is made per response.
+    """
+    builders = field.root.__dict__.setdefault("_verity_link_builders", {})
+    if view_name not in builders:
+        request = field.context.get("request")
+        builders[view_name] = detail_url_builder(
+            view_name, absolute=request.build_absolute_uri if request else None
+        )
+    return builders[view_name](pk)
+
+
+class RowLinkField(serializers.HyperlinkedIdentityField):
+    """`HyperlinkedIdentityField` for `<int:pk>` routes, without a reverse per row."""
+
+    def get_url(
+        self, obj: Any, view_name: str, request: Any, format: str | None
+    ) -> str | None:
+        if format or getattr(obj, "pk", None) is None:
+            return super().get_url(obj, view_name, request, format)
+        return _row_link(self, view_name, obj.pk)
+
+
 class TagSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
@@ -46,7 +72,7 @@ class TagSerializer(serializers.ModelSerializer):
 class SessionSerializer(serializers.ModelSerializer):
     """A session as a row of the review queue."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="api-session-detail")
+    url = RowLinkField(view_name="api-session-detail")
     page_url = serializers.SerializerMethodField(help_text="The session's Verity page.")
     provider = serializers.CharField(source="connection.slug", read_only=True)
     provider_kind = serializers.ChoiceField(
@@ -111,7 +137,7 @@ class SessionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_page_url(self, obj: WorkflowSession) -> str:
-        return _absolute(self.context, obj.get_absolute_url())
+        return _row_link(self, "session-detail", obj.pk)
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_dashboard_url(self, obj: WorkflowSession) -> str | None:

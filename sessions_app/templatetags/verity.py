@@ -8,10 +8,10 @@ import json
 from typing import Any
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from ..links import detail_url_builder
 from ..models import Decision, Outcome, ReasonCode, Status
 
 register = template.Library()
@@ -174,18 +174,12 @@ def timestamp(value: dt.datetime | None) -> str:
     return mark_safe(_timestamp_html(value))  # noqa: S308 - no text from data
 
 
-_PK_PLACEHOLDER = 987654321987
-
-
-def _detail_url(context: template.Context, name: str, pk: int) -> str:
-    """`reverse(name, args=[pk])`, reversed once per page render, for many rows."""
-    urls = context.render_context.setdefault("verity_detail_urls", {})
-    if name not in urls:
-        urls[name] = reverse(name, args=[_PK_PLACEHOLDER]).rpartition(
-            str(_PK_PLACEHOLDER)
-        )
-    before, _, after = urls[name]
-    return f"{before}{pk}{after}"
+def _detail_url(context: template.Context, view_name: str, pk: int) -> str:
+    """`reverse(view_name, args=[pk])`, reversed once per page render."""
+    builders = context.render_context.setdefault("verity_detail_urls", {})
+    if view_name not in builders:
+        builders[view_name] = detail_url_builder(view_name)
+    return builders[view_name](pk)
 
 
 @register.simple_tag(takes_context=True)
