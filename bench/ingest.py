@@ -138,6 +138,23 @@ def tags_ensure(records: Sequence[Any]) -> dict[tuple[str, str], int]:
     return {(n, k): pk for pk, n, k in m.Tag.objects.values_list("pk", "name", "kind")}
 
 
+def _tag_id_next() -> int:
+    from django.db.models import Max
+
+    return (_models().Tag.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+
+
+def leftovers_delete(conns: Mapping[str, Any], first_new_tag_id: int) -> None:
+    """Delete the bench connections and the tags created since `first_new_tag_id`.
+
+    Called once every approach has deleted what it wrote, so nothing refers
+    to them any more.
+    """
+    m = _models()
+    m.Tag.objects.filter(id__gte=first_new_tag_id).delete()
+    m.ProviderConnection.objects.filter(pk__in=[c.pk for c in conns.values()]).delete()
+
+
 # --- HTTP-only pass: record the pages -------------------------------------------------
 
 
@@ -553,6 +570,10 @@ def measure(
         speed=0,
         rate_limits=dict.fromkeys(KINDS),
     ).start()
+    # The tags and connections this measurement adds are removed at the end:
+    # left behind, thousands of simulator tags would slow the stock admin's
+    # tag filter in the queue measurement that follows (they did, before run D).
+    first_new_tag_id = _tag_id_next()
     try:
         conns = connections_ensure(sim)
         marks = marks_take()
@@ -637,6 +658,7 @@ def measure(
             print(f"  round {round_no + 1}/{repeat} done", flush=True)
     finally:
         sim.stop()
+    leftovers_delete(conns, first_new_tag_id)
     if connection.vendor == "postgresql":
         m = _models()
         with connection.cursor() as cursor:

@@ -291,7 +291,7 @@ class SessionListApi(ListApi):
     extra_query_options = (SORT_PARAM,)
 
     def get_queryset(self) -> QuerySet[WorkflowSession]:
-        return selectors.session_list_queryset()
+        return selectors.session_api_list_queryset()
 
     def get_keyset_sort(self) -> str:
         """Return the field of the queue's `sort` parameter; 400 for an unknown one."""

@@ -216,6 +216,23 @@ def session_queue_page(
     )
 
 
+# What an API session row (`serializers.SessionSerializer`) reads, the same
+# way: the queue row's columns and the few more the API returns.
+SESSION_API_ROW_FIELDS = (
+    *QUEUE_ROW_FIELDS,
+    "connection__kind",
+    "started_at",
+    "completed_at",
+    "last_synced_at",
+    "dashboard_url",
+)
+
+
+def session_api_list_queryset() -> QuerySet[WorkflowSession]:
+    """`session_list_queryset` with only the columns an API list row returns."""
+    return session_list_queryset().only(*SESSION_API_ROW_FIELDS)
+
+
 def session_total_estimate() -> int | None:
     """Return the planner's estimate of all sessions (PostgreSQL), else None."""
     return table_row_estimate(WorkflowSession)

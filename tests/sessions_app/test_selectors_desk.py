@@ -361,6 +361,29 @@ def test_queue_page_loads_what_rows_show_and_tags_in_page_order(
             queue_cells(Context(), session)
 
 
+def test_api_list_rows_load_only_what_the_serializer_returns(
+    rf, django_assert_num_queries
+):
+    from sessions_app.serializers import SessionSerializer
+
+    WorkflowSessionFactory(
+        tags=[TagFactory(name="vip")],
+        assignee=UserFactory(username="rita", roles=["reviewer"]),
+        last_decision="approve",
+        last_decision_at=timezone.now(),
+    )
+    WorkflowSessionFactory(provider_client=None)
+    rows = list(selectors.session_api_list_queryset())
+
+    assert {"raw_payload", "reasons", "summary", "error"} <= rows[
+        0
+    ].get_deferred_fields()
+    with django_assert_num_queries(0):
+        data = SessionSerializer(rows, many=True, context={"request": rf.get("/")}).data
+    assert {row["assignee"] for row in data} == {"rita", None}
+    assert [t["name"] for row in data for t in row["tags"]] == ["vip"]
+
+
 def test_session_page_sorts_and_pages_through_a_filtered_queryset():
     data = desk_data_create(sessions=9, checks_per_session=0)
     qs = selectors.session_list(params={"provider": "onfido-eu"})
