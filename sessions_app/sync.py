@@ -457,6 +457,7 @@ def _known_versions_for(
                     connection=connection, external_id__in=chunk
                 )
                 .exclude(source_version="")
+                .order_by()  # one call per provider page: no sort
                 .values_list("external_id", "source_version")
             )
         return found
