@@ -57,7 +57,8 @@ class RowLinkField(serializers.HyperlinkedIdentityField):
     def get_url(
         self, obj: Any, view_name: str, request: Any, format: str | None
     ) -> str | None:
-        if format or getattr(obj, "pk", None) is None:
+        versioned = getattr(request, "versioning_scheme", None) is not None
+        if format or versioned or getattr(obj, "pk", None) is None:
             return super().get_url(obj, view_name, request, format)
         return _row_link(self, view_name, obj.pk)
 
