@@ -582,6 +582,8 @@ def test_check_admin_search_finds_a_check_or_every_check_of_a_session(
     assert found("chk") == set()
     assert found("run") == set()
     assert len(found("")) == 4
-    # Two look-ups of ids, then the page: no query per connection or per row.
-    with django_assert_max_num_queries(10):
+    # Two look-ups of ids, then the page: no query per connection or per row
+    # (10 on SQLite; on PostgreSQL the paginator's COUNT runs in a savepoint
+    # with a statement timeout: 3 more).
+    with django_assert_max_num_queries(13):
         found("chk-1")
