@@ -155,6 +155,23 @@ def leftovers_delete(conns: Mapping[str, Any], first_new_tag_id: int) -> None:
     m.ProviderConnection.objects.filter(pk__in=[c.pk for c in conns.values()]).delete()
 
 
+def older_leftovers_delete() -> dict[str, int]:
+    """Delete tags no session uses and the sync measurement's connections.
+
+    What runs of this measurement before `leftovers_delete` existed left in
+    the bench database (the generator's tags are all in use).
+    """
+    m = _models()
+    tags, _ = m.Tag.objects.filter(sessions__isnull=True).delete()
+    connections, _ = m.ProviderConnection.objects.filter(
+        slug__startswith=f"{SLUG_PREFIX}-",
+        sessions__isnull=True,
+        provider_clients__isnull=True,
+        checks__isnull=True,
+    ).delete()
+    return {k: v for k, v in (("tags", tags), ("connections", connections)) if v}
+
+
 # --- HTTP-only pass: record the pages -------------------------------------------------
 
 
