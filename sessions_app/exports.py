@@ -46,7 +46,6 @@ from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
@@ -59,6 +58,7 @@ from .filters import (
     parameters_unknown,
     unknown_parameter_message,
 )
+from .links import detail_url_builder, detail_url_parts
 from .models import AuditEvent, Check, Tag, WorkflowSession
 from .roles import user_can_export
 from .services import audit_event_record
@@ -310,17 +310,12 @@ def _tag_names_cell(id_column: str) -> ExtraCell:
 
 
 def _session_url_parts(request: HttpRequest) -> tuple[str, str]:
-    """The session page's absolute URL before and after the id."""
-    # One reverse() for the whole export; a million reverse() calls add up.
-    placeholder = 987654321
-    template = request.build_absolute_uri(reverse("session-detail", args=[placeholder]))
-    head, tail = template.split(str(placeholder), 1)
-    return head, tail
+    """The session page's absolute URL before and after the id (one reverse())."""
+    return detail_url_parts("session-detail", absolute=request.build_absolute_uri)
 
 
 def _session_url_maker(request: HttpRequest) -> Callable[[int], str]:
-    head, tail = _session_url_parts(request)
-    return lambda pk: f"{head}{pk}{tail}"
+    return detail_url_builder("session-detail", absolute=request.build_absolute_uri)
 
 
 def _session_records(

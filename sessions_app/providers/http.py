@@ -5,7 +5,7 @@ What it guarantees, whichever provider is behind it:
 - a (connect, read) timeout on every call and no redirects followed (a
   redirect to another host would carry the API key with it);
 - proxies and the CA bundle read from the environment once, when the client
-  is built, and `~/.netrc` never (`environment_settings_fix`);
+  is built, and `~/.netrc` never (`environment_settings_freeze`);
 - requests spaced to the connection's rate limit (`RateLimiter`): per process,
   which is enough because the sync lock lets one worker sync a connection at a
   time;
@@ -157,7 +157,7 @@ def body_excerpt(response: requests.Response, limit: int = EXCERPT_CHARS) -> str
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-def environment_settings_fix(session: requests.Session, base_url: str) -> None:
+def environment_settings_freeze(session: requests.Session, base_url: str) -> None:
     """Read the proxy and CA-bundle environment once, then stop `session` reading it.
 
     With `trust_env` (requests' default) every request re-reads the proxy
@@ -240,7 +240,7 @@ class ProviderHTTP:
         )
         if session is None:
             session = requests.Session()
-            environment_settings_fix(session, self.base_url)
+            environment_settings_freeze(session, self.base_url)
         self.session = session
         self.session.headers.update(
             {"Accept": "application/json", "User-Agent": "verity/0.1"}

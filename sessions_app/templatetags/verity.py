@@ -147,6 +147,7 @@ def _outcome_html(value: str, raw: str) -> str:
 
 
 def _timestamp_html(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
+    """A `<time>`: the date, then the time of day in a muted line (UTC)."""
     if value is None:
         return _NONE
     local = timezone.localtime(value, zone)
@@ -166,12 +167,6 @@ def status_badge(value: str, raw: str) -> str:
 def outcome_badge(value: str, raw: str) -> str:
     """The normalised outcome as a coloured badge (as _outcome.html)."""
     return mark_safe(_outcome_html(value, raw))  # noqa: S308 - every value escaped
-
-
-@register.simple_tag
-def timestamp(value: dt.datetime | None) -> str:
-    """A `<time>`: the date, then the time of day in a muted line (UTC)."""
-    return mark_safe(_timestamp_html(value))  # noqa: S308 - no text from data
 
 
 def _detail_url(context: template.Context, view_name: str, pk: int) -> str:
