@@ -732,11 +732,32 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
         flush=True,
     )
     writer.reset_sequences(tables)
+    return counts
+
+
+def statistics_update() -> None:
+    """VACUUM and ANALYZE what was loaded (after the commit: VACUUM cannot run
+    inside a transaction).
+
+    VACUUM as well as ANALYZE: it sets the visibility map, as autovacuum has
+    long done on a production database, so index-only scans (the stock admin's
+    COUNTs, the overview) are measured as they would run there. With ANALYZE
+    alone, a queue-only run measured the stock admin 2 to 4 times slower than
+    after the sync measurement's VACUUM.
+    """
     t0 = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    print(f"  analyzed in {time.perf_counter() - t0:.1f}s", flush=True)
-    return counts
+        if connection.vendor == "postgresql":
+            # The project's tables only: the shared catalogs need a superuser.
+            tables = connection.introspection.django_table_names(
+                only_existing=True, include_views=False
+            )
+            cursor.execute(
+                "VACUUM (ANALYZE) " + ", ".join(map(connection.ops.quote_name, tables))
+            )
+        else:
+            cursor.execute("ANALYZE")
+    print(f"  vacuumed and analyzed in {time.perf_counter() - t0:.1f}s", flush=True)
 
 
 def main() -> None:
@@ -751,6 +772,7 @@ def main() -> None:
         counts = generate(sessions=args.sessions, seed=args.seed)
         t0 = time.perf_counter()
     print(f"  committed in {time.perf_counter() - t0:.1f}s", flush=True)
+    statistics_update()
     print(
         json.dumps(
             {
