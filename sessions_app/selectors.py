@@ -190,6 +190,23 @@ QUEUE_ROW_FIELDS = (
 )
 
 
+# Where list rows (queue and API) find their session's tags.
+ROW_TAGS_ATTR = "row_tags"
+
+
+def row_tags_prefetch() -> Prefetch:
+    """Each session's tags, in `TAG_ORDERING`, as a plain list in `ROW_TAGS_ATTR`.
+
+    A `to_attr` prefetch builds no related manager and no queryset per row,
+    as the `tags` prefetch (read through `tags.all()`) does.
+    """
+    return Prefetch(
+        "tags",
+        queryset=Tag.objects.order_by(*TAG_ORDERING).only("name", "kind"),
+        to_attr=ROW_TAGS_ATTR,
+    )
+
+
 def session_queue_page(
     *,
     queryset: QuerySet[WorkflowSession],
@@ -198,18 +215,12 @@ def session_queue_page(
     page_size: int = 25,
 ) -> KeysetPage:
     """`session_page` for the review queue's rows: only `QUEUE_ROW_FIELDS`,
-    and each session's tags as a list in `queue_tags` (a `to_attr` prefetch
-    builds no related manager and no queryset per row, as `tags.all()` does).
+    and each session's tags as a list (`row_tags_prefetch`).
     """
-    tags = Prefetch(
-        "tags",
-        queryset=Tag.objects.order_by(*TAG_ORDERING).only("name", "kind"),
-        to_attr="queue_tags",
-    )
     return session_page(
         queryset=queryset.only(*QUEUE_ROW_FIELDS)
         .prefetch_related(None)
-        .prefetch_related(tags),
+        .prefetch_related(row_tags_prefetch()),
         sort=sort,
         cursor=cursor,
         page_size=page_size,
@@ -229,8 +240,14 @@ SESSION_API_ROW_FIELDS = (
 
 
 def session_api_list_queryset() -> QuerySet[WorkflowSession]:
-    """`session_list_queryset` with only the columns an API list row returns."""
-    return session_list_queryset().only(*SESSION_API_ROW_FIELDS)
+    """`session_list_queryset` with only the columns an API list row returns,
+    tags as a list (`row_tags_prefetch`)."""
+    return (
+        session_list_queryset()
+        .only(*SESSION_API_ROW_FIELDS)
+        .prefetch_related(None)
+        .prefetch_related(row_tags_prefetch())
+    )
 
 
 def session_total_estimate() -> int | None:

@@ -29,6 +29,8 @@ from .models import (
     Tag,
     WorkflowSession,
 )
+from .row_serializers import RowListSerializer
+from .selectors import ROW_TAGS_ATTR
 from .services import REVIEW_COMMENT_MAX_LENGTH
 
 
@@ -63,11 +65,21 @@ class RowLinkField(serializers.HyperlinkedIdentityField):
         return _row_link(self, view_name, obj.pk)
 
 
+class SessionTagsSerializer(RowListSerializer):
+    """A session's tags: the list the list selectors prefetched
+    (`selectors.row_tags_prefetch`), else the `tags` relation."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        listed = getattr(instance, ROW_TAGS_ATTR, None)
+        return listed if listed is not None else super().get_attribute(instance)
+
+
 class TagSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
         fields = ["name", "kind"]
         read_only_fields = fields
+        list_serializer_class = SessionTagsSerializer
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -135,6 +147,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "dashboard_url",
         ]
         read_only_fields = fields
+        list_serializer_class = RowListSerializer
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_page_url(self, obj: WorkflowSession) -> str:
@@ -313,6 +326,7 @@ class CheckSerializer(serializers.ModelSerializer):
             "last_synced_at",
         ]
         read_only_fields = fields
+        list_serializer_class = RowListSerializer
 
 
 class CheckDetailSerializer(CheckSerializer):

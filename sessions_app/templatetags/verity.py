@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 
 from ..links import detail_url_builder
 from ..models import Decision, Outcome, ReasonCode, Status
+from ..selectors import ROW_TAGS_ATTR
 
 register = template.Library()
 
@@ -215,7 +216,7 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
         "".join(
             f'<span class="tag{"" if tag.kind == "user" else " tag-technical"}">'
             f"{_e(tag.name)}</span>"
-            for tag in session.queue_tags
+            for tag in getattr(session, ROW_TAGS_ATTR)
         )
         or _NONE
     )

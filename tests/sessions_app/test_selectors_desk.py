@@ -354,7 +354,7 @@ def test_queue_page_loads_what_rows_show_and_tags_in_page_order(
     assert {s.pk for s in page.items} == set(qs.values_list("pk", flat=True))
     [row] = [s for s in page.items if s.pk == tagged.pk]
     # Technical tags first, then by name: the order of every other page.
-    assert [t.name for t in row.queue_tags] == ["aml", "vip", "zed"]
+    assert [t.name for t in row.row_tags] == ["aml", "vip", "zed"]
     assert {"raw_payload", "reasons", "summary", "error"} <= row.get_deferred_fields()
     with django_assert_num_queries(0):
         for session in page.items:
