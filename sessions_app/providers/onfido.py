@@ -7,9 +7,12 @@ What makes Onfido awkward, and how this adapter copes:
   no total: pages are read until one comes back empty.
 - There is no "updated since" filter; `created_at_gt` takes a whole day. An
   incremental pass lists runs created since the day before the last pass
-  started, minus `overlap_days` (default 1), and then re-fetches by id the
-  unfinished runs Verity holds (`refresh_ids`), which is how older runs that
-  changed are caught. The first pass, and `full=True`, list everything.
+  started, minus `overlap_days` (default 1). Older runs that may still change
+  (the unfinished ones Verity holds, `refresh_ids`) are then caught by listing
+  the runs in those statuses (`status=processing,...`, a page per 20 runs or
+  so instead of a request per run); what that listing did not return (a run
+  that has finished since, or was deleted) is re-fetched by id. The first
+  pass, and `full=True`, list everything.
 - A run's `updated_at` is its change marker (`source_version`): unchanged runs
   cost no further call. A changed run costs `GET /workflow_runs/{id}/tasks`,
   one `GET .../tasks/{task_id}` per task (verification results live in task
@@ -37,11 +40,18 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from ..exceptions import (
+    ProviderBadRequest,
     ProviderConfigurationError,
     ProviderNotFound,
     ProviderResponseInvalid,
 )
-from ..normalization import normalise_check, normalise_session
+from ..models import FINAL_STATUSES
+from ..normalization import (
+    REOPENABLE_RAW_STATUSES,
+    SESSION_STATUS,
+    normalise_check,
+    normalise_session,
+)
 from .base import (
     Budget,
     CheckRecord,
@@ -94,6 +104,15 @@ logger = logging.getLogger(__name__)
 
 KIND = "onfido"
 RECORD_TYPE = "workflow_run"
+# The run statuses the sync keeps re-polling (unfinished, or `review`, which a
+# person may still decide), as `GET /workflow_runs?status=` takes them.
+IN_ROTATION_STATUSES = tuple(
+    sorted(
+        word
+        for word, (status, _) in SESSION_STATUS[KIND].items()
+        if status not in FINAL_STATUSES or word in REOPENABLE_RAW_STATUSES[KIND]
+    )
+)
 # Onfido's API regions (https://api.<region>.onfido.com/v3.6).
 REGIONS = ("eu", "us", "ca")
 # Onfido's published live limit is 400 requests/minute (sandbox 30/minute) and
@@ -214,7 +233,8 @@ class OnfidoAdapter(ProviderAdapter):
         refresh_ids: Sequence[str] = (),
         known_versions: KnownVersions = no_known_versions,
     ) -> Iterator[Page]:
-        """Yield pages of runs: the (windowed) listing, then `refresh_ids` by id.
+        """Yield pages of runs: the (windowed) listing, the runs in rotation
+        statuses when `refresh_ids` are left, then what is still left by id.
 
         Runs an earlier pass read incompletely (the cursor's `retry_ids`) are
         fetched by id like `refresh_ids` unless the listing returned them.
@@ -238,8 +258,8 @@ class OnfidoAdapter(ProviderAdapter):
 
         progress = Progress()
         seen: set[str] = set()
-        wanted = {i for i in refresh_ids if isinstance(i, str) and i}
-        wanted.update(state["retry_ids"])
+        in_rotation = {i for i in refresh_ids if isinstance(i, str) and i}
+        wanted = in_rotation | set(state["retry_ids"])
 
         def process(runs: Sequence[Any]) -> Page:
             # Remember, in the cursor, which refresh ids the listing already
@@ -266,6 +286,39 @@ class OnfidoAdapter(ProviderAdapter):
                     False,
                 ),
                 process=process,
+                cursor_of=cursor_of,
+                seen=seen,
+            )
+            if finished:
+                rotation = in_rotation - seen
+                rotation -= set(state.get("listed_refresh_ids") or [])
+                # Only when some run in rotation is still to be read: the
+                # listing then costs a page per ~20 of them, not one per run,
+                # and never more pages than the reads by id it replaces.
+                phase = "unfinished" if rotation else "refresh"
+                state.update(phase=phase, page=1, done_ids=[], prev_ids=[])
+                state["unfinished_pages_max"] = len(rotation)
+
+        def fetch_unfinished(page: int) -> tuple[list[Any], bool]:
+            if not in_rotation - set(state.get("listed_refresh_ids") or []):
+                return [], True  # every run in rotation is read
+            runs, stop = self._unfinished_page(page)
+            return runs, stop or page >= state.get("unfinished_pages_max", 0)
+
+        def process_wanted(runs: Sequence[Any]) -> Page:
+            # Only the runs this pass would otherwise read by id: the others
+            # were listed earlier in the pass, maybe in an earlier call.
+            pending = wanted - set(state.get("listed_refresh_ids") or [])
+            return process([r for r in runs if item_id(r) in pending])
+
+        if finished and state["phase"] == "unfinished":
+            finished = yield from walk_offset_pages(
+                state,
+                budget=budget,
+                progress=progress,
+                batch_size=self.batch_size,
+                fetch=fetch_unfinished,
+                process=process_wanted,
                 cursor_of=cursor_of,
                 seen=seen,
             )
@@ -330,13 +383,14 @@ class OnfidoAdapter(ProviderAdapter):
     @staticmethod
     def _valid_state(state: dict[str, Any]) -> bool:
         return (
-            state.get("phase") in ("list", "refresh")
+            state.get("phase") in ("list", "unfinished", "refresh")
             and isinstance(state.get("page"), int)
             and state["page"] >= 1
             and isinstance(state.get("done_ids"), list)
             and isinstance(state.get("prev_ids"), list)
             and isinstance(state.get("refresh_after"), str)
             and isinstance(state.get("listed_refresh_ids", []), list)
+            and isinstance(state.get("unfinished_pages_max", 0), int)
             and isinstance(state.get("retry_ids", []), list)
             and len(state.get("retry_ids", [])) <= RETRY_IDS_MAX
             and all(isinstance(i, str) for i in state.get("retry_ids", []))
@@ -359,6 +413,52 @@ class OnfidoAdapter(ProviderAdapter):
                 provider=self.http.provider,
             )
         return runs
+
+    def _unfinished_page(self, page: int) -> tuple[list[Any], bool]:
+        """One page of the runs in `IN_ROTATION_STATUSES`, and whether to stop.
+
+        The runs it returns that the pass still wants (`refresh_ids`, retry
+        ids) are read as the listing reads them (unchanged ones cost nothing
+        more); the ids it did not return are read by id after it. So the listing may end early at no risk: on a 400/422
+        (an API that refuses the filter), or after a page holding a run in
+        another status (an API that ignores it, which would otherwise walk
+        every run), the rest goes by id as it would without the listing.
+        """
+        params = {
+            "page": page,
+            "sort": "desc",
+            "status": ",".join(IN_ROTATION_STATUSES),
+        }
+        try:
+            runs = self.http.get_json("/workflow_runs", params=params)
+        except ProviderBadRequest as exc:
+            logger.warning(
+                "Onfido refused the status-filtered run listing (%s); "
+                "reading unfinished runs by id.",
+                exc,
+            )
+            return [], True
+        if not isinstance(runs, list):
+            raise ProviderResponseInvalid(
+                f"GET /workflow_runs?status=... page {page} is not a JSON array",
+                provider=self.http.provider,
+            )
+        others = sorted(
+            {
+                as_text(run.get("status"), limit=RAW_WORD_MAX)
+                for run in runs
+                if isinstance(run, dict)
+            }
+            - set(IN_ROTATION_STATUSES)
+        )
+        if others:
+            logger.warning(
+                "Onfido listed runs in status %s for status=%s; reading the "
+                "remaining unfinished runs by id.",
+                ", ".join(others),
+                params["status"],
+            )
+        return runs, bool(others)
 
     def _page_of(self, runs: Sequence[Any], known_versions: KnownVersions) -> Page:
         return page_of_items(

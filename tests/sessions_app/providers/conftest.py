@@ -18,6 +18,7 @@ import pytest
 import responses
 from responses import matchers
 
+from sessions_app.providers import onfido
 from sessions_app.providers.base import Budget, ConnectionConfig, Page
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
@@ -142,8 +143,12 @@ def calls_to(rsps, pattern: str, method: str = "GET") -> list:
 # Provider URL layouts ------------------------------------------------------------
 
 
-def register_onfido(rsps, base: str = ONFIDO_BASE, *, pages=None, query=None) -> None:
-    """Register the run listing (`pages`: bodies, default the recorded 3) and details."""
+def register_onfido(
+    rsps, base: str = ONFIDO_BASE, *, pages=None, query=None, unfinished=None
+) -> None:
+    """Register the run listing (`pages`: bodies, default the recorded 3), the
+    listing by rotation status (`unfinished`: bodies, default one empty page)
+    and the details."""
     bodies = (
         pages
         if pages is not None
@@ -159,7 +164,28 @@ def register_onfido(rsps, base: str = ONFIDO_BASE, *, pages=None, query=None) ->
                 )
             ],
         )
+    register_onfido_unfinished(
+        rsps, base, pages=[[]] if unfinished is None else unfinished
+    )
     register_onfido_details(rsps, base)
+
+
+def register_onfido_unfinished(rsps, base: str = ONFIDO_BASE, *, pages) -> None:
+    """Register `GET /workflow_runs?status=<rotation statuses>` page bodies."""
+    for number, body in enumerate(pages, start=1):
+        rsps.get(
+            f"{base}/workflow_runs",
+            json=body,
+            match=[
+                matchers.query_param_matcher(
+                    {
+                        "page": str(number),
+                        "sort": "desc",
+                        "status": ",".join(onfido.IN_ROTATION_STATUSES),
+                    }
+                )
+            ],
+        )
 
 
 def register_onfido_details(rsps, base: str = ONFIDO_BASE) -> None:

@@ -49,6 +49,7 @@ from .conftest import (
     ICA_BASE,
     ONFIDO_BASE,
     FakeTime,
+    load,
     make_adapter,
     register_complycube,
     register_ica,
@@ -56,6 +57,8 @@ from .conftest import (
 )
 
 R3 = "c1d2e3f4-0000-4111-8222-000000000003"
+# R3 as the listing shows it (still processing; by id it has finished since).
+R3_LISTED = load("onfido", "workflow_runs/page-1.json")[2]
 S1 = "6650a1b2c3d4e5f6a7b8c901"
 P1, P2 = "a1f0c8f2-1c1e-4c55-9b1a-0d3e5f6a7b01", "a1f0c8f2-1c1e-4c55-9b1a-0d3e5f6a7b02"
 W1 = "d4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f01"
@@ -166,6 +169,8 @@ def error_body(kind: str, name: str, fault: Fault) -> dict[str, Any]:
 #
 # Roles, i.e. what a tolerated fault of that endpoint does:
 #   list    the listing itself: every fault raises
+#   status-list  Onfido's listing of runs by rotation status: 400/422 (the
+#           filter refused) read the wanted runs by id instead; the rest raises
 #   session the session's own record (refresh by id, ComplyCube detail):
 #           404/410 gone, other client errors and garbage quarantined
 #   sub     a session-scoped list (Onfido tasks, ICA analyses): 404/410 gone,
@@ -187,6 +192,7 @@ class Endpoint:
     options: Mapping[str, Any] = field(default_factory=dict)
     iter_kwargs: Mapping[str, Any] = field(default_factory=dict)
     onfido_pages: Any = None  # Onfido listing bodies (None: the recorded three)
+    onfido_unfinished: Any = None  # its listing by status (None: one empty page)
     ica_projects: bool = True
     fetch: tuple[str, Mapping[str, Any]] | None = None  # (id, hint)
     # Which reference records the fault touches (tolerated outcomes).
@@ -204,6 +210,17 @@ def _has_checks(record: SessionRecord) -> bool:
 
 ENDPOINTS: dict[str, Endpoint] = {
     "onfido list runs": Endpoint("onfido", "GET", r"/workflow_runs", "list"),
+    # Only the listing by rotation status (its query names `status`), after an
+    # empty window: the reference reads R3 from it, a refusal reads R3 by id.
+    "onfido list runs by status": Endpoint(
+        "onfido",
+        "GET",
+        r"/workflow_runs(?=\?(?:.*&)?status=)",
+        "status-list",
+        onfido_pages=[[]],
+        onfido_unfinished=[[R3_LISTED], []],
+        iter_kwargs={"refresh_ids": [R3]},
+    ),
     "onfido run by id": Endpoint(
         "onfido",
         "GET",
@@ -337,6 +354,7 @@ TOLERATED = {
     "fetch": {"404": "none", "410": "none"},
     "fetch-search": {"403": "none", "404": "none", "410": "none"},
     "list": {},
+    "status-list": {"400": "by-id", "422": "by-id"},
 }
 
 
@@ -380,9 +398,15 @@ class Outcome:
         return [item for page in self.pages for item in getattr(page, attribute)]
 
 
-def _register(rsps: responses.RequestsMock, endpoint: Endpoint) -> None:
+def _register(
+    rsps: responses.RequestsMock, endpoint: Endpoint, *, faulted: bool
+) -> None:
     if endpoint.kind == "onfido":
-        register_onfido(rsps, pages=endpoint.onfido_pages)
+        # A faulted status listing is answered by the fault alone.
+        unfinished = endpoint.onfido_unfinished
+        if faulted and endpoint.role == "status-list":
+            unfinished = []
+        register_onfido(rsps, pages=endpoint.onfido_pages, unfinished=unfinished)
     elif endpoint.kind == "complycube":
         register_complycube(rsps)
     else:
@@ -420,7 +444,7 @@ def run_scenario(
     url_pattern = re.compile(re.escape(base) + endpoint.path + r"(?:\?.*)?$")
     outcome = Outcome()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        _register(rsps, endpoint)
+        _register(rsps, endpoint, faulted=fault_name is not None)
         if fault_name is not None:
             for registered in list(rsps.registered()):
                 if registered.method == endpoint.method and url_pattern.match(
@@ -650,7 +674,19 @@ def check_none(endpoint, name, fault, outcome, clean) -> None:
     assert outcome.fetched is None
 
 
+def check_read_by_id(endpoint, name, fault, outcome, clean) -> None:
+    # The reference read R3 from the listing (processing); without the
+    # listing it is read by id, where it has finished since.
+    assert clean.records[R3].raw_status == "processing"
+    assert set(outcome.records) == {R3}
+    assert outcome.records[R3].raw_status == "approved"
+    assert outcome.every("quarantined") == []
+    assert outcome.every("gone_ids") == []
+    assert outcome.pages[-1].done
+
+
 TOLERATED_CHECKS = {
+    "by-id": check_read_by_id,
     "missing": check_missing,
     "deleted": check_deleted_client,
     "gone": check_gone,

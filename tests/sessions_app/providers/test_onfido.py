@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import pytest
+from responses import matchers
 
 from sessions_app.exceptions import (
     ProviderAuthError,
@@ -206,6 +207,132 @@ def test_incremental_pass_uses_a_day_window_and_refreshes_unfinished_runs(
     assert [gone for page in pages for gone in page.gone_ids] == [GONE]
     assert pages[-1].done is True
     assert pages[-1].cursor["last_pass_started_at"] != last_start
+
+
+WINDOW = {"created_at_gt": "2025-06-03"}
+INCREMENTAL = {"v": 1, "last_pass_started_at": "2025-06-05T03:00:00.000Z"}
+STATUS_QUERY = {
+    "page": "1",
+    "sort": "desc",
+    "status": "awaiting_client_input,awaiting_input,processing,review",
+}
+
+
+def _status_listing_calls(rsps):
+    return [
+        c for c in calls_to(rsps, r"/workflow_runs\?") if "status=" in c.request.url
+    ]
+
+
+def _by_id_calls(rsps):
+    return [
+        c.request.url.rsplit("/", 1)[1]
+        for c in calls_to(rsps, r"/workflow_runs/[^/?]+$")
+    ]
+
+
+def test_unfinished_runs_outside_the_window_are_listed_by_status(rsps, adapter):
+    """R2 is still in review, so the status listing returns it; R3 finished
+    since, so only it (and the vanished run) are read by id."""
+    review_run = load("onfido", "workflow_runs/page-1.json")[1]
+    assert (review_run["id"], review_run["status"]) == (R2, "review")
+    register_onfido(
+        rsps,
+        pages=[load("onfido", "workflow_runs/page-2.json"), []],
+        query=WINDOW,
+        unfinished=[[review_run], []],
+    )
+    rsps.get(
+        f"{ONFIDO_BASE}/workflow_runs/{GONE}",
+        status=410,
+        json=load("onfido", "errors/not_found.json"),
+    )
+
+    pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R2, R3, GONE])
+
+    assert session_ids(pages) == [R4, R5, R2, R3]
+    assert _by_id_calls(rsps) == [R3, GONE]
+    assert [c.request.params["status"] for c in _status_listing_calls(rsps)] == [
+        STATUS_QUERY["status"]
+    ] * 2
+    assert "created_at_gt" not in _status_listing_calls(rsps)[0].request.params
+    assert by_id(pages)[R2].raw_status == "review"
+    assert [gone for page in pages for gone in page.gone_ids] == [GONE]
+
+
+def test_no_status_listing_when_the_window_listed_every_unfinished_run(rsps, adapter):
+    register_onfido(
+        rsps, pages=[load("onfido", "workflow_runs/page-2.json"), []], query=WINDOW
+    )
+    pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R4])
+    assert session_ids(pages) == [R4, R5]
+    assert _status_listing_calls(rsps) == []
+    assert _by_id_calls(rsps) == []
+
+
+def test_the_status_listing_stops_once_every_wanted_run_was_in_it(rsps, adapter):
+    _, review, processing = load("onfido", "workflow_runs/page-1.json")
+    register_onfido(
+        rsps, pages=[[]], query=WINDOW, unfinished=[[review, processing], [review]]
+    )
+    pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R2, R3])
+    assert session_ids(pages) == [R2, R3]
+    assert len(_status_listing_calls(rsps)) == 1  # page 2 is never asked for
+    assert _by_id_calls(rsps) == []
+
+
+def test_the_status_listing_reads_no_more_pages_than_runs_it_replaces(rsps, adapter):
+    """One wanted run: one page at most, then by id (a busy account's listing
+    could otherwise cost more than the reads it saves)."""
+    approved_elsewhere = [
+        {**run, "status": "processing"}
+        for run in load("onfido", "workflow_runs/page-2.json")
+    ]
+    register_onfido(rsps, pages=[[]], query=WINDOW, unfinished=[approved_elsewhere, []])
+    pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R3])
+    assert session_ids(pages) == [R3]
+    assert len(_status_listing_calls(rsps)) == 1
+    assert _by_id_calls(rsps) == [R3]
+
+
+def test_a_refused_status_filter_falls_back_to_reading_by_id(rsps, adapter, caplog):
+    register_onfido(rsps, pages=[[]], query=WINDOW, unfinished=[])
+    rsps.get(
+        f"{ONFIDO_BASE}/workflow_runs",
+        status=400,
+        json={"error": {"type": "validation_error", "message": "bad status"}},
+        match=[matchers.query_param_matcher(STATUS_QUERY)],
+    )
+
+    pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R3])
+
+    assert session_ids(pages) == [R3]
+    assert _by_id_calls(rsps) == [R3]
+    assert len(_status_listing_calls(rsps)) == 1
+    assert pages[-1].done is True
+    assert "refused the status-filtered run listing" in caplog.text
+
+
+def test_an_ignored_status_filter_ends_the_status_listing_after_one_page(
+    rsps, adapter, caplog
+):
+    """A page holding a final run means the filter is not applied: reading
+    on would walk every run, so the rest goes by id."""
+    approved, review, _ = load("onfido", "workflow_runs/page-1.json")
+    register_onfido(
+        rsps,
+        pages=[[]],
+        query=WINDOW,
+        unfinished=[[approved, review], load("onfido", "workflow_runs/page-2.json")],
+    )
+
+    pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R2, R3])
+
+    # R2 came with the page; R1 is not wanted, so not read; R3 goes by id.
+    assert session_ids(pages) == [R2, R3]
+    assert _by_id_calls(rsps) == [R3]
+    assert len(_status_listing_calls(rsps)) == 1
+    assert "listed runs in status approved" in caplog.text
 
 
 def test_full_pass_ignores_the_window(rsps, adapter):
