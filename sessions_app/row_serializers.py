@@ -58,7 +58,10 @@ def _datetime_converter(field: serializers.DateTimeField) -> Reader | None:
         # for UTC, as DRF does); anything else is DRF's to represent.
         if not hasattr(value, "astimezone") or value.utcoffset() is None:
             return field.to_representation(value)
-        text = value.astimezone(zone).isoformat()
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError:
+            return field.to_representation(value)  # DRF's own error
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return iso
@@ -132,6 +135,12 @@ class RowListSerializer(serializers.ListSerializer):
     resolved once per response."""
 
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        if (
+            type(self.child).to_representation
+            is not serializers.Serializer.to_representation
+        ):
+            # A row serializer with its own representation keeps it.
+            return super().to_representation(data)
         rows = data.all() if isinstance(data, models.manager.BaseManager) else data
         cells = [
             (field.field_name, _cell(field)) for field in self.child._readable_fields

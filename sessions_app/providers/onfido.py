@@ -9,10 +9,10 @@ What makes Onfido awkward, and how this adapter copes:
   incremental pass lists runs created since the day before the last pass
   started, minus `overlap_days` (default 1). Older runs that may still change
   (the unfinished ones Verity holds, `refresh_ids`) are then caught by listing
-  the runs in those statuses (`status=processing,...`, a page per 20 runs or
-  so instead of a request per run); what that listing did not return (a run
-  that has finished since, or was deleted) is re-fetched by id. The first
-  pass, and `full=True`, list everything.
+  the older runs in those statuses (`status=processing,...&created_at_lt=`, a
+  page per 20 runs or so instead of a request per run); what that listing did
+  not return (a run that has finished since, or was deleted) is re-fetched by
+  id. The first pass, and `full=True`, list everything.
 - A run's `updated_at` is its change marker (`source_version`): unchanged runs
   cost no further call. A changed run costs `GET /workflow_runs/{id}/tasks`,
   one `GET .../tasks/{task_id}` per task (verification results live in task
@@ -105,12 +105,26 @@ logger = logging.getLogger(__name__)
 KIND = "onfido"
 RECORD_TYPE = "workflow_run"
 # The run statuses the sync keeps re-polling (unfinished, or `review`, which a
-# person may still decide), as `GET /workflow_runs?status=` takes them.
+# person may still decide) that `GET /workflow_runs?status=` is documented to
+# take: its description omits `awaiting_client_input` (which the status enum
+# has), so runs in that status are read by id rather than risk a refused filter.
+FILTER_STATUSES = frozenset(
+    (
+        "processing",
+        "awaiting_input",
+        "approved",
+        "declined",
+        "review",
+        "abandoned",
+        "error",
+    )
+)
 IN_ROTATION_STATUSES = tuple(
     sorted(
         word
         for word, (status, _) in SESSION_STATUS[KIND].items()
-        if status not in FINAL_STATUSES or word in REOPENABLE_RAW_STATUSES[KIND]
+        if (status not in FINAL_STATUSES or word in REOPENABLE_RAW_STATUSES[KIND])
+        and word in FILTER_STATUSES
     )
 )
 # Onfido's API regions (https://api.<region>.onfido.com/v3.6).
@@ -237,10 +251,11 @@ class OnfidoAdapter(ProviderAdapter):
         statuses when `refresh_ids` are left, then what is still left by id.
 
         Runs an earlier pass read incompletely (the cursor's `retry_ids`) are
-        fetched by id like `refresh_ids` unless the listing returned them.
+        fetched by id like `refresh_ids` unless a listing returned them.
         Cursor: `{"v": 1, "last_pass_started_at": iso[, "retry_ids": [...]]}`
-        between passes, plus `"pass": {mode, started_at, created_at_gt, phase,
-        page, done_ids, prev_ids, refresh_after, retry_ids, incomplete_ids}`
+        between passes, plus `"pass": {mode, started_at, created_at_gt, phase
+        (list, unfinished, refresh), page, done_ids, prev_ids, refresh_after,
+        retry_ids, incomplete_ids, listed_refresh_ids, unfinished_pages_max}`
         while one is unfinished.
         """
         cursor = cursor if isinstance(cursor, Mapping) else {}
@@ -302,14 +317,22 @@ class OnfidoAdapter(ProviderAdapter):
         def fetch_unfinished(page: int) -> tuple[list[Any], bool]:
             if not in_rotation - set(state.get("listed_refresh_ids") or []):
                 return [], True  # every run in rotation is read
-            runs, stop = self._unfinished_page(page)
+            runs, stop = self._unfinished_page(page, state["created_at_gt"])
             return runs, stop or page >= state.get("unfinished_pages_max", 0)
 
-        def process_wanted(runs: Sequence[Any]) -> Page:
-            # Only the runs this pass would otherwise read by id: the others
-            # were listed earlier in the pass, maybe in an earlier call.
+        def process_unfinished(runs: Sequence[Any]) -> Page:
+            # The runs this pass would otherwise read by id, and the others it
+            # holds that the window cannot have listed (so none is read twice,
+            # even over several calls): their refresh costs nothing if unchanged.
             pending = wanted - set(state.get("listed_refresh_ids") or [])
-            return process([r for r in runs if item_id(r) in pending])
+            before_window = _window_start(state["created_at_gt"])
+            return process(
+                [
+                    run
+                    for run in runs
+                    if item_id(run) in pending or _created_before(run, before_window)
+                ]
+            )
 
         if finished and state["phase"] == "unfinished":
             finished = yield from walk_offset_pages(
@@ -318,7 +341,7 @@ class OnfidoAdapter(ProviderAdapter):
                 progress=progress,
                 batch_size=self.batch_size,
                 fetch=fetch_unfinished,
-                process=process_wanted,
+                process=process_unfinished,
                 cursor_of=cursor_of,
                 seen=seen,
             )
@@ -414,21 +437,29 @@ class OnfidoAdapter(ProviderAdapter):
             )
         return runs
 
-    def _unfinished_page(self, page: int) -> tuple[list[Any], bool]:
-        """One page of the runs in `IN_ROTATION_STATUSES`, and whether to stop.
+    def _unfinished_page(
+        self, page: int, created_at_gt: str | None
+    ) -> tuple[list[Any], bool]:
+        """One page of the runs in `IN_ROTATION_STATUSES` created up to the
+        window's first day (the window lists the later ones), and whether to stop.
 
-        The runs it returns that the pass still wants (`refresh_ids`, retry
-        ids) are read as the listing reads them (unchanged ones cost nothing
-        more); the ids it did not return are read by id after it. So the listing may end early at no risk: on a 400/422
-        (an API that refuses the filter), or after a page holding a run in
-        another status (an API that ignores it, which would otherwise walk
-        every run), the rest goes by id as it would without the listing.
+        Its runs are read as the listing reads them (unchanged ones cost
+        nothing more); the wanted ids it did not return are read by id after
+        it. So the listing may end early at no risk: on a 400/422 (an API that
+        refuses the filter), or after a page holding a run in another status
+        (an API that ignores it, which would otherwise walk every run), the
+        rest goes by id as it would without the listing.
         """
-        params = {
+        params: dict[str, Any] = {
             "page": page,
             "sort": "desc",
             "status": ",".join(IN_ROTATION_STATUSES),
         }
+        window_day = _window_day(created_at_gt)
+        if window_day is not None:
+            # Whole days: up to and including the window's day (an overlap the
+            # page bookkeeping absorbs), so no run falls between the two.
+            params["created_at_lt"] = (window_day + dt.timedelta(days=1)).isoformat()
         try:
             runs = self.http.get_json("/workflow_runs", params=params)
         except ProviderBadRequest as exc:
@@ -727,6 +758,28 @@ class OnfidoAdapter(ProviderAdapter):
             }
             self._applicants[applicant_id] = (name[:NAME_MAX], trimmed, problem)
         return self._applicants[applicant_id]
+
+
+def _window_day(created_at_gt: str | None) -> dt.date | None:
+    """The window's day `created_at_gt` (None: no window, or not a date)."""
+    try:
+        return dt.date.fromisoformat(created_at_gt) if created_at_gt else None
+    except ValueError:
+        return None
+
+
+def _window_start(created_at_gt: str | None) -> dt.datetime | None:
+    """Midnight UTC starting the window's day (None: no window)."""
+    day = _window_day(created_at_gt)
+    return None if day is None else dt.datetime(*day.timetuple()[:3], tzinfo=dt.UTC)
+
+
+def _created_before(run: Any, moment: dt.datetime | None) -> bool:
+    """Whether the run was created before `moment` (False when unknown)."""
+    if moment is None or not isinstance(run, dict):
+        return False
+    created = parse_timestamp(run.get("created_at"))
+    return created is not None and created < moment
 
 
 def _is_report(value: Any) -> bool:

@@ -159,6 +159,24 @@ def test_a_field_default_or_source_error_behaves_as_in_drf(drf_lists):
     ours = RowSerializer([Row()], many=True).data
     drf_lists()
     theirs = RowSerializer([Row()], many=True).data
-    assert ours == theirs == [
-        {"name": "x", "count": 7, "missing": "fallback", "nullable": None}
-    ]
+    assert (
+        ours
+        == theirs
+        == [{"name": "x", "count": 7, "missing": "fallback", "nullable": None}]
+    )
+
+
+def test_a_row_serializer_with_its_own_representation_keeps_it():
+    class Row:
+        name = "x"
+
+    class Shouting(serializers.Serializer):
+        name = serializers.CharField()
+
+        class Meta:
+            list_serializer_class = RowListSerializer
+
+        def to_representation(self, instance):
+            return {"name": instance.name.upper()}
+
+    assert Shouting([Row()], many=True).data == [{"name": "X"}]

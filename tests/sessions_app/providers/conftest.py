@@ -8,6 +8,7 @@ GET /workflow_runs/<run>/tasks), so every endpoint an adapter calls has one.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -144,7 +145,13 @@ def calls_to(rsps, pattern: str, method: str = "GET") -> list:
 
 
 def register_onfido(
-    rsps, base: str = ONFIDO_BASE, *, pages=None, query=None, unfinished=None
+    rsps,
+    base: str = ONFIDO_BASE,
+    *,
+    pages=None,
+    query=None,
+    unfinished=None,
+    unfinished_query=None,
 ) -> None:
     """Register the run listing (`pages`: bodies, default the recorded 3), the
     listing by rotation status (`unfinished`: bodies, default one empty page)
@@ -164,14 +171,24 @@ def register_onfido(
                 )
             ],
         )
+    if unfinished_query is None and (query or {}).get("created_at_gt"):
+        # The adapter lists unfinished runs up to the window's first day.
+        day = dt.date.fromisoformat(query["created_at_gt"]) + dt.timedelta(days=1)
+        unfinished_query = {"created_at_lt": day.isoformat()}
     register_onfido_unfinished(
-        rsps, base, pages=[[]] if unfinished is None else unfinished
+        rsps,
+        base,
+        pages=[[]] if unfinished is None else unfinished,
+        query=unfinished_query,
     )
     register_onfido_details(rsps, base)
 
 
-def register_onfido_unfinished(rsps, base: str = ONFIDO_BASE, *, pages) -> None:
-    """Register `GET /workflow_runs?status=<rotation statuses>` page bodies."""
+def register_onfido_unfinished(
+    rsps, base: str = ONFIDO_BASE, *, pages, query=None
+) -> None:
+    """Register `GET /workflow_runs?status=<rotation statuses>` page bodies
+    (`query`: further parameters, e.g. `created_at_lt`)."""
     for number, body in enumerate(pages, start=1):
         rsps.get(
             f"{base}/workflow_runs",
@@ -182,6 +199,7 @@ def register_onfido_unfinished(rsps, base: str = ONFIDO_BASE, *, pages) -> None:
                         "page": str(number),
                         "sort": "desc",
                         "status": ",".join(onfido.IN_ROTATION_STATUSES),
+                        **(query or {}),
                     }
                 )
             ],

@@ -211,10 +211,13 @@ def test_incremental_pass_uses_a_day_window_and_refreshes_unfinished_runs(
 
 WINDOW = {"created_at_gt": "2025-06-03"}
 INCREMENTAL = {"v": 1, "last_pass_started_at": "2025-06-05T03:00:00.000Z"}
+# Runs created up to the window's day, in the statuses the filter documents.
+BEFORE_WINDOW = {"created_at_lt": "2025-06-04"}
 STATUS_QUERY = {
     "page": "1",
     "sort": "desc",
-    "status": "awaiting_client_input,awaiting_input,processing,review",
+    "status": "awaiting_input,processing,review",
+    **BEFORE_WINDOW,
 }
 
 
@@ -241,6 +244,7 @@ def test_unfinished_runs_outside_the_window_are_listed_by_status(rsps, adapter):
         pages=[load("onfido", "workflow_runs/page-2.json"), []],
         query=WINDOW,
         unfinished=[[review_run], []],
+        unfinished_query=BEFORE_WINDOW,
     )
     rsps.get(
         f"{ONFIDO_BASE}/workflow_runs/{GONE}",
@@ -273,7 +277,11 @@ def test_no_status_listing_when_the_window_listed_every_unfinished_run(rsps, ada
 def test_the_status_listing_stops_once_every_wanted_run_was_in_it(rsps, adapter):
     _, review, processing = load("onfido", "workflow_runs/page-1.json")
     register_onfido(
-        rsps, pages=[[]], query=WINDOW, unfinished=[[review, processing], [review]]
+        rsps,
+        pages=[[]],
+        query=WINDOW,
+        unfinished=[[review, processing], [review]],
+        unfinished_query=BEFORE_WINDOW,
     )
     pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R2, R3])
     assert session_ids(pages) == [R2, R3]
@@ -283,14 +291,21 @@ def test_the_status_listing_stops_once_every_wanted_run_was_in_it(rsps, adapter)
 
 def test_the_status_listing_reads_no_more_pages_than_runs_it_replaces(rsps, adapter):
     """One wanted run: one page at most, then by id (a busy account's listing
-    could otherwise cost more than the reads it saves)."""
-    approved_elsewhere = [
+    could otherwise cost more than the reads it saves). The older runs on that
+    page, which the window cannot have listed, are read as well."""
+    older_unfinished = [
         {**run, "status": "processing"}
         for run in load("onfido", "workflow_runs/page-2.json")
     ]
-    register_onfido(rsps, pages=[[]], query=WINDOW, unfinished=[approved_elsewhere, []])
+    register_onfido(
+        rsps,
+        pages=[[]],
+        query=WINDOW,
+        unfinished=[older_unfinished, []],
+        unfinished_query=BEFORE_WINDOW,
+    )
     pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R3])
-    assert session_ids(pages) == [R3]
+    assert session_ids(pages) == [R4, R5, R3]
     assert len(_status_listing_calls(rsps)) == 1
     assert _by_id_calls(rsps) == [R3]
 
@@ -324,11 +339,13 @@ def test_an_ignored_status_filter_ends_the_status_listing_after_one_page(
         pages=[[]],
         query=WINDOW,
         unfinished=[[approved, review], load("onfido", "workflow_runs/page-2.json")],
+        unfinished_query=BEFORE_WINDOW,
     )
 
     pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R2, R3])
 
-    # R2 came with the page; R1 is not wanted, so not read; R3 goes by id.
+    # R2 came with the page; R1 (not wanted, created on the window's first
+    # day, so maybe listed by it) is not read; R3 goes by id.
     assert session_ids(pages) == [R2, R3]
     assert _by_id_calls(rsps) == [R3]
     assert len(_status_listing_calls(rsps)) == 1
