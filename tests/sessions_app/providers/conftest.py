@@ -161,16 +161,7 @@ def register_onfido(
         if pages is not None
         else [load("onfido", f"workflow_runs/page-{n}.json") for n in (1, 2, 3)]
     )
-    for number, body in enumerate(bodies, start=1):
-        rsps.get(
-            f"{base}/workflow_runs",
-            json=body,
-            match=[
-                matchers.query_param_matcher(
-                    {"page": str(number), "sort": "desc", **(query or {})}
-                )
-            ],
-        )
+    _register_onfido_pages(rsps, base, bodies, query or {})
     if unfinished_query is None and (query or {}).get("created_at_gt"):
         # The adapter lists unfinished runs up to the window's first day.
         day = dt.date.fromisoformat(query["created_at_gt"]) + dt.timedelta(days=1)
@@ -189,18 +180,19 @@ def register_onfido_unfinished(
 ) -> None:
     """Register `GET /workflow_runs?status=<rotation statuses>` page bodies
     (`query`: further parameters, e.g. `created_at_lt`)."""
-    for number, body in enumerate(pages, start=1):
+    status = ",".join(onfido.IN_ROTATION_STATUSES)
+    _register_onfido_pages(rsps, base, pages, {"status": status, **(query or {})})
+
+
+def _register_onfido_pages(rsps, base: str, bodies, query) -> None:
+    """`GET /workflow_runs?page=N&sort=desc&<query>` answers the N-th body."""
+    for number, body in enumerate(bodies, start=1):
         rsps.get(
             f"{base}/workflow_runs",
             json=body,
             match=[
                 matchers.query_param_matcher(
-                    {
-                        "page": str(number),
-                        "sort": "desc",
-                        "status": ",".join(onfido.IN_ROTATION_STATUSES),
-                        **(query or {}),
-                    }
+                    {"page": str(number), "sort": "desc", **query}
                 )
             ],
         )
