@@ -457,8 +457,9 @@ class OnfidoAdapter(ProviderAdapter):
         }
         window_day = _window_day(created_at_gt)
         if window_day is not None:
-            # Whole days: up to and including the window's day (an overlap the
-            # page bookkeeping absorbs), so no run falls between the two.
+            # Whole days: up to and including the window's day, so no run falls
+            # between the two listings; of that day's runs, which the window
+            # may have listed, only the still wanted ones are read.
             params["created_at_lt"] = (window_day + dt.timedelta(days=1)).isoformat()
         try:
             runs = self.http.get_json("/workflow_runs", params=params)
