@@ -742,8 +742,8 @@ def statistics_update() -> None:
     VACUUM as well as ANALYZE: it sets the visibility map, as autovacuum has
     long done on a production database, so index-only scans (the stock admin's
     COUNTs, the overview) are measured as they would run there. With ANALYZE
-    alone, a queue-only run measured the stock admin 2 to 4 times slower than
-    after the sync measurement's VACUUM.
+    alone, a queue-only run on freshly loaded data measured the stock admin's
+    first page at 726 ms, and 214 ms after a VACUUM of the same data.
     """
     t0 = time.perf_counter()
     with connection.cursor() as cursor:

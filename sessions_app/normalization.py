@@ -74,6 +74,17 @@ REOPENABLE_RAW_STATUSES: dict[str, frozenset[str]] = {
     ProviderKind.ONFIDO: frozenset({"review"}),
 }
 
+
+def in_rotation(kind: str, status: str, raw_status: str) -> bool:
+    """Whether a session can still change, so the sync keeps re-polling it:
+    not in a final status, or in a raw status a person may still change."""
+    from .models import FINAL_STATUSES
+
+    return status not in FINAL_STATUSES or raw_status in REOPENABLE_RAW_STATUSES.get(
+        kind, frozenset()
+    )
+
+
 # ComplyCube's session outcome vocabulary differs between its docs and SDKs.
 COMPLYCUBE_OUTCOME: dict[str, str] = {
     "clear": O.CLEAR,
@@ -127,7 +138,9 @@ CHECK_STATUS: dict[str, dict[str, str]] = {
         "completed": S.COMPLETED,
         "failed": S.FAILED,
     },
-    ProviderKind.ICA: {raw: status for raw, (status, _) in SESSION_STATUS[ProviderKind.ICA].items()},
+    ProviderKind.ICA: {
+        raw: status for raw, (status, _) in SESSION_STATUS[ProviderKind.ICA].items()
+    },
 }
 
 
@@ -135,7 +148,9 @@ def _clean(raw: object) -> str:
     return raw.strip() if isinstance(raw, str) else ""
 
 
-def normalise_session(kind: str, raw_status: object, raw_outcome: object = None) -> Normalised:
+def normalise_session(
+    kind: str, raw_status: object, raw_outcome: object = None
+) -> Normalised:
     """Map a provider's session status (and ComplyCube's outcome) to Verity's words."""
     status_word = _clean(raw_status)
     status, outcome = SESSION_STATUS.get(kind, {}).get(status_word, (S.UNKNOWN, O.NONE))

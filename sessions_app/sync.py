@@ -74,7 +74,7 @@ from .models import (
     TagKind,
     WorkflowSession,
 )
-from .normalization import REOPENABLE_RAW_STATUSES
+from .normalization import REOPENABLE_RAW_STATUSES, in_rotation
 from .providers import adapter_for
 from .providers.base import (
     Budget,
@@ -421,7 +421,8 @@ def _reopenable(kind: str) -> frozenset[str]:
 
 
 def _in_rotation_q(kind: str) -> Q:
-    """Sessions that can still change, so the sync re-polls them.
+    """Sessions that can still change, so the sync re-polls them
+    (`normalization.in_rotation` as a query).
 
     "Unfinished" includes final-looking raw statuses a person at the provider
     may still change (Onfido `review`, see REOPENABLE_RAW_STATUSES).
@@ -429,10 +430,6 @@ def _in_rotation_q(kind: str) -> Q:
     return Q(status__in=NON_FINAL_STATUSES) | Q(
         raw_status__in=sorted(_reopenable(kind))
     )
-
-
-def _in_rotation(kind: str, status: str, raw_status: str) -> bool:
-    return status in NON_FINAL_STATUSES or raw_status in _reopenable(kind)
 
 
 def _refresh_ids(connection: ProviderConnection) -> list[str]:
@@ -799,7 +796,7 @@ def session_upsert_batch(
         ):
             result.unchanged += 1
             result.session_ids[record.external_id] = current.pk
-            if _in_rotation(connection.kind, current.status, current.raw_status):
+            if in_rotation(connection.kind, current.status, current.raw_status):
                 unchanged_pks.append(current.pk)
         else:
             changed.append((record, digest))

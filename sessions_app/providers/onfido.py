@@ -45,10 +45,9 @@ from ..exceptions import (
     ProviderNotFound,
     ProviderResponseInvalid,
 )
-from ..models import FINAL_STATUSES
 from ..normalization import (
-    REOPENABLE_RAW_STATUSES,
     SESSION_STATUS,
+    in_rotation,
     normalise_check,
     normalise_session,
 )
@@ -123,8 +122,7 @@ IN_ROTATION_STATUSES = tuple(
     sorted(
         word
         for word, (status, _) in SESSION_STATUS[KIND].items()
-        if (status not in FINAL_STATUSES or word in REOPENABLE_RAW_STATUSES[KIND])
-        and word in FILTER_STATUSES
+        if in_rotation(KIND, status, word) and word in FILTER_STATUSES
     )
 )
 # Onfido's API regions (https://api.<region>.onfido.com/v3.6).

@@ -3,7 +3,13 @@
 import pytest
 
 from sessions_app.models import Outcome, ProviderKind, Status
-from sessions_app.normalization import normalise_check, normalise_session
+from sessions_app.normalization import (
+    SESSION_STATUS,
+    in_rotation,
+    normalise_check,
+    normalise_session,
+)
+from sessions_app.providers.onfido import FILTER_STATUSES, IN_ROTATION_STATUSES
 
 ONFIDO, CC, ICA = ProviderKind.ONFIDO, ProviderKind.COMPLYCUBE, ProviderKind.ICA
 
@@ -141,3 +147,21 @@ def test_unknown_check_values_never_raise(kind, raw_status, raw_outcome):
     result = normalise_check(kind, raw_status, raw_outcome)
     assert result.known is False
     assert result.outcome in Outcome.values
+
+
+def test_in_rotation_is_unfinished_or_reopenable():
+    assert in_rotation("onfido", "in_progress", "processing")
+    assert in_rotation("onfido", "completed", "review")  # a person may still decide
+    assert not in_rotation("onfido", "completed", "approved")
+    assert not in_rotation("complycube", "completed", "review")  # Onfido's word only
+    assert in_rotation("ica", "unknown", "BRAND_NEW")
+
+
+def test_onfido_lists_by_status_exactly_the_documented_rotation_words():
+    rotating = {
+        word
+        for word, (status, _) in SESSION_STATUS["onfido"].items()
+        if in_rotation("onfido", status, word)
+    }
+    assert set(IN_ROTATION_STATUSES) == rotating & FILTER_STATUSES
+    assert rotating - set(IN_ROTATION_STATUSES) == {"awaiting_client_input"}
