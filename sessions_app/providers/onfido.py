@@ -273,6 +273,12 @@ class OnfidoAdapter(ProviderAdapter):
         seen: set[str] = set()
         in_rotation = {i for i in refresh_ids if isinstance(i, str) and i}
         wanted = in_rotation | set(state["retry_ids"])
+        if state.get("listed_refresh_ids"):
+            # Each call of a resumed pass brings its own refresh ids: keep only
+            # the listed ones still wanted, so the cursor never outgrows them.
+            state["listed_refresh_ids"] = sorted(
+                wanted.intersection(state["listed_refresh_ids"])
+            )
 
         def process(runs: Sequence[Any]) -> Page:
             # Remember, in the cursor, which refresh ids the listing already
@@ -411,6 +417,7 @@ class OnfidoAdapter(ProviderAdapter):
             and isinstance(state.get("prev_ids"), list)
             and isinstance(state.get("refresh_after"), str)
             and isinstance(state.get("listed_refresh_ids", []), list)
+            and all(isinstance(i, str) for i in state.get("listed_refresh_ids", []))
             and isinstance(state.get("unfinished_pages_max", 0), int)
             and isinstance(state.get("retry_ids", []), list)
             and len(state.get("retry_ids", [])) <= RETRY_IDS_MAX

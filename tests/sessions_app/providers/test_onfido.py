@@ -310,6 +310,81 @@ def test_the_status_listing_reads_no_more_pages_than_runs_it_replaces(rsps, adap
     assert _by_id_calls(rsps) == [R3]
 
 
+def _register_gone(rsps):
+    rsps.get(
+        f"{ONFIDO_BASE}/workflow_runs/{GONE}",
+        status=410,
+        json=load("onfido", "errors/not_found.json"),
+    )
+
+
+def test_a_budget_stop_inside_the_status_listing_resumes_there(rsps, fake_time):
+    """Stopped after the listing's first page, the next call asks for page 2,
+    and what page 1 returned is read neither again nor by id."""
+    adapter = make_adapter(
+        OnfidoAdapter, fake_time, base_url=ONFIDO_BASE, options={"batch_size": "1"}
+    )
+    _, review, processing = load("onfido", "workflow_runs/page-1.json")
+    register_onfido(
+        rsps,
+        pages=[[]],
+        query=WINDOW,
+        unfinished=[[review], [processing], []],
+        unfinished_query=BEFORE_WINDOW,
+    )
+    _register_gone(rsps)
+    wanted = [R2, R3, GONE]
+
+    first = run_pass(
+        adapter, cursor=INCREMENTAL, budget=Budget(max_pages=1), refresh_ids=wanted
+    )
+    stopped = first[-1].cursor["pass"]
+    rest, _ = run_to_end(
+        adapter, max_pages=1, cursor=first[-1].cursor, refresh_ids=wanted
+    )
+
+    assert session_ids(first) == [R2]
+    assert (stopped["phase"], stopped["page"]) == ("unfinished", 2)
+    assert stopped["listed_refresh_ids"] == [R2]
+    assert session_ids(rest) == [R3]
+    assert [c.request.params["page"] for c in _status_listing_calls(rsps)] == [
+        "1",
+        "2",
+        "3",
+    ]
+    assert _by_id_calls(rsps) == [GONE]
+    assert [gone for page in rest for gone in page.gone_ids] == [GONE]
+
+
+def test_a_resumed_pass_keeps_only_the_listed_ids_still_wanted(rsps, adapter):
+    _, review, processing = load("onfido", "workflow_runs/page-1.json")
+    register_onfido(
+        rsps,
+        pages=[[]],
+        query=WINDOW,
+        unfinished=[[review], [processing], []],
+        unfinished_query=BEFORE_WINDOW,
+    )
+    first = run_pass(
+        adapter,
+        cursor=INCREMENTAL,
+        budget=Budget(max_pages=1),
+        refresh_ids=[R2, R3, GONE],
+    )
+    assert first[-1].cursor["pass"]["listed_refresh_ids"] == [R2]
+
+    # R2 left rotation meanwhile: the next call no longer asks for it.
+    second = run_pass(
+        adapter,
+        cursor=first[-1].cursor,
+        budget=Budget(max_pages=1),
+        refresh_ids=[R3, GONE],
+    )
+
+    assert session_ids(second) == [R3]
+    assert second[-1].cursor["pass"]["listed_refresh_ids"] == [R3]
+
+
 def test_a_refused_status_filter_falls_back_to_reading_by_id(rsps, adapter, caplog):
     register_onfido(rsps, pages=[[]], query=WINDOW, unfinished=[])
     rsps.get(
@@ -615,6 +690,15 @@ def test_works_unchanged_against_a_simulator_base_url(rsps, fake_time):
 def test_a_cursor_of_another_version_starts_a_new_pass(rsps, adapter):
     register_onfido(rsps)
     pages = run_pass(adapter, cursor={"v": 99, "pass": {"page": "three"}})
+    assert session_ids(pages) == ALL_RUNS
+
+
+def test_a_pass_whose_listed_ids_are_not_ids_starts_again(rsps, adapter):
+    register_onfido(rsps)
+    first = run_pass(adapter, budget=Budget(max_pages=1))
+    cursor = json.loads(json.dumps(first[-1].cursor))
+    cursor["pass"]["listed_refresh_ids"] = [{"id": R1}]
+    pages = run_pass(adapter, cursor=cursor, refresh_ids=[R1])
     assert session_ids(pages) == ALL_RUNS
 
 
