@@ -23,7 +23,7 @@ BASE_PYTHON = $(shell $(FIND_PYTHON))
 
 help:
 	@echo "make run    create .venv, install, migrate, start simulator + worker + server, sync"
-	@echo "make test   install, ruff, makemigrations --check, the whole pytest suite"
+	@echo "make test   install, ruff check + format --check, makemigrations --check, the whole pytest suite"
 	@echo "make bench  benchmarks (starts PostgreSQL when run as root)"
 
 check-python:
@@ -52,6 +52,7 @@ lint: $(VENV)/.installed-dev
 
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

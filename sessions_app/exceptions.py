@@ -60,7 +60,9 @@ class ProviderUnavailable(ProviderError):
 class ProviderRateLimited(ProviderError):
     """429: wait `retry_after` seconds (reschedule the task, do not sleep)."""
 
-    def __init__(self, message: str = "rate limited", *, retry_after: float, **kwargs) -> None:
+    def __init__(
+        self, message: str = "rate limited", *, retry_after: float, **kwargs
+    ) -> None:
         super().__init__(message, status=kwargs.pop("status", 429), **kwargs)
         self.retry_after = retry_after
 

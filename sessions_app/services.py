@@ -32,7 +32,15 @@ from .roles import user_can_assign, user_can_decide
 # Fields never copied into an audit snapshot: large raw payloads are kept on
 # the object itself, and lock/password material must not be duplicated.
 SNAPSHOT_EXCLUDED = frozenset(
-    {"raw_payload", "raw", "body", "password", "lock_token", "lock_expires_at", "payload_hash"}
+    {
+        "raw_payload",
+        "raw",
+        "body",
+        "password",
+        "lock_token",
+        "lock_expires_at",
+        "payload_hash",
+    }
 )
 # Longest review comment, in characters after trimming; the decision form and
 # the API serializer use this same limit, and review_decision_record enforces
@@ -77,7 +85,10 @@ def snapshot_diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, 
         for k in before.keys() | after.keys()
         if k != "updated_at" and before.get(k) != after.get(k)
     }
-    return ({k: before.get(k) for k in keys if k in before}, {k: after.get(k) for k in keys if k in after})
+    return (
+        {k: before.get(k) for k in keys if k in before},
+        {k: after.get(k) for k in keys if k in after},
+    )
 
 
 def _actor_label(actor: Any, fallback: str) -> str:
@@ -104,7 +115,11 @@ def audit_event_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:255]
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user = (
+        actor
+        if actor is not None and getattr(actor, "is_authenticated", False)
+        else None
+    )
     client_id = client.pk if isinstance(client, Client) else client
     return AuditEvent.objects.create(
         actor=user,
@@ -174,7 +189,10 @@ def review_decision_record(
             f"(this one has {len(comment):,})."
         )
     locked = WorkflowSession.objects.select_for_update().get(pk=session.pk)
-    before = {"last_decision": locked.last_decision, "last_decision_at": locked.last_decision_at}
+    before = {
+        "last_decision": locked.last_decision,
+        "last_decision_at": locked.last_decision_at,
+    }
     review = Review.objects.create(
         session=locked,
         decision=decision,
@@ -248,7 +266,11 @@ def session_assign(
 
 @transaction.atomic
 def provider_client_link(
-    *, provider_client: ProviderClient, client: Client | None, actor: Any, source: str = "admin"
+    *,
+    provider_client: ProviderClient,
+    client: Client | None,
+    actor: Any,
+    source: str = "admin",
 ) -> ProviderClient:
     """Link (or unlink with `client=None`) a provider identity to a client by hand."""
     locked = ProviderClient.objects.select_for_update().get(pk=provider_client.pk)
@@ -260,7 +282,9 @@ def provider_client_link(
         audit_event_record(
             actor=actor,
             source=source,
-            action="provider_client.link" if client is not None else "provider_client.unlink",
+            action="provider_client.link"
+            if client is not None
+            else "provider_client.unlink",
             obj=locked,
             client=client_id,
             before=before,
@@ -278,19 +302,28 @@ def clients_link_by_reference(*, provider_clients: Iterable[ProviderClient]) -> 
     pending = [
         pc
         for pc in provider_clients
-        if pc.external_reference and pc.client_id is None and pc.link_source != ClientLinkSource.MANUAL
+        if pc.external_reference
+        and pc.client_id is None
+        and pc.link_source != ClientLinkSource.MANUAL
     ]
     if not pending:
         return 0
     references = {pc.external_reference for pc in pending}
     existing = {c.reference: c for c in Client.objects.filter(reference__in=references)}
     missing = [
-        Client(reference=ref, display_name=next(pc.name for pc in pending if pc.external_reference == ref))
+        Client(
+            reference=ref,
+            display_name=next(
+                pc.name for pc in pending if pc.external_reference == ref
+            ),
+        )
         for ref in sorted(references - existing.keys())
     ]
     if missing:
         Client.objects.bulk_create(missing, ignore_conflicts=True)
-        existing = {c.reference: c for c in Client.objects.filter(reference__in=references)}
+        existing = {
+            c.reference: c for c in Client.objects.filter(reference__in=references)
+        }
     linked = 0
     for pc in pending:
         client = existing.get(pc.external_reference)

@@ -23,7 +23,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
 
     @factory.post_generation
-    def roles(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+    def roles(
+        self, create: bool, extracted: list[str] | None, **kwargs: object
+    ) -> None:
         if create and extracted:
             self.groups.add(*Group.objects.filter(name__in=extracted))
         if create:
@@ -57,7 +59,9 @@ class ProviderClientFactory(factory.django.DjangoModelFactory):
     connection = factory.SubFactory(ProviderConnectionFactory)
     external_id = factory.Faker("uuid4")
     name = factory.Faker("name")
-    external_reference = factory.LazyAttribute(lambda pc: pc.client.reference if pc.client else "")
+    external_reference = factory.LazyAttribute(
+        lambda pc: pc.client.reference if pc.client else ""
+    )
     client = factory.SubFactory(ClientFactory)
 
 
@@ -87,10 +91,16 @@ class WorkflowSessionFactory(factory.django.DjangoModelFactory):
     raw_status = "approved"
     outcome = models.Outcome.CLEAR
     raw_outcome = "approved"
-    provider_created_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
-    provider_updated_at = factory.LazyAttribute(lambda s: s.provider_created_at + dt.timedelta(minutes=5))
+    provider_created_at = factory.LazyFunction(
+        lambda: timezone.now() - dt.timedelta(days=1)
+    )
+    provider_updated_at = factory.LazyAttribute(
+        lambda s: s.provider_created_at + dt.timedelta(minutes=5)
+    )
     last_synced_at = factory.LazyFunction(timezone.now)
-    raw_payload = factory.LazyAttribute(lambda s: {"id": s.external_id, "status": s.raw_status})
+    raw_payload = factory.LazyAttribute(
+        lambda s: {"id": s.external_id, "status": s.raw_status}
+    )
 
     @factory.post_generation
     def tags(self, create: bool, extracted: list | None, **kwargs: object) -> None:
@@ -110,7 +120,9 @@ class CheckFactory(factory.django.DjangoModelFactory):
     raw_status = "complete"
     outcome = models.Outcome.CLEAR
     raw_outcome = "clear"
-    breakdown = factory.LazyFunction(lambda: {"visual_authenticity": {"result": "clear"}})
+    breakdown = factory.LazyFunction(
+        lambda: {"visual_authenticity": {"result": "clear"}}
+    )
 
 
 class PolicyAssuranceFactory(factory.django.DjangoModelFactory):

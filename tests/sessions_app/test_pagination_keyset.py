@@ -244,7 +244,12 @@ def test_forged_queue_cursor_is_rejected_not_a_server_error(reviewer_client, pay
     from tests.factories import WorkflowSessionFactory
 
     WorkflowSessionFactory.create_batch(3)
-    paginator = KeysetPaginator(session_queryset(), sort_field="provider_created_at", descending=True, page_size=1)
+    paginator = KeysetPaginator(
+        session_queryset(),
+        sort_field="provider_created_at",
+        descending=True,
+        page_size=1,
+    )
     genuine = paginator.page(None).next_cursor
     decoded = json.loads(base64.urlsafe_b64decode(genuine + "=" * (-len(genuine) % 4)))
     decoded.update(payload)
