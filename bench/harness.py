@@ -113,6 +113,17 @@ def ratio(slow: float, fast: float) -> float:
     return slow / fast if fast > 0 else float("inf")
 
 
+def times(value: float, *, threshold: float, digits: int = 1) -> str:
+    """`value` as "9.97x": with as many digits as it takes (up to 4) for the
+    text to fall on the same side of `threshold` as the value itself, so a
+    missed target never reads as the target ("10.0x NO")."""
+    while True:
+        text = f"{value:.{digits}f}"
+        if digits >= 4 or (float(text) >= threshold) == (value >= threshold):
+            return f"{text}x"
+        digits += 1
+
+
 # --- Memory -----------------------------------------------------------------------
 
 

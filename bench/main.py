@@ -21,7 +21,7 @@ import argparse
 import os
 import time
 
-from bench.harness import banner, django_setup, machine, results_save, table
+from bench.harness import banner, django_setup, machine, results_save, table, times
 
 MEASUREMENTS = ("sync", "queue", "export")
 
@@ -96,22 +96,22 @@ def targets(results: dict) -> list[dict]:
         r = sync["ratios"]
         add(
             "sync engine >= 0.5x raw bulk_create",
-            f"{r['engine_vs_bulk']:.2f}x",
+            times(r["engine_vs_bulk"], threshold=0.5, digits=2),
             r["engine_vs_bulk"] >= 0.5,
         )
         add(
             "sync engine >= 10x per-row update_or_create",
-            f"{r['engine_vs_per_row']:.1f}x",
+            times(r["engine_vs_per_row"], threshold=10),
             r["engine_vs_per_row"] >= 10,
         )
         add(
             "sync end to end >= 0.5x raw bulk_create",
-            f"{r['e2e_vs_bulk']:.2f}x",
+            times(r["e2e_vs_bulk"], threshold=0.5, digits=2),
             r["e2e_vs_bulk"] >= 0.5,
         )
         add(
             "sync end to end >= 10x per-row update_or_create",
-            f"{r['e2e_vs_per_row']:.1f}x",
+            times(r["e2e_vs_per_row"], threshold=10),
             r["e2e_vs_per_row"] >= 10,
         )
         for key, label in (
@@ -120,7 +120,7 @@ def targets(results: dict) -> list[dict]:
         ):
             add(
                 f"re-sync ({label}), nothing changed < 0.1x first sync",
-                f"{r[key]:.3f}x",
+                times(r[key], threshold=0.1, digits=3),
                 r[key] < 0.1,
             )
     queue = results.get("queue")
@@ -137,7 +137,7 @@ def targets(results: dict) -> list[dict]:
                 speedup = case["stock_admin_vs"][surface]
                 add(
                     f"{label} '{name}': < 100 ms median, >= 5x stock admin",
-                    f"{median_ms:.1f} ms, {speedup:.1f}x",
+                    f"{median_ms:.1f} ms, {times(speedup, threshold=5)}",
                     median_ms < 100 and speedup >= 5,
                 )
     export = results.get("export")
@@ -146,7 +146,7 @@ def targets(results: dict) -> list[dict]:
         if r["django_vs_copy"] is not None:
             add(
                 "CSV export >= 0.5x COPY throughput",
-                f"{r['django_vs_copy']:.2f}x",
+                times(r["django_vs_copy"], threshold=0.5, digits=2),
                 r["django_vs_copy"] >= 0.5,
             )
         growth = export["django"]["rss_growth_mib"]
