@@ -184,11 +184,7 @@ def test_incremental_pass_uses_a_day_window_and_refreshes_unfinished_runs(
         pages=[load("onfido", "workflow_runs/page-2.json"), []],
         query={"created_at_gt": "2025-06-03"},
     )
-    rsps.get(
-        f"{ONFIDO_BASE}/workflow_runs/{GONE}",
-        status=410,
-        json=load("onfido", "errors/not_found.json"),
-    )
+    _register_gone(rsps)
 
     pages = run_pass(
         adapter,
@@ -234,6 +230,28 @@ def _by_id_calls(rsps):
     ]
 
 
+def _register_gone(rsps):
+    rsps.get(
+        f"{ONFIDO_BASE}/workflow_runs/{GONE}",
+        status=410,
+        json=load("onfido", "errors/not_found.json"),
+    )
+
+
+def _register_status_listing_of_r2_then_r3(rsps):
+    """An empty window, then the status listing: R2 (review), R3
+    (processing), an empty page; GONE is read by id and has vanished."""
+    _, review, processing = load("onfido", "workflow_runs/page-1.json")
+    register_onfido(
+        rsps,
+        pages=[[]],
+        query=WINDOW,
+        unfinished=[[review], [processing], []],
+        unfinished_query=BEFORE_WINDOW,
+    )
+    _register_gone(rsps)
+
+
 def test_unfinished_runs_outside_the_window_are_listed_by_status(rsps, adapter):
     """R2 is still in review, so the status listing returns it; R3 finished
     since, so only it (and the vanished run) are read by id."""
@@ -246,11 +264,7 @@ def test_unfinished_runs_outside_the_window_are_listed_by_status(rsps, adapter):
         unfinished=[[review_run], []],
         unfinished_query=BEFORE_WINDOW,
     )
-    rsps.get(
-        f"{ONFIDO_BASE}/workflow_runs/{GONE}",
-        status=410,
-        json=load("onfido", "errors/not_found.json"),
-    )
+    _register_gone(rsps)
 
     pages = run_pass(adapter, cursor=INCREMENTAL, refresh_ids=[R2, R3, GONE])
 
@@ -310,29 +324,13 @@ def test_the_status_listing_reads_no_more_pages_than_runs_it_replaces(rsps, adap
     assert _by_id_calls(rsps) == [R3]
 
 
-def _register_gone(rsps):
-    rsps.get(
-        f"{ONFIDO_BASE}/workflow_runs/{GONE}",
-        status=410,
-        json=load("onfido", "errors/not_found.json"),
-    )
-
-
 def test_a_budget_stop_inside_the_status_listing_resumes_there(rsps, fake_time):
     """Stopped after the listing's first page, the next call asks for page 2,
     and what page 1 returned is read neither again nor by id."""
     adapter = make_adapter(
         OnfidoAdapter, fake_time, base_url=ONFIDO_BASE, options={"batch_size": "1"}
     )
-    _, review, processing = load("onfido", "workflow_runs/page-1.json")
-    register_onfido(
-        rsps,
-        pages=[[]],
-        query=WINDOW,
-        unfinished=[[review], [processing], []],
-        unfinished_query=BEFORE_WINDOW,
-    )
-    _register_gone(rsps)
+    _register_status_listing_of_r2_then_r3(rsps)
     wanted = [R2, R3, GONE]
 
     first = run_pass(
@@ -357,14 +355,7 @@ def test_a_budget_stop_inside_the_status_listing_resumes_there(rsps, fake_time):
 
 
 def test_a_resumed_pass_keeps_only_the_listed_ids_still_wanted(rsps, adapter):
-    _, review, processing = load("onfido", "workflow_runs/page-1.json")
-    register_onfido(
-        rsps,
-        pages=[[]],
-        query=WINDOW,
-        unfinished=[[review], [processing], []],
-        unfinished_query=BEFORE_WINDOW,
-    )
+    _register_status_listing_of_r2_then_r3(rsps)
     first = run_pass(
         adapter,
         cursor=INCREMENTAL,
