@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import Outcome, ProviderKind, Status
+from .models import FINAL_STATUSES, Outcome, ProviderKind, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +20,6 @@ class Normalised:
 
     @property
     def is_final(self) -> bool:
-        from .models import FINAL_STATUSES
-
         return self.status in FINAL_STATUSES
 
 
@@ -75,14 +73,15 @@ REOPENABLE_RAW_STATUSES: dict[str, frozenset[str]] = {
 }
 
 
+def reopenable_raw_statuses(kind: str) -> frozenset[str]:
+    """The provider's final-looking raw statuses a person may still change."""
+    return REOPENABLE_RAW_STATUSES.get(kind, frozenset())
+
+
 def in_rotation(kind: str, status: str, raw_status: str) -> bool:
     """Whether a session can still change, so the sync keeps re-polling it:
     not in a final status, or in a raw status a person may still change."""
-    from .models import FINAL_STATUSES
-
-    return status not in FINAL_STATUSES or raw_status in REOPENABLE_RAW_STATUSES.get(
-        kind, frozenset()
-    )
+    return status not in FINAL_STATUSES or raw_status in reopenable_raw_statuses(kind)
 
 
 # ComplyCube's session outcome vocabulary differs between its docs and SDKs.

@@ -74,7 +74,7 @@ from .models import (
     TagKind,
     WorkflowSession,
 )
-from .normalization import REOPENABLE_RAW_STATUSES, in_rotation
+from .normalization import in_rotation, reopenable_raw_statuses
 from .providers import adapter_for
 from .providers.base import (
     Budget,
@@ -416,10 +416,6 @@ def connection_is_due(
     )
 
 
-def _reopenable(kind: str) -> frozenset[str]:
-    return REOPENABLE_RAW_STATUSES.get(kind, frozenset())
-
-
 def _in_rotation_q(kind: str) -> Q:
     """Sessions that can still change, so the sync re-polls them
     (`normalization.in_rotation` as a query).
@@ -428,7 +424,7 @@ def _in_rotation_q(kind: str) -> Q:
     may still change (Onfido `review`, see REOPENABLE_RAW_STATUSES).
     """
     return Q(status__in=NON_FINAL_STATUSES) | Q(
-        raw_status__in=sorted(_reopenable(kind))
+        raw_status__in=sorted(reopenable_raw_statuses(kind))
     )
 
 

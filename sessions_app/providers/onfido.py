@@ -271,8 +271,8 @@ class OnfidoAdapter(ProviderAdapter):
 
         progress = Progress()
         seen: set[str] = set()
-        in_rotation = {i for i in refresh_ids if isinstance(i, str) and i}
-        wanted = in_rotation | set(state["retry_ids"])
+        rotating_ids = {i for i in refresh_ids if isinstance(i, str) and i}
+        wanted = rotating_ids | set(state["retry_ids"])
         if state.get("listed_refresh_ids"):
             # Each call of a resumed pass brings its own refresh ids: keep only
             # the listed ones still wanted, so the cursor never outgrows them.
@@ -280,15 +280,17 @@ class OnfidoAdapter(ProviderAdapter):
                 wanted.intersection(state["listed_refresh_ids"])
             )
 
+        def listed_ids() -> set[str]:
+            """The wanted ids a listing of this pass has already returned."""
+            return set(state.get("listed_refresh_ids") or [])
+
         def process(runs: Sequence[Any]) -> Page:
             # Remember, in the cursor, which refresh ids the listing already
             # handled, so a pass resumed over several calls never reads one
             # again by id (bounded by the refresh limit).
             listed = wanted.intersection(filter(None, map(item_id, runs)))
             if listed:
-                state["listed_refresh_ids"] = sorted(
-                    listed.union(state.get("listed_refresh_ids") or [])
-                )
+                state["listed_refresh_ids"] = sorted(listed | listed_ids())
             page = self._page_of(runs, known_versions)
             incomplete_ids_update(state, page, RECORD_TYPE)
             return page
@@ -309,8 +311,8 @@ class OnfidoAdapter(ProviderAdapter):
                 seen=seen,
             )
             if finished:
-                rotation = in_rotation - seen
-                rotation -= set(state.get("listed_refresh_ids") or [])
+                rotation = rotating_ids - seen
+                rotation -= listed_ids()
                 # Only when some run in rotation is still to be read: the
                 # listing then costs a page per ~20 of them, not one per run,
                 # and never more pages than the reads by id it replaces.
@@ -319,7 +321,7 @@ class OnfidoAdapter(ProviderAdapter):
                 state["unfinished_pages_max"] = len(rotation)
 
         def fetch_unfinished(page: int) -> tuple[list[Any], bool]:
-            if not in_rotation - set(state.get("listed_refresh_ids") or []):
+            if not rotating_ids - listed_ids():
                 return [], True  # every run in rotation is read
             runs, stop = self._unfinished_page(page, state["created_at_gt"])
             return runs, stop or page >= state.get("unfinished_pages_max", 0)
@@ -328,7 +330,7 @@ class OnfidoAdapter(ProviderAdapter):
             # The runs this pass would otherwise read by id, and the others it
             # holds that the window cannot have listed (so none is read twice,
             # even over several calls): their refresh costs nothing if unchanged.
-            pending = wanted - set(state.get("listed_refresh_ids") or [])
+            pending = wanted - listed_ids()
             before_window = _window_start(state["created_at_gt"])
             return process(
                 [
@@ -353,9 +355,7 @@ class OnfidoAdapter(ProviderAdapter):
                 state.update(phase="refresh", done_ids=[], prev_ids=[])
         if finished:
             pending = sorted(
-                {i for i in wanted if i > state["refresh_after"]}
-                - seen
-                - set(state.get("listed_refresh_ids") or [])
+                {i for i in wanted if i > state["refresh_after"]} - seen - listed_ids()
             )
             for chunk in chunked(pending, self.batch_size):
                 if budget.exhausted(progress.pages):
