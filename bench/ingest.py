@@ -235,7 +235,7 @@ class ReplayAdapter:
 
 @contextlib.contextmanager
 def adapters_replaced(pages: Mapping[str, Sequence[Any]]) -> Iterator[None]:
-    from sessions_app import sync
+    from sessions_app.sync import engine as sync
 
     original = sync.adapter_for
     sync.adapter_for = lambda conn: ReplayAdapter(pages[conn.kind])
@@ -248,7 +248,7 @@ def adapters_replaced(pages: Mapping[str, Sequence[Any]]) -> Iterator[None]:
 @contextlib.contextmanager
 def commit_timer() -> Iterator[list[float]]:
     """Accumulate the seconds spent in `sync.sync_page_commit` (the DB writes)."""
-    from sessions_app import sync
+    from sessions_app.sync import engine as sync
 
     spent = [0.0]
     original = sync.sync_page_commit
@@ -271,7 +271,7 @@ def sync_all(
     conns: Mapping[str, Any], *, full: bool = False, trigger: str = "manual"
 ) -> dict[str, int]:
     """Run `provider_sync_pass` for every provider; return the summed run counts."""
-    from sessions_app import sync
+    from sessions_app.sync import engine as sync
 
     totals = {"runs": 0, "created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     for conn in conns.values():

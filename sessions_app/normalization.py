@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import FINAL_STATUSES, Outcome, ProviderKind, Status
+from .vocabulary import FINAL_STATUSES, Outcome, ProviderKind, Status
 
 
 @dataclass(frozen=True, slots=True)

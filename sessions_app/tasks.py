@@ -78,7 +78,7 @@ def _expires_seconds() -> float:
 @shared_task(name="sessions_app.tasks.dispatch_due_syncs", ignore_result=True)
 def dispatch_due_syncs() -> list[int]:
     """Enqueue a sync for every enabled connection that is due; return their ids."""
-    from .sync import connection_full_sync_due, connections_due
+    from .sync.engine import connection_full_sync_due, connections_due
 
     now = timezone.now()
     due = connections_due(now=now)
@@ -120,7 +120,7 @@ def sync_connection(
     held (most likely by the run its dead worker left behind) retries when
     that lease expires instead of being dropped.
     """
-    from .sync import connection_is_due, provider_sync
+    from .sync.engine import connection_is_due, provider_sync
 
     connection = ProviderConnection.objects.filter(pk=connection_id).first()
     if connection is None or not connection.enabled:
@@ -192,7 +192,7 @@ def session_refresh(
     delivery_id: int | None = None,
 ) -> int | None:
     """Re-fetch one session a webhook named and upsert it; return the SyncRun id."""
-    from .sync import session_refresh_from_provider
+    from .sync.engine import session_refresh_from_provider
 
     connection = ProviderConnection.objects.filter(pk=connection_id).first()
     if connection is None or not connection.enabled:

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sessions_app import sync
 from sessions_app.exceptions import ProviderRateLimited
 from sessions_app.models import (
     AuditEvent,
@@ -30,6 +29,7 @@ from sessions_app.models import (
 )
 from sessions_app.normalization import Normalised
 from sessions_app.providers.base import Budget, QuarantineRecord, SessionRecord
+from sessions_app.sync import engine as sync
 from tests.factories import ClientFactory
 from tests.sessions_app.fake_provider import fake_provider_install
 
@@ -814,7 +814,7 @@ def test_refresh_with_a_missing_credential_records_the_failure_on_run_and_delive
 
 
 def test_refresh_ids_include_unfinished_and_onfido_review_runs_but_not_final_ones():
-    from sessions_app.sync import _refresh_ids
+    from sessions_app.sync.engine import _refresh_ids
     from tests.factories import ProviderConnectionFactory, WorkflowSessionFactory
 
     onfido = ProviderConnectionFactory(kind="onfido", slug="onfido-refresh")

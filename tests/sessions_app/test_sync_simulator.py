@@ -10,7 +10,7 @@ from celery.exceptions import Retry
 from django.core.management import call_command
 from django.urls import reverse
 
-from sessions_app import sync, tasks
+from sessions_app import tasks
 from sessions_app.models import (
     SyncRun,
     SyncRunState,
@@ -18,6 +18,7 @@ from sessions_app.models import (
     WebhookDelivery,
     WorkflowSession,
 )
+from sessions_app.sync import engine as sync
 from tests.sessions_app.mirror import KINDS, mirror_differences
 
 pytestmark = [pytest.mark.django_db, pytest.mark.simulator]

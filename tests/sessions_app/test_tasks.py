@@ -10,7 +10,7 @@ from celery.exceptions import Retry
 from django.conf import settings
 from django.utils import timezone
 
-from sessions_app import sync, tasks
+from sessions_app import tasks
 from sessions_app.models import (
     ProviderConnection,
     SyncRun,
@@ -19,6 +19,7 @@ from sessions_app.models import (
     WebhookDelivery,
     WorkflowSession,
 )
+from sessions_app.sync import engine as sync
 from tests.factories import WebhookDeliveryFactory
 from tests.sessions_app.fake_provider import fake_provider_install
 

@@ -25,7 +25,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sessions_app.models import ProviderConnection, SyncRun, SyncRunState, SyncTrigger
-from sessions_app.sync import BatchResult, provider_sync_pass
+from sessions_app.sync.engine import BatchResult, provider_sync_pass
 
 logger = logging.getLogger(__name__)
 

@@ -123,7 +123,7 @@ def test_an_error_outside_the_engines_handling_fails_one_provider_only(monkeypat
     """A database error escaping a provider's pass: report it, sync the rest, exit 1."""
     from django.db import OperationalError
 
-    from sessions_app import sync
+    from sessions_app.sync import engine as sync
 
     for slug in ("a-first", "b-broken", "c-last"):
         provider, _ = fake_provider_install(monkeypatch, slug=slug)
@@ -152,7 +152,7 @@ def test_an_error_outside_the_engines_handling_fails_one_provider_only(monkeypat
 
 
 def test_a_held_lease_is_reported_as_skipped_with_its_own_exit_status(monkeypatch):
-    from sessions_app import sync
+    from sessions_app.sync import engine as sync
 
     held, held_connection = fake_provider_install(monkeypatch, slug="held")
     _populate(held, 2)
@@ -176,7 +176,7 @@ def test_a_held_lease_is_reported_as_skipped_with_its_own_exit_status(monkeypatc
 
 
 def test_failures_take_precedence_over_skips_in_the_exit_status(monkeypatch):
-    from sessions_app import sync
+    from sessions_app.sync import engine as sync
 
     _, held_connection = fake_provider_install(monkeypatch, slug="held")
     down, _ = fake_provider_install(monkeypatch, slug="down")

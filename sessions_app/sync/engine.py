@@ -56,8 +56,8 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .exceptions import ApplicationError, ProviderRateLimited, ProviderUnavailable
-from .models import (
+from ..exceptions import ApplicationError, ProviderRateLimited, ProviderUnavailable
+from ..models import (
     FINAL_STATUSES,
     Check,
     ClientLinkSource,
@@ -74,9 +74,9 @@ from .models import (
     TagKind,
     WorkflowSession,
 )
-from .normalization import in_rotation, reopenable_raw_statuses
-from .providers import adapter_for
-from .providers.base import (
+from ..normalization import in_rotation, reopenable_raw_statuses
+from ..providers import adapter_for
+from ..providers.base import (
     Budget,
     ClientRecord,
     Page,
@@ -85,7 +85,7 @@ from .providers.base import (
     no_known_versions,
     payload_hash,
 )
-from .services import audit_event_record, clients_link_by_reference
+from ..services import audit_event_record, clients_link_by_reference
 
 logger = logging.getLogger(__name__)
 
@@ -1316,7 +1316,7 @@ def session_refresh_from_provider(
     ProviderRateLimited and ProviderUnavailable (after recording them) so the
     task can retry; any other failure is recorded and returned.
     """
-    from .models import WebhookDelivery
+    from ..models import WebhookDelivery
 
     run = SyncRun.objects.create(
         connection=connection,

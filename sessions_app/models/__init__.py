@@ -1,0 +1,70 @@
+"""Verity's domain: provider sessions mirrored locally, and the reviews made on them.
+
+Integrity lives in the database: `(connection, external_id)` is unique for every
+mirrored object and is the upsert key of the sync, and every choices column has a
+CheckConstraint holding it to its vocabulary. Normalised `status`/`outcome`
+always sit beside the provider's raw word (see `normalization.py`).
+
+One module per concern: `connections` (provider connections and their sync
+runs, quarantine, webhook deliveries), `clients`, `sessions` (sessions, checks,
+policy assurance, tags), `reviews`, `audit`. The vocabulary enumerations live in
+`sessions_app/vocabulary.py` (no models needed to use them) and are re-exported
+here, so `from sessions_app.models import Status` keeps working.
+"""
+
+from ..vocabulary import (
+    FINAL_STATUSES,
+    ClientLinkSource,
+    Decision,
+    Outcome,
+    ProviderKind,
+    ReasonCode,
+    Status,
+    SyncRunState,
+    SyncTrigger,
+    TagKind,
+)
+from .audit import AuditEvent
+from .base import ENV_VAR_NAME, TimeStampedModel
+from .clients import Client, ProviderClient
+from .connections import ProviderConnection, QuarantinedRecord, SyncRun, WebhookDelivery
+from .reviews import Review
+from .sessions import (
+    NEEDS_ATTENTION_OUTCOMES,
+    NEEDS_ATTENTION_STATUSES,
+    Check,
+    PolicyAssurance,
+    Tag,
+    WorkflowSession,
+    needs_attention_q,
+)
+
+__all__ = [
+    "ENV_VAR_NAME",
+    "FINAL_STATUSES",
+    "NEEDS_ATTENTION_OUTCOMES",
+    "NEEDS_ATTENTION_STATUSES",
+    "AuditEvent",
+    "Check",
+    "Client",
+    "ClientLinkSource",
+    "Decision",
+    "Outcome",
+    "PolicyAssurance",
+    "ProviderClient",
+    "ProviderConnection",
+    "ProviderKind",
+    "QuarantinedRecord",
+    "ReasonCode",
+    "Review",
+    "Status",
+    "SyncRun",
+    "SyncRunState",
+    "SyncTrigger",
+    "Tag",
+    "TagKind",
+    "TimeStampedModel",
+    "WebhookDelivery",
+    "WorkflowSession",
+    "needs_attention_q",
+]

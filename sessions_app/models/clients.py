@@ -1,0 +1,78 @@
+"""Clients under review, and the identities each provider knows them by."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+from ..vocabulary import ClientLinkSource
+from .base import TimeStampedModel
+from .connections import ProviderConnection
+
+
+class Client(TimeStampedModel):
+    """The person or company under review, across all providers."""
+
+    display_name = models.CharField(max_length=255, blank=True)
+    # The shared key (Onfido customer_user_id, ComplyCube externalId) that joins
+    # provider clients automatically.
+    reference = models.CharField(max_length=255, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["display_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=~models.Q(reference=""),
+                name="client_reference_unique_when_set",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.reference or f"Client {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("client-detail", args=[self.pk])
+
+
+class ProviderClient(TimeStampedModel):
+    """A client as one provider knows it (applicant, client, ICA project)."""
+
+    connection = models.ForeignKey(
+        ProviderConnection, on_delete=models.PROTECT, related_name="provider_clients"
+    )
+    external_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True)
+    external_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="provider_clients",
+    )
+    link_source = models.CharField(
+        max_length=20,
+        choices=ClientLinkSource.choices,
+        default=ClientLinkSource.AUTOMATIC,
+    )
+    raw_payload = models.JSONField(default=dict, blank=True)
+    payload_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["connection", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "external_id"],
+                name="provider_client_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(link_source__in=ClientLinkSource.values),
+                name="provider_client_link_source_valid",
+            ),
+        ]
+        indexes = [models.Index(Lower("name"), name="provider_client_name_lower")]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id

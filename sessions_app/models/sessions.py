@@ -1,0 +1,258 @@
+"""Mirrored workflow sessions with their checks, policy assurance and tags."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from ..vocabulary import Outcome, Status, TagKind
+from .clients import ProviderClient
+from .connections import ProviderConnection
+
+# "Needs attention": an officer has something to decide or to chase.
+#   * the provider's outcome is attention or rejected and nobody has recorded a
+#     decision on it yet, or
+#   * it is stuck or broken whatever its outcome: awaiting input, failed, or in
+#     a status Verity does not recognise (the raw word is on the sync page).
+# One definition: the overview count, the queue's quick filter, the API and CSV
+# `needs_attention` filter and the partial index below all use it.
+NEEDS_ATTENTION_OUTCOMES = (Outcome.ATTENTION, Outcome.REJECTED)
+NEEDS_ATTENTION_STATUSES = (Status.AWAITING_INPUT, Status.FAILED, Status.UNKNOWN)
+
+
+def needs_attention_q() -> models.Q:
+    """Return the condition selecting sessions that need attention (see above)."""
+    return models.Q(outcome__in=NEEDS_ATTENTION_OUTCOMES, last_decision="") | models.Q(
+        status__in=NEEDS_ATTENTION_STATUSES
+    )
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=255)
+    kind = models.CharField(
+        max_length=20, choices=TagKind.choices, default=TagKind.USER
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "kind"], name="tag_unique_name_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=TagKind.values), name="tag_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name if self.kind == TagKind.USER else f"{self.name} ({self.kind})"
+
+
+class WorkflowSession(models.Model):
+    """One provider workflow session (Onfido workflow run, ComplyCube/ICA session)."""
+
+    connection = models.ForeignKey(
+        ProviderConnection, on_delete=models.PROTECT, related_name="sessions"
+    )
+    external_id = models.CharField(max_length=255)
+    provider_client = models.ForeignKey(
+        ProviderClient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+    )
+    workflow_id = models.CharField(max_length=255, blank=True, db_index=True)
+    workflow_name = models.CharField(max_length=255, blank=True)
+    workflow_version = models.CharField(max_length=50, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.UNKNOWN
+    )
+    raw_status = models.CharField(max_length=100, blank=True)
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, blank=True, default=""
+    )
+    raw_outcome = models.CharField(max_length=100, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    summary = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    dashboard_url = models.URLField(max_length=1000, blank=True)
+    # Never null: they are sort keys of the review queue's keyset pagination. The
+    # sync falls back to the time it first saw the session when a provider omits them.
+    provider_created_at = models.DateTimeField(default=timezone.now)
+    provider_updated_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="sessions")
+    raw_payload = models.JSONField(default=dict, blank=True)
+    payload_hash = models.CharField(max_length=64, blank=True)
+    # The provider's own change marker for the list summary (Onfido `updated_at`,
+    # ComplyCube `updatedAt`, a hash of ICA's search item). When it is unchanged
+    # the sync skips the per-session detail calls.
+    source_version = models.CharField(max_length=100, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Review state, written only by the review services (audited).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_sessions",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    last_decision = models.CharField(max_length=30, blank=True)
+    last_decision_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-provider_created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "external_id"], name="session_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values),
+                name="session_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=Outcome.values),
+                name="session_outcome_valid",
+            ),
+        ]
+        # The review queue sorts by (created, id) and filters on these columns;
+        # each index ends with the sort key so a filtered page is an index range.
+        indexes = [
+            models.Index(
+                fields=["-provider_created_at", "-id"], name="session_created_desc"
+            ),
+            models.Index(
+                fields=["status", "-provider_created_at", "-id"],
+                name="session_status_created",
+            ),
+            models.Index(
+                fields=["outcome", "-provider_created_at", "-id"],
+                name="session_outcome_created",
+            ),
+            models.Index(
+                fields=["connection", "-provider_created_at", "-id"],
+                name="session_conn_created",
+            ),
+            models.Index(
+                fields=["assignee", "-provider_created_at", "-id"],
+                name="session_assignee_created",
+            ),
+            models.Index(
+                fields=["-provider_updated_at", "-id"], name="session_updated_desc"
+            ),
+            models.Index(fields=["provider_client"], name="session_provider_client"),
+            # The overview: what needs attention and how old it is, and the
+            # needs-attention queue in its default order (a fifth of the rows).
+            models.Index(
+                fields=["-provider_created_at", "-id"],
+                condition=needs_attention_q(),
+                name="session_attention_created",
+            ),
+            # The overview's "completed per day" chart.
+            models.Index(
+                fields=["completed_at"],
+                condition=models.Q(completed_at__isnull=False),
+                name="session_completed_at",
+            ),
+            # The overview's breakdown by provider, status and outcome: one
+            # index-only scan instead of reading every row.
+            models.Index(
+                fields=["connection", "status", "outcome"],
+                name="session_conn_status_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id}:{self.external_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("session-detail", args=[self.pk])
+
+
+class Check(models.Model):
+    """A verification inside a session (report, check, ICA analysis)."""
+
+    connection = models.ForeignKey(
+        ProviderConnection, on_delete=models.PROTECT, related_name="checks"
+    )
+    session = models.ForeignKey(
+        WorkflowSession, on_delete=models.CASCADE, related_name="checks"
+    )
+    external_id = models.CharField(max_length=255)
+    check_type = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.UNKNOWN
+    )
+    raw_status = models.CharField(max_length=100, blank=True)
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, blank=True, default=""
+    )
+    raw_outcome = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=255, blank=True)
+    breakdown = models.JSONField(default=dict, blank=True)
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    provider_updated_at = models.DateTimeField(null=True, blank=True)
+    raw_payload = models.JSONField(default=dict, blank=True)
+    payload_hash = models.CharField(max_length=64, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "provider_created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "external_id"], name="check_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="check_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=Outcome.values),
+                name="check_outcome_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["session", "provider_created_at"], name="check_session_created"
+            ),
+            models.Index(fields=["outcome", "-id"], name="check_outcome_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_type or 'check'} {self.external_id}"
+
+
+class PolicyAssurance(models.Model):
+    """A compliance policy evaluated on a session (ComplyCube `policyAssurance`)."""
+
+    session = models.ForeignKey(
+        WorkflowSession, on_delete=models.CASCADE, related_name="policy_assurances"
+    )
+    policy_id = models.CharField(max_length=255, blank=True)
+    policy_name = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, blank=True, default=""
+    )
+    raw_outcome = models.CharField(max_length=100, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "position"], name="policy_assurance_unique_position"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=Outcome.values),
+                name="policy_assurance_outcome_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.policy_name or self.policy_id or f"Policy {self.position}"

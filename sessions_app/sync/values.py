@@ -1,0 +1,147 @@
+"""Cleaning what providers send into what the database accepts: one definition.
+
+Used by the provider adapters (parsing), the webhook parser and the sync's
+write service, so that a value is cleaned the same way wherever it enters.
+Providers add fields, change vocabularies and sometimes send nonsense: nothing
+here raises on bad data. A bad timestamp is None, a bad string is "", an
+unusable id is None.
+
+This module imports nothing of Verity's (no models): adapters may use it.
+The column caps below are the `max_length` of the model fields the values end
+up in (`sessions_app/models/`), which take them from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+# Column caps: a longer value would fail the insert on PostgreSQL, and with it
+# a whole page of a sync.
+ID_MAX = 255
+NAME_MAX = 255
+RAW_WORD_MAX = 100
+CHECK_TYPE_MAX = 100
+VERSION_MAX = 50
+SOURCE_VERSION_MAX = 100
+URL_MAX = 1000
+RECORD_TYPE_MAX = 50
+EVENT_TYPE_MAX = 100
+# Quarantined raw text is kept whole up to this size (it is a TextField, but a
+# provider sending megabytes of garbage should not bloat the table).
+QUARANTINE_RAW_MAX = 100_000
+# A sync error text is shown on the sync page and stored; keep it readable.
+ERROR_MAX_CHARS = 4000
+
+
+def text(value: Any, limit: int | None = None) -> str:
+    """Return `value` as a database-safe string: no NUL characters, clipped to `limit`.
+
+    Strings as they are, numbers and booleans printed as JSON (`true`, `3`),
+    null as "", objects and arrays (where a contract says string) as compact
+    JSON so the raw word is still visible. PostgreSQL refuses NUL characters
+    in text.
+    """
+    if value is None:
+        result = ""
+    elif isinstance(value, str):
+        result = value
+    elif isinstance(value, bool | int | float):
+        result = json.dumps(value)
+    else:
+        result = json_text(value)
+    if "\x00" in result:
+        result = result.replace("\x00", "")
+    return result[:limit] if limit is not None else result
+
+
+def clean_id(value: Any) -> str | None:
+    """Return a usable identifier (non-empty string or integer), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip() and len(value.strip()) <= ID_MAX:
+        return value.strip()
+    return None
+
+
+def json_text(value: Any) -> str:
+    """Return `value` as JSON text whatever it is (for raw copies that must not fail)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """Return `value` if it is a JSON object, else an empty dict."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_list(value: Any) -> list[Any]:
+    """Return `value` if it is a JSON array, else an empty list (null arrays are common)."""
+    return value if isinstance(value, list) else []
+
+
+def json_clean(value: Any) -> Any:
+    """Return JSON data without NUL characters (PostgreSQL jsonb refuses them).
+
+    Most payloads hold none: one C-speed serialisation (which writes any NUL,
+    in a key or a value, as the escape \\u0000) finds that out and returns
+    them as they are, instead of rebuilding every dict and list in Python.
+    """
+    if isinstance(value, dict | list):
+        try:
+            if "\\u0000" not in json.dumps(value, ensure_ascii=False, default=str):
+                return value
+        except (TypeError, ValueError):
+            pass  # not serialisable as is: clean it element by element
+    return _json_without_nul(value)
+
+
+def _json_without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_json_without_nul(k): _json_without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_without_nul(v) for v in value]
+    return value
+
+
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """Return an aware datetime for an ISO-8601 string, or None if it is not one.
+
+    Accept `Z`, offsets, any number of fractional digits and bare dates; a value
+    without an offset is taken as UTC. Anything else (numbers, impossible
+    times such as `14:06:91Z` from ComplyCube's docs) gives None, never an error.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """Return `value` as an ISO-8601 UTC string with milliseconds and `Z`."""
+    return (
+        value.astimezone(dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def aware(value: Any) -> dt.datetime | None:
+    """Return a datetime as an aware one (naive ones are UTC); anything else as None."""
+    if not isinstance(value, dt.datetime):
+        return None
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value

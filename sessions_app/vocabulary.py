@@ -1,0 +1,88 @@
+"""Verity's normalised vocabulary: the words every provider's own words map to.
+
+Plain enumerations with no database behind them, so the provider adapters and
+the normalisation table can use them without importing the models (the
+layering rule: adapters never import models). The models, forms, filters and
+pages take them from here through `sessions_app.models`, which re-exports them.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ProviderKind(models.TextChoices):
+    ONFIDO = "onfido", "Onfido"
+    COMPLYCUBE = "complycube", "ComplyCube"
+    ICA = "ica", "Illumina ICA"
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    AWAITING_INPUT = "awaiting_input", "Awaiting input"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    ABANDONED = "abandoned", "Abandoned"
+    CANCELLED = "cancelled", "Cancelled"
+    UNKNOWN = "unknown", "Unknown"
+
+
+# Statuses after which a provider is not expected to change the session again
+# (monitoring may still reopen one; the periodic full sync catches that).
+FINAL_STATUSES = frozenset(
+    {Status.COMPLETED, Status.FAILED, Status.ABANDONED, Status.CANCELLED}
+)
+
+
+class Outcome(models.TextChoices):
+    NONE = "", "None yet"
+    CLEAR = "clear", "Clear"
+    ATTENTION = "attention", "Attention"
+    REJECTED = "rejected", "Rejected"
+
+
+class ClientLinkSource(models.TextChoices):
+    AUTOMATIC = "automatic", "Automatic (external reference)"
+    MANUAL = "manual", "Manual"
+
+
+class TagKind(models.TextChoices):
+    USER = "user", "User"
+    TECHNICAL = "technical", "Technical"
+
+
+class SyncRunState(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partial (resumes next run)"
+    FAILED = "failed", "Failed"
+    RATE_LIMITED = "rate_limited", "Rate limited (rescheduled)"
+    SKIPPED = "skipped", "Skipped (already running)"
+
+
+class SyncTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "Manual"
+    FULL = "full", "Full re-sync"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    ESCALATE = "escalate", "Escalate"
+    REQUEST_INFORMATION = "request_information", "Request information"
+
+
+class ReasonCode(models.TextChoices):
+    VERIFIED = "verified", "Identity verified"
+    DOCUMENT_ISSUE = "document_issue", "Document problem"
+    BIOMETRIC_MISMATCH = "biometric_mismatch", "Face / biometric mismatch"
+    WATCHLIST_MATCH = "watchlist_match", "Watchlist / PEP / sanctions match"
+    ADVERSE_MEDIA = "adverse_media", "Adverse media"
+    FRAUD_SUSPECTED = "fraud_suspected", "Fraud suspected"
+    INCOMPLETE = "incomplete", "Incomplete or missing data"
+    PROVIDER_ERROR = "provider_error", "Provider error"
+    NEEDS_SENIOR_REVIEW = "needs_senior_review", "Needs senior review"
+    OTHER = "other", "Other (see comment)"
