@@ -228,7 +228,7 @@ def _ica_pages(
 def test_every_ica_endpoint_matches_the_spec(sim, ica: Provider, ica_contract):
     spec, _ = ica_contract
     projects, _ = _ica_pages(ica, spec, "GET", "/api/projects", page_size=2)
-    assert len(projects) == len(sim.world.ica_projects)
+    assert len(projects) == len(sim.world.ica.projects)
     sessions_total = tolerated = analyses = 0
     analysed_statuses: set[str] = set()
     for project in projects:
@@ -264,7 +264,7 @@ def test_ica_search_filters_and_offset_paging_match_the_spec(
     sim, ica: Provider, ica_contract
 ):
     spec, _ = ica_contract
-    project = sim.world.ica_projects[0].id
+    project = sim.world.ica.projects[0].id
     path = f"/api/projects/{project}/workflowSessions:search"
     filtered = ica.post(
         path,
@@ -282,7 +282,7 @@ def test_ica_search_filters_and_offset_paging_match_the_spec(
 
 def test_ica_error_replies_match_the_spec(sim, ica: Provider, ica_contract):
     spec, _ = ica_contract
-    project = sim.world.ica_projects[0].id
+    project = sim.world.ica.projects[0].id
     missing = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
     cases = [
         (ica.get("/api/projects", headers={"X-API-Key": "wrong"}), 401, False),

@@ -130,7 +130,7 @@ def test_info_and_request_log(sim, http, onfido: Provider):
     info = http.get(f"{sim.url}/_sim/", timeout=5).json()
     assert info["credentials"] == sim.credentials
     assert info["base_urls"] == sim.base_urls
-    assert info["ica_project_ids"] == [p.id for p in sim.world.ica_projects]
+    assert info["ica_project_ids"] == [p.id for p in sim.world.ica.projects]
     onfido.get("/workflow_runs")
     onfido.get("/workflow_runs", headers={"Authorization": "nope"})
     log = http.get(f"{sim.url}/_sim/requests", timeout=5).json()

@@ -181,7 +181,7 @@ def test_ica_session_succeeded(sim, ica_contract):
     assert body["correlationId"] == message.delivery_id
     assert body["payloadVersion"] == "v4"
     assert body["payload"]["status"] == "SUCCEEDED"
-    assert body["projectId"] in {p.id for p in sim.world.ica_projects}
+    assert body["projectId"] in {p.id for p in sim.world.ica.projects}
     _, document = ica_contract
     assert (
         list(
