@@ -8,8 +8,7 @@ import time
 import pytest
 
 from sessions_app.simulator.faults import FaultBoard, FaultError, fault_option_parse
-
-from .conftest import Provider, make_sim
+from tests.helpers.simulator import Provider, make_sim
 
 LISTS = {
     "onfido": ("GET", "/workflow_runs"),

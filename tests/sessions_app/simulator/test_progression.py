@@ -6,8 +6,7 @@ import pytest
 
 from sessions_app.simulator.clock import SimClock
 from sessions_app.simulator.wire import iso_millis, iso_seconds
-
-from .conftest import START, Provider, make_sim
+from tests.helpers.simulator import START, Provider, make_sim
 
 
 def _in_flight_run(sim):

@@ -16,8 +16,7 @@ from sessions_app.normalization import (
 )
 from sessions_app.simulator.app import Simulator
 from sessions_app.simulator.world import build_world
-
-from .conftest import START, Provider, make_sim
+from tests.helpers.simulator import START, Provider, make_sim
 
 
 def _raw_lists(sim) -> list[bytes]:

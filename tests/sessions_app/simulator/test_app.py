@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sessions_app.simulator.app import Simulator
 from sessions_app.simulator.wire import SimRequest
-
-from .conftest import START, Provider
+from tests.helpers.simulator import START, Provider
 
 
 def _onfido_truth(onfido: Provider) -> dict:

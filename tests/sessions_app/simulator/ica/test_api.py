@@ -1,20 +1,14 @@
-"""ICA behaviour beyond the schema: Accept header, cursor and offset paging, filters."""
+"""ICA behaviour beyond the schema: Accept header, filters, analyses, problems.
+
+Paging is in test_paging.py.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from sessions_app.simulator.ica.world import ICA_V3_SPELLING
-
-from .conftest import Provider
-
-
-def _search(ica: Provider, project: str, body: dict | None = None, **params):
-    return ica.post(
-        f"/api/projects/{project}/workflowSessions:search",
-        params=params,
-        json=body or {},
-    )
+from tests.helpers.simulator import Provider, ica_search
 
 
 @pytest.mark.parametrize(
@@ -43,72 +37,21 @@ def test_a_missing_api_key_is_401_problem(ica: Provider):
     assert response.json()["status"] == 401
 
 
-def test_cursor_paging_returns_every_session_once(sim, ica: Provider):
-    project = sim.world.ica.projects[0].id
-    expected = {
-        s["id"]
-        for s in sim.state()["providers"]["ica"]["sessions"]
-        if s["client_id"] == project
-    }
-    seen, remaining, token = [], [], None
-    while True:
-        body = _search(
-            ica, project, pageSize=2, **({"pageToken": token} if token else {})
-        ).json()
-        assert "totalItemCount" not in body
-        seen.extend(item["id"] for item in body["items"])
-        remaining.append(body["remainingRecords"])
-        token = body["nextPageToken"]
-        if token is None:
-            break
-    assert len(seen) == len(set(seen))
-    assert set(seen) == expected
-    assert remaining[-1] == 0
-    assert remaining == sorted(remaining, reverse=True)
-
-
-def test_a_tampered_page_token_is_rejected(sim, ica: Provider):
-    project = sim.world.ica.projects[0].id
-    token = _search(ica, project, pageSize=1).json()["nextPageToken"]
-    other_project = sim.world.ica.projects[1].id
-    for bad in (token[:-2] + "xx", "garbage"):
-        assert _search(ica, project, pageSize=1, pageToken=bad).status_code == 400
-    # A token belongs to its own listing.
-    assert _search(ica, other_project, pageSize=1, pageToken=token).status_code == 400
-
-
-def test_offset_paging_with_sort(sim, ica: Provider):
-    project = sim.world.ica.projects[0].id
-    first = _search(
-        ica, project, sort="userReference desc", pageSize=3, pageOffset=0
-    ).json()
-    second = _search(
-        ica, project, sort="userReference desc", pageSize=3, pageOffset=3
-    ).json()
-    assert first["nextPageToken"] == ""
-    assert second["nextPageToken"] == ""
-    total = first["totalItemCount"]
-    references = [i["userReference"] for i in first["items"] + second["items"]]
-    assert references == sorted(references, reverse=True)
-    assert len(references) == min(6, total)
-    assert _search(ica, project, sort="timeModified").status_code == 400
-
-
 def test_status_filter_matches_both_spellings(sim, ica: Provider):
     sessions = sim.state()["providers"]["ica"]["sessions"]
     project_of = {s["id"]: s["client_id"] for s in sessions}
     v3_session = next(s for s in sessions if s["status"] in ICA_V3_SPELLING.values())
     project = project_of[v3_session["id"]]
     v4_word = {v3: v4 for v4, v3 in ICA_V3_SPELLING.items()}[v3_session["status"]]
-    items = _search(ica, project, {"status": [v4_word]}).json()["items"]
+    items = ica_search(ica, project, {"status": [v4_word]}).json()["items"]
     assert v3_session["id"] in {item["id"] for item in items}
     assert all(item["status"] in {v4_word, v3_session["status"]} for item in items)
 
 
 def test_user_reference_filter(sim, ica: Provider):
     project = sim.world.ica.projects[0].id
-    some = _search(ica, project).json()["items"][0]
-    items = _search(ica, project, {"userReference": some["userReference"]}).json()[
+    some = ica_search(ica, project).json()["items"][0]
+    items = ica_search(ica, project, {"userReference": some["userReference"]}).json()[
         "items"
     ]
     assert [item["id"] for item in items] == [some["id"]]
