@@ -3,7 +3,27 @@
 A real HTTP server (stdlib, threaded; no Django, no database) serving each
 provider's real contract, deterministic data from a seed, sessions that move
 through their statuses as simulated time passes, and fault switches.
-`make run` and the end-to-end tests use it.
+`make run` and the end-to-end tests use it. It imports nothing of Verity's
+(no Django either): it plays the providers, so it must not share code with
+the client it is testing.
+
+Layout
+======
+One package per provider, because what the simulator knows about a provider
+is two things that change together: how its API answers (routes, auth, error
+shape, paging, wire JSON, webhooks) and what its data looks like (records,
+status paths, outcome coverage). Each ``<provider>/`` holds both: ``api.py``
+(a `ProviderApi` subclass) and ``world.py`` (its records, generated from the
+seed, and its part of the `World`); ICA's larger API also has ``render.py``
+(its JSON) and ``paging.py`` (cursor and offset modes). Shared machinery sits
+beside them: ``generation.py`` (seeded generation: timelines, the people
+pool, session slots, ids), ``world.py`` (assembles the providers' parts into
+the immutable `World`), ``api.py`` (the `ProviderApi` contract), ``wire.py``
+(requests, responses, the `View` of one simulated instant), ``clock.py``,
+``faults.py``, ``webhooks.py`` (signing and delivery), ``app.py`` (the
+socket-free `Simulator`: dispatch, faults, the control API and its state),
+``server.py`` (the HTTP server), ``config.py`` (constants). A new provider is
+one new package plus a line each in ``config.py``, ``world.py`` and ``app.py``.
 
 Running it
 ==========
@@ -50,22 +70,23 @@ Base URLs, credentials (constants in `config.py`, re-exported here)
 Rate limits (token buckets, real time): Onfido 400/min, ComplyCube 10/s, ICA
 20/s by default. A 429 carries ``Retry-After`` (seconds) from ComplyCube only,
 by default (setting ``retry_after_seconds``). See each provider module's
-docstring for paging and filter details (onfido.py, complycube.py, ica.py).
+docstring for paging and filter details (``onfido/api.py``,
+``complycube/api.py``, ``ica/api.py`` and ``ica/paging.py``).
 
-Data (world.py)
----------------
+Data (world.py, generation.py, <provider>/world.py)
+----------------------------------------------------
 Deterministic from (seed, sessions); `start` only shifts timestamps. About 75 %
 of sessions are historical and final at start, 15 % in flight, 10 % created
 after start (`not_yet_created` in the state). With sessions >= 15, every
-status word of DESIGN.md's table is served at start for every provider, and
-check results cover every outcome. Clients hold several sessions; a third of
+status word of Verity's normalisation table is served at start for every
+provider, and check results cover every outcome. Clients hold several sessions; a third of
 the Onfido applicants are ComplyCube clients too (customer_user_id ==
 externalId). Two ComplyCube-only names are hostile on purpose (a CSV formula,
 HTML). Onfido task ids are unique in the simulator, but key checks on the
 report ``uuid`` in the task output (or run id + task id): real task ids are
 short and may repeat across runs. ComplyCube's undocumented ``policyAssurance``
 items are ``{policyId, policyName, outcome (clear|attention|rejected),
-evaluatedAt, rules}`` (see complycube.py).
+evaluatedAt, rules}`` (see ``complycube/api.py``).
 
 Webhooks
 ========

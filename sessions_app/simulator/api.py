@@ -6,11 +6,15 @@ import abc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .config import PATH_PREFIXES
 from .wire import SimRequest, SimResponse, View
-from .world import World
+
+if TYPE_CHECKING:
+    # Only a type here: the provider packages import this module, and
+    # world.py imports their world parts, so a runtime import would be a cycle.
+    from .world import World
 
 
 class WebhookError(ValueError):

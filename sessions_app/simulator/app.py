@@ -18,7 +18,7 @@ from typing import Any
 
 from .api import ProviderApi, WebhookError
 from .clock import SimClock
-from .complycube import ComplyCubeApi
+from .complycube.api import ComplyCubeApi
 from .config import (
     DEFAULT_CREDENTIALS,
     DEFAULT_WEBHOOK_SECRETS,
@@ -27,8 +27,8 @@ from .config import (
     provider_base_urls,
 )
 from .faults import FaultBoard, FaultError, baseline_settings
-from .ica import IcaApi
-from .onfido import OnfidoApi
+from .ica.api import IcaApi
+from .onfido.api import OnfidoApi
 from .webhooks import WebhookMessage, WebhookResult, webhook_deliver, webhook_sign
 from .wire import SimRequest, SimResponse, View, add_extra_fields, iso_millis
 from .world import build_world
@@ -330,7 +330,7 @@ class Simulator:
                 "webhook_secrets": self.webhook_secrets,
                 "seed": self.seed,
                 "sessions_per_provider": self.sessions,
-                "ica_project_ids": [project.id for project in self.world.ica_projects],
+                "ica_project_ids": [project.id for project in self.world.ica.projects],
             },
         )
 

@@ -134,7 +134,7 @@ class Command(BaseCommand):
             )
         secrets = ", ".join(f"{p}={s}" for p, s in server.webhook_secrets.items())
         self.stdout.write(f"  webhook secrets: {secrets}")
-        projects = ",".join(project.id for project in simulator.world.ica_projects)
+        projects = ",".join(project.id for project in simulator.world.ica.projects)
         self.stdout.write(f"  ICA project ids: {projects}")
         self.stdout.write(
             f"  control: {server.url}/_sim/state, /_sim/faults, /_sim/clock, /_sim/webhooks"

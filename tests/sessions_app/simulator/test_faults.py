@@ -8,8 +8,7 @@ import time
 import pytest
 
 from sessions_app.simulator.faults import FaultBoard, FaultError, fault_option_parse
-
-from .conftest import Provider, make_sim
+from tests.helpers.simulator import Provider, make_sim
 
 LISTS = {
     "onfido": ("GET", "/workflow_runs"),
@@ -20,7 +19,7 @@ LISTS = {
 def _list(provider: Provider, sim):
     if provider.kind == "ica":
         return provider.post(
-            f"/api/projects/{sim.world.ica_projects[0].id}/workflowSessions:search",
+            f"/api/projects/{sim.world.ica.projects[0].id}/workflowSessions:search",
             json={},
         )
     return provider.get(LISTS[provider.kind][1])
@@ -124,11 +123,11 @@ def test_malformed_json_on_list_pages_only(sim, providers, kind):
     assert _list(provider, sim).json()  # the burst is spent
     sim.set_faults(kind, malformed_probability=1.0)
     detail = {
-        "onfido": lambda: provider.get(f"/workflow_runs/{sim.world.onfido_runs[0].id}"),
+        "onfido": lambda: provider.get(f"/workflow_runs/{sim.world.onfido.runs[0].id}"),
         "complycube": lambda: provider.get(
-            f"/workflowSessions/{sim.world.cc_sessions[0].id}"
+            f"/workflowSessions/{sim.world.complycube.sessions[0].id}"
         ),
-        "ica": lambda: provider.get(f"/api/projects/{sim.world.ica_projects[0].id}"),
+        "ica": lambda: provider.get(f"/api/projects/{sim.world.ica.projects[0].id}"),
     }[kind]()
     assert detail.json()["id"]  # detail replies stay whole
 

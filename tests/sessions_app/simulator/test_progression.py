@@ -6,13 +6,12 @@ import pytest
 
 from sessions_app.simulator.clock import SimClock
 from sessions_app.simulator.wire import iso_millis, iso_seconds
-
-from .conftest import START, Provider, make_sim
+from tests.helpers.simulator import START, Provider, make_sim
 
 
 def _in_flight_run(sim):
     """A run whose next status change is still to come, and when it comes."""
-    for run in sim.world.onfido_runs:
+    for run in sim.world.onfido.runs:
         now = run.timeline.at(0)
         if now is None:
             continue
@@ -47,14 +46,14 @@ def test_new_sessions_appear_and_all_settle(sim):
         assert data["counts"]["not_yet_created"] == 0
         assert data["counts"]["sessions"] == 30
         assert data["counts"]["sessions"] > start[kind]["counts"]["sessions"]
-    finals = {run.id: run.timeline.final for run in sim.world.onfido_runs}
+    finals = {run.id: run.timeline.final for run in sim.world.onfido.runs}
     assert {s["id"]: s["status"] for s in later["onfido"]["sessions"]} == finals
 
 
 def test_complycube_checks_complete_when_the_session_does(sim, complycube: Provider):
     session = next(
         s
-        for s in sim.world.cc_sessions
+        for s in sim.world.complycube.sessions
         if s.timeline.final == "complete" and s.timeline.created > 0
     )
     assert (
@@ -87,7 +86,7 @@ def test_complycube_checks_complete_when_the_session_does(sim, complycube: Provi
 def test_ica_analyses_appear_once_the_session_runs(sim, ica: Provider):
     session = next(
         s
-        for s in sim.world.ica_sessions
+        for s in sim.world.ica.sessions
         if s.analyses and s.timeline.reached("IN_PROGRESS") > 0
     )
     path = f"/api/projects/{session.project.id}/workflowSessions/{session.id}/analyses:search"

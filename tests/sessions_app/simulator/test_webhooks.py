@@ -70,7 +70,7 @@ def _header(headers: dict[str, str], name: str) -> str:
 
 
 def test_hmac_matches_complycube_s_published_test_vector():
-    # From complycube-php tests/unit/EventVerifierTest.php (providers/complycube/NOTES.md).
+    # From complycube-php tests/unit/EventVerifierTest.php (ComplyCube's PHP SDK).
     assert (
         hmac_sha256_hex("a_webhook_signature", b'{"id":"value"}')
         == "bc00414fa4d54277a3ed01e5ee258d9800a918a7791c7cda16d38b82f38f2150"
@@ -181,7 +181,7 @@ def test_ica_session_succeeded(sim, ica_contract):
     assert body["correlationId"] == message.delivery_id
     assert body["payloadVersion"] == "v4"
     assert body["payload"]["status"] == "SUCCEEDED"
-    assert body["projectId"] in {p.id for p in sim.world.ica_projects}
+    assert body["projectId"] in {p.id for p in sim.world.ica.projects}
     _, document = ica_contract
     assert (
         list(

@@ -16,8 +16,7 @@ from sessions_app.normalization import (
 )
 from sessions_app.simulator.app import Simulator
 from sessions_app.simulator.world import build_world
-
-from .conftest import START, Provider, make_sim
+from tests.helpers.simulator import START, Provider, make_sim
 
 
 def _raw_lists(sim) -> list[bytes]:
@@ -25,7 +24,7 @@ def _raw_lists(sim) -> list[bytes]:
         onfido, complycube, ica = (
             Provider(sim, http, kind) for kind in ("onfido", "complycube", "ica")
         )
-        project = sim.world.ica_projects[0].id
+        project = sim.world.ica.projects[0].id
         return [
             onfido.get("/workflow_runs").content,
             complycube.get("/workflowSessions").content,
@@ -60,12 +59,12 @@ def test_another_seed_gives_other_data():
 def test_the_start_instant_only_shifts_timestamps():
     early = build_world(seed=3, sessions=20, start=START)
     late = build_world(seed=3, sessions=20, start=START + dt.timedelta(days=40))
-    assert [r.id for r in early.onfido_runs] == [r.id for r in late.onfido_runs]
-    assert [r.timeline for r in early.onfido_runs] == [
-        r.timeline for r in late.onfido_runs
+    assert [r.id for r in early.onfido.runs] == [r.id for r in late.onfido.runs]
+    assert [r.timeline for r in early.onfido.runs] == [
+        r.timeline for r in late.onfido.runs
     ]
-    assert [s.client.person for s in early.cc_sessions] == [
-        s.client.person for s in late.cc_sessions
+    assert [s.client.person for s in early.complycube.sessions] == [
+        s.client.person for s in late.complycube.sessions
     ]
 
 
@@ -158,8 +157,8 @@ def test_tags_include_nulls_and_both_kinds(sim):
     assert {t["kind"] for t in state["ica"]["tags"]} == {"user", "technical"}
     assert state["onfido"]["counts"]["tags"] > 0
     assert state["complycube"]["counts"]["tags"] == 0
-    assert any(run.tags is None for run in sim.world.onfido_runs)
-    assert any(run.tags == () for run in sim.world.onfido_runs)
+    assert any(run.tags is None for run in sim.world.onfido.runs)
+    assert any(run.tags == () for run in sim.world.onfido.runs)
     names = [(t["name"], t["kind"]) for p in state.values() for t in p["tags"]]
     assert (
         sim.state()["tags_total"] == len(set(names)) == len(names)

@@ -20,9 +20,9 @@ import datetime as dt
 import hashlib
 from typing import Any, ClassVar
 
-from .api import ProviderApi, WebhookError, WebhookPayload
-from .config import COMPLYCUBE_DEFAULT_PAGE_SIZE, COMPLYCUBE_MAX_PAGE_SIZE
-from .wire import SimRequest, SimResponse, View, iso_millis, parse_iso
+from ..api import ProviderApi, WebhookError, WebhookPayload
+from ..config import COMPLYCUBE_DEFAULT_PAGE_SIZE, COMPLYCUBE_MAX_PAGE_SIZE
+from ..wire import SimRequest, SimResponse, View, iso_millis, parse_iso
 from .world import CCCheck, CCSession
 
 UNKNOWN_STATUS = "on_hold"
@@ -261,7 +261,7 @@ class ComplyCubeApi(ProviderApi):
             for name in ("status", "outcome", "clientId", "workflowTemplateId")
         }
         matches = []
-        for session in [] if malformed else self.world.cc_sessions:
+        for session in [] if malformed else self.world.complycube.sessions:
             current = self.session_status(session, view)
             if current is None:
                 continue
@@ -303,7 +303,7 @@ class ComplyCubeApi(ProviderApi):
     def get_session(
         self, request: SimRequest, view: View, session_id: str
     ) -> SimResponse:
-        session = self.world.cc_session_by_id.get(session_id)
+        session = self.world.complycube.session_by_id.get(session_id)
         if session is None or session.timeline.at(view.t) is None:
             return self.error(
                 404, "resource_not_found", f"Invalid workflow session id '{session_id}'"
@@ -311,7 +311,7 @@ class ComplyCubeApi(ProviderApi):
         return SimResponse(200, self.session_detail(session, view), detail=True)
 
     def get_check(self, request: SimRequest, view: View, check_id: str) -> SimResponse:
-        check = self.world.cc_check_by_id.get(check_id)
+        check = self.world.complycube.check_by_id.get(check_id)
         if check is None or check.timeline.created > view.t:
             return self.error(
                 404, "resource_not_found", f"Invalid check id '{check_id}'"
@@ -321,7 +321,7 @@ class ComplyCubeApi(ProviderApi):
     def get_client(
         self, request: SimRequest, view: View, client_id: str
     ) -> SimResponse:
-        client = self.world.cc_client_by_id.get(client_id)
+        client = self.world.complycube.client_by_id.get(client_id)
         if client is None or client.created > view.t:
             return self.error(
                 404, "resource_not_found", f"Invalid client id '{client_id}'"
@@ -354,7 +354,7 @@ class ComplyCubeApi(ProviderApi):
         clients: dict[str, dict[str, Any]] = {}
         by_status: dict[str, int] = {}
         checks = checks_complete = policies = pending = 0
-        for session in self.world.cc_sessions:
+        for session in self.world.complycube.sessions:
             current = self.session_status(session, view)
             if current is None:
                 pending += 1
@@ -422,14 +422,14 @@ class ComplyCubeApi(ProviderApi):
 
     def _pick_session(self, view: View, session_id: str | None, wanted) -> CCSession:
         if session_id is not None:
-            session = self.world.cc_session_by_id.get(session_id)
+            session = self.world.complycube.session_by_id.get(session_id)
             if session is None or session.timeline.at(view.t) is None:
                 raise WebhookError(
                     f"No ComplyCube workflow session {session_id} exists yet."
                 )
             return session
         candidates = []
-        for session in self.world.cc_sessions:
+        for session in self.world.complycube.sessions:
             current = self.session_status(session, view)
             if current is not None and wanted(session, current[0]):
                 candidates.append((current[1], session.id, session))

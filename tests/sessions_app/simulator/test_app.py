@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sessions_app.simulator.app import Simulator
 from sessions_app.simulator.wire import SimRequest
-
-from .conftest import START, Provider
+from tests.helpers.simulator import START, Provider
 
 
 def _onfido_truth(onfido: Provider) -> dict:
@@ -130,7 +129,7 @@ def test_info_and_request_log(sim, http, onfido: Provider):
     info = http.get(f"{sim.url}/_sim/", timeout=5).json()
     assert info["credentials"] == sim.credentials
     assert info["base_urls"] == sim.base_urls
-    assert info["ica_project_ids"] == [p.id for p in sim.world.ica_projects]
+    assert info["ica_project_ids"] == [p.id for p in sim.world.ica.projects]
     onfido.get("/workflow_runs")
     onfido.get("/workflow_runs", headers={"Authorization": "nope"})
     log = http.get(f"{sim.url}/_sim/requests", timeout=5).json()

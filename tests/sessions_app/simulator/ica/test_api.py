@@ -1,20 +1,14 @@
-"""ICA behaviour beyond the schema: Accept header, cursor and offset paging, filters."""
+"""ICA behaviour beyond the schema: Accept header, filters, analyses, problems.
+
+Paging is in test_paging.py.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from sessions_app.simulator.world import ICA_V3_SPELLING
-
-from .conftest import Provider
-
-
-def _search(ica: Provider, project: str, body: dict | None = None, **params):
-    return ica.post(
-        f"/api/projects/{project}/workflowSessions:search",
-        params=params,
-        json=body or {},
-    )
+from sessions_app.simulator.ica.world import ICA_V3_SPELLING
+from tests.helpers.simulator import Provider, ica_search
 
 
 @pytest.mark.parametrize(
@@ -43,72 +37,21 @@ def test_a_missing_api_key_is_401_problem(ica: Provider):
     assert response.json()["status"] == 401
 
 
-def test_cursor_paging_returns_every_session_once(sim, ica: Provider):
-    project = sim.world.ica_projects[0].id
-    expected = {
-        s["id"]
-        for s in sim.state()["providers"]["ica"]["sessions"]
-        if s["client_id"] == project
-    }
-    seen, remaining, token = [], [], None
-    while True:
-        body = _search(
-            ica, project, pageSize=2, **({"pageToken": token} if token else {})
-        ).json()
-        assert "totalItemCount" not in body
-        seen.extend(item["id"] for item in body["items"])
-        remaining.append(body["remainingRecords"])
-        token = body["nextPageToken"]
-        if token is None:
-            break
-    assert len(seen) == len(set(seen))
-    assert set(seen) == expected
-    assert remaining[-1] == 0
-    assert remaining == sorted(remaining, reverse=True)
-
-
-def test_a_tampered_page_token_is_rejected(sim, ica: Provider):
-    project = sim.world.ica_projects[0].id
-    token = _search(ica, project, pageSize=1).json()["nextPageToken"]
-    other_project = sim.world.ica_projects[1].id
-    for bad in (token[:-2] + "xx", "garbage"):
-        assert _search(ica, project, pageSize=1, pageToken=bad).status_code == 400
-    # A token belongs to its own listing.
-    assert _search(ica, other_project, pageSize=1, pageToken=token).status_code == 400
-
-
-def test_offset_paging_with_sort(sim, ica: Provider):
-    project = sim.world.ica_projects[0].id
-    first = _search(
-        ica, project, sort="userReference desc", pageSize=3, pageOffset=0
-    ).json()
-    second = _search(
-        ica, project, sort="userReference desc", pageSize=3, pageOffset=3
-    ).json()
-    assert first["nextPageToken"] == ""
-    assert second["nextPageToken"] == ""
-    total = first["totalItemCount"]
-    references = [i["userReference"] for i in first["items"] + second["items"]]
-    assert references == sorted(references, reverse=True)
-    assert len(references) == min(6, total)
-    assert _search(ica, project, sort="timeModified").status_code == 400
-
-
 def test_status_filter_matches_both_spellings(sim, ica: Provider):
     sessions = sim.state()["providers"]["ica"]["sessions"]
     project_of = {s["id"]: s["client_id"] for s in sessions}
     v3_session = next(s for s in sessions if s["status"] in ICA_V3_SPELLING.values())
     project = project_of[v3_session["id"]]
     v4_word = {v3: v4 for v4, v3 in ICA_V3_SPELLING.items()}[v3_session["status"]]
-    items = _search(ica, project, {"status": [v4_word]}).json()["items"]
+    items = ica_search(ica, project, {"status": [v4_word]}).json()["items"]
     assert v3_session["id"] in {item["id"] for item in items}
     assert all(item["status"] in {v4_word, v3_session["status"]} for item in items)
 
 
 def test_user_reference_filter(sim, ica: Provider):
-    project = sim.world.ica_projects[0].id
-    some = _search(ica, project).json()["items"][0]
-    items = _search(ica, project, {"userReference": some["userReference"]}).json()[
+    project = sim.world.ica.projects[0].id
+    some = ica_search(ica, project).json()["items"][0]
+    items = ica_search(ica, project, {"userReference": some["userReference"]}).json()[
         "items"
     ]
     assert [item["id"] for item in items] == [some["id"]]
@@ -118,7 +61,7 @@ def test_sessions_mix_v3_and_v4_spellings_and_null_tags(sim):
     statuses = {s["status"] for s in sim.state()["providers"]["ica"]["sessions"]}
     assert {"INPROGRESS", "AWAITINGINPUT", "FAILEDFINAL"} <= statuses
     assert {"IN_PROGRESS", "AWAITING_INPUT", "FAILED_FINAL"} <= statuses
-    sessions = sim.world.ica_sessions
+    sessions = sim.world.ica.sessions
     assert any(s.technical_tags is None for s in sessions)
     assert any(s.user_tags is None for s in sessions)
     assert any(s.user_tags and None in s.user_tags for s in sessions)
@@ -139,7 +82,7 @@ def test_analyses_belong_to_their_session_and_project(sim, ica: Provider):
         assert item["workflowSessionId"] == session["id"]
         assert item["project"]["id"] == session["client_id"]
     other_project = next(
-        p.id for p in sim.world.ica_projects if p.id != session["client_id"]
+        p.id for p in sim.world.ica.projects if p.id != session["client_id"]
     )
     wrong = ica.post(
         f"/api/projects/{other_project}/workflowSessions/{session['id']}/analyses:search",
@@ -150,7 +93,7 @@ def test_analyses_belong_to_their_session_and_project(sim, ica: Provider):
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"status": "SUCCEEDED"}'])
 def test_a_bad_search_body_is_a_400_problem(sim, ica: Provider, body):
-    project = sim.world.ica_projects[0].id
+    project = sim.world.ica.projects[0].id
     response = ica.post(
         f"/api/projects/{project}/workflowSessions:search",
         data=body,
@@ -161,7 +104,7 @@ def test_a_bad_search_body_is_a_400_problem(sim, ica: Provider, body):
 
 
 def test_a_chunked_search_body_is_read_whole(sim, ica: Provider):
-    project = sim.world.ica_projects[0].id
+    project = sim.world.ica.projects[0].id
     sessions = [
         s
         for s in sim.state()["providers"]["ica"]["sessions"]
@@ -183,7 +126,7 @@ def test_a_chunked_search_body_is_read_whole(sim, ica: Provider):
 
 
 def test_problem_titles_carry_ica_error_codes_where_known(sim, ica: Provider):
-    project = sim.world.ica_projects[0].id
+    project = sim.world.ica.projects[0].id
     missing = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
     cases = {
         "ICA_API_004": ica.get("/api/projects", headers={"Accept": "application/json"}),

@@ -1,7 +1,7 @@
 """ComplyCube has no published spec: its documented shapes, checked by hand.
 
-Source: shared/providers/complycube/NOTES.md (list envelope, summaries vs full
-objects, strict date filters, error envelope, bare-key auth).
+Source: ComplyCube's public API reference and docs/providers.md (list envelope,
+summaries vs full objects, strict date filters, error envelope, bare-key auth).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import datetime as dt
 import pytest
 
 from sessions_app.simulator.wire import parse_iso
-
-from .conftest import Provider
+from tests.helpers.simulator import Provider
 
 SUMMARY_FIELDS = {
     "id",

@@ -19,9 +19,9 @@ import hashlib
 import re
 from typing import Any, ClassVar
 
-from .api import ProviderApi, WebhookError, WebhookPayload, tag_records
-from .config import ONFIDO_PAGE_SIZE
-from .wire import SimRequest, SimResponse, View, iso_seconds
+from ..api import ProviderApi, WebhookError, WebhookPayload, tag_records
+from ..config import ONFIDO_PAGE_SIZE
+from ..wire import SimRequest, SimResponse, View, iso_seconds
 from .world import OnfidoRun, OnfidoTask
 
 TERMINAL = frozenset({"approved", "declined", "review", "abandoned", "error"})
@@ -152,7 +152,7 @@ class OnfidoApi(ProviderApi):
     # --- handlers ---------------------------------------------------------
 
     def _visible_run(self, run_id: str, view: View) -> OnfidoRun | None:
-        run = self.world.onfido_run_by_id.get(run_id)
+        run = self.world.onfido.run_by_id.get(run_id)
         if run is None or run.timeline.at(view.t) is None:
             return None
         return run
@@ -201,7 +201,7 @@ class OnfidoApi(ProviderApi):
             if t.strip()
         }
         matches = []
-        for run in self.world.onfido_runs:
+        for run in self.world.onfido.runs:
             current = self.run_status(run, view)
             if current is None:
                 continue
@@ -256,7 +256,7 @@ class OnfidoApi(ProviderApi):
     def get_applicant(
         self, request: SimRequest, view: View, applicant_id: str
     ) -> SimResponse:
-        applicant = self.world.onfido_applicant_by_id.get(applicant_id)
+        applicant = self.world.onfido.applicant_by_id.get(applicant_id)
         if applicant is None or applicant.created > view.t:
             return self.error(
                 404, "resource_not_found", f"Applicant {applicant_id} was not found."
@@ -294,7 +294,7 @@ class OnfidoApi(ProviderApi):
         tags: dict[str, dict[str, str]] = {}
         by_status: dict[str, int] = {}
         checks = checks_complete = pending = 0
-        for run in self.world.onfido_runs:
+        for run in self.world.onfido.runs:
             current = self.run_status(run, view)
             if current is None:
                 pending += 1
@@ -366,7 +366,7 @@ class OnfidoApi(ProviderApi):
                 raise WebhookError(f"No Onfido workflow run {session_id} exists yet.")
             return run
         candidates = []
-        for run in self.world.onfido_runs:
+        for run in self.world.onfido.runs:
             current = self.run_status(run, view)
             if current is not None and wanted(run, current[0]):
                 candidates.append((current[1], run.id, run))

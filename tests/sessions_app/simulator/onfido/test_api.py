@@ -8,8 +8,7 @@ import pytest
 
 from sessions_app.simulator.config import ONFIDO_PAGE_SIZE
 from sessions_app.simulator.wire import parse_iso
-
-from .conftest import Provider
+from tests.helpers.simulator import Provider
 
 REPORT_OUTPUT_KEYS = {
     "status",
