@@ -7,13 +7,14 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from sessions_app import selectors, services
+from sessions_app import filters, selectors, services
 from sessions_app.models import (
     Outcome,
     Status,
     SyncRunState,
     TagKind,
     WorkflowSession,
+    needs_attention_q,
 )
 from tests.factories import (
     CheckFactory,
@@ -55,18 +56,18 @@ def test_needs_attention_definition(status, outcome, last_decision, needs):
     session = WorkflowSessionFactory(
         status=status, outcome=outcome, last_decision=last_decision
     )
-    selected = WorkflowSession.objects.filter(selectors.session_needs_attention_q())
+    selected = WorkflowSession.objects.filter(needs_attention_q())
     assert (session in selected) is needs
-    excluded = WorkflowSession.objects.exclude(selectors.session_needs_attention_q())
+    excluded = WorkflowSession.objects.exclude(needs_attention_q())
     assert (session in excluded) is not needs
 
 
 def test_needs_attention_is_a_shared_filter():
     needs = WorkflowSessionFactory(status=Status.FAILED)
     fine = WorkflowSessionFactory(status=Status.COMPLETED, outcome=Outcome.CLEAR)
-    assert list(selectors.session_list(params={"needs_attention": "true"})) == [needs]
-    assert list(selectors.session_list(params={"needs_attention": "false"})) == [fine]
-    filterset = selectors.session_filterset(params={"needs_attention": "maybe"})
+    assert list(filters.session_list(params={"needs_attention": "true"})) == [needs]
+    assert list(filters.session_list(params={"needs_attention": "false"})) == [fine]
+    filterset = filters.session_filterset(params={"needs_attention": "maybe"})
     assert not filterset.is_valid()
     assert "needs_attention" in filterset.errors
 
@@ -347,7 +348,7 @@ def test_queue_page_loads_what_rows_show_and_tags_in_page_order(
         last_decision_at=timezone.now(),
     )
     WorkflowSessionFactory(provider_client=None)
-    qs = selectors.session_list(params={})
+    qs = filters.session_list(params={})
 
     page = selectors.session_queue_page(queryset=qs, sort=sort, page_size=10)
 
@@ -386,7 +387,7 @@ def test_api_list_rows_load_only_what_the_serializer_returns(
 
 def test_session_page_sorts_and_pages_through_a_filtered_queryset():
     data = desk_data_create(sessions=9, checks_per_session=0)
-    qs = selectors.session_list(params={"provider": "onfido-eu"})
+    qs = filters.session_list(params={"provider": "onfido-eu"})
     first = selectors.session_page(queryset=qs, sort="status", page_size=2)
     rest = selectors.session_page(
         queryset=qs, sort="status", cursor=first.next_cursor, page_size=2

@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from sessions_app import selectors, views
-from sessions_app.models import AuditEvent, Review, WorkflowSession
+from sessions_app.models import AuditEvent, Review, WorkflowSession, needs_attention_q
 from tests.factories import UserFactory
 from tests.sessions_app.desk_data import desk_data_create
 
@@ -47,7 +47,7 @@ def test_overview_shows_counts_attention_health_and_chart_data(viewer_client, da
     assert context["breakdown"].total == 12
     assert (
         context["attention"].total
-        == WorkflowSession.objects.filter(selectors.session_needs_attention_q()).count()
+        == WorkflowSession.objects.filter(needs_attention_q()).count()
     )
     assert {h.connection.slug for h in context["health"]} == {
         "onfido-eu",
@@ -194,12 +194,12 @@ def test_missing_pages_are_404(viewer_client):
 def test_a_huge_raw_payload_is_cut(viewer_client, data):
     session = data.sessions[0]
     WorkflowSession.objects.filter(pk=session.pk).update(
-        raw_payload={"blob": "x" * (views.RAW_PAYLOAD_MAX_CHARS + 10)}
+        raw_payload={"blob": "x" * (views.session.RAW_PAYLOAD_MAX_CHARS + 10)}
     )
     page = viewer_client.get(
         reverse("session-detail", args=[session.pk])
     ).content.decode()
-    assert f"Cut at {views.RAW_PAYLOAD_MAX_CHARS} characters" in page
+    assert f"Cut at {views.session.RAW_PAYLOAD_MAX_CHARS} characters" in page
 
 
 # --- Decisions and assignments ---------------------------------------------------
@@ -386,7 +386,7 @@ def test_client_page_spans_every_provider(viewer_client, data):
 def test_client_page_is_bounded_with_a_link_to_the_queue(
     viewer_client, data, monkeypatch
 ):
-    monkeypatch.setattr(views, "CLIENT_PAGE_LIMIT", 2)
+    monkeypatch.setattr(views.client, "CLIENT_PAGE_LIMIT", 2)
     client = data.clients[0]
     response = viewer_client.get(reverse("client-detail", args=[client.pk]))
     assert len(response.context["detail"].sessions) == 2
@@ -432,13 +432,13 @@ def test_the_template_guard_catches_a_lazy_relation(rf_request_as, data):
     )
     request = rf_request_as(reverse("client-detail", args=[data.clients[0].pk]))
     with pytest.raises(views.TemplateQueryError):
-        views._render(
+        views.rendering.render_page(
             request,
             "sessions_app/client_detail.html",
             {"detail": lazy, "client": detail.client},
         )
     # The evaluated detail renders fine under the same guard.
-    response = views._render(
+    response = views.rendering.render_page(
         request,
         "sessions_app/client_detail.html",
         {"detail": detail, "client": detail.client},

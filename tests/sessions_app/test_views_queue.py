@@ -552,7 +552,7 @@ def _form_inputs(page: str) -> dict[str, str]:
 def test_hidden_filters_are_derived_from_the_filterset():
     from sessions_app.filters import SessionFilterSet
     from sessions_app.forms import QueueFilterForm
-    from sessions_app.views import HIDDEN_FILTERS
+    from sessions_app.views.queue import HIDDEN_FILTERS
 
     assert {"client", "needs_attention", "provider_kind"} <= set(HIDDEN_FILTERS)
     assert set(HIDDEN_FILTERS) == set(SessionFilterSet.base_filters) - set(

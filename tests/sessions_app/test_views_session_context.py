@@ -366,7 +366,7 @@ def test_a_link_event_names_and_links_the_client(reviewer_client, admin_user):
 def test_a_cut_history_says_so(
     reviewer_client, reviewer, monkeypatch, events, truncated
 ):
-    monkeypatch.setattr(views, "SESSION_HISTORY_LIMIT", 2)
+    monkeypatch.setattr(views.session, "SESSION_HISTORY_LIMIT", 2)
     session = WorkflowSessionFactory()
     colleagues = [
         UserFactory(username=f"colleague-{i}", roles=["reviewer"])
