@@ -23,14 +23,12 @@ from tests.factories import (
 )
 from tests.sessions_app.desk_data import desk_data_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("no_queries_in_templates"),
+]
 
 QUEUE = reverse("session-list")
-
-
-@pytest.fixture(autouse=True)
-def _no_queries_in_templates(settings):
-    settings.VERITY_TEMPLATE_QUERY_GUARD = True
 
 
 def _ids(response) -> list[str]:
