@@ -89,12 +89,12 @@ def copy_sql() -> str:
     """
     from django.db import connection
 
-    from sessions_app import exports, selectors
+    from sessions_app import exports, filters, selectors
     from sessions_app.models import Tag, WorkflowSession
 
     fields = [c.field for c in exports.SESSION_COLUMNS]
     queryset = selectors.session_export_queryset(
-        queryset=selectors.session_list(params={})
+        queryset=filters.session_list(params={})
     )
     sql, params = queryset.values_list(*fields).query.sql_with_params()
     with connection.cursor() as cursor:
@@ -134,7 +134,7 @@ def _import_export(rows: int | None) -> dict[str, Any]:
     from import_export import fields as ie_fields
     from import_export import resources
 
-    from sessions_app import exports, selectors
+    from sessions_app import exports, filters, selectors
     from sessions_app.models import Tag, WorkflowSession
 
     declared: dict[str, Any] = {
@@ -170,7 +170,7 @@ def _import_export(rows: int | None) -> dict[str, Any]:
         },
     )
     queryset = selectors.session_export_queryset(
-        queryset=selectors.session_list(params={})
+        queryset=filters.session_list(params={})
     )
     if os.environ.get("BENCH_IE_PREFETCH"):
         queryset = queryset.prefetch_related(

@@ -142,12 +142,10 @@ def cases_build() -> list[Case]:
 def _deep_position(case: Case) -> tuple[str, int] | None:
     """Return the cursor and the index of the first row of the page halfway
     through the case's order (a multiple of 100, so every page size agrees)."""
-    from sessions_app import selectors
+    from sessions_app import filters
     from sessions_app.pagination import KeysetPaginator
 
-    qs = selectors.session_list(params=case.queue).order_by(
-        "-provider_created_at", "-id"
-    )
+    qs = filters.session_list(params=case.queue).order_by("-provider_created_at", "-id")
     total = qs.count()
     if total < 4 * PAGE_SIZE:
         return None

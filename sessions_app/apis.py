@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError as FormValidationError
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -48,6 +49,7 @@ from .filters import (
     parameters_unknown,
     unknown_parameter_message,
 )
+from .forms import SORT_PARAM, session_sort_clean
 from .models import Client, WorkflowSession
 from .pagination import MAX_ID, InvalidCursor, KeysetPaginator
 from .permissions import CanDecide
@@ -267,9 +269,6 @@ class DetailApi(BoundedIdLookupMixin, generics.RetrieveAPIView):
 # --- Sessions --------------------------------------------------------------------------
 
 
-SORT_PARAM = "sort"
-
-
 @extend_schema(
     tags=["sessions"],
     responses={200: SessionSerializer(many=True), **LIST_ERRORS},
@@ -295,17 +294,10 @@ class SessionListApi(ListApi):
 
     def get_keyset_sort(self) -> str:
         """Return the field of the queue's `sort` parameter; 400 for an unknown one."""
-        sort = self.request.query_params.get(SORT_PARAM, "").strip()
-        sort = sort or selectors.SESSION_DEFAULT_SORT
-        if sort not in selectors.SESSION_SORT_VALUES:
-            raise ValidationError(
-                {
-                    SORT_PARAM: [
-                        f"Unknown sort {sort!r}; one of "
-                        f"{', '.join(selectors.SESSION_SORT_VALUES)}."
-                    ]
-                }
-            )
+        try:
+            sort = session_sort_clean(self.request.query_params.get(SORT_PARAM))
+        except FormValidationError as exc:
+            raise ValidationError({SORT_PARAM: exc.messages}) from exc
         return selectors.session_sort_ordering(sort)[0]
 
 
@@ -372,7 +364,7 @@ class CheckListApi(ListApi):
 
     serializer_class = CheckSerializer
     filterset_class = CheckFilterSet
-    keyset_sort = "-session__provider_created_at"
+    keyset_sort = selectors.CHECK_QUEUE_ORDERING[0]
 
     def get_queryset(self) -> QuerySet:
         return selectors.check_queryset().defer("raw_payload", "breakdown")

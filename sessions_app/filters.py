@@ -10,13 +10,19 @@ username, tags by name.
 django-filter ignores a parameter it does not know, so a misspelt or
 unsupported filter would silently list (or export) everything. The API and
 the CSV exports refuse such a parameter instead (`parameters_unknown`).
+
+The FilterSets are where a request's query string becomes a queryset: they
+parse and validate the parameters and narrow a selector's base queryset
+(`session_filterset`, `check_filterset`); the selectors then page, sort or
+export what they are handed and never see the request. Imports run one way:
+filters -> selectors -> models.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import django_filters as filters
@@ -24,6 +30,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import cached_property
@@ -34,7 +41,6 @@ from .models import (
     Client,
     Outcome,
     ProviderClient,
-    ProviderConnection,
     ProviderKind,
     Status,
     SyncRun,
@@ -42,22 +48,16 @@ from .models import (
     SyncTrigger,
     Tag,
     WorkflowSession,
+    needs_attention_q,
 )
+from .selectors import check_queryset, session_list_queryset
+from .selectors.search import sessions_search
 
 UNASSIGNED = "none"
 ASSIGNED_TO_ME = "me"
 NO_OUTCOME = "none"
 
 OUTCOME_CHOICES = [(NO_OUTCOME, "None yet"), *[c for c in Outcome.choices if c[0]]]
-
-# How many provider clients a search term may match before `q` stops
-# narrowing to them first. Below it, the matching provider clients are
-# collected (one index scan per branch) and sessions are read by their
-# indexed foreign key: a rare name costs milliseconds instead of a scan of
-# every session. Above it, matches are everywhere, so walking the queue's
-# own index finds a page of them after a few rows, while collecting them all
-# would not (measured by bench/ at a million sessions on PostgreSQL).
-SEARCH_NARROW_LIMIT = 5000
 
 
 class ChoiceInFilter(filters.BaseInFilter, filters.ChoiceFilter):
@@ -170,94 +170,6 @@ def _validate_dates(filterset: filters.FilterSet) -> None:
             )
 
 
-def sessions_search(qs: QuerySet, value: str) -> QuerySet:
-    """Keep sessions whose client names contain `value`, or whose session,
-    provider client or external reference id is exactly `value`.
-
-    The queue's, the API's, the CSV's and the admin's free-text search. Runs
-    one or two small queries first (the matching provider clients, then the
-    sessions with that exact id) unless the term matches more than
-    SEARCH_NARROW_LIMIT provider clients; the rows are the same either way.
-    """
-    value = value.strip()
-    if not value:
-        return qs
-    connections = ProviderConnection.objects.values("pk")
-    # One index per branch, a UNION of index scans: an OR across joined
-    # tables can use no index and scans every session when the name is
-    # rare. `connection_id IN (...)` lets the (connection, external_id)
-    # unique indexes answer the exact ids.
-    matching = (
-        ProviderClient.objects.order_by()
-        .filter(name__icontains=value)
-        .values_list("pk", flat=True)
-        .union(
-            ProviderClient.objects.order_by()
-            .filter(
-                client_id__in=Client.objects.filter(
-                    display_name__icontains=value
-                ).values("pk")
-            )
-            .values_list("pk", flat=True),
-            ProviderClient.objects.order_by()
-            .filter(connection_id__in=connections, external_id=value)
-            .values_list("pk", flat=True),
-            ProviderClient.objects.order_by()
-            .filter(external_reference=value)
-            .values_list("pk", flat=True),
-            # ALL: no de-duplication, so the LIMIT stops the scans early.
-            all=True,
-        )
-        .order_by()
-    )
-    # Rows, not distinct ids, decide: with UNION ALL a provider client
-    # matching two branches counts twice, and a cut-off list of rows may
-    # hold fewer distinct ids than the limit while others are left out.
-    rows = list(matching[: SEARCH_NARROW_LIMIT + 1])
-    if len(rows) > SEARCH_NARROW_LIMIT:
-        return qs.filter(
-            Q(provider_client__name__icontains=value)
-            | Q(provider_client__client__display_name__icontains=value)
-            | Q(external_id=value)
-            | Q(provider_client__external_id=value)
-            | Q(provider_client__external_reference=value)
-        )
-    # Both lists are literal so the planner sees two index conditions it
-    # can OR together (a bitmap), not a subquery it would hash against a
-    # scan.
-    exact_ids = list(
-        WorkflowSession.objects.order_by()
-        .filter(connection_id__in=connections, external_id=value)
-        .values_list("pk", flat=True)
-    )
-    return qs.filter(Q(provider_client_id__in=set(rows)) | Q(pk__in=exact_ids))
-
-
-def checks_search(qs: QuerySet, value: str) -> QuerySet:
-    """Keep checks whose own id, or whose session's id, is exactly `value`.
-
-    The check admin's search. Two small queries first, each answered by a
-    (connection, external_id) unique index, then two literal id lists the
-    planner ORs in a bitmap: Django's OR across the session join scans every
-    check (5 to 6 s at 3,000,000 checks).
-    """
-    value = value.strip()
-    if not value:
-        return qs
-    connections = ProviderConnection.objects.values("pk")
-    check_ids = list(
-        Check.objects.order_by()
-        .filter(connection_id__in=connections, external_id=value)
-        .values_list("pk", flat=True)
-    )
-    session_ids = list(
-        WorkflowSession.objects.order_by()
-        .filter(connection_id__in=connections, external_id=value)
-        .values_list("pk", flat=True)
-    )
-    return qs.filter(Q(pk__in=check_ids) | Q(session_id__in=session_ids))
-
-
 class SessionFilterSet(filters.FilterSet):
     provider = CharInFilter(
         field_name="connection__slug",
@@ -300,7 +212,7 @@ class SessionFilterSet(filters.FilterSet):
         method="filter_needs_attention",
         choices=[("true", "Yes"), ("false", "No")],
         label="Needs attention",
-        help_text="'true': sessions an officer must look at (selectors.session_needs_attention_q).",
+        help_text="'true': sessions an officer must look at (models.needs_attention_q).",
     )
 
     class Meta:
@@ -345,16 +257,14 @@ class SessionFilterSet(filters.FilterSet):
         return qs.filter(Q(workflow_id=value) | Q(workflow_name=value))
 
     def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return sessions_search(qs, value)
+        return sessions_search(queryset=qs, term=value)
 
     def filter_needs_attention(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         if not value:
             return qs
-        # Imported here: selectors imports this module. One definition of
-        # "needs attention" serves the overview, the queue, the API and CSV.
-        from .selectors import session_needs_attention_q
-
-        condition = session_needs_attention_q()
+        # One definition of "needs attention" (beside the model and its
+        # partial index) serves the overview, the queue, the API and CSV.
+        condition = needs_attention_q()
         return qs.filter(condition) if value == "true" else qs.exclude(condition)
 
     def filter_assignee(self, qs: QuerySet, name: str, value: str) -> QuerySet:
@@ -495,6 +405,39 @@ class SyncRunFilterSet(filters.FilterSet):
     class Meta:
         model = SyncRun
         fields: list[str] = []
+
+
+# --- Bound to the lists' base querysets ---------------------------------------------------
+
+
+def session_filterset(
+    *, params: QueryDict | Mapping[str, Any], request: HttpRequest | None = None
+) -> SessionFilterSet:
+    """Return the review queue's FilterSet bound to `params` over the list rows
+    (`selectors.session_list_queryset`), not yet validated nor evaluated.
+
+    `request` gives the `assignee=me` filter its user.
+    """
+    return SessionFilterSet(
+        data=params, queryset=session_list_queryset(), request=request
+    )
+
+
+def session_list(
+    *, params: QueryDict | Mapping[str, Any], request: HttpRequest | None = None
+) -> QuerySet[WorkflowSession]:
+    """Filtered sessions, or none when a filter value is invalid (check the FilterSet)."""
+    filterset = session_filterset(params=params, request=request)
+    if not filterset.is_valid():
+        return WorkflowSession.objects.none()
+    return filterset.qs
+
+
+def check_filterset(
+    *, params: QueryDict | Mapping[str, Any], request: HttpRequest | None = None
+) -> CheckFilterSet:
+    """Return the checks list's FilterSet bound to `params` (`selectors.check_queryset`)."""
+    return CheckFilterSet(data=params, queryset=check_queryset(), request=request)
 
 
 # --- Parameters a list accepts ----------------------------------------------------------

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from .filters import ASSIGNED_TO_ME, OUTCOME_CHOICES, UNASSIGNED
 from .models import Decision, ReasonCode, Status
-from .selectors import SESSION_DEFAULT_SORT, SESSION_SORTS
+from .selectors.sorting import SESSION_DEFAULT_SORT, SESSION_SORT_VALUES
 from .services import REVIEW_COMMENT_MAX_LENGTH
 
 PAGE_SIZES = (25, 50, 100)
@@ -126,9 +127,7 @@ class QueueOptionsForm(forms.Form):
     """Sort order, page size and cursor of the review queue."""
 
     sort = forms.ChoiceField(
-        required=False,
-        choices=[(key, key) for key in SESSION_SORTS]
-        + [(f"-{key}", f"-{key}") for key in SESSION_SORTS],
+        required=False, choices=[(value, value) for value in SESSION_SORT_VALUES]
     )
     page_size = forms.TypedChoiceField(
         required=False,
@@ -158,6 +157,26 @@ class QueueOptionsForm(forms.Form):
         if "cursor" in errors:
             problems.append("The page link was not valid; showing the first page.")
         return sort, page_size, cursor, problems
+
+
+# The session lists' order parameter: the queue (QueueOptionsForm), the API's
+# session list and the sessions CSV read it with the same values.
+SORT_PARAM = "sort"
+
+
+def session_sort_clean(raw: str | None) -> str:
+    """Return the sort a strict `sort` parameter names (the API's, the CSV's).
+
+    Blank means the default order. Raise ValidationError naming the accepted
+    values for an unknown one; the review queue is lenient instead and falls
+    back to the default with a notice (`QueueOptionsForm.options`).
+    """
+    sort = (raw or "").strip() or SESSION_DEFAULT_SORT
+    if sort not in SESSION_SORT_VALUES:
+        raise ValidationError(
+            f"Unknown sort {sort!r}; one of {', '.join(SESSION_SORT_VALUES)}."
+        )
+    return sort
 
 
 class DecisionForm(forms.Form):

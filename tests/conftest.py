@@ -64,6 +64,14 @@ def admin_client_verity(admin_user):
 
 
 @pytest.fixture
+def no_queries_in_templates(settings):
+    """Turn on the pages' template guard (`sessions_app.views.rendering`): a
+    query while a template renders raises TemplateQueryError. Page tests use
+    it through `pytest.mark.usefixtures("no_queries_in_templates")`."""
+    settings.VERITY_TEMPLATE_QUERY_GUARD = True
+
+
+@pytest.fixture
 def simulator():
     """A running provider simulator on a free port (no database involved).
 

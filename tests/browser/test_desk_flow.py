@@ -35,10 +35,8 @@ def _fits_sideways(page, selector: str) -> bool:
     )
 
 
-def test_officer_filters_decides_and_follows_the_client(
-    live_server, page, screenshot, settings
-):
-    settings.VERITY_TEMPLATE_QUERY_GUARD = True
+@pytest.mark.usefixtures("no_queries_in_templates")
+def test_officer_filters_decides_and_follows_the_client(live_server, page, screenshot):
     data = desk_data_create(sessions=24)
     UserFactory(username="rita-reviewer", roles=["reviewer", "exporter"])
 

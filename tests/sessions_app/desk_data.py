@@ -205,3 +205,10 @@ def desk_data_create(
         )
         WebhookDeliveryFactory(connection=conn, resource_id=f"{conn.slug}-run-0000")
     return DeskData(connections=connections, clients=clients, sessions=rows)
+
+
+def desk_session_with(data: DeskData, **attrs: object) -> WorkflowSession:
+    """Return the first session of `data` whose attributes equal `attrs`."""
+    return next(
+        s for s in data.sessions if all(getattr(s, k) == v for k, v in attrs.items())
+    )

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from sessions_app import selectors
+from sessions_app import filters
 from sessions_app.models import AuditEvent, ClientLinkSource, ProviderConnection, Tag
 from sessions_app.services import audit_event_record
 from tests.factories import (
@@ -540,7 +540,7 @@ def test_session_admin_search_finds_what_the_queue_search_finds(
 
     def queue_found(term: str) -> set[int]:
         return set(
-            selectors.session_list(params={"q": term}).values_list("pk", flat=True)
+            filters.session_list(params={"q": term}).values_list("pk", flat=True)
         )
 
     assert found("acme") == {by_client.pk, by_provider_name.pk} == queue_found("acme")

@@ -16,7 +16,7 @@ from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 
-from sessions_app import apis, selectors, services
+from sessions_app import apis, filters, selectors, services
 from sessions_app.exceptions import ApplicationError
 from sessions_app.forms import DecisionForm
 from sessions_app.models import (
@@ -358,7 +358,7 @@ def test_session_filters_select_the_queue_rows_in_queue_order(
     request = rf.get("/sessions/", params)
     request.user = exporter
     assert got == [
-        s.pk for s in selectors.session_list(params=request.GET, request=request)
+        s.pk for s in filters.session_list(params=request.GET, request=request)
     ]
     # ...and the CSV export holds the very same rows in the same order.
     csv_response = exporter_client.get(reverse("sessions-export"), params)
@@ -411,7 +411,7 @@ def test_check_filters(params, expected, queue, viewer_client):
     }
     want = [c.pk for c in expected(queue)]
     assert _ids(viewer_client.get(CHECKS, params)) == want
-    same = selectors.check_filterset(params=params).qs.order_by(
+    same = filters.check_filterset(params=params).qs.order_by(
         *selectors.CHECK_QUEUE_ORDERING
     )
     assert [c.pk for c in same] == want
@@ -529,8 +529,8 @@ def test_pagination_format_and_filters_are_accepted_together(url, viewer_client,
 
 
 def test_check_list_offers_every_queue_filter():
-    queue_filters = set(selectors.SessionFilterSet.base_filters)
-    check_filters = set(selectors.CheckFilterSet.base_filters)
+    queue_filters = set(filters.SessionFilterSet.base_filters)
+    check_filters = set(filters.CheckFilterSet.base_filters)
     renamed = {"status": "session_status", "outcome": "session_outcome"}
     assert {renamed.get(name, name) for name in queue_filters} <= check_filters
     # ...and the check's own fields.
@@ -570,9 +570,7 @@ def test_check_list_applies_the_queue_filters_through_the_session(
     }
     request = rf.get("/sessions/", queue_params)
     request.user = reviewer  # `assignee=me` means the caller, as on the page
-    sessions = [
-        s.pk for s in selectors.session_list(params=request.GET, request=request)
-    ]
+    sessions = [s.pk for s in filters.session_list(params=request.GET, request=request)]
     checks = selectors.check_queryset().filter(session_id__in=sessions)
     if "check_type" in params:
         checks = checks.filter(check_type=params["check_type"])

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app import exports, selectors
+from sessions_app import exports, filters, selectors
 from sessions_app.exports import csv_datetime, csv_number, csv_safe_cell
 from sessions_app.models import (
     AuditEvent,
@@ -236,9 +236,7 @@ def test_sessions_csv_rows_equal_the_queue_for_the_same_filters(
     header, rows = _read(response)
     request = rf.get("/sessions/", params)
     request.user = exporter  # `assignee=me` means the exporter, as on the page
-    expected = [
-        s.pk for s in selectors.session_list(params=request.GET, request=request)
-    ]
+    expected = [s.pk for s in filters.session_list(params=request.GET, request=request)]
     assert _ids(header, rows) == expected
     # The queue's own order: newest first, ties broken by the higher id.
     assert expected == [
@@ -315,9 +313,7 @@ def test_checks_csv_rows_follow_the_queue_and_the_check_filters(queue, exporter_
     header, rows = _read(exporter_client.get(CHECKS_URL))
     ids = _ids(header, rows, "Verity check id")
     expected = list(
-        selectors.check_filterset(params={}).qs.order_by(
-            *selectors.CHECK_QUEUE_ORDERING
-        )
+        filters.check_filterset(params={}).qs.order_by(*selectors.CHECK_QUEUE_ORDERING)
     )
     assert ids == [c.pk for c in expected]
     # Sessions appear newest first, as in the queue.
@@ -404,8 +400,8 @@ def test_response_streams_and_reads_the_database_in_chunks(
 ):
     """Python path: rows are produced while the body is read, one chunk at a time."""
     settings.VERITY_EXPORT_POSTGRES_COPY = False
-    monkeypatch.setattr(exports, "CHUNK_SIZE", 10)
-    monkeypatch.setattr(exports, "WRITE_BATCH", 4)
+    monkeypatch.setattr(exports.stream, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(exports.stream, "WRITE_BATCH", 4)
     connection_ = ProviderConnectionFactory()
     for i in range(25):
         WorkflowSessionFactory(
@@ -580,7 +576,7 @@ def test_export_is_audited_with_filters_and_row_count(queue, exporter, exporter_
 
 def test_interrupted_download_still_records_what_was_sent(exporter, rf, monkeypatch):
     """Both paths: on PostgreSQL closing the stream cancels the COPY mid-way."""
-    monkeypatch.setattr(exports, "WRITE_BATCH", 2)
+    monkeypatch.setattr(exports.stream, "WRITE_BATCH", 2)
     for _ in range(5):
         WorkflowSessionFactory()
     request = rf.get(SESSIONS_URL)
@@ -688,7 +684,7 @@ def test_unknown_parameter_is_a_400_naming_the_allowed_ones(
     text = response.content.decode()
     assert "nothing was exported" in text
     filterset_class = (
-        selectors.SessionFilterSet if url == SESSIONS_URL else selectors.CheckFilterSet
+        filters.SessionFilterSet if url == SESSIONS_URL else filters.CheckFilterSet
     )
     allowed = list(filterset_class.base_filters) + (
         ["sort"] if url == SESSIONS_URL else []
@@ -744,9 +740,7 @@ def test_checks_csv_applies_the_queue_filters_through_the_session(
     }
     request = rf.get("/sessions/", queue_params)
     request.user = exporter
-    sessions = {
-        s.pk for s in selectors.session_list(params=request.GET, request=request)
-    }
+    sessions = {s.pk for s in filters.session_list(params=request.GET, request=request)}
     expected = list(
         selectors.check_queryset()
         .filter(session_id__in=sessions)
@@ -783,7 +777,7 @@ def test_queue_export_link_downloads_the_rows_in_the_order_on_screen(
     on_screen = [s.pk for s in page.context["sessions"]]
     default_order = [
         s.pk
-        for s in selectors.session_list(params={"status": "completed"}).order_by(
+        for s in filters.session_list(params={"status": "completed"}).order_by(
             *selectors.SESSION_QUEUE_ORDERING
         )
     ]
@@ -980,7 +974,7 @@ def test_copy_writes_the_same_bytes_as_the_python_writer(
 def test_copy_export_streams_in_batches_with_exact_row_counts(
     exporter_client, monkeypatch
 ):
-    monkeypatch.setattr(exports, "WRITE_BATCH", 4)
+    monkeypatch.setattr(exports.stream, "WRITE_BATCH", 4)
     connection_ = ProviderConnectionFactory()
     for i in range(25):
         WorkflowSessionFactory(

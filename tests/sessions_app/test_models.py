@@ -7,14 +7,17 @@ from django.db import IntegrityError, transaction
 from sessions_app.models import (
     Check,
     Client,
+    Outcome,
     PolicyAssurance,
     ProviderClient,
     ProviderConnection,
     Review,
+    Status,
     SyncRun,
     Tag,
     WebhookDelivery,
     WorkflowSession,
+    needs_attention_q,
 )
 from tests.factories import (
     CheckFactory,
@@ -167,3 +170,28 @@ def test_every_choices_column_accepts_each_word_of_its_vocabulary(model, field):
     for value in model._meta.get_field(field).get_choices(include_blank=False):
         model.objects.filter(pk=obj.pk).update(**{field: value[0]})
         assert getattr(model.objects.get(pk=obj.pk), field) == value[0]
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "last_decision", "needs"),
+    [
+        (Status.COMPLETED, Outcome.ATTENTION, "", True),
+        (Status.COMPLETED, Outcome.REJECTED, "", True),
+        (Status.COMPLETED, Outcome.ATTENTION, "escalate", False),
+        (Status.COMPLETED, Outcome.CLEAR, "", False),
+        (Status.IN_PROGRESS, Outcome.NONE, "", False),
+        (Status.PENDING, Outcome.NONE, "", False),
+        (Status.AWAITING_INPUT, Outcome.NONE, "", True),
+        (Status.FAILED, Outcome.ATTENTION, "approve", True),
+        (Status.UNKNOWN, Outcome.NONE, "", True),
+        (Status.ABANDONED, Outcome.NONE, "", False),
+    ],
+)
+def test_needs_attention_definition(status, outcome, last_decision, needs):
+    session = WorkflowSessionFactory(
+        status=status, outcome=outcome, last_decision=last_decision
+    )
+    selected = WorkflowSession.objects.filter(needs_attention_q())
+    assert (session in selected) is needs
+    excluded = WorkflowSession.objects.exclude(needs_attention_q())
+    assert (session in excluded) is not needs

@@ -23,14 +23,12 @@ from tests.factories import (
 )
 from tests.sessions_app.desk_data import desk_data_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("no_queries_in_templates"),
+]
 
 QUEUE = reverse("session-list")
-
-
-@pytest.fixture(autouse=True)
-def _no_queries_in_templates(settings):
-    settings.VERITY_TEMPLATE_QUERY_GUARD = True
 
 
 def _ids(response) -> list[str]:
@@ -552,7 +550,7 @@ def _form_inputs(page: str) -> dict[str, str]:
 def test_hidden_filters_are_derived_from_the_filterset():
     from sessions_app.filters import SessionFilterSet
     from sessions_app.forms import QueueFilterForm
-    from sessions_app.views import HIDDEN_FILTERS
+    from sessions_app.views.queue import HIDDEN_FILTERS
 
     assert {"client", "needs_attention", "provider_kind"} <= set(HIDDEN_FILTERS)
     assert set(HIDDEN_FILTERS) == set(SessionFilterSet.base_filters) - set(

@@ -46,7 +46,7 @@ def _old_q(value: str) -> list[int]:
 
 
 def _searched(value: str) -> tuple[list[int], str]:
-    filterset = selectors.session_filterset(params={"q": value})
+    filterset = filters.session_filterset(params={"q": value})
     assert filterset.is_valid(), filterset.errors
     qs = filterset.qs
     try:
@@ -145,7 +145,7 @@ def test_narrowed_search_selects_exactly_the_old_rows(term, people):
 @pytest.mark.parametrize("term", TERMS)
 def test_fallback_search_selects_exactly_the_old_rows(term, people, monkeypatch):
     # -1: even a term matching nothing takes the fallback branch.
-    monkeypatch.setattr(filters, "SEARCH_NARROW_LIMIT", -1)
+    monkeypatch.setattr(selectors.search, "SEARCH_NARROW_LIMIT", -1)
     got, sql = _searched(term)
     assert got == _old_q(term)
     assert NAME_LIKE in sql, "the fallback branch keeps the OR condition"
@@ -154,11 +154,11 @@ def test_fallback_search_selects_exactly_the_old_rows(term, people, monkeypatch)
 def test_common_term_above_the_limit_falls_back(people, monkeypatch):
     # "acme" finds two provider clients by name and the same two by the
     # client's display name: four rows, which is what the limit counts.
-    monkeypatch.setattr(filters, "SEARCH_NARROW_LIMIT", 3)
+    monkeypatch.setattr(selectors.search, "SEARCH_NARROW_LIMIT", 3)
     got, sql = _searched("acme")
     assert NAME_LIKE in sql
     assert got == _old_q("acme")
-    monkeypatch.setattr(filters, "SEARCH_NARROW_LIMIT", 4)
+    monkeypatch.setattr(selectors.search, "SEARCH_NARROW_LIMIT", 4)
     got, sql = _searched("acme")
     assert NAME_LIKE not in sql
     assert got == _old_q("acme")
@@ -183,7 +183,7 @@ def test_a_cut_off_list_with_repeated_provider_clients_never_loses_rows(monkeypa
         WorkflowSessionFactory(connection=conn, provider_client=pc)
     # Rows in branch order: both, by_name, both, by_display. Three rows are
     # read (limit + 1): two distinct ids, yet by_display was never reached.
-    monkeypatch.setattr(filters, "SEARCH_NARROW_LIMIT", 2)
+    monkeypatch.setattr(selectors.search, "SEARCH_NARROW_LIMIT", 2)
     got, _ = _searched("tern")
     assert got == _old_q("tern")
     assert len(got) == 3
@@ -191,7 +191,7 @@ def test_a_cut_off_list_with_repeated_provider_clients_never_loses_rows(monkeypa
 
 def test_blank_search_filters_nothing_and_runs_no_query(people):
     with CaptureQueriesContext(connection) as ctx:
-        filterset = selectors.session_filterset(params={"q": "   "})
+        filterset = filters.session_filterset(params={"q": "   "})
         assert filterset.is_valid()
         qs = filterset.qs
     assert ctx.captured_queries == []
@@ -200,7 +200,7 @@ def test_blank_search_filters_nothing_and_runs_no_query(people):
 
 def test_narrowing_costs_two_small_queries_whatever_the_matches(people):
     with CaptureQueriesContext(connection) as ctx:
-        filterset = selectors.session_filterset(params={"q": "acme"})
+        filterset = filters.session_filterset(params={"q": "acme"})
         assert filterset.is_valid()
         filterset.qs  # noqa: B018 - building it runs the narrowing queries
     assert len(ctx.captured_queries) == 2

@@ -10,14 +10,12 @@ from django.urls import reverse
 from sessions_app.models import AuditEvent, Review
 from tests.factories import UserFactory, WorkflowSessionFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("no_queries_in_templates"),
+]
 
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(autouse=True)
-def _no_queries_in_templates(settings):
-    settings.VERITY_TEMPLATE_QUERY_GUARD = True
 
 
 @pytest.fixture

@@ -1,0 +1,84 @@
+"""Clients and their provider identities; linking by hand is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from ..models import Client, ProviderClient
+from ..services import provider_client_link
+from .base import AuditedModelAdmin, pretty_json
+
+
+class ProviderClientInline(admin.TabularInline):
+    model = ProviderClient
+    fields = ("connection", "external_id", "name", "external_reference", "link_source")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("connection")
+
+
+@admin.register(Client)
+class ClientAdmin(AuditedModelAdmin):
+    list_display = ("id", "display_name", "reference", "created_at")
+    search_fields = ("display_name", "=reference")
+    ordering = ("-id",)
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [ProviderClientInline]
+
+
+@admin.register(ProviderClient)
+class ProviderClientAdmin(AuditedModelAdmin):
+    list_display = (
+        "name",
+        "connection",
+        "external_id",
+        "external_reference",
+        "client",
+        "link_source",
+    )
+    list_filter = ("connection", "link_source")
+    list_select_related = ["connection", "client"]
+    search_fields = ("name", "=external_id", "=external_reference")
+    raw_id_fields = ("client",)
+    readonly_fields = (
+        "connection",
+        "external_id",
+        "raw_payload_pretty",
+        "created_at",
+        "updated_at",
+    )
+    exclude = ("raw_payload", "payload_hash")
+    ordering = ("-id",)
+
+    @admin.display(description="Raw payload")
+    def raw_payload_pretty(self, obj: ProviderClient) -> str:
+        return pretty_json(obj.raw_payload)
+
+    def save_model(
+        self, request: HttpRequest, obj: ProviderClient, form: ModelForm, change: bool
+    ) -> None:
+        if change and "client" in form.changed_data:
+            # Linking by hand goes through the audited service, and sticks.
+            provider_client_link(
+                provider_client=obj,
+                client=obj.client,
+                actor=request.user,
+                source="admin",
+            )
+            form.changed_data.remove("client")
+            if not form.changed_data:
+                return
+            obj.refresh_from_db(fields=["client", "link_source"])
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,161 @@
+"""Provider connections and what their syncs leave: runs, quarantined
+records, webhook deliveries."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from ..models import ProviderConnection, QuarantinedRecord, SyncRun, WebhookDelivery
+from .base import AuditedModelAdmin, ReadOnlyAdmin, pretty_json, pretty_json_text
+
+
+@admin.register(ProviderConnection)
+class ProviderConnectionAdmin(AuditedModelAdmin):
+    list_display = (
+        "slug",
+        "display_name",
+        "kind",
+        "enabled",
+        "sync_interval_seconds",
+        "rate_limit_per_second",
+        "last_sync_finished_at",
+        "last_success_at",
+    )
+    list_filter = ("kind", "enabled")
+    search_fields = ("slug", "display_name")
+    readonly_fields = (
+        "sync_cursor_pretty",
+        "last_sync_started_at",
+        "last_sync_finished_at",
+        "last_success_at",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("slug", "kind", "display_name", "base_url", "enabled")}),
+        (
+            "Credentials (names of environment variables, never the secrets)",
+            {"fields": ("credential_env", "webhook_secret_env")},
+        ),
+        (
+            "Sync",
+            {"fields": ("sync_interval_seconds", "rate_limit_per_second", "options")},
+        ),
+        (
+            "State",
+            {
+                "fields": (
+                    "sync_cursor_pretty",
+                    "last_sync_started_at",
+                    "last_sync_finished_at",
+                    "last_success_at",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description="Sync cursor")
+    def sync_cursor_pretty(self, obj: ProviderConnection) -> str:
+        return pretty_json(obj.sync_cursor)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "connection",
+        "trigger",
+        "state",
+        "started_at",
+        "finished_at",
+        "seen",
+        "created",
+        "updated",
+        "unchanged",
+        "quarantined",
+    )
+    list_filter = ("connection", "state", "trigger")
+    list_select_related = ["connection"]
+    ordering = ("-started_at", "-id")
+    exclude = ("cursor_before", "cursor_after", "unknown_values")
+    readonly_fields = (
+        "cursor_before_pretty",
+        "cursor_after_pretty",
+        "unknown_values_pretty",
+    )
+
+    @admin.display(description="Cursor before")
+    def cursor_before_pretty(self, obj: SyncRun) -> str:
+        return pretty_json(obj.cursor_before)
+
+    @admin.display(description="Cursor after")
+    def cursor_after_pretty(self, obj: SyncRun) -> str:
+        return pretty_json(obj.cursor_after)
+
+    @admin.display(description="Unknown provider values")
+    def unknown_values_pretty(self, obj: SyncRun) -> str:
+        return pretty_json(obj.unknown_values)
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(AuditedModelAdmin):
+    list_display = (
+        "id",
+        "connection",
+        "record_type",
+        "external_id",
+        "reason_short",
+        "created_at",
+        "resolved_at",
+    )
+    list_filter = ("connection", "record_type")
+    list_select_related = ["connection"]
+    search_fields = ("=external_id",)
+    raw_id_fields = ("sync_run",)
+    ordering = ("-created_at", "-id")
+    readonly_fields = (
+        "connection",
+        "sync_run",
+        "record_type",
+        "external_id",
+        "reason",
+        "raw_pretty",
+        "created_at",
+    )
+    exclude = ("raw",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Raw record")
+    def raw_pretty(self, obj: QuarantinedRecord) -> str:
+        return pretty_json_text(obj.raw)
+
+    @admin.display(description="Reason")
+    def reason_short(self, obj: QuarantinedRecord) -> str:
+        return obj.reason[:80]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "delivery_id",
+        "connection",
+        "event_type",
+        "resource_id",
+        "received_at",
+        "processed_at",
+    )
+    list_filter = ("connection", "event_type")
+    list_select_related = ["connection"]
+    search_fields = ("=delivery_id", "=resource_id")
+    ordering = ("-received_at", "-id")
+    exclude = ("body",)
+    readonly_fields = ("body_pretty",)
+
+    @admin.display(description="Body")
+    def body_pretty(self, obj: WebhookDelivery) -> str:
+        return pretty_json_text(obj.body)

@@ -1,0 +1,130 @@
+"""Client reads: the clients list, a client's page, and its names."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from django.db.models import Prefetch, QuerySet
+
+from ..models import AuditEvent, Check, Client, ProviderClient, WorkflowSession
+from .checks import check_queryset
+from .sessions import session_list_queryset
+from .sorting import SESSION_QUEUE_ORDERING
+
+
+def client_queryset() -> QuerySet[Client]:
+    """Clients in the order of their model (display name, id)."""
+    return Client.objects.order_by("display_name", "id")
+
+
+def client_with_identities_queryset() -> QuerySet[Client]:
+    """Clients with their provider identities (and those identities' connection)."""
+    return client_queryset().prefetch_related(
+        Prefetch(
+            "provider_clients",
+            queryset=ProviderClient.objects.select_related("connection")
+            .defer("raw_payload")
+            .order_by("connection__slug", "external_id"),
+        )
+    )
+
+
+def client_label_get(*, pk: int) -> str | None:
+    """Return how a chip names client `pk` (its display name, else its
+    reference, else "#<id>"), or None when there is no such client. One query."""
+    name = (
+        client_queryset().filter(pk=pk).values_list("display_name", "reference").first()
+    )
+    if name is None:
+        return None
+    return name[0] or name[1] or f"#{pk}"
+
+
+def client_names(*, client_ids: Iterable[int]) -> dict[int, str]:
+    """Return how the audit history names each client: its display name, else
+    its reference, else "Client <id>". One query."""
+    return {
+        pk: name or reference or f"Client {pk}"
+        for pk, name, reference in client_queryset()
+        .filter(pk__in=list(client_ids))
+        .values_list("pk", "display_name", "reference")
+    }
+
+
+def client_recent_sessions(
+    *, client_id: int, limit: int
+) -> tuple[list[WorkflowSession], bool]:
+    """Return a client's newest sessions in queue order (at most `limit`), and
+    whether it has more. Two queries (sessions, then their tags)."""
+    rows = list(
+        session_list_queryset()
+        .filter(provider_client__client_id=client_id)
+        .order_by(*SESSION_QUEUE_ORDERING)[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientDetail:
+    client: Client
+    provider_clients: list[ProviderClient]
+    sessions: list[WorkflowSession]
+    sessions_truncated: bool
+    checks: list[Check]
+    checks_truncated: bool
+    audit_events: list[AuditEvent]
+    audit_truncated: bool
+
+
+def _bounded(qs: QuerySet, limit: int) -> tuple[list, bool]:
+    rows = list(qs[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def client_detail_get(*, pk: int, limit: int = 200) -> ClientDetail:
+    """Return a client, its provider identities, and its newest sessions, checks
+    and audit events (at most `limit` of each; the flags say whether more exist).
+
+    Raise Client.DoesNotExist when there is no such client. Six queries.
+    """
+    client = Client.objects.get(pk=pk)
+    sessions, sessions_truncated = _bounded(
+        session_list_queryset()
+        .filter(provider_client__client_id=client.pk)
+        .order_by("-provider_created_at", "-id"),
+        limit,
+    )
+    checks, checks_truncated = _bounded(
+        check_queryset()
+        .filter(session__provider_client__client_id=client.pk)
+        .defer(
+            "raw_payload",
+            "session__raw_payload",
+            "session__provider_client__raw_payload",
+        )
+        .order_by(
+            "-session__provider_created_at", "-session_id", "provider_created_at", "id"
+        ),
+        limit,
+    )
+    events, audit_truncated = _bounded(
+        AuditEvent.objects.filter(client_id=client.pk)
+        .select_related("actor")
+        .order_by("-created_at", "-id"),
+        limit,
+    )
+    return ClientDetail(
+        client=client,
+        provider_clients=list(
+            client.provider_clients.select_related("connection").order_by(
+                "connection__slug", "external_id"
+            )
+        ),
+        sessions=sessions,
+        sessions_truncated=sessions_truncated,
+        checks=checks,
+        checks_truncated=checks_truncated,
+        audit_events=events,
+        audit_truncated=audit_truncated,
+    )

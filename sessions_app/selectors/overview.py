@@ -1,0 +1,171 @@
+"""The overview page's reads: counts by status, outcome and provider, the
+sessions needing attention by age, and daily activity."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+
+from django.db.models import Count, Min, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from ..models import (
+    Outcome,
+    ProviderConnection,
+    Status,
+    WorkflowSession,
+    needs_attention_q,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class CountRow:
+    value: str
+    label: str
+    count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionBreakdown:
+    total: int
+    by_status: list[CountRow]
+    by_outcome: list[CountRow]
+    by_provider: list[CountRow]
+
+
+def session_breakdown() -> SessionBreakdown:
+    """Count sessions by status, outcome and provider: one GROUP BY query, then
+    one for the connections' names.
+
+    The grouped rows are few (statuses x outcomes x connections), so the
+    marginal counts are summed in Python rather than with three scans.
+    """
+    # Grouped on the (connection, status, outcome) index alone, so PostgreSQL
+    # answers with an index-only scan; the few connections are named after.
+    rows = (
+        WorkflowSession.objects.order_by()
+        .values("connection_id", "status", "outcome")
+        .annotate(n=Count("*"))
+    )
+    connections = {
+        pk: (slug, name)
+        for pk, slug, name in ProviderConnection.objects.values_list(
+            "pk", "slug", "display_name"
+        )
+    }
+    status: Counter[str] = Counter()
+    outcome: Counter[str] = Counter()
+    provider: Counter[str] = Counter()
+    provider_names: dict[str, str] = {}
+    for row in rows:
+        slug, name = connections[row["connection_id"]]
+        status[row["status"]] += row["n"]
+        outcome[row["outcome"]] += row["n"]
+        provider[slug] += row["n"]
+        provider_names[slug] = name
+    status_labels = dict(Status.choices)
+    outcome_labels = dict(Outcome.choices)
+    return SessionBreakdown(
+        total=sum(status.values()),
+        by_status=[
+            CountRow(value, status_labels[value], status[value])
+            for value in Status.values
+            if status[value]
+        ]
+        + [
+            CountRow(value, value, n)
+            for value, n in status.items()
+            if value not in status_labels
+        ],
+        by_outcome=[
+            CountRow(value or "none", outcome_labels[value], outcome[value])
+            for value in Outcome.values
+            if outcome[value]
+        ],
+        by_provider=[
+            CountRow(slug, provider_names[slug] or slug, provider[slug])
+            for slug in sorted(provider)
+        ],
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class AttentionSummary:
+    total: int
+    under_1_day: int
+    days_1_to_7: int
+    over_7_days: int
+    oldest_created_at: dt.datetime | None
+
+
+def session_attention_summary(*, now: dt.datetime | None = None) -> AttentionSummary:
+    """Count sessions needing attention by age since the provider created them.
+
+    One aggregate query. Buckets: younger than a day, one to seven days, older.
+    """
+    now = now or timezone.now()
+    day_ago, week_ago = now - dt.timedelta(days=1), now - dt.timedelta(days=7)
+    created = "provider_created_at"
+    totals = WorkflowSession.objects.filter(needs_attention_q()).aggregate(
+        total=Count("id"),
+        under_1_day=Count("id", filter=Q(**{f"{created}__gt": day_ago})),
+        days_1_to_7=Count(
+            "id", filter=Q(**{f"{created}__lte": day_ago, f"{created}__gt": week_ago})
+        ),
+        over_7_days=Count("id", filter=Q(**{f"{created}__lte": week_ago})),
+        oldest=Min(created),
+    )
+    return AttentionSummary(
+        total=totals["total"],
+        under_1_day=totals["under_1_day"],
+        days_1_to_7=totals["days_1_to_7"],
+        over_7_days=totals["over_7_days"],
+        oldest_created_at=totals["oldest"],
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DailyActivity:
+    days: list[dt.date]
+    created: list[int]
+    completed: list[int]
+
+    def as_chart_data(self) -> dict[str, list]:
+        return {
+            "labels": [day.isoformat() for day in self.days],
+            "created": self.created,
+            "completed": self.completed,
+        }
+
+
+def session_daily_activity(
+    *, days: int = 30, now: dt.datetime | None = None
+) -> DailyActivity:
+    """Count sessions created and completed per UTC day over the last `days` days.
+
+    Two GROUP BY queries over indexed date ranges; days without sessions are 0.
+    """
+    now = now or timezone.now()
+    today = now.astimezone(dt.UTC).date()
+    first_day = today - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first_day, dt.time.min, tzinfo=dt.UTC)
+
+    def per_day(field: str) -> dict[dt.date, int]:
+        rows = (
+            WorkflowSession.objects.filter(**{f"{field}__gte": start})
+            .order_by()
+            .annotate(day=TruncDate(field, tzinfo=dt.UTC))
+            .values("day")
+            .annotate(n=Count("id"))
+        )
+        return {row["day"]: row["n"] for row in rows}
+
+    created, completed = per_day("provider_created_at"), per_day("completed_at")
+    all_days = [first_day + dt.timedelta(days=i) for i in range(days)]
+    return DailyActivity(
+        days=all_days,
+        created=[created.get(day, 0) for day in all_days],
+        completed=[completed.get(day, 0) for day in all_days],
+    )

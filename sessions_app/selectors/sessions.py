@@ -1,0 +1,299 @@
+"""Session reads: the querysets every list, page, export and API row starts
+from, their keyset pages, and the sessions CSV's shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from ..models import (
+    AuditEvent,
+    Check,
+    Outcome,
+    PolicyAssurance,
+    Review,
+    Tag,
+    TagKind,
+    WorkflowSession,
+)
+from ..pagination import KeysetPage, KeysetPaginator, table_row_estimate
+from .audit import audit_event_list_for_object
+from .sorting import SESSION_DEFAULT_SORT, SESSION_SORTS, session_sort_ordering
+
+# How a session's tags are listed everywhere: pages, API, both CSV writers.
+TAG_ORDERING = ("kind", "name", "id")
+SESSION_OBJECT_TYPE = WorkflowSession._meta.label_lower
+
+
+def session_queryset() -> QuerySet[WorkflowSession]:
+    """Sessions with what every list row shows, joined once (no N+1)."""
+    return WorkflowSession.objects.select_related(
+        "connection", "provider_client", "provider_client__client", "assignee"
+    ).prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by(*TAG_ORDERING)))
+
+
+def session_list_queryset() -> QuerySet[WorkflowSession]:
+    """Sessions for list rows: `session_queryset` without the raw payloads.
+
+    No list shows them, and they are most of a row's bytes (about 2 kB of JSON
+    for a session and its provider client) to transfer and decode.
+    """
+    return session_queryset().defer("raw_payload", "provider_client__raw_payload")
+
+
+def session_get(*, pk: int) -> WorkflowSession:
+    """Return the session `pk` alone (one query); raise WorkflowSession.DoesNotExist."""
+    return WorkflowSession.objects.get(pk=pk)
+
+
+def session_page(
+    *,
+    queryset: QuerySet[WorkflowSession],
+    sort: str = SESSION_DEFAULT_SORT,
+    cursor: str | None = None,
+    page_size: int = 25,
+) -> KeysetPage:
+    """Return one keyset page of `queryset` sorted by a SESSION_SORTS key.
+
+    `sort` is a key of SESSION_SORTS, prefixed with "-" for descending; ties
+    are broken by id. Raise KeyError for an unknown sort and InvalidCursor for
+    a cursor that does not belong to this sort. Runs one query (plus the
+    queryset's prefetches), never a COUNT.
+    """
+    descending = sort.startswith("-")
+    field = SESSION_SORTS[sort.removeprefix("-")]
+    paginator = KeysetPaginator(
+        queryset, sort_field=field, descending=descending, page_size=page_size
+    )
+    return paginator.page(cursor)
+
+
+# What a review-queue row shows (`templatetags.verity.queue_cells`) and what
+# its sorts read; no other column of a session or of its joined rows is
+# loaded: at 100 rows, building and decoding unused columns (JSON reasons,
+# the connection's cursor, user records) was a fifth of the page.
+QUEUE_ROW_FIELDS = (
+    "connection__slug",
+    "connection__display_name",
+    "external_id",
+    "provider_client__name",
+    "provider_client__external_id",
+    "provider_client__client__display_name",
+    "provider_client__client__reference",
+    "workflow_id",
+    "workflow_name",
+    "workflow_version",
+    "status",
+    "raw_status",
+    "outcome",
+    "raw_outcome",
+    "provider_created_at",
+    "provider_updated_at",
+    "assignee__username",
+    "last_decision",
+    "last_decision_at",
+)
+
+
+# Where list rows (queue and API) find their session's tags.
+ROW_TAGS_ATTR = "row_tags"
+
+
+def row_tags_prefetch() -> Prefetch:
+    """Each session's tags, in `TAG_ORDERING`, as a plain list in `ROW_TAGS_ATTR`.
+
+    A `to_attr` prefetch builds no related manager and no queryset per row,
+    as the `tags` prefetch (read through `tags.all()`) does.
+    """
+    return Prefetch(
+        "tags",
+        queryset=Tag.objects.order_by(*TAG_ORDERING).only("name", "kind"),
+        to_attr=ROW_TAGS_ATTR,
+    )
+
+
+def session_queue_page(
+    *,
+    queryset: QuerySet[WorkflowSession],
+    sort: str = SESSION_DEFAULT_SORT,
+    cursor: str | None = None,
+    page_size: int = 25,
+) -> KeysetPage:
+    """`session_page` for the review queue's rows: only `QUEUE_ROW_FIELDS`,
+    and each session's tags as a list (`row_tags_prefetch`).
+    """
+    return session_page(
+        queryset=queryset.only(*QUEUE_ROW_FIELDS)
+        .prefetch_related(None)
+        .prefetch_related(row_tags_prefetch()),
+        sort=sort,
+        cursor=cursor,
+        page_size=page_size,
+    )
+
+
+def session_next_in_queue(
+    *,
+    queryset: QuerySet[WorkflowSession],
+    sort: str,
+    session: WorkflowSession,
+) -> WorkflowSession | None:
+    """Return the session after `session` in `queryset` sorted by `sort`, or None.
+
+    One keyset step from the session's own (sort value, id), so it agrees with
+    the queue's pages: one query (besides whatever the queryset's filters read
+    first), however long the queue. `sort` as for `session_page`.
+    """
+    field = SESSION_SORTS[sort.removeprefix("-")]
+    value: Any = session
+    for part in field.split("__"):
+        value = getattr(value, part)
+    queryset = queryset.prefetch_related(None)  # the link needs no tags
+    cursor = KeysetPaginator(
+        queryset, sort_field=field, descending=sort.startswith("-")
+    ).encode_cursor(value=value, pk=session.pk, backwards=False)
+    page = session_page(queryset=queryset, sort=sort, cursor=cursor, page_size=1)
+    return page.items[0] if page.items else None
+
+
+# What an API session row (`serializers.SessionSerializer`) reads, the same
+# way: the queue row's columns and the few more the API returns.
+SESSION_API_ROW_FIELDS = (
+    *QUEUE_ROW_FIELDS,
+    "connection__kind",
+    "started_at",
+    "completed_at",
+    "last_synced_at",
+    "dashboard_url",
+)
+
+
+def session_api_list_queryset() -> QuerySet[WorkflowSession]:
+    """`session_list_queryset` with only the columns an API list row returns,
+    tags as a list (`row_tags_prefetch`)."""
+    return (
+        session_list_queryset()
+        .only(*SESSION_API_ROW_FIELDS)
+        .prefetch_related(None)
+        .prefetch_related(row_tags_prefetch())
+    )
+
+
+def session_total_estimate() -> int | None:
+    """Return the planner's estimate of all sessions (PostgreSQL), else None."""
+    return table_row_estimate(WorkflowSession)
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionDetail:
+    session: WorkflowSession
+    checks: list[Check]
+    policies: list[PolicyAssurance]
+    reviews: list[Review]
+    audit_events: list[AuditEvent]
+    user_tags: list[Tag]
+    technical_tags: list[Tag]
+
+
+def session_detail_get(*, pk: int, history_limit: int = 200) -> SessionDetail:
+    """Return a session with everything its page shows, evaluated (six queries).
+
+    Raise WorkflowSession.DoesNotExist when there is no such session.
+    """
+    session = session_queryset().get(pk=pk)
+    tags = list(session.tags.all())
+    return SessionDetail(
+        session=session,
+        checks=list(
+            session.checks.order_by("provider_created_at", "id").defer("raw_payload")
+        ),
+        policies=list(session.policy_assurances.order_by("position", "id")),
+        reviews=list(
+            session.reviews.select_related("reviewer").order_by("-created_at", "-id")[
+                :history_limit
+            ]
+        ),
+        audit_events=audit_event_list_for_object(
+            object_type=SESSION_OBJECT_TYPE, object_id=session.pk, limit=history_limit
+        ),
+        user_tags=[t for t in tags if t.kind == TagKind.USER],
+        technical_tags=[t for t in tags if t.kind != TagKind.USER],
+    )
+
+
+def session_detail_queryset() -> QuerySet[WorkflowSession]:
+    """Sessions with their checks, policies, reviews and tags prefetched.
+
+    Serialising one session costs a constant five queries whatever it holds.
+    """
+    checks = Check.objects.order_by("provider_created_at", "id").defer("raw_payload")
+    policies = PolicyAssurance.objects.order_by("position", "id")
+    reviews = Review.objects.select_related("reviewer").order_by("-created_at", "-id")
+    return (
+        session_queryset()
+        .select_related("provider_client__connection")
+        .prefetch_related(
+            Prefetch("checks", queryset=checks),
+            Prefetch("policy_assurances", queryset=policies),
+            Prefetch("reviews", queryset=reviews),
+        )
+    )
+
+
+# --- The sessions CSV -----------------------------------------------------------------
+# The CSV exports and the API's session pages follow the queue's `sort`
+# (`sorting.session_sort_ordering`), so all three list the same rows in the
+# same order for the same query string.
+
+
+def _check_count(outcome: str) -> Count:
+    return Count("checks", filter=Q(checks__outcome=outcome))
+
+
+def session_export_queryset(
+    *, queryset: QuerySet[WorkflowSession], sort: str = SESSION_DEFAULT_SORT
+) -> QuerySet[WorkflowSession]:
+    """Return `queryset` in the queue's order for `sort`, with its check counts.
+
+    The counts per outcome (`checks_clear`, `checks_attention`,
+    `checks_rejected`, `checks_none`) come from one join on the checks,
+    grouped by session, in the export's single query: four correlated
+    subqueries per row cost a million index probes each at scale. The join
+    needs `queryset` free of other multi-valued joins (the FilterSets test
+    tags and the like with EXISTS), or the counts would multiply; tags are
+    read per chunk by `session_tag_names`, never joined. Prefetches are
+    dropped: exports read `values_list()`. Raise KeyError for an unknown
+    sort (see `session_sort_ordering`).
+    """
+    return (
+        queryset.prefetch_related(None)
+        .annotate(
+            checks_clear=_check_count(Outcome.CLEAR),
+            checks_attention=_check_count(Outcome.ATTENTION),
+            checks_rejected=_check_count(Outcome.REJECTED),
+            checks_none=_check_count(Outcome.NONE),
+        )
+        .order_by(*session_sort_ordering(sort))
+    )
+
+
+def session_tag_names(*, session_ids: list[int]) -> dict[int, list[str]]:
+    """Return the tag names of each session, ordered like the pages (kind, name).
+
+    One query per call; the exports call it once per chunk of rows, so memory
+    stays flat and the database dialects never need an ordered string aggregate
+    (SQLite before 3.44 has none).
+    """
+    through = WorkflowSession.tags.through
+    names: dict[int, list[str]] = {}
+    rows = (
+        through.objects.filter(workflowsession_id__in=session_ids)
+        .order_by("workflowsession_id", *(f"tag__{field}" for field in TAG_ORDERING))
+        .values_list("workflowsession_id", "tag__name")
+    )
+    for session_id, name in rows:
+        names.setdefault(session_id, []).append(name)
+    return names

@@ -1,0 +1,36 @@
+"""Staff pages. Views parse input, call selectors or one service, and render.
+
+Views never touch the ORM or build keyset cursors: the FilterSets
+(`filters.py`) and forms parse the query string, selectors read (they take
+typed arguments, never a request), services write. Templates run no queries
+(`rendering.render_page`).
+
+One module per page: `queue` (the review queue and its query strings),
+`session` (a session, its decisions and assignment), `client`, `overview`,
+`sync`, `auth` (sign-in, lockout, health); `audit_history` presents the
+history the session and client pages show; `access` and `rendering` are what
+every page shares. The URL confs and settings name the views through this
+package (`views.session_list`, `sessions_app.views.login_lockout`).
+"""
+
+from .auth import LoginView, health, login_lockout
+from .client import client_detail
+from .overview import overview
+from .queue import session_list
+from .rendering import TemplateQueryError
+from .session import session_assign, session_decide, session_detail
+from .sync import sync_status
+
+__all__ = [
+    "LoginView",
+    "TemplateQueryError",
+    "client_detail",
+    "health",
+    "login_lockout",
+    "overview",
+    "session_assign",
+    "session_decide",
+    "session_detail",
+    "session_list",
+    "sync_status",
+]

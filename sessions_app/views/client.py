@@ -1,0 +1,44 @@
+"""The client page: a client's identities, sessions and checks across
+providers, and its history."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from .. import selectors
+from ..models import Client
+from .access import viewer_required
+from .audit_history import audit_rows
+from .rendering import render_page
+
+CLIENT_PAGE_LIMIT = 200
+
+
+@require_safe
+@viewer_required
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A client's identities, sessions and checks across providers, and history."""
+    try:
+        detail = selectors.client_detail_get(pk=pk, limit=CLIENT_PAGE_LIMIT)
+    except Client.DoesNotExist as exc:
+        raise Http404("No such client.") from exc
+    client = detail.client
+    return render_page(
+        request,
+        "sessions_app/client_detail.html",
+        {
+            "detail": detail,
+            "client": client,
+            "audit_rows": audit_rows(
+                detail.audit_events,
+                current_url=client.get_absolute_url(),
+                sessions={s.pk: s.external_id for s in detail.sessions},
+                clients={client.pk: str(client)},
+            ),
+            "limit": CLIENT_PAGE_LIMIT,
+            "queue_url": f"{reverse('session-list')}?client={detail.client.pk}",
+            "checks_export_url": f"{reverse('checks-export')}?client={detail.client.pk}",
+        },
+    )

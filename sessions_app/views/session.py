@@ -1,0 +1,230 @@
+"""The session page, and the decisions and assignments made on it.
+
+A session opened from the queue carries the queue's query string in `back`
+(`queue.queue_return_url` says what it may hold): it drives the breadcrumb,
+the "next in queue" link and where the forms return to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from .. import selectors, services
+from ..exceptions import ApplicationError
+from ..filters import session_filterset
+from ..forms import AssignmentForm, DecisionForm, QueueOptionsForm
+from ..models import WorkflowSession
+from ..roles import user_can_assign, user_can_decide, user_can_view
+from .access import viewer_required
+from .audit_history import audit_rows
+from .queue import QUEUE_RETURN_PARAM, queue_return_url
+from .rendering import render_page
+
+# How much of a raw payload the session page prints; the rest is in the admin.
+RAW_PAYLOAD_MAX_CHARS = 200_000
+SESSION_HISTORY_LIMIT = 200
+
+
+def _pretty_json(value: Any, *, limit: int = RAW_PAYLOAD_MAX_CHARS) -> tuple[str, bool]:
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return (text[:limit], True) if len(text) > limit else (text, False)
+
+
+def _as_list(value: Any) -> list[Any]:
+    # Providers send reasons as a list, one string or an object; render any.
+    if isinstance(value, list):
+        return value
+    return [value] if value else []
+
+
+def _next_in_queue(
+    request: HttpRequest, session: WorkflowSession, back: str
+) -> WorkflowSession | None:
+    """Return the session after `session` in the queue `back` links to, or None.
+
+    One keyset step from the session's own (sort value, id) with the queue's
+    FilterSet and sort, so it agrees with the queue's pages: a constant two
+    queries at most (the assignee filter's username look-up, then one row),
+    however long the queue. None when the queue's filters are not valid.
+    """
+    params = QueryDict(urlsplit(back).query)
+    filterset = session_filterset(params=params, request=request)
+    if not filterset.is_valid():
+        return None
+    sort = QueueOptionsForm(params).options()[0]
+    return selectors.session_next_in_queue(
+        queryset=filterset.qs, sort=sort, session=session
+    )
+
+
+def _session_or_404(pk: int) -> WorkflowSession:
+    try:
+        return selectors.session_get(pk=pk)
+    except WorkflowSession.DoesNotExist as exc:
+        raise Http404("No WorkflowSession matches the given query.") from exc
+
+
+def _session_page(
+    request: HttpRequest,
+    pk: int,
+    *,
+    back: str = "",
+    decision_form: DecisionForm | None = None,
+    assignment_form: AssignmentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    try:
+        # One row more than shown tells whether the history was cut.
+        detail = selectors.session_detail_get(
+            pk=pk, history_limit=SESSION_HISTORY_LIMIT + 1
+        )
+    except WorkflowSession.DoesNotExist as exc:
+        raise Http404("No such session.") from exc
+    audit_truncated = len(detail.audit_events) > SESSION_HISTORY_LIMIT
+    reviews_truncated = len(detail.reviews) > SESSION_HISTORY_LIMIT
+    detail = dataclasses.replace(
+        detail,
+        audit_events=detail.audit_events[:SESSION_HISTORY_LIMIT],
+        reviews=detail.reviews[:SESSION_HISTORY_LIMIT],
+    )
+    can_assign = user_can_assign(request.user)
+    reviewers = selectors.reviewer_usernames() if can_assign else []
+    raw_payload, raw_truncated = _pretty_json(detail.session.raw_payload)
+    session = detail.session
+    client = session.provider_client.client if session.provider_client else None
+    next_session = _next_in_queue(request, session, back) if back else None
+    back_query = f"?{urlencode({QUEUE_RETURN_PARAM: back})}" if back else ""
+    return render_page(
+        request,
+        "sessions_app/session_detail.html",
+        {
+            "detail": detail,
+            "session": session,
+            "client": client,
+            "raw_payload": raw_payload,
+            "raw_truncated": raw_truncated,
+            "raw_max_chars": RAW_PAYLOAD_MAX_CHARS,
+            "reasons": _as_list(session.reasons),
+            "decision_form": decision_form or DecisionForm(),
+            "assignment_form": assignment_form or AssignmentForm(reviewers=reviewers),
+            "assigned_to_me": session.assignee_id == request.user.pk,
+            "queue_url": back or reverse("session-list"),
+            "queue_base_url": reverse("session-list"),
+            "back": back,
+            "back_param": QUEUE_RETURN_PARAM,
+            "next_session_url": f"{next_session.get_absolute_url()}{back_query}"
+            if next_session
+            else "",
+            "next_session": next_session,
+            "audit_rows": audit_rows(
+                detail.audit_events,
+                current_url=session.get_absolute_url(),
+                sessions={session.pk: session.external_id},
+                clients={client.pk: str(client)} if client else {},
+            ),
+            "audit_truncated": audit_truncated,
+            "reviews_truncated": reviews_truncated,
+            "history_limit": SESSION_HISTORY_LIMIT,
+        },
+        status=status,
+    )
+
+
+@require_safe
+@viewer_required
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everything about one session, its history, and (for reviewers) the forms.
+
+    `?back=/sessions/?…` (the queue it was opened from) drives the breadcrumb,
+    the "next in queue" link and where the forms return to.
+    """
+    return _session_page(
+        request, pk, back=queue_return_url(request.GET.get(QUEUE_RETURN_PARAM))
+    )
+
+
+@require_POST
+def session_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a decision (reviewers only), then redirect (PRG).
+
+    Back to the filtered queue the session was opened from, where the officer
+    picks the next one; to the session's review history otherwise.
+    """
+    if not (user_can_view(request.user) and user_can_decide(request.user)):
+        raise PermissionDenied("Only reviewers may record decisions.")
+    session = _session_or_404(pk)
+    back = queue_return_url(request.POST.get(QUEUE_RETURN_PARAM))
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return _session_page(request, pk, back=back, decision_form=form, status=400)
+    try:
+        review = services.review_decision_record(
+            session=session,
+            reviewer=request.user,
+            decision=form.cleaned_data["decision"],
+            reason_code=form.cleaned_data["reason_code"],
+            comment=form.cleaned_data["comment"],
+            source="web",
+        )
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return _session_page(request, pk, back=back, decision_form=form, status=400)
+    messages.success(
+        request,
+        f"Decision recorded on session {session.external_id}: "
+        f"{review.get_decision_display()} ({review.get_reason_code_display()}).",
+    )
+    if back:
+        return redirect(back)
+    return redirect(f"{session.get_absolute_url()}#reviews")
+
+
+@require_POST
+def session_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Assign to me / to a reviewer, or release (reviewers only); PRG.
+
+    Returns to the session page (assigning starts the work, it does not end
+    it), keeping the queue it was opened from for its breadcrumb and forms.
+    """
+    if not (user_can_view(request.user) and user_can_assign(request.user)):
+        raise PermissionDenied("Only reviewers may assign sessions.")
+    session = _session_or_404(pk)
+    back = queue_return_url(request.POST.get(QUEUE_RETURN_PARAM))
+    reviewers = selectors.reviewer_usernames()
+    form = AssignmentForm(request.POST, reviewers=reviewers)
+    if not form.is_valid():
+        return _session_page(request, pk, back=back, assignment_form=form, status=400)
+    action = form.cleaned_data["action"]
+    if action == AssignmentForm.ME:
+        assignee = request.user
+    elif action == AssignmentForm.RELEASE:
+        assignee = None
+    else:
+        assignee = selectors.user_get_by_username(
+            username=form.cleaned_data["assignee"]
+        )
+    try:
+        services.session_assign(
+            session=session, assignee=assignee, actor=request.user, source="web"
+        )
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return _session_page(request, pk, back=back, assignment_form=form, status=400)
+    if assignee is None:
+        messages.success(request, "Session released: it is unassigned now.")
+    elif assignee.pk == request.user.pk:
+        messages.success(request, "Session assigned to you.")
+    else:
+        messages.success(request, f"Session assigned to {assignee.get_username()}.")
+    query = f"?{urlencode({QUEUE_RETURN_PARAM: back})}" if back else ""
+    return redirect(f"{session.get_absolute_url()}{query}")

@@ -1,0 +1,75 @@
+"""The overview page (views/overview.py): counts, attention, sync health, chart."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+
+from sessions_app.models import WorkflowSession, needs_attention_q
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("no_queries_in_templates"),
+]
+
+
+def test_overview_shows_counts_attention_health_and_chart_data(viewer_client, data):
+    response = viewer_client.get(reverse("overview"))
+    assert response.status_code == 200
+    context = response.context
+    assert context["breakdown"].total == 12
+    assert (
+        context["attention"].total
+        == WorkflowSession.objects.filter(needs_attention_q()).count()
+    )
+    assert {h.connection.slug for h in context["health"]} == {
+        "onfido-eu",
+        "complycube",
+        "ica-lab",
+    }
+    page = response.content.decode()
+    # Oldest first: the longest-waiting sessions lead the attention queue.
+    attention_url = f"{reverse('session-list')}?needs_attention=true&amp;sort=created"
+    assert page.count(f'href="{attention_url}"') == 2
+    assert f'href="{reverse("session-list")}?needs_attention=true"' not in page
+    assert f'href="{reverse("session-list")}?status=failed"' in page
+    chart = json.loads(
+        re.search(
+            r'<script id="activity-data" type="application/json">(.*?)</script>', page
+        ).group(1)
+    )
+    assert len(chart["labels"]) == 30
+    assert sum(chart["created"]) == 12
+    assert "Failing" in page
+    assert "HTTP 503 from provider" in page
+
+
+def test_overview_scripts_are_static_files_with_the_csp_nonce(viewer_client, data):
+    response = viewer_client.get(reverse("overview"))
+    page = response.content.decode()
+    nonce = re.search(
+        r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]
+    ).group(1)
+    scripts = re.findall(r"<script ([^>]*)>", page)
+    sources = [s for s in scripts if "src=" in s]
+    assert len(sources) == 2
+    assert all(f'nonce="{nonce}"' in s for s in sources)
+    assert "/static/vendor/chart.js/chart.umd.min.js" in page
+    assert finders.find("vendor/chart.js/chart.umd.min.js")
+    assert finders.find("vendor/chart.js/LICENSE.md")
+    assert finders.find("js/overview-chart.js")
+    # The only inline <script> is the JSON data block, which never executes.
+    inline = [s for s in scripts if "src=" not in s]
+    assert inline == ['id="activity-data" type="application/json"']
+    assert "style=" not in page
+    assert "'nonce-" in response.headers["Content-Security-Policy"]
+
+
+def test_overview_on_an_empty_database(viewer_client):
+    response = viewer_client.get(reverse("overview"))
+    assert response.status_code == 200
+    assert "nothing waiting" in response.content.decode()
