@@ -105,11 +105,11 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Cannot listen on {options['host']}:{options['port']}: {error}"
             ) from None
-        self.summary_write(server)
-
+        # Handlers before the banner: whoever reads the banner may signal at once.
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
+        self.summary_write(server)
         try:
             while not stop.wait(0.5):
                 pass
