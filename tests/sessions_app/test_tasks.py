@@ -19,7 +19,7 @@ from sessions_app.models import (
     WebhookDelivery,
     WorkflowSession,
 )
-from sessions_app.sync import engine as sync
+from sessions_app.sync import lease, schedule
 from tests.factories import WebhookDeliveryFactory
 from tests.sessions_app.fake_provider import fake_provider_install
 
@@ -226,7 +226,7 @@ def test_held_lease_is_logged_and_never_retried(
 ):
     provider, connection = fake_provider_install(monkeypatch)
     provider.add("wr-1")
-    sync.connection_lease_acquire(connection_id=connection.pk)
+    lease.connection_lease_acquire(connection_id=connection.pk)
 
     with (
         mock.patch.object(tasks.sync_connection, "retry") as retry,
@@ -319,7 +319,7 @@ def test_session_refresh_retries_on_rate_limit(monkeypatch, no_jitter):
 def test_time_limits_lease_and_retry_cap_fit_together():
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
     assert settings.VERITY_SYNC_MAX_SECONDS < settings.CELERY_TASK_SOFT_TIME_LIMIT
-    assert sync.lease_seconds() > settings.CELERY_TASK_TIME_LIMIT
+    assert lease.lease_seconds() > settings.CELERY_TASK_TIME_LIMIT
     assert (
         settings.VERITY_RETRY_COUNTDOWN_CAP + settings.VERITY_RETRY_JITTER_SECONDS
         < 3600
@@ -385,7 +385,7 @@ def test_a_redelivered_scheduled_copy_is_not_dropped_as_not_due(
         monkeypatch, django_capture_on_commit_callbacks
     )
     assert first.state == SyncRunState.PARTIAL
-    assert not sync.connection_is_due(connection)  # the first delivery just ran
+    assert not schedule.connection_is_due(connection)  # the first delivery just ran
 
     with django_capture_on_commit_callbacks(execute=False):
         run_id = _run_as_redelivered(connection_id=connection.pk)
@@ -440,7 +440,7 @@ def test_a_redelivered_copy_waits_for_the_dead_runs_lease_then_resumes(
 
 def test_a_copy_delivered_once_that_finds_the_lease_held_is_not_retried(monkeypatch):
     _, connection = fake_provider_install(monkeypatch)
-    sync.connection_lease_acquire(connection_id=connection.pk)
+    lease.connection_lease_acquire(connection_id=connection.pk)
 
     with mock.patch.object(tasks.sync_connection, "retry") as retry:
         tasks.sync_connection(connection.pk, resume=True)
