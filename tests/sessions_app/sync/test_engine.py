@@ -161,6 +161,7 @@ def test_rate_limited_run_is_recorded_and_the_error_propagates(monkeypatch):
 
     assert caught.value.retry_after == 42
     run = SyncRun.objects.get()
+    assert caught.value.run == run  # the run it ended, for callers that report runs
     assert run.state == SyncRunState.RATE_LIMITED
     assert "Too many requests" in run.error
     connection.refresh_from_db()

@@ -77,7 +77,8 @@ def test_an_incomplete_client_record_never_overwrites_the_stored_client(monkeypa
         record = real_record(spec)
         record.client.name, record.client.external_reference = "", ""
         record.client.raw, record.client.incomplete = {"id": "app-1"}, True
-        record.missing, record.source_version = ["applicant app-1: HTTP 503"], ""
+        # The change marker stays: the sync must not store it for an incomplete read.
+        record.missing = ["applicant app-1: HTTP 503"]
         record.raw = {**record.raw, "status": "approved"}
         return record
 

@@ -285,3 +285,48 @@ def test_a_session_read_incompletely_is_fetched_again_by_the_next_pass(monkeypat
     assert list(repaired.checks.values_list("external_id", flat=True)) == [
         "run-check-0"
     ]
+
+
+def test_a_change_in_the_clients_raw_payload_alone_rewrites_the_session(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1", status="approved", client=("app-1", "Ada Lovelace", "cust-1"))
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+    # Only the provider's record of the client changes (a new address): its
+    # name and reference, the session's raw payload and its change marker
+    # are all as they were.
+    provider.sessions["wr-1"]["client_details"] = {"address": "1 New Street"}
+
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert (run.updated, run.unchanged) == (1, 0)
+    client = ProviderClient.objects.get(external_id="app-1")
+    assert client.raw_payload["address"] == "1 New Street"
+    assert (client.name, client.external_reference) == ("Ada Lovelace", "cust-1")
+
+
+def test_the_session_digest_covers_the_session_and_every_part_of_its_client(
+    monkeypatch,
+):
+    provider, _ = fake_provider_install(monkeypatch)
+    spec = provider.add("wr-1", client=("app-1", "Ada", "cust-1"))
+    digest = upsert.session_digest(provider.record(spec))
+    assert upsert.session_digest(provider.record(spec)) == digest  # stable
+
+    def changed(**client_fields):
+        record = provider.record(spec)
+        for field, value in client_fields.items():
+            setattr(record.client, field, value)
+        return upsert.session_digest(record)
+
+    assert changed(raw={"id": "app-1", "name": "Ada", "ref": "cust-1", "x": 1}) != (
+        digest
+    )
+    assert changed(name="Ada King") != digest
+    assert changed(external_reference="cust-2") != digest
+    assert changed(external_id="app-2") != digest
+    without_client = provider.record(spec)
+    without_client.client = None
+    assert upsert.session_digest(without_client) != digest
+    other_session = provider.record(spec)
+    other_session.raw = {**other_session.raw, "status": "declined"}
+    assert upsert.session_digest(other_session) != digest
