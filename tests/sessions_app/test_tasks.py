@@ -489,3 +489,79 @@ def test_each_message_lands_in_exactly_one_queue(monkeypatch):
             for name in (SYNC_QUEUE, CONTROL_QUEUE)
         }
     assert counts == {SYNC_QUEUE: 1, CONTROL_QUEUE: 2}
+
+
+# --- Query budgets: constant in the number of connections and sessions ----------------
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_dispatch_asks_the_database_twice_whatever_the_number_of_connections(
+    monkeypatch,
+    settings,
+    django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
+    count,
+):
+    settings.VERITY_FULL_SYNC_INTERVAL_DAYS = 7
+    expected_full = {}
+    for n in range(count):
+        _, connection = fake_provider_install(monkeypatch, slug=f"due-{n}")
+        # Odd ones finished their first pass 8 days ago: their next one is full.
+        _finished_run(connection, trigger="schedule", days_ago=8 if n % 2 else 1)
+        expected_full[connection.pk] = bool(n % 2)
+
+    with (
+        mock.patch.object(tasks.sync_connection, "apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+        django_assert_max_num_queries(2),  # due connections + which are full
+    ):
+        dispatched = tasks.dispatch_due_syncs()
+
+    assert sorted(dispatched) == sorted(expected_full)
+    full = {
+        call.kwargs["kwargs"]["connection_id"]: call.kwargs["kwargs"]["full"]
+        for call in apply_async.call_args_list
+    }
+    assert full == expected_full
+
+
+def _sessions_add(provider, count):
+    for n in range(count):
+        provider.add(
+            f"wr-{n}",
+            status="processing" if n % 2 else "approved",
+            client=(f"app-{n}", f"Person {n}", f"cust-{n}"),
+            checks=[(f"rep-{n}", "complete", "clear")],
+            tags=[("vip", "user")],
+            policies=[(f"pol-{n}", "Standard KYC", "clear")],
+        )
+
+
+@pytest.mark.parametrize("count", [2, 40])
+def test_a_one_page_sync_task_has_a_query_budget_independent_of_its_sessions(
+    monkeypatch, django_assert_max_num_queries, count
+):
+    provider, connection = fake_provider_install(monkeypatch, page_size=100)
+    _sessions_add(provider, count)
+
+    with django_assert_max_num_queries(33):
+        first = tasks.sync_connection(connection.pk, trigger="manual")
+    with django_assert_max_num_queries(19):  # nothing changed: bumps only
+        again = tasks.sync_connection(connection.pk, trigger="manual")
+
+    assert SyncRun.objects.get(pk=first).created == count
+    assert SyncRun.objects.get(pk=again).unchanged == count
+
+
+def test_session_refresh_has_a_query_budget(monkeypatch, django_assert_max_num_queries):
+    provider, connection = fake_provider_install(monkeypatch)
+    _sessions_add(provider, 3)
+    delivery = WebhookDeliveryFactory(connection=connection)
+
+    with django_assert_max_num_queries(26):
+        created = tasks.session_refresh(connection.pk, "wr-1", None, delivery.pk)
+    with django_assert_max_num_queries(12):  # unchanged: one bump, no rewrite
+        unchanged = tasks.session_refresh(connection.pk, "wr-1", None, delivery.pk)
+
+    assert SyncRun.objects.get(pk=created).created == 1
+    assert SyncRun.objects.get(pk=unchanged).unchanged == 1
