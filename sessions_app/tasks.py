@@ -1,4 +1,4 @@
-"""Celery tasks: thin interfaces around the sync services in `sync.py`.
+"""Celery tasks: thin interfaces around the sync services in `sync/`.
 
 Every task takes ids, never objects or secrets, and is safe to run twice
 (`acks_late` redelivers after a worker dies): the per-connection lease makes a
@@ -58,18 +58,6 @@ def _redelivered(request: Any) -> bool:
     return bool((getattr(request, "delivery_info", None) or {}).get("redelivered"))
 
 
-def _lease_wait_seconds(connection_id: int) -> float:
-    """Return the seconds until the connection's lease expires (0 if it is free)."""
-    until = (
-        ProviderConnection.objects.filter(pk=connection_id)
-        .values_list("lock_expires_at", flat=True)
-        .first()
-    )
-    if until is None:
-        return 0.0
-    return max((until - timezone.now()).total_seconds(), 0.0)
-
-
 def _expires_seconds() -> float:
     # A tick not picked up within two ticks is stale: the next tick re-dispatches.
     return float(settings.VERITY_BEAT_TICK_SECONDS) * 2
@@ -78,13 +66,14 @@ def _expires_seconds() -> float:
 @shared_task(name="sessions_app.tasks.dispatch_due_syncs", ignore_result=True)
 def dispatch_due_syncs() -> list[int]:
     """Enqueue a sync for every enabled connection that is due; return their ids."""
-    from .sync.engine import connection_full_sync_due, connections_due
+    from .sync.schedule import connections_due, connections_full_sync_due
 
     now = timezone.now()
     due = connections_due(now=now)
+    # Every VERITY_FULL_SYNC_INTERVAL_DAYS the scheduled pass is a full one.
+    full_due = connections_full_sync_due(connection_ids=due, now=now)
     for connection_id in due:
-        # Every VERITY_FULL_SYNC_INTERVAL_DAYS the scheduled pass is a full one.
-        full = connection_full_sync_due(connection_id=connection_id, now=now)
+        full = connection_id in full_due
         sync_connection.apply_async_on_commit(
             kwargs={
                 "connection_id": connection_id,
@@ -120,7 +109,9 @@ def sync_connection(
     held (most likely by the run its dead worker left behind) retries when
     that lease expires instead of being dropped.
     """
-    from .sync.engine import connection_is_due, provider_sync
+    from .sync.engine import provider_sync
+    from .sync.lease import connection_lease_remaining
+    from .sync.schedule import connection_is_due
 
     connection = ProviderConnection.objects.filter(pk=connection_id).first()
     if connection is None or not connection.enabled:
@@ -162,7 +153,8 @@ def sync_connection(
         and self.request.retries < self.max_retries
     ):
         countdown = retry_countdown(
-            _lease_wait_seconds(connection_id) + 1.0, attempt=self.request.retries
+            connection_lease_remaining(connection_id=connection_id) + 1.0,
+            attempt=self.request.retries,
         )
         logger.info(
             "Redelivered sync of %s finds the lease held; retrying in %.0f s.",

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from ..sync.values import ID_MAX, NAME_MAX
 from ..vocabulary import ClientLinkSource
 from .base import TimeStampedModel
 from .connections import ProviderConnection
@@ -42,9 +43,11 @@ class ProviderClient(TimeStampedModel):
     connection = models.ForeignKey(
         ProviderConnection, on_delete=models.PROTECT, related_name="provider_clients"
     )
-    external_id = models.CharField(max_length=255)
-    name = models.CharField(max_length=255, blank=True)
-    external_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    external_id = models.CharField(max_length=ID_MAX)
+    name = models.CharField(max_length=NAME_MAX, blank=True)
+    external_reference = models.CharField(
+        max_length=NAME_MAX, blank=True, db_index=True
+    )
     client = models.ForeignKey(
         Client,
         on_delete=models.SET_NULL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from ..sync.values import EVENT_TYPE_MAX, ID_MAX, RECORD_TYPE_MAX
 from ..vocabulary import ProviderKind, SyncRunState, SyncTrigger
 from .base import ENV_VAR_NAME, TimeStampedModel
 
@@ -129,8 +130,8 @@ class QuarantinedRecord(models.Model):
         blank=True,
         related_name="quarantined_records",
     )
-    record_type = models.CharField(max_length=50)
-    external_id = models.CharField(max_length=255, blank=True)
+    record_type = models.CharField(max_length=RECORD_TYPE_MAX)
+    external_id = models.CharField(max_length=ID_MAX, blank=True)
     reason = models.TextField()
     raw = models.TextField(help_text="The record exactly as received.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -154,9 +155,9 @@ class WebhookDelivery(models.Model):
     connection = models.ForeignKey(
         ProviderConnection, on_delete=models.CASCADE, related_name="webhook_deliveries"
     )
-    delivery_id = models.CharField(max_length=255)
-    event_type = models.CharField(max_length=100, blank=True)
-    resource_id = models.CharField(max_length=255, blank=True)
+    delivery_id = models.CharField(max_length=ID_MAX)
+    event_type = models.CharField(max_length=EVENT_TYPE_MAX, blank=True)
+    resource_id = models.CharField(max_length=ID_MAX, blank=True)
     signature_valid = models.BooleanField(default=True)
     body = models.TextField()
     received_at = models.DateTimeField(auto_now_add=True)

@@ -7,6 +7,15 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from ..sync.values import (
+    CHECK_TYPE_MAX,
+    ID_MAX,
+    NAME_MAX,
+    RAW_WORD_MAX,
+    SOURCE_VERSION_MAX,
+    URL_MAX,
+    VERSION_MAX,
+)
 from ..vocabulary import Outcome, Status, TagKind
 from .clients import ProviderClient
 from .connections import ProviderConnection
@@ -30,7 +39,7 @@ def needs_attention_q() -> models.Q:
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=255)
+    name = models.CharField(max_length=NAME_MAX)
     kind = models.CharField(
         max_length=20, choices=TagKind.choices, default=TagKind.USER
     )
@@ -56,7 +65,7 @@ class WorkflowSession(models.Model):
     connection = models.ForeignKey(
         ProviderConnection, on_delete=models.PROTECT, related_name="sessions"
     )
-    external_id = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=ID_MAX)
     provider_client = models.ForeignKey(
         ProviderClient,
         on_delete=models.SET_NULL,
@@ -64,21 +73,21 @@ class WorkflowSession(models.Model):
         blank=True,
         related_name="sessions",
     )
-    workflow_id = models.CharField(max_length=255, blank=True, db_index=True)
-    workflow_name = models.CharField(max_length=255, blank=True)
-    workflow_version = models.CharField(max_length=50, blank=True)
+    workflow_id = models.CharField(max_length=ID_MAX, blank=True, db_index=True)
+    workflow_name = models.CharField(max_length=NAME_MAX, blank=True)
+    workflow_version = models.CharField(max_length=VERSION_MAX, blank=True)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.UNKNOWN
     )
-    raw_status = models.CharField(max_length=100, blank=True)
+    raw_status = models.CharField(max_length=RAW_WORD_MAX, blank=True)
     outcome = models.CharField(
         max_length=20, choices=Outcome.choices, blank=True, default=""
     )
-    raw_outcome = models.CharField(max_length=100, blank=True)
+    raw_outcome = models.CharField(max_length=RAW_WORD_MAX, blank=True)
     reasons = models.JSONField(default=list, blank=True)
     summary = models.TextField(blank=True)
     error = models.TextField(blank=True)
-    dashboard_url = models.URLField(max_length=1000, blank=True)
+    dashboard_url = models.URLField(max_length=URL_MAX, blank=True)
     # Never null: they are sort keys of the review queue's keyset pagination. The
     # sync falls back to the time it first saw the session when a provider omits them.
     provider_created_at = models.DateTimeField(default=timezone.now)
@@ -91,7 +100,7 @@ class WorkflowSession(models.Model):
     # The provider's own change marker for the list summary (Onfido `updated_at`,
     # ComplyCube `updatedAt`, a hash of ICA's search item). When it is unchanged
     # the sync skips the per-session detail calls.
-    source_version = models.CharField(max_length=100, blank=True)
+    source_version = models.CharField(max_length=SOURCE_VERSION_MAX, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     # Review state, written only by the review services (audited).
@@ -184,17 +193,17 @@ class Check(models.Model):
     session = models.ForeignKey(
         WorkflowSession, on_delete=models.CASCADE, related_name="checks"
     )
-    external_id = models.CharField(max_length=255)
-    check_type = models.CharField(max_length=100, blank=True, db_index=True)
+    external_id = models.CharField(max_length=ID_MAX)
+    check_type = models.CharField(max_length=CHECK_TYPE_MAX, blank=True, db_index=True)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.UNKNOWN
     )
-    raw_status = models.CharField(max_length=100, blank=True)
+    raw_status = models.CharField(max_length=RAW_WORD_MAX, blank=True)
     outcome = models.CharField(
         max_length=20, choices=Outcome.choices, blank=True, default=""
     )
-    raw_outcome = models.CharField(max_length=100, blank=True)
-    task_id = models.CharField(max_length=255, blank=True)
+    raw_outcome = models.CharField(max_length=RAW_WORD_MAX, blank=True)
+    task_id = models.CharField(max_length=ID_MAX, blank=True)
     breakdown = models.JSONField(default=dict, blank=True)
     provider_created_at = models.DateTimeField(null=True, blank=True)
     provider_updated_at = models.DateTimeField(null=True, blank=True)
@@ -233,12 +242,12 @@ class PolicyAssurance(models.Model):
     session = models.ForeignKey(
         WorkflowSession, on_delete=models.CASCADE, related_name="policy_assurances"
     )
-    policy_id = models.CharField(max_length=255, blank=True)
-    policy_name = models.CharField(max_length=255, blank=True)
+    policy_id = models.CharField(max_length=ID_MAX, blank=True)
+    policy_name = models.CharField(max_length=NAME_MAX, blank=True)
     outcome = models.CharField(
         max_length=20, choices=Outcome.choices, blank=True, default=""
     )
-    raw_outcome = models.CharField(max_length=100, blank=True)
+    raw_outcome = models.CharField(max_length=RAW_WORD_MAX, blank=True)
     details = models.JSONField(default=dict, blank=True)
     position = models.PositiveIntegerField(default=0)
 

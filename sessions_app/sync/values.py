@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 # Column caps: a longer value would fail the insert on PostgreSQL, and with it
@@ -33,6 +34,17 @@ EVENT_TYPE_MAX = 100
 QUARANTINE_RAW_MAX = 100_000
 # A sync error text is shown on the sync page and stored; keep it readable.
 ERROR_MAX_CHARS = 4000
+# Chunk size of `external_id IN (…)` look-ups: well inside every database's
+# limit on the parameters of one statement.
+LOOKUP_CHUNK = 500
+
+
+def chunks[Item](
+    items: Sequence[Item], size: int = LOOKUP_CHUNK
+) -> Iterator[Sequence[Item]]:
+    """Yield `items` in slices of `size` (for `IN (…)` look-ups of any length)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def text(value: Any, limit: int | None = None) -> str:

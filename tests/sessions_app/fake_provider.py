@@ -72,6 +72,7 @@ class FakeProvider:
         policies: Sequence[tuple[str, str, str]] = (),  # (id, name, outcome)
         created_at: dt.datetime | str | None = "auto",
         version: int = 1,
+        client_details: Mapping[str, Any] | None = None,  # more of the client's raw
     ) -> dict[str, Any]:
         index = len(self.sessions)
         spec = {
@@ -79,6 +80,7 @@ class FakeProvider:
             "status": status,
             "outcome": outcome,
             "client": client,
+            "client_details": dict(client_details or {}),
             "checks": list(checks),
             "tags": list(tags),
             "policies": list(policies),
@@ -104,7 +106,8 @@ class FakeProvider:
                 external_id=cid,
                 name=name,
                 external_reference=reference,
-                raw={"id": cid, "name": name, "ref": reference},
+                raw={"id": cid, "name": name, "ref": reference}
+                | spec.get("client_details", {}),
             )
         checks = [
             CheckRecord(
@@ -147,7 +150,10 @@ class FakeProvider:
                 )
                 for pid, name, outcome in spec["policies"]
             ],
-            source_version="" if missing else f"v{spec['version']}",
+            # The marker even when the read was incomplete (real adapters leave
+            # it empty then): the sync's own guard must drop it, and the tests
+            # of incomplete reads see that guard rather than this fake's.
+            source_version=f"v{spec['version']}",
             missing=missing,
             unknown_values=[] if normalised.known else [spec["status"]],
             raw={key: spec[key] for key in ("id", "status", "outcome", "version")}

@@ -19,7 +19,7 @@ from sessions_app.models import (
     WebhookDelivery,
     WorkflowSession,
 )
-from sessions_app.sync import engine as sync
+from sessions_app.sync import lease, schedule
 from tests.factories import WebhookDeliveryFactory
 from tests.sessions_app.fake_provider import fake_provider_install
 
@@ -226,7 +226,7 @@ def test_held_lease_is_logged_and_never_retried(
 ):
     provider, connection = fake_provider_install(monkeypatch)
     provider.add("wr-1")
-    sync.connection_lease_acquire(connection_id=connection.pk)
+    lease.connection_lease_acquire(connection_id=connection.pk)
 
     with (
         mock.patch.object(tasks.sync_connection, "retry") as retry,
@@ -319,7 +319,7 @@ def test_session_refresh_retries_on_rate_limit(monkeypatch, no_jitter):
 def test_time_limits_lease_and_retry_cap_fit_together():
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
     assert settings.VERITY_SYNC_MAX_SECONDS < settings.CELERY_TASK_SOFT_TIME_LIMIT
-    assert sync.lease_seconds() > settings.CELERY_TASK_TIME_LIMIT
+    assert lease.lease_seconds() > settings.CELERY_TASK_TIME_LIMIT
     assert (
         settings.VERITY_RETRY_COUNTDOWN_CAP + settings.VERITY_RETRY_JITTER_SECONDS
         < 3600
@@ -385,7 +385,7 @@ def test_a_redelivered_scheduled_copy_is_not_dropped_as_not_due(
         monkeypatch, django_capture_on_commit_callbacks
     )
     assert first.state == SyncRunState.PARTIAL
-    assert not sync.connection_is_due(connection)  # the first delivery just ran
+    assert not schedule.connection_is_due(connection)  # the first delivery just ran
 
     with django_capture_on_commit_callbacks(execute=False):
         run_id = _run_as_redelivered(connection_id=connection.pk)
@@ -440,7 +440,7 @@ def test_a_redelivered_copy_waits_for_the_dead_runs_lease_then_resumes(
 
 def test_a_copy_delivered_once_that_finds_the_lease_held_is_not_retried(monkeypatch):
     _, connection = fake_provider_install(monkeypatch)
-    sync.connection_lease_acquire(connection_id=connection.pk)
+    lease.connection_lease_acquire(connection_id=connection.pk)
 
     with mock.patch.object(tasks.sync_connection, "retry") as retry:
         tasks.sync_connection(connection.pk, resume=True)
@@ -489,3 +489,79 @@ def test_each_message_lands_in_exactly_one_queue(monkeypatch):
             for name in (SYNC_QUEUE, CONTROL_QUEUE)
         }
     assert counts == {SYNC_QUEUE: 1, CONTROL_QUEUE: 2}
+
+
+# --- Query budgets: constant in the number of connections and sessions ----------------
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_dispatch_asks_the_database_twice_whatever_the_number_of_connections(
+    monkeypatch,
+    settings,
+    django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
+    count,
+):
+    settings.VERITY_FULL_SYNC_INTERVAL_DAYS = 7
+    expected_full = {}
+    for n in range(count):
+        _, connection = fake_provider_install(monkeypatch, slug=f"due-{n}")
+        # Odd ones finished their first pass 8 days ago: their next one is full.
+        _finished_run(connection, trigger="schedule", days_ago=8 if n % 2 else 1)
+        expected_full[connection.pk] = bool(n % 2)
+
+    with (
+        mock.patch.object(tasks.sync_connection, "apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+        django_assert_max_num_queries(2),  # due connections + which are full
+    ):
+        dispatched = tasks.dispatch_due_syncs()
+
+    assert sorted(dispatched) == sorted(expected_full)
+    full = {
+        call.kwargs["kwargs"]["connection_id"]: call.kwargs["kwargs"]["full"]
+        for call in apply_async.call_args_list
+    }
+    assert full == expected_full
+
+
+def _sessions_add(provider, count):
+    for n in range(count):
+        provider.add(
+            f"wr-{n}",
+            status="processing" if n % 2 else "approved",
+            client=(f"app-{n}", f"Person {n}", f"cust-{n}"),
+            checks=[(f"rep-{n}", "complete", "clear")],
+            tags=[("vip", "user")],
+            policies=[(f"pol-{n}", "Standard KYC", "clear")],
+        )
+
+
+@pytest.mark.parametrize("count", [2, 40])
+def test_a_one_page_sync_task_has_a_query_budget_independent_of_its_sessions(
+    monkeypatch, django_assert_max_num_queries, count
+):
+    provider, connection = fake_provider_install(monkeypatch, page_size=100)
+    _sessions_add(provider, count)
+
+    with django_assert_max_num_queries(33):
+        first = tasks.sync_connection(connection.pk, trigger="manual")
+    with django_assert_max_num_queries(19):  # nothing changed: bumps only
+        again = tasks.sync_connection(connection.pk, trigger="manual")
+
+    assert SyncRun.objects.get(pk=first).created == count
+    assert SyncRun.objects.get(pk=again).unchanged == count
+
+
+def test_session_refresh_has_a_query_budget(monkeypatch, django_assert_max_num_queries):
+    provider, connection = fake_provider_install(monkeypatch)
+    _sessions_add(provider, 3)
+    delivery = WebhookDeliveryFactory(connection=connection)
+
+    with django_assert_max_num_queries(26):
+        created = tasks.session_refresh(connection.pk, "wr-1", None, delivery.pk)
+    with django_assert_max_num_queries(12):  # unchanged: one bump, no rewrite
+        unchanged = tasks.session_refresh(connection.pk, "wr-1", None, delivery.pk)
+
+    assert SyncRun.objects.get(pk=created).created == 1
+    assert SyncRun.objects.get(pk=unchanged).unchanged == 1

@@ -2,11 +2,12 @@
 
     python manage.py sync_providers [--provider SLUG ...] [--full]
 
-Runs the same service the Celery worker runs (`sync.provider_sync`), under the
-same per-connection lease, repeating bounded runs until each provider's pass
-is done. Shows a progress bar (a running count of sessions and pages) on a
-terminal and one plain line per committed page otherwise, then a summary per
-provider. Without --provider, every enabled connection is synced; a named
+Runs `sync.engine.providers_sync_all` (the engine's tests cover it): the same
+service the Celery worker runs (`provider_sync`), under the same per-connection
+lease, repeating bounded runs until each provider's pass is done. This command
+only shows it (`_Progress`): a progress bar (a running count of sessions and
+pages) on a terminal and one plain line per committed page otherwise, then a
+summary per provider. Without --provider, every enabled connection is synced; a named
 connection is synced even if disabled (an operator asked for it).
 
 One provider failing, even with an error outside the engine's own handling,
@@ -18,16 +19,17 @@ nothing for them (the worker carries the pass on; run it again later).
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sessions_app.models import ProviderConnection, SyncRun, SyncRunState, SyncTrigger
-from sessions_app.sync.engine import BatchResult, provider_sync_pass
-
-logger = logging.getLogger(__name__)
+from sessions_app.sync.engine import (
+    ConnectionPass,
+    PassObserver,
+    providers_sync_all,
+)
+from sessions_app.sync.upsert import BatchResult
 
 FAILED_STATES = {SyncRunState.FAILED, SyncRunState.RATE_LIMITED}
 # Exit status when nothing failed but a provider was skipped (lease held).
@@ -59,39 +61,34 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         slugs: list[str] = options["provider"]
         if slugs:
-            connections = list(ProviderConnection.objects.filter(slug__in=slugs))
-            missing = sorted(set(slugs) - {c.slug for c in connections})
+            known = set(
+                ProviderConnection.objects.filter(slug__in=slugs).values_list(
+                    "slug", flat=True
+                )
+            )
+            missing = sorted(set(slugs) - known)
             if missing:
                 raise CommandError(
                     f"Unknown provider connection(s): {', '.join(missing)}."
                 )
-        else:
-            connections = list(ProviderConnection.objects.filter(enabled=True))
-            if not connections:
-                self.stdout.write(
-                    "No enabled provider connections. Add one with configure_provider."
-                )
-                return
-        trigger = SyncTrigger.FULL if options["full"] else SyncTrigger.MANUAL
-        failed: list[str] = []
-        skipped: list[str] = []
-        for connection in connections:
-            started = time.monotonic()
-            runs: list[SyncRun] = []
-            try:
-                runs = self._sync_one(
-                    connection, trigger=trigger, full=options["full"], runs=runs
-                )
-            except Exception as exc:  # one provider's crash must not stop the rest
-                logger.exception("Sync of %s crashed.", connection.slug)
-                self._crashed(connection, runs, exc, time.monotonic() - started)
-                failed.append(connection.slug)
-                continue
-            outcome = self._summarise(connection, runs, time.monotonic() - started)
-            if outcome == "failed":
-                failed.append(connection.slug)
-            elif outcome == "skipped":
-                skipped.append(connection.slug)
+        elif not ProviderConnection.objects.filter(enabled=True).exists():
+            self.stdout.write(
+                "No enabled provider connections. Add one with configure_provider."
+            )
+            return
+        full: bool = options["full"]
+        passes = providers_sync_all(
+            trigger=SyncTrigger.FULL if full else SyncTrigger.MANUAL,
+            full=full,
+            slugs=slugs,
+            observer=_Progress(self),
+        )
+        failed = [
+            slug for slug, result in passes.items() if _outcome(result) == "failed"
+        ]
+        skipped = [
+            slug for slug, result in passes.items() if _outcome(result) == "skipped"
+        ]
         problems = []
         if failed:
             problems.append(f"Sync failed for: {', '.join(failed)}.")
@@ -105,95 +102,107 @@ class Command(BaseCommand):
                 " ".join(problems), returncode=1 if failed else EXIT_SKIPPED
             )
 
-    def _sync_one(
-        self,
-        connection: ProviderConnection,
-        *,
-        trigger: str,
-        full: bool,
-        runs: list[SyncRun],
-    ) -> list[SyncRun]:
-        """Run the provider's pass; `runs` collects the runs that committed a page.
 
-        Returns the runs of the pass. If the pass raises, `runs` still holds
-        what was committed before the error (for the crash report).
-        """
-        tty = _is_tty(self.stdout)
-        bar = None
-        if tty:
+def _outcome(result: ConnectionPass) -> str:
+    """Return "failed", "skipped" or "ok" for one provider's pass."""
+    if result.crash is not None or not result.runs:
+        return "failed"
+    last = result.runs[-1]
+    if last.state in FAILED_STATES or (
+        last.state == SyncRunState.PARTIAL and last.pages == 0
+    ):
+        return "failed"
+    if last.state == SyncRunState.SKIPPED:
+        return "skipped"
+    return "ok"
+
+
+class _Progress(PassObserver):
+    """Shows the passes as `providers_sync_all` runs them: a progress bar (a
+    running count of sessions and pages) on a terminal, one plain line per
+    committed page otherwise, and a summary per provider."""
+
+    def __init__(self, command: BaseCommand) -> None:
+        self.stdout = command.stdout
+        self.style = command.style
+        self.bar: Any = None
+        self.runs: list[SyncRun] = []
+        self.seen = 0
+        self.pages = 0
+
+    def pass_started(self, connection: ProviderConnection) -> None:
+        self.runs, self.seen, self.pages = [], 0, 0
+        self.bar = None
+        if _is_tty(self.stdout):
             from tqdm import tqdm
 
             # Adapters cannot tell a total without listing everything first,
             # so the bar counts sessions and pages as they commit.
-            bar = tqdm(
+            self.bar = tqdm(
                 desc=connection.slug,
                 unit=" sessions",
                 file=self.stdout._out,
                 leave=False,
                 dynamic_ncols=True,
             )
-        totals = {"seen": 0, "pages": 0}
 
-        def on_page(run: SyncRun, result: BatchResult) -> None:
-            if not runs or runs[-1].pk != run.pk:
-                runs.append(run)
-            totals["seen"] += result.seen
-            totals["pages"] += 1
-            if bar is not None:
-                bar.update(result.seen)
-                bar.set_postfix(
-                    runs=len(runs),
-                    pages=totals["pages"],
-                    created=sum(r.created for r in runs),
-                    updated=sum(r.updated for r in runs),
-                )
-            else:
-                self.stdout.write(
-                    f"{connection.slug}: run {run.pk} page {run.pages} committed: "
-                    f"{result.seen} seen, {result.created} created, "
-                    f"{result.updated} updated ({totals['seen']} seen so far)"
-                )
-                self.stdout.flush()
-
-        try:
-            return provider_sync_pass(
-                connection=connection, trigger=trigger, full=full, on_page=on_page
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-
-    def _crashed(
-        self,
-        connection: ProviderConnection,
-        runs: list[SyncRun],
-        exc: Exception,
-        seconds: float,
+    def page_committed(
+        self, connection: ProviderConnection, run: SyncRun, result: BatchResult
     ) -> None:
+        if not self.runs or self.runs[-1].pk != run.pk:
+            self.runs.append(run)
+        self.seen += result.seen
+        self.pages += 1
+        if self.bar is not None:
+            self.bar.update(result.seen)
+            self.bar.set_postfix(
+                runs=len(self.runs),
+                pages=self.pages,
+                created=sum(r.created for r in self.runs),
+                updated=sum(r.updated for r in self.runs),
+            )
+        else:
+            self.stdout.write(
+                f"{connection.slug}: run {run.pk} page {run.pages} committed: "
+                f"{result.seen} seen, {result.created} created, "
+                f"{result.updated} updated ({self.seen} seen so far)"
+            )
+            self.stdout.flush()
+
+    def pass_finished(self, outcome: ConnectionPass) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if outcome.crash is not None:
+            self._crashed(outcome)
+        else:
+            self._summarise(outcome)
+
+    def _crashed(self, outcome: ConnectionPass) -> None:
         """Print the summary of a provider whose pass raised."""
-        committed = sum(run.seen for run in runs)
+        exc = outcome.crash
+        committed = sum(run.seen for run in outcome.runs)
         self.stdout.write(
             self.style.ERROR(
-                f"{connection.slug}: failed in {seconds:.1f}s (crashed after "
-                f"{len(runs)} run(s) with committed pages, {committed} seen): "
+                f"{outcome.connection.slug}: failed in {outcome.seconds:.1f}s (crashed after "
+                f"{len(outcome.runs)} run(s) with committed pages, {committed} seen): "
                 f"{type(exc).__name__}: {exc}"
             )
         )
 
-    def _summarise(
-        self, connection: ProviderConnection, runs: list[SyncRun], seconds: float
-    ) -> str:
-        """Print one provider's summary; return "failed", "skipped" or "ok"."""
+    def _summarise(self, outcome: ConnectionPass) -> None:
+        """Print one provider's summary."""
+        slug, runs = outcome.connection.slug, outcome.runs
         if not runs:
-            self.stdout.write(self.style.ERROR(f"{connection.slug}: no run recorded."))
-            return "failed"
+            self.stdout.write(self.style.ERROR(f"{slug}: no run recorded."))
+            return
         last = runs[-1]
         totals = {
             key: sum(getattr(run, key) for run in runs)
             for key in ("seen", "created", "updated", "unchanged", "quarantined")
         }
         line = (
-            f"{connection.slug}: {last.state} in {seconds:.1f}s, {len(runs)} run(s): "
+            f"{slug}: {last.state} in {outcome.seconds:.1f}s, {len(runs)} run(s): "
             f"seen {totals['seen']}, created {totals['created']}, updated {totals['updated']}, "
             f"unchanged {totals['unchanged']}, quarantined {totals['quarantined']}"
         )
@@ -205,14 +214,11 @@ class Command(BaseCommand):
             line += "; unknown values: " + ", ".join(
                 f"{w}: {n}" for w, n in sorted(unknown.items())
             )
-        failed = last.state in FAILED_STATES or (
-            last.state == SyncRunState.PARTIAL and last.pages == 0
-        )
-        if failed:
+        outcome_word = _outcome(outcome)
+        if outcome_word == "failed":
             self.stdout.write(self.style.ERROR(line))
             self.stdout.write(self.style.ERROR(f"  {last.error or 'no progress'}"))
-            return "failed"
-        if last.state == SyncRunState.SKIPPED:
+        elif outcome_word == "skipped":
             self.stdout.write(self.style.WARNING(line))
             self.stdout.write(
                 self.style.WARNING(
@@ -220,6 +226,5 @@ class Command(BaseCommand):
                     "That sync carries the pass on; run this again once it is done."
                 )
             )
-            return "skipped"
-        self.stdout.write(self.style.SUCCESS(line))
-        return "ok"
+        else:
+            self.stdout.write(self.style.SUCCESS(line))

@@ -152,13 +152,13 @@ def test_an_error_outside_the_engines_handling_fails_one_provider_only(monkeypat
 
 
 def test_a_held_lease_is_reported_as_skipped_with_its_own_exit_status(monkeypatch):
-    from sessions_app.sync import engine as sync
+    from sessions_app.sync import lease
 
     held, held_connection = fake_provider_install(monkeypatch, slug="held")
     _populate(held, 2)
     free, _ = fake_provider_install(monkeypatch, slug="free")
     _populate(free, 2)
-    sync.connection_lease_acquire(connection_id=held_connection.pk)  # the worker's
+    lease.connection_lease_acquire(connection_id=held_connection.pk)  # the worker's
     out = io.StringIO()
 
     with pytest.raises(
@@ -176,13 +176,13 @@ def test_a_held_lease_is_reported_as_skipped_with_its_own_exit_status(monkeypatc
 
 
 def test_failures_take_precedence_over_skips_in_the_exit_status(monkeypatch):
-    from sessions_app.sync import engine as sync
+    from sessions_app.sync import lease
 
     _, held_connection = fake_provider_install(monkeypatch, slug="held")
     down, _ = fake_provider_install(monkeypatch, slug="down")
     down.add("x-1")
     down.fail_at_page = 0
-    sync.connection_lease_acquire(connection_id=held_connection.pk)
+    lease.connection_lease_acquire(connection_id=held_connection.pk)
 
     with pytest.raises(CommandError) as caught:
         call_command("sync_providers", stdout=io.StringIO())

@@ -55,12 +55,12 @@ def connections(simulator, monkeypatch, settings):
     return simulator
 
 
-def _states(outcome: dict[str, list[SyncRun]]) -> dict[str, str]:
-    return {slug: runs[-1].state for slug, runs in outcome.items()}
+def _states(outcome: dict[str, sync.ConnectionPass]) -> dict[str, str]:
+    return {slug: result.runs[-1].state for slug, result in outcome.items()}
 
 
-def _totals(outcome: dict[str, list[SyncRun]], key: str) -> int:
-    return sum(getattr(run, key) for runs in outcome.values() for run in runs)
+def _totals(outcome: dict[str, sync.ConnectionPass], key: str) -> int:
+    return sum(getattr(run, key) for result in outcome.values() for run in result.runs)
 
 
 def test_first_sync_mirrors_the_simulator_and_a_second_changes_nothing(connections):
@@ -112,7 +112,7 @@ def test_one_provider_down_does_not_stop_the_others_and_a_rerun_completes_it(
         "complycube": "succeeded",
         "ica": "succeeded",
     }
-    assert "500" in outcome["onfido"][-1].error
+    assert "500" in outcome["onfido"].runs[-1].error
     truth = connections.state()
     assert (
         mirror_differences(truth, slugs={"complycube": "complycube", "ica": "ica"})
@@ -160,14 +160,14 @@ def test_malformed_page_fails_only_that_provider_and_unknown_values_are_counted(
 
     outcome = sync.providers_sync_all()
 
-    ica_run = outcome["ica"][-1]
+    ica_run = outcome["ica"].runs[-1]
     assert ica_run.state == "succeeded"
     assert ica_run.unknown_values  # counted, shown on the sync page
     assert WorkflowSession.objects.filter(
         connection__slug="ica", status="unknown"
     ).exists()
-    assert outcome["complycube"][-1].state == "succeeded"
-    broken = outcome["onfido"][-1]
+    assert outcome["complycube"].runs[-1].state == "succeeded"
+    broken = outcome["onfido"].runs[-1]
     assert broken.state == "failed"
     assert "not valid JSON" in broken.error
 

@@ -1,0 +1,301 @@
+"""SyncRun bookkeeping: start a run, commit its pages, finish it.
+
+Contract:
+
+- Every sync, scheduled, manual, full or a webhook's refresh, is one SyncRun,
+  started by `sync_run_start` and closed by `sync_run_finish`, which stamps
+  the connection (not for webhook refreshes or skipped runs) and writes the
+  run's ONE AuditEvent (source "sync"), never one per row.
+- A sync that cannot take the lease is recorded as a `skipped` run that did
+  nothing (`sync_run_skipped`).
+- Each batch of pages is committed in ONE transaction together with the cursor
+  that resumes after it (`sync_page_commit`), so the stored cursor only ever
+  points past rows that are really in the database. A failure mid-run keeps
+  the pages already committed; the next run resumes from the last committed
+  cursor and the upserts (keyed on the database's unique constraints) absorb
+  any overlap: nothing is lost, nothing is duplicated. The cursor write is
+  also the lease renewal: a run that lost its lease rolls its page back.
+- Adapter pages are coalesced until they hold VERITY_SYNC_BATCH_SIZE sessions
+  (or VERITY_SYNC_COMMIT_SECONDS have passed) and committed as one batch with
+  the last page's cursor (`pages_coalesced`): a provider page of 5 to 25
+  sessions would otherwise cost a transaction, a lease renewal and a dozen
+  statements each. When the adapter fails, the pages already read are
+  committed before the error is handled, so no fetched work is thrown away.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..exceptions import ApplicationError
+from ..models import ProviderConnection, SyncRun, SyncRunState, SyncTrigger
+from ..providers.base import Page
+from ..services import audit_event_record
+from .lease import (
+    LeaseLost,
+    connection_lease_expires_at,
+    connection_lease_renew,
+    lease_seconds,
+)
+from .upsert import BatchResult, session_upsert_batch
+from .values import ERROR_MAX_CHARS, json_clean, text
+
+logger = logging.getLogger(__name__)
+
+RUN_COUNT_FIELDS = [
+    "seen",
+    "created",
+    "updated",
+    "unchanged",
+    "quarantined",
+    "pages",
+    "unknown_values",
+]
+
+
+# --- Batching adapter pages into commits ------------------------------------------
+
+
+@dataclasses.dataclass
+class PageBatch:
+    """Consecutive adapter pages merged into one commit (see `pages_coalesced`)."""
+
+    page: Page
+    # How many adapter pages were merged (what SyncRun.pages counts).
+    pages: int
+    # The adapter's failure right after these pages: raise it once they are in.
+    error: Exception | None = None
+
+
+def _pages_merged(pages: Sequence[Page]) -> Page:
+    if len(pages) == 1:
+        return pages[0]
+    return Page(
+        sessions=[s for p in pages for s in p.sessions],
+        quarantined=[q for p in pages for q in p.quarantined],
+        unchanged_ids=[i for p in pages for i in p.unchanged_ids],
+        gone_ids=[i for p in pages for i in p.gone_ids],
+        cursor=pages[-1].cursor,
+        done=pages[-1].done,
+    )
+
+
+def pages_coalesced(
+    pages: Iterable[Page],
+    *,
+    min_sessions: int,
+    max_seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[PageBatch]:
+    """Merge consecutive adapter pages into batches worth one commit each.
+
+    A batch closes when it holds `min_sessions` sessions (changed or listed
+    unchanged), when `max_seconds` have passed since the previous batch (a
+    slow, rate-limited provider still checkpoints and renews the lease
+    often), or at the page that ends the pass. It carries its last page's
+    cursor, so committing it is exactly as safe as committing its pages one
+    by one. If the adapter raises, the pages read so far are yielded first
+    with the error attached (`PageBatch.error`): the caller commits them,
+    then raises it.
+    """
+    buffered: list[Page] = []
+    since = clock()
+    iterator = iter(pages)
+    while True:
+        try:
+            page = next(iterator)
+        except StopIteration:
+            break
+        except Exception as exc:
+            if not buffered:
+                raise
+            yield PageBatch(_pages_merged(buffered), len(buffered), error=exc)
+            return
+        buffered.append(page)
+        held = sum(len(p.sessions) + len(p.unchanged_ids) for p in buffered)
+        if page.done or held >= min_sessions or clock() - since >= max_seconds:
+            yield PageBatch(_pages_merged(buffered), len(buffered))
+            buffered = []
+            since = clock()
+    if buffered:
+        yield PageBatch(_pages_merged(buffered), len(buffered))
+
+
+# --- Runs -----------------------------------------------------------------------------
+
+
+def error_text(exc: BaseException) -> str:
+    """A readable one-line error: Verity's own errors as they are, others with their type."""
+    if isinstance(exc, ApplicationError):
+        message = str(exc) or type(exc).__name__
+    else:
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text(message, ERROR_MAX_CHARS)
+
+
+def sync_run_start(
+    *,
+    connection: ProviderConnection,
+    trigger: str,
+    state: str = SyncRunState.RUNNING,
+) -> SyncRun:
+    """Create the connection's SyncRun, starting from its stored cursor."""
+    return SyncRun.objects.create(
+        connection=connection,
+        trigger=trigger,
+        state=state,
+        cursor_before=connection.sync_cursor or {},
+        cursor_after=connection.sync_cursor or {},
+    )
+
+
+def sync_runs_interrupted_fail(
+    *, connection: ProviderConnection, now: dt.datetime
+) -> None:
+    """Mark the connection's runs that died while running as failed.
+
+    Call while holding the lease: holding it proves no other scheduled or
+    manual run is alive, so runs still marked running were interrupted
+    (worker killed, lease expired). Webhook refreshes run without the lease;
+    one older than a lease died too.
+    """
+    stale = dt.timedelta(seconds=lease_seconds())
+    SyncRun.objects.filter(connection=connection, state=SyncRunState.RUNNING).filter(
+        ~Q(trigger=SyncTrigger.WEBHOOK) | Q(started_at__lt=now - stale)
+    ).update(
+        state=SyncRunState.FAILED,
+        finished_at=now,
+        error="Interrupted: the process running this sync stopped before it finished.",
+    )
+
+
+def sync_run_add(*, run: SyncRun, result: BatchResult) -> None:
+    """Add one batch's counts to the run (in memory; the caller saves it)."""
+    run.seen += result.seen
+    run.created += result.created
+    run.updated += result.updated
+    run.unchanged += result.unchanged
+    run.quarantined += result.quarantined
+    if result.unknown_values:
+        merged = Counter(run.unknown_values or {})
+        merged.update(result.unknown_values)
+        run.unknown_values = dict(merged)
+
+
+def sync_page_commit(
+    *,
+    connection: ProviderConnection,
+    run: SyncRun,
+    page: Page,
+    token: str,
+    pages: int = 1,
+) -> BatchResult:
+    """Commit one page (`pages` adapter pages merged): its rows, the run's
+    counts and the cursor, atomically.
+
+    The cursor write is also the lease renewal, conditional on still holding the
+    lease: if another run took it (this one outlived its TTL), the page is
+    rolled back and LeaseLost raised, so two holders can never both advance
+    the cursor.
+    """
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        result = session_upsert_batch(
+            connection=connection,
+            records=page.sessions,
+            unchanged_ids=page.unchanged_ids,
+            gone_ids=getattr(page, "gone_ids", ()),
+            quarantined=page.quarantined,
+            sync_run=run,
+            now=now,
+        )
+        cursor = json_clean(dict(page.cursor or {}))
+        renewed = connection_lease_renew(
+            connection_id=connection.pk, token=token, now=now, sync_cursor=cursor
+        )
+        if not renewed:
+            raise LeaseLost(
+                f"The sync lease of {connection.slug!r} expired and was taken by another run; "
+                "this page was rolled back."
+            )
+        sync_run_add(run=run, result=result)
+        run.pages += pages
+        run.cursor_after = cursor
+        if result.gone:
+            logger.info(
+                "%s: %d session(s) gone at the provider (kept).",
+                connection.slug,
+                result.gone,
+            )
+        run.save(update_fields=[*RUN_COUNT_FIELDS, "cursor_after"])
+    connection.sync_cursor = cursor
+    return result
+
+
+def sync_run_finish(
+    *, connection: ProviderConnection, run: SyncRun, state: str, error: str = ""
+) -> SyncRun:
+    """Close a run, stamp the connection and write the run's one audit event."""
+    now = timezone.now()
+    with transaction.atomic():
+        run.state = state
+        run.error = error
+        run.finished_at = now
+        run.save(update_fields=["state", "error", "finished_at"])
+        if run.trigger != SyncTrigger.WEBHOOK and state != SyncRunState.SKIPPED:
+            stamp: dict[str, Any] = {"last_sync_finished_at": now}
+            if state in {SyncRunState.SUCCEEDED, SyncRunState.PARTIAL}:
+                stamp["last_success_at"] = now
+            ProviderConnection.objects.filter(pk=connection.pk).update(**stamp)
+            for key, value in stamp.items():
+                setattr(connection, key, value)
+        audit_event_record(
+            actor=None,
+            source="sync",
+            action=f"sync.{state}",
+            obj=run,
+            object_repr=f"{connection.slug} sync run {run.pk}",
+            after={
+                "connection": connection.slug,
+                "trigger": run.trigger,
+                "state": state,
+                "seen": run.seen,
+                "created": run.created,
+                "updated": run.updated,
+                "unchanged": run.unchanged,
+                "quarantined": run.quarantined,
+                "pages": run.pages,
+                "unknown_values": run.unknown_values,
+                "error": error[:500],
+            },
+        )
+    return run
+
+
+def sync_run_skipped(*, connection: ProviderConnection, trigger: str) -> SyncRun:
+    """Record that a sync did not run because another holds the lease."""
+    holder_until = connection_lease_expires_at(connection_id=connection.pk)
+    run = sync_run_start(
+        connection=connection, trigger=trigger, state=SyncRunState.SKIPPED
+    )
+    until = (
+        f" (lease held until {holder_until:%Y-%m-%d %H:%M:%S} UTC)"
+        if holder_until
+        else ""
+    )
+    return sync_run_finish(
+        connection=connection,
+        run=run,
+        state=SyncRunState.SKIPPED,
+        error=f"Another sync of {connection.slug!r} is running{until}.",
+    )

@@ -1,0 +1,332 @@
+"""The write service (`sync.upsert.session_upsert_batch`): change detection,
+quarantine, value cleaning, a query count that does not grow with the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection as db_conn
+from django.db import transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from sessions_app.models import (
+    Check,
+    PolicyAssurance,
+    ProviderClient,
+    QuarantinedRecord,
+    SyncTrigger,
+    WorkflowSession,
+)
+from sessions_app.normalization import Normalised
+from sessions_app.providers.base import QuarantineRecord, SessionRecord
+from sessions_app.sync import engine as sync
+from sessions_app.sync import upsert
+from tests.helpers.sync import session_writes, sessions_populate
+from tests.sessions_app.fake_provider import fake_provider_install
+
+pytestmark = pytest.mark.django_db
+
+
+def test_second_sync_with_nothing_changed_rewrites_no_session(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=10)
+    sessions_populate(provider, 4)
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+    before = {
+        s.external_id: (s.payload_hash, s.provider_updated_at, s.last_synced_at)
+        for s in WorkflowSession.objects.all()
+    }
+    checks_before = list(Check.objects.values_list("id", "last_synced_at"))
+    policies_before = list(PolicyAssurance.objects.values_list("id", flat=True))
+
+    with CaptureQueriesContext(db_conn) as captured:
+        run = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert (run.state, run.seen, run.created, run.updated, run.unchanged) == (
+        "succeeded",
+        4,
+        0,
+        0,
+        4,
+    )
+    after = {
+        s.external_id: (s.payload_hash, s.provider_updated_at, s.last_synced_at)
+        for s in WorkflowSession.objects.all()
+    }
+    assert list(Check.objects.values_list("id", "last_synced_at")) == checks_before
+    assert list(PolicyAssurance.objects.values_list("id", flat=True)) == policies_before
+    # Final sessions (approved) are not written at all...
+    assert {k: v for k, v in after.items() if k in ("run-0", "run-2")} == {
+        k: v for k, v in before.items() if k in ("run-0", "run-2")
+    }
+    # ...unfinished ones (processing) only get last_synced_at bumped, in one
+    # UPDATE, which moves the re-poll rotation along.
+    for key in ("run-1", "run-3"):
+        assert after[key][:2] == before[key][:2]
+        assert after[key][2] > before[key][2]
+    writes = session_writes(captured)
+    assert len(writes) == 1
+    assert writes[0].upper().startswith("UPDATE")
+    assert "last_synced_at" in writes[0]
+    assert "payload_hash" not in writes[0]
+
+
+def test_second_sync_of_final_sessions_writes_no_session_row(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=2)
+    for n in range(5):
+        provider.add(f"done-{n}", status="approved", client=(f"c-{n}", "P", ""))
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    with CaptureQueriesContext(db_conn) as captured:
+        run = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert (run.seen, run.unchanged, run.created, run.updated) == (5, 5, 0, 0)
+    assert session_writes(captured) == []
+
+
+def test_unchanged_ids_reported_by_the_adapter_count_as_unchanged(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=10)
+    provider.use_versions = True
+    sessions_populate(provider, 3)
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+    provider.change("run-1", status="declined")
+
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert (run.seen, run.updated, run.unchanged) == (3, 1, 2)
+    assert WorkflowSession.objects.get(external_id="run-1").outcome == "rejected"
+
+
+def test_quarantined_records_are_stored_and_the_sync_continues(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=2)
+    sessions_populate(provider, 3)
+    provider.quarantine_on_first_page = [
+        QuarantineRecord(
+            record_type="session",
+            reason="status is not a string",
+            raw='{"id": 9, "status": {}}',
+        )
+    ]
+
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    assert (run.state, run.quarantined, run.created) == ("succeeded", 1, 3)
+    record = QuarantinedRecord.objects.get()
+    assert (record.sync_run, record.connection, record.reason) == (
+        run,
+        connection,
+        "status is not a string",
+    )
+    assert record.raw == '{"id": 9, "status": {}}'
+
+
+def test_invalid_records_from_an_adapter_are_quarantined_not_fatal(monkeypatch):
+    _, connection = fake_provider_install(monkeypatch)
+    bad = SessionRecord(
+        external_id="x-1",
+        raw_status="??",
+        normalised=Normalised("exploded", "", False),
+        raw={"id": "x-1"},
+    )
+    nameless = SessionRecord(
+        external_id="",
+        raw_status="approved",
+        normalised=Normalised("completed", "clear", True),
+    )
+    good = SessionRecord(
+        external_id="ok-1",
+        raw_status="approved",
+        normalised=Normalised("completed", "clear", True),
+        summary="nul\x00byte",
+        dashboard_url="https://x.test/" + "a" * 2000,
+        raw={"id": "ok-1", "note": "nul\x00inside"},
+    )
+
+    with transaction.atomic():
+        result = upsert.session_upsert_batch(
+            connection=connection, records=[bad, nameless, good]
+        )
+
+    assert (result.created, result.quarantined) == (1, 2)
+    assert set(QuarantinedRecord.objects.values_list("external_id", flat=True)) == {
+        "x-1",
+        "",
+    }
+    session = WorkflowSession.objects.get(external_id="ok-1")
+    assert session.summary == "nulbyte"
+    assert len(session.dashboard_url) == 1000
+    assert session.raw_payload == {"id": "ok-1", "note": "nulinside"}
+
+
+def test_missing_provider_timestamps_fall_back_to_first_seen(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1", status="processing", created_at=None)
+    start = timezone.now()
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+    session = WorkflowSession.objects.get()
+    assert session.provider_created_at >= start
+    assert session.provider_updated_at >= start
+    first_created = session.provider_created_at
+
+    provider.change("wr-1", status="approved")
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    session.refresh_from_db()
+    assert session.status == "completed"
+    assert (
+        session.provider_created_at == first_created
+    )  # still when Verity first saw it
+
+
+def test_duplicate_keys_inside_one_page_keep_the_last_record(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch)
+    first = provider.record(
+        provider.add("wr-1", status="processing", checks=[("rep-1", "in_progress", "")])
+    )
+    provider.change("wr-1", status="approved", checks=[("rep-1", "complete", "clear")])
+    last = provider.record(provider.sessions["wr-1"])
+
+    with transaction.atomic():
+        result = upsert.session_upsert_batch(
+            connection=connection, records=[first, last]
+        )
+
+    assert (result.seen, result.created) == (1, 1)
+    session = WorkflowSession.objects.get()
+    assert session.status == "completed"
+    assert session.checks.get().outcome == "clear"
+
+
+@pytest.mark.parametrize("count", [5, 60])
+def test_upsert_query_count_does_not_grow_with_page_size(
+    monkeypatch, django_assert_max_num_queries, count
+):
+    provider, connection = fake_provider_install(monkeypatch, page_size=count)
+    sessions_populate(provider, count)
+    records = [provider.record(spec) for spec in provider.sessions.values()]
+
+    with django_assert_max_num_queries(18), transaction.atomic():
+        created = upsert.session_upsert_batch(connection=connection, records=records)
+    for spec in provider.sessions.values():
+        spec["version"] += 1
+    records = [provider.record(spec) for spec in provider.sessions.values()]
+    with django_assert_max_num_queries(18), transaction.atomic():
+        updated = upsert.session_upsert_batch(connection=connection, records=records)
+
+    assert (created.created, updated.updated) == (count, count)
+    assert Check.objects.count() == count
+    assert PolicyAssurance.objects.count() == count
+
+
+def test_sessions_gone_at_the_provider_are_kept_and_move_to_the_back_of_the_rotation(
+    monkeypatch,
+):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1", status="processing", checks=[("rep-1", "in_progress", "")])
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+    old = timezone.now() - dt.timedelta(days=1)
+    WorkflowSession.objects.update(last_synced_at=old)
+
+    with transaction.atomic():
+        result = upsert.session_upsert_batch(
+            connection=connection, records=[], gone_ids=["wr-1"]
+        )
+
+    assert (result.gone, result.seen, result.updated) == (1, 0, 0)
+    session = WorkflowSession.objects.get()
+    assert session.status == "in_progress"
+    assert session.checks.count() == 1
+    assert session.last_synced_at > old
+
+
+def test_a_changed_client_is_written_even_when_the_session_payload_is_the_same(
+    monkeypatch,
+):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1", status="approved", client=("app-1", "Ada Lovelace", "cust-1"))
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+    # The applicant is renamed and re-referenced at the provider; the run itself
+    # (its raw payload and change marker) is untouched.
+    spec = provider.sessions["wr-1"]
+    spec["client"] = ("app-1", "Ada King", "cust-9")
+
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert (run.updated, run.unchanged) == (1, 0)
+    client = ProviderClient.objects.get(external_id="app-1")
+    assert (client.name, client.external_reference) == ("Ada King", "cust-9")
+    assert client.client.reference == "cust-9"
+
+
+def test_a_session_read_incompletely_is_fetched_again_by_the_next_pass(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=10)
+    provider.use_versions = True
+    sessions_populate(provider, 2)
+    # The check of run-0 cannot be fetched this time (a 500 on its detail call).
+    provider.incomplete = {"run-0": "check run-check-0: HTTP 500"}
+
+    first = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert first.created == 2
+    broken = WorkflowSession.objects.get(external_id="run-0")
+    assert broken.source_version == ""  # no marker: not skippable as unchanged
+    assert broken.checks.count() == 0  # stored as read
+    assert WorkflowSession.objects.get(external_id="run-1").source_version == "v1"
+
+    provider.incomplete = {}
+    second = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    # run-1 is skipped by its marker; run-0 is read again, now in full.
+    assert provider.listed_unchanged[-1] == ["run-1"]
+    assert (second.updated, second.unchanged) == (1, 1)
+    repaired = WorkflowSession.objects.get(external_id="run-0")
+    assert repaired.source_version == "v1"
+    assert list(repaired.checks.values_list("external_id", flat=True)) == [
+        "run-check-0"
+    ]
+
+
+def test_a_change_in_the_clients_raw_payload_alone_rewrites_the_session(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1", status="approved", client=("app-1", "Ada Lovelace", "cust-1"))
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+    # Only the provider's record of the client changes (a new address): its
+    # name and reference, the session's raw payload and its change marker
+    # are all as they were.
+    provider.sessions["wr-1"]["client_details"] = {"address": "1 New Street"}
+
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+
+    assert (run.updated, run.unchanged) == (1, 0)
+    client = ProviderClient.objects.get(external_id="app-1")
+    assert client.raw_payload["address"] == "1 New Street"
+    assert (client.name, client.external_reference) == ("Ada Lovelace", "cust-1")
+
+
+def test_the_session_digest_covers_the_session_and_every_part_of_its_client(
+    monkeypatch,
+):
+    provider, _ = fake_provider_install(monkeypatch)
+    spec = provider.add("wr-1", client=("app-1", "Ada", "cust-1"))
+    digest = upsert.session_digest(provider.record(spec))
+    assert upsert.session_digest(provider.record(spec)) == digest  # stable
+
+    def changed(**client_fields):
+        record = provider.record(spec)
+        for field, value in client_fields.items():
+            setattr(record.client, field, value)
+        return upsert.session_digest(record)
+
+    assert changed(raw={"id": "app-1", "name": "Ada", "ref": "cust-1", "x": 1}) != (
+        digest
+    )
+    assert changed(name="Ada King") != digest
+    assert changed(external_reference="cust-2") != digest
+    assert changed(external_id="app-2") != digest
+    without_client = provider.record(spec)
+    without_client.client = None
+    assert upsert.session_digest(without_client) != digest
+    other_session = provider.record(spec)
+    other_session.raw = {**other_session.raw, "status": "declined"}
+    assert upsert.session_digest(other_session) != digest
