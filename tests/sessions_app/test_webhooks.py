@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from sessions_app import tasks
 from sessions_app.models import SyncRun, WebhookDelivery, WorkflowSession
-from sessions_app.webhooks import webhook_signature
+from sessions_app.providers.webhook import webhook_signature
 from tests.factories import CheckFactory, WorkflowSessionFactory
 from tests.sessions_app.fake_provider import fake_provider_install
 

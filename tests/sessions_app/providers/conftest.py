@@ -19,8 +19,8 @@ import pytest
 import responses
 from responses import matchers
 
-from sessions_app.providers import onfido
 from sessions_app.providers.base import Budget, ConnectionConfig, Page
+from sessions_app.providers.onfido import adapter as onfido
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
 TOKEN = "tok_live_S3cr3t-value-0123456789abcdef"

@@ -10,7 +10,8 @@ from responses import matchers
 
 from sessions_app.exceptions import ProviderRateLimited, ProviderResponseInvalid
 from sessions_app.providers.base import Budget
-from sessions_app.providers.complycube import ComplyCubeAdapter, policy_records
+from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
+from sessions_app.providers.complycube.records import policy_records
 
 from .conftest import (
     COMPLYCUBE_BASE,

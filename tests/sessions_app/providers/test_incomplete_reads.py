@@ -23,9 +23,9 @@ from sessions_app.providers.common import (
     incomplete_ids_update,
     retry_ids_of,
 )
-from sessions_app.providers.complycube import ComplyCubeAdapter
-from sessions_app.providers.ica import IcaAdapter
-from sessions_app.providers.onfido import OnfidoAdapter
+from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
+from sessions_app.providers.ica.adapter import IcaAdapter
+from sessions_app.providers.onfido.adapter import OnfidoAdapter
 
 from .conftest import (
     COMPLYCUBE_BASE,

@@ -15,7 +15,7 @@ from sessions_app.exceptions import (
     ProviderResponseInvalid,
 )
 from sessions_app.providers.base import Budget, payload_hash
-from sessions_app.providers.onfido import OnfidoAdapter
+from sessions_app.providers.onfido.adapter import OnfidoAdapter
 
 from .conftest import (
     ONFIDO_BASE,

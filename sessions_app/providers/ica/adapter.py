@@ -1,6 +1,6 @@
 """Illumina Connected Analytics (ICA v2) workflow sessions.
 
-Contract: `/work/shared/providers/ica/NOTES.md` and the public OpenAPI spec.
+Contract facts: `docs/providers/ica.md` (and the public OpenAPI spec).
 How this adapter reads it:
 
 - Sessions live in projects. The projects are the `project_ids` option or,
@@ -18,7 +18,7 @@ How this adapter reads it:
 - Every call sends `Accept: application/vnd.illumina.v3+json` (ICA answers 400
   `ICA_API_004` without it) and POSTs send the same Content-Type.
 - Both status vocabularies (V3 `INPROGRESS`, V4 `IN_PROGRESS`, ...) are in
-  `sessions_app.normalization`.
+  `rows.py`.
 - A session whose analyses (or whose project, when it had to be fetched) could
   not be read (a client error or garbage) is returned with what was read, the
   reasons in `missing` and no change marker; every pass walks every session,
@@ -33,19 +33,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
-from ..exceptions import (
+from ...exceptions import (
     ProviderAuthError,
     ProviderBadRequest,
     ProviderNotFound,
-    ProviderResponseInvalid,
 )
-from ..normalization import normalise_check, normalise_session
-from .base import (
+from ..base import (
     Budget,
-    CheckRecord,
-    ClientRecord,
     ConnectionConfig,
     KnownVersions,
     Page,
@@ -54,62 +48,30 @@ from .base import (
     no_known_versions,
     payload_hash,
 )
-from .common import (
-    CHECK_TYPE_MAX,
+from ..common import (
     CURSOR_VERSION,
-    ID_MAX,
-    NAME_MAX,
-    RAW_WORD_MAX,
-    SOFT_ERRORS,
     Progress,
-    as_text,
     clean_id,
     format_timestamp,
     int_option,
-    json_object,
     list_option,
-    missing_reason,
     now_utc,
     page_of_items,
-    parse_timestamp,
     pass_in_progress,
     quarantine,
     snapshot,
-    tag_records,
-    unknown_check_words,
-    unknown_session_words,
 )
-from .http import ProviderHTTP, connection_http, response_json
+from ..http import ProviderHTTP
+from .http import MAX_SMALL_LIST_PAGES, ica_http, next_page_token, paged_envelope
+from .records import KIND, SessionReader
 
 logger = logging.getLogger(__name__)
 
-KIND = "ica"
 RECORD_TYPE = "workflow_session"
-MEDIA_TYPE = "application/vnd.illumina.v3+json"
-# ICA documents a 429 but no quota and no Retry-After.
-DEFAULT_RETRY_AFTER = 30.0
-# Analyses of one session and projects of one tenant are few; this bounds a
-# provider that keeps returning page tokens.
-MAX_SMALL_LIST_PAGES = 100
-
-
-def ica_error(response: requests.Response) -> tuple[str, str]:
-    """Read an RFC 7807 problem: ICA's code is in `title`, the text in `detail`."""
-    body = response_json(response)
-    if not isinstance(body, dict):
-        return "", ""
-    title = as_text(body.get("title"))
-    detail = as_text(body.get("detail"))
-    return title, detail or title
 
 
 def _path_id(value: str) -> str:
     return quote(value, safe="")
-
-
-def _next_token(envelope: dict[str, Any]) -> str | None:
-    token = envelope.get("nextPageToken")
-    return token if isinstance(token, str) and token else None
 
 
 class IcaAdapter(ProviderAdapter):
@@ -125,21 +87,12 @@ class IcaAdapter(ProviderAdapter):
         self.project_ids = list_option(options, "project_ids")
         self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=1000)
-        self._projects: dict[str, dict[str, Any]] = {}
-        # Projects fetched by id that could not be read: project id -> why.
-        self._project_problems: dict[str, str] = {}
+        self.reader = SessionReader(self.http, page_size=self.page_size)
 
     @classmethod
     def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
         """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
-        return connection_http(
-            config,
-            overrides,
-            headers={"X-API-Key": config.credential, "Accept": MEDIA_TYPE},
-            json_content_type=MEDIA_TYPE,
-            error_parser=ica_error,
-            default_retry_after=DEFAULT_RETRY_AFTER,
-        )
+        return ica_http(config, **overrides)
 
     def build_http(self) -> ProviderHTTP:
         return self.make_http(self.config)
@@ -234,7 +187,7 @@ class IcaAdapter(ProviderAdapter):
                 progress.pages += 1
                 continue
             items = envelope["items"]
-            next_token = _next_token(envelope)
+            next_token = next_page_token(envelope)
             if next_token is not None and next_token == state["page_token"]:
                 logger.warning(
                     "ICA project %s returned its own page token again; ending it.",
@@ -303,8 +256,10 @@ class IcaAdapter(ProviderAdapter):
             params: dict[str, Any] = {"pageSize": 1000}
             if token:
                 params["pageToken"] = token
-            envelope = self._envelope(
-                self.http.get_json("/api/projects", params=params), "GET /api/projects"
+            envelope = paged_envelope(
+                self.http,
+                self.http.get_json("/api/projects", params=params),
+                "GET /api/projects",
             )
             for project in envelope["items"]:
                 project_id = (
@@ -312,19 +267,12 @@ class IcaAdapter(ProviderAdapter):
                 )
                 if project_id and project_id not in ids:
                     ids.append(project_id)
-                    self._projects[project_id] = project
-            next_token = _next_token(envelope)
+                    self.reader.projects[project_id] = project
+            next_token = next_page_token(envelope)
             if next_token is None or next_token == token:
                 break
             token = next_token
         return ids
-
-    def _envelope(self, body: Any, what: str) -> dict[str, Any]:
-        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-            raise ProviderResponseInvalid(
-                f"{what} is not a paged list with items", provider=self.http.provider
-            )
-        return body
 
     def _search(
         self,
@@ -336,7 +284,8 @@ class IcaAdapter(ProviderAdapter):
         if page_token:
             params["pageToken"] = page_token
         path = f"/api/projects/{_path_id(project_id)}/workflowSessions:search"
-        return self._envelope(
+        return paged_envelope(
+            self.http,
             self.http.post_json(path, json=dict(query or {}), params=params),
             f"POST {path}",
         )
@@ -349,7 +298,7 @@ class IcaAdapter(ProviderAdapter):
             record_type=RECORD_TYPE,
             known_versions=known_versions,
             version_of=payload_hash,
-            build=lambda ident, item: self._record(project_id, ident, item),
+            build=lambda ident, item: self.reader.record(project_id, ident, item),
         )
 
     # One session ------------------------------------------------------------
@@ -388,153 +337,12 @@ class IcaAdapter(ProviderAdapter):
                         isinstance(item, dict)
                         and clean_id(item.get("id")) == external_id
                     ):
-                        return self._record(project, external_id, item)
-                next_token = _next_token(envelope)
+                        return self.reader.record(project, external_id, item)
+                next_token = next_page_token(envelope)
                 if next_token is None or next_token == token:
                     break
                 token = next_token
         return None
 
-    def _record(
-        self, project_id: str, ident: str, item: dict[str, Any]
-    ) -> SessionRecord:
-        missing: list[str] = []
-        analyses = self._analyses(project_id, ident, missing)
-        raw_status = as_text(item.get("status"), limit=RAW_WORD_MAX)
-        normalised = normalise_session(KIND, raw_status)
-        unknown = unknown_session_words(KIND, raw_status)
-        checks = [
-            check for check in (self._check(a, unknown) for a in analyses) if check
-        ]
-        workflow = json_object(item.get("workflow"))
-        tags = json_object(item.get("tags"))
-        created = parse_timestamp(item.get("timeCreated"))
-        started = parse_timestamp(item.get("startDate"))
-        ended = parse_timestamp(item.get("endDate"))
-        moments = [moment for moment in (created, started, ended) if moment]
-        return SessionRecord(
-            external_id=ident,
-            raw_status=raw_status,
-            normalised=normalised,
-            raw_outcome=raw_status if normalised.outcome else "",
-            client=self._client(project_id, missing),
-            workflow_id=as_text(workflow.get("id"), limit=ID_MAX),
-            workflow_name=as_text(workflow.get("code"), limit=NAME_MAX),
-            summary=as_text(item.get("summary")),
-            created_at=created,
-            # Sessions have no timeModified: the latest moment known stands in.
-            updated_at=max(moments) if moments else None,
-            started_at=started,
-            completed_at=ended,
-            tags=tag_records(tags.get("technicalTags"), "technical")
-            + tag_records(tags.get("userTags"), "user"),
-            checks=checks,
-            source_version="" if missing else payload_hash(item),
-            missing=missing,
-            unknown_values=list(dict.fromkeys(unknown)),
-            raw={"session": item, "analyses": analyses, "project_id": project_id},
-        )
 
-    def _analyses(
-        self, project_id: str, session_id: str, missing: list[str]
-    ) -> list[Any]:
-        """Return the analyses the session orchestrated (all pages).
-
-        A first page answering 404/410 propagates (the session is gone); any
-        other client error or garbage ends the walk, keeps the analyses read
-        so far and is appended to `missing`.
-        """
-        path = f"/api/projects/{_path_id(project_id)}/workflowSessions/{_path_id(session_id)}/analyses:search"
-        analyses: list[Any] = []
-        token: str | None = None
-        for _ in range(MAX_SMALL_LIST_PAGES):
-            params: dict[str, Any] = {"pageSize": self.page_size}
-            if token:
-                params["pageToken"] = token
-            try:
-                envelope = self._envelope(
-                    self.http.post_json(path, json={}, params=params), f"POST {path}"
-                )
-            except ProviderNotFound as exc:
-                if token is None:
-                    raise
-                missing.append(missing_reason("analyses", exc))
-                break
-            except SOFT_ERRORS as exc:
-                missing.append(missing_reason("analyses", exc))
-                break
-            analyses.extend(envelope["items"])
-            next_token = _next_token(envelope)
-            if next_token is None or next_token == token:
-                break
-            token = next_token
-        return analyses
-
-    @staticmethod
-    def _check(item: Any, unknown: list[str]) -> CheckRecord | None:
-        # Items are {analysis, project, workflowSessionId}; accept a bare analysis too.
-        analysis = (
-            json_object(item.get("analysis"))
-            if isinstance(item, dict) and "analysis" in item
-            else item
-        )
-        if not isinstance(analysis, dict):
-            return None
-        analysis_id = clean_id(analysis.get("id"))
-        if analysis_id is None:
-            return None
-        pipeline = json_object(analysis.get("pipeline"))
-        raw_status = as_text(analysis.get("status"), limit=RAW_WORD_MAX)
-        normalised = normalise_check(KIND, raw_status)
-        unknown.extend(unknown_check_words(KIND, raw_status))
-        summary = as_text(analysis.get("summary"))
-        return CheckRecord(
-            external_id=analysis_id,
-            check_type=as_text(
-                pipeline.get("code")
-                or analysis.get("analysisType")
-                or analysis.get("userReference"),
-                limit=CHECK_TYPE_MAX,
-            ),
-            raw_status=raw_status,
-            raw_outcome=raw_status if normalised.outcome else "",
-            normalised=normalised,
-            breakdown={"summary": summary} if summary else {},
-            created_at=parse_timestamp(analysis.get("timeCreated")),
-            updated_at=parse_timestamp(analysis.get("timeModified")),
-            raw=analysis,
-        )
-
-    def _client(self, project_id: str, missing: list[str]) -> ClientRecord:
-        project = self._project(project_id)
-        problem = self._project_problems.get(project_id, "")
-        if problem:
-            missing.append(missing_reason(f"project {project_id}", problem))
-        return ClientRecord(
-            external_id=project_id,
-            name=as_text(project.get("name"), limit=NAME_MAX),
-            raw=project,
-            incomplete=bool(problem),
-        )
-
-    def _project(self, project_id: str) -> dict[str, Any]:
-        """Return the project (from the listing, else fetched once per adapter).
-
-        A project that answers 404/410 only has no name; other client errors
-        and garbage are remembered in `_project_problems`.
-        """
-        if project_id not in self._projects:
-            path = f"/api/projects/{_path_id(project_id)}"
-            try:
-                project = self.http.get_json(path)
-            except ProviderNotFound as exc:
-                logger.info("ICA project %s is gone: %s", project_id, exc)
-                project = {}
-            except SOFT_ERRORS as exc:
-                self._project_problems[project_id] = str(exc)
-                project = {}
-            if not isinstance(project, dict):
-                self._project_problems[project_id] = f"GET {path} is not a JSON object"
-                project = {}
-            self._projects[project_id] = project
-        return self._projects[project_id]
+ADAPTER = IcaAdapter
