@@ -35,6 +35,7 @@ from django.views.decorators.http import require_POST
 from .models import Check, ProviderConnection, WebhookDelivery
 from .providers.registry import webhook_for
 from .providers.webhook import CheckSessionLookup, WebhookEvent, body_id
+from .sync.values import EVENT_TYPE_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def _delivery_store(
             delivery = WebhookDelivery.objects.create(
                 connection=connection,
                 delivery_id=event.delivery_id,
-                event_type=event.event_type[:100],
+                event_type=event.event_type[:EVENT_TYPE_MAX],
                 resource_id=event.session_id,
                 signature_valid=True,
                 body=body.decode("utf-8", errors="replace").replace("\x00", ""),

@@ -1,9 +1,10 @@
 """What the provider adapters share: tolerant parsing and the paged-pass walker.
 
 Providers add fields, change enum vocabularies and sometimes send nonsense.
-These helpers turn whatever arrives into the plain values the records expect,
-and never raise on bad data: a bad timestamp is None, a bad string is "", and
-only a record that cannot be identified at all is quarantined.
+Values are cleaned by `sessions_app.sync.values` (one definition for the
+adapters, the webhooks and the sync); these helpers build on it and never
+raise on bad data: only a record that cannot be identified at all is
+quarantined.
 """
 
 from __future__ import annotations
@@ -22,21 +23,19 @@ from ..exceptions import (
     ProviderResponseInvalid,
 )
 from ..normalization import normalise_check, normalise_session
+from ..sync.values import (
+    ID_MAX,
+    NAME_MAX,
+    QUARANTINE_RAW_MAX,
+    clean_id,
+    json_list,
+    json_text,
+    text,
+)
 from .base import Budget, Page, QuarantineRecord, SessionRecord, TagRecord
 
 logger = logging.getLogger(__name__)
 
-# Column sizes of the models the records end up in (sessions_app/models.py):
-# a longer value would fail the insert on PostgreSQL.
-ID_MAX = 255
-NAME_MAX = 255
-RAW_WORD_MAX = 100
-CHECK_TYPE_MAX = 100
-VERSION_MAX = 50
-URL_MAX = 1000
-# Quarantined raw text is kept whole up to this size (it is a TextField, but a
-# provider sending megabytes of garbage should not bloat the table).
-QUARANTINE_RAW_MAX = 100_000
 # One `SessionRecord.missing` reason is a line in a log and on the sync page.
 MISSING_REASON_MAX = 300
 # Sessions read incompletely that a cursor asks the next pass to fetch again by
@@ -49,90 +48,15 @@ RETRY_IDS_MAX = 500
 SOFT_ERRORS = (ProviderBadRequest, ProviderResponseInvalid)
 
 
-def parse_timestamp(value: Any) -> dt.datetime | None:
-    """Return an aware datetime for an ISO-8601 string, or None if it is not one.
-
-    Accept `Z`, offsets, any number of fractional digits and bare dates; a value
-    without an offset is taken as UTC. Anything else (numbers, impossible
-    times such as `14:06:91Z` from ComplyCube's docs) gives None, never an error.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
-
-
-def format_timestamp(value: dt.datetime) -> str:
-    """Return `value` as an ISO-8601 UTC string with milliseconds and `Z`."""
-    return (
-        value.astimezone(dt.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
-
-
-def as_text(value: Any, *, limit: int | None = None) -> str:
-    """Return `value` as text: strings as they are, numbers printed, null as "".
-
-    Objects and arrays (where the contract says string) become compact JSON so
-    the raw word is still visible. `limit` truncates to a column's size.
-    """
-    if value is None:
-        text = ""
-    elif isinstance(value, str):
-        text = value
-    elif isinstance(value, bool | int | float):
-        text = json.dumps(value)
-    else:
-        text = json_text(value)
-    if limit is not None:
-        text = text[:limit]
-    return text
-
-
-def clean_id(value: Any) -> str | None:
-    """Return a usable identifier (non-empty string or integer), or None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip() and len(value.strip()) <= ID_MAX:
-        return value.strip()
-    return None
-
-
-def json_text(value: Any) -> str:
-    """Return `value` as JSON text whatever it is (for raw copies that must not fail)."""
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def json_object(value: Any) -> dict[str, Any]:
-    """Return `value` if it is a JSON object, else an empty dict."""
-    return value if isinstance(value, dict) else {}
-
-
-def json_list(value: Any) -> list[Any]:
-    """Return `value` if it is a JSON array, else an empty list (null arrays are common)."""
-    return value if isinstance(value, list) else []
-
-
 def quarantine(
     record_type: str, reason: str, raw: Any, *, external_id: str = ""
 ) -> QuarantineRecord:
     """Return a QuarantineRecord keeping `raw` verbatim as JSON text."""
-    text = raw if isinstance(raw, str) else json_text(raw)
+    raw_text = raw if isinstance(raw, str) else json_text(raw)
     return QuarantineRecord(
         record_type=record_type,
         reason=reason,
-        raw=text[:QUARANTINE_RAW_MAX],
+        raw=raw_text[:QUARANTINE_RAW_MAX],
         external_id=(external_id or "")[:ID_MAX],
     )
 
@@ -151,7 +75,7 @@ def identify(
         reason = (
             f"missing {id_key!r}"
             if raw_id in (None, "")
-            else f"unusable {id_key!r} ({type(raw_id).__name__}, {as_text(raw_id, limit=60)})"
+            else f"unusable {id_key!r} ({type(raw_id).__name__}, {text(raw_id, limit=60)})"
         )
         return None, quarantine(record_type, reason, item)
     return ident, None

@@ -37,6 +37,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ...exceptions import ProviderNotFound, ProviderResponseInvalid
+from ...sync.values import (
+    format_timestamp,
+    parse_timestamp,
+)
 from ..base import (
     Budget,
     ConnectionConfig,
@@ -52,13 +56,11 @@ from ..common import (
     Progress,
     build_or_quarantine,
     chunked,
-    format_timestamp,
     incomplete_ids_update,
     int_option,
     item_id,
     now_utc,
     page_of_items,
-    parse_timestamp,
     pass_in_progress,
     retry_ids_of,
     snapshot,

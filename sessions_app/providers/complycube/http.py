@@ -11,8 +11,10 @@ from typing import Any
 
 import requests
 
+from ...sync.values import (
+    text,
+)
 from ..base import ConnectionConfig
-from ..common import as_text
 from ..http import ProviderHTTP, connection_http, response_json
 
 RATE_LIMIT_TYPE = "rate_limit_exceeded"
@@ -27,11 +29,11 @@ def complycube_error(response: requests.Response) -> tuple[str, str]:
     body = response_json(response)
     if not isinstance(body, dict):
         return "", ""
-    message = as_text(body.get("message"))
-    param = as_text(body.get("param"))
+    message = text(body.get("message"))
+    param = text(body.get("param"))
     if param:
         message = f"{message} (param {param})".strip()
-    return as_text(body.get("type")), message
+    return text(body.get("type")), message
 
 
 def is_quota_error(error_type: str) -> bool:

@@ -20,6 +20,18 @@ from urllib.parse import quote
 
 from ...exceptions import ProviderNotFound, ProviderResponseInvalid
 from ...normalization import normalise_check, normalise_session
+from ...sync.values import (
+    CHECK_TYPE_MAX,
+    ID_MAX,
+    NAME_MAX,
+    RAW_WORD_MAX,
+    VERSION_MAX,
+    clean_id,
+    json_list,
+    json_object,
+    parse_timestamp,
+    text,
+)
 from ..base import (
     CheckRecord,
     ClientRecord,
@@ -28,18 +40,8 @@ from ..base import (
     payload_hash,
 )
 from ..common import (
-    CHECK_TYPE_MAX,
-    ID_MAX,
-    NAME_MAX,
-    RAW_WORD_MAX,
     SOFT_ERRORS,
-    VERSION_MAX,
-    as_text,
-    clean_id,
-    json_list,
-    json_object,
     missing_reason,
-    parse_timestamp,
     unknown_check_words,
     unknown_session_words,
 )
@@ -85,8 +87,8 @@ class SessionReader:
                 provider=self.http.provider,
             )
         session = {**summary, **detail}
-        raw_status = as_text(session.get("status"), limit=RAW_WORD_MAX)
-        raw_outcome = as_text(session.get("outcome"), limit=RAW_WORD_MAX)
+        raw_status = text(session.get("status"), limit=RAW_WORD_MAX)
+        raw_outcome = text(session.get("outcome"), limit=RAW_WORD_MAX)
         unknown = unknown_session_words(KIND, raw_status, raw_outcome)
         missing: list[str] = []
         checks, check_payloads = self._checks(session, unknown, missing)
@@ -98,9 +100,9 @@ class SessionReader:
             raw_outcome=raw_outcome,
             client=client,
             # The template is what officers filter on; the version id stays raw.
-            workflow_id=as_text(session.get("workflowTemplateId"), limit=ID_MAX),
-            workflow_name=as_text(session.get("workflowTemplateName"), limit=NAME_MAX),
-            workflow_version=as_text(session.get("workflowVersion"), limit=VERSION_MAX),
+            workflow_id=text(session.get("workflowTemplateId"), limit=ID_MAX),
+            workflow_name=text(session.get("workflowTemplateName"), limit=NAME_MAX),
+            workflow_version=text(session.get("workflowVersion"), limit=VERSION_MAX),
             created_at=parse_timestamp(session.get("createdAt")),
             updated_at=parse_timestamp(session.get("updatedAt")),
             completed_at=parse_timestamp(session.get("completedAt")),
@@ -139,19 +141,19 @@ class SessionReader:
                 continue
             payloads.append(check)
             result = json_object(check.get("result"))
-            raw_status = as_text(check.get("status"), limit=RAW_WORD_MAX)
-            raw_outcome = as_text(result.get("outcome"), limit=RAW_WORD_MAX)
+            raw_status = text(check.get("status"), limit=RAW_WORD_MAX)
+            raw_outcome = text(result.get("outcome"), limit=RAW_WORD_MAX)
             unknown.extend(unknown_check_words(KIND, raw_status, raw_outcome))
             checks.append(
                 CheckRecord(
                     external_id=check_id,
-                    check_type=as_text(
+                    check_type=text(
                         check.get("type") or related.get("type"), limit=CHECK_TYPE_MAX
                     ),
                     raw_status=raw_status,
                     raw_outcome=raw_outcome,
                     normalised=normalise_check(KIND, raw_status, raw_outcome),
-                    task_id=as_text(related.get("taskId"), limit=ID_MAX),
+                    task_id=text(related.get("taskId"), limit=ID_MAX),
                     breakdown=json_object(result.get("breakdown")),
                     created_at=parse_timestamp(check.get("createdAt")),
                     updated_at=parse_timestamp(check.get("updatedAt")),
@@ -171,10 +173,10 @@ class SessionReader:
             missing.append(missing_reason(f"client {client_id}", problem))
         return ClientRecord(
             external_id=client_id,
-            name=as_text(
+            name=text(
                 client.get("entityName") or session.get("entityName"), limit=NAME_MAX
             ),
-            external_reference=as_text(client.get("externalId"), limit=NAME_MAX),
+            external_reference=text(client.get("externalId"), limit=NAME_MAX),
             raw=client,
             incomplete=bool(problem),
         )
@@ -217,7 +219,7 @@ def policy_record(item: Any) -> PolicyRecord:
     if not isinstance(item, dict):
         return PolicyRecord(
             policy_id="",
-            policy_name=as_text(item, limit=NAME_MAX) if isinstance(item, str) else "",
+            policy_name=text(item, limit=NAME_MAX) if isinstance(item, str) else "",
             raw_outcome="",
             outcome="",
             details={"value": item},
@@ -227,15 +229,15 @@ def policy_record(item: Any) -> PolicyRecord:
     if isinstance(outcome_value, dict):  # e.g. {"result": {"outcome": "clear"}}
         outcome_value = _first(outcome_value, POLICY_OUTCOME_KEYS)
     raw_outcome = (
-        as_text(outcome_value, limit=RAW_WORD_MAX)
+        text(outcome_value, limit=RAW_WORD_MAX)
         if isinstance(outcome_value, str)
         else ""
     )
     return PolicyRecord(
-        policy_id=as_text(
+        policy_id=text(
             _first(item, POLICY_ID_KEYS) or _first(nested, ("id",)), limit=ID_MAX
         ),
-        policy_name=as_text(
+        policy_name=text(
             _first(item, POLICY_NAME_KEYS) or _first(nested, ("name",)), limit=NAME_MAX
         ),
         raw_outcome=raw_outcome,

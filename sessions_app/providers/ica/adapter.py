@@ -38,6 +38,10 @@ from ...exceptions import (
     ProviderBadRequest,
     ProviderNotFound,
 )
+from ...sync.values import (
+    clean_id,
+    format_timestamp,
+)
 from ..base import (
     Budget,
     ConnectionConfig,
@@ -51,8 +55,6 @@ from ..base import (
 from ..common import (
     CURSOR_VERSION,
     Progress,
-    clean_id,
-    format_timestamp,
     int_option,
     list_option,
     now_utc,

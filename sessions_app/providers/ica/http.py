@@ -12,8 +12,10 @@ from typing import Any
 import requests
 
 from ...exceptions import ProviderResponseInvalid
+from ...sync.values import (
+    text,
+)
 from ..base import ConnectionConfig
-from ..common import as_text
 from ..http import ProviderHTTP, connection_http, response_json
 
 MEDIA_TYPE = "application/vnd.illumina.v3+json"
@@ -29,8 +31,8 @@ def ica_error(response: requests.Response) -> tuple[str, str]:
     body = response_json(response)
     if not isinstance(body, dict):
         return "", ""
-    title = as_text(body.get("title"))
-    detail = as_text(body.get("detail"))
+    title = text(body.get("title"))
+    detail = text(body.get("detail"))
     return title, detail or title
 
 

@@ -18,18 +18,20 @@ from urllib.parse import quote
 
 from ...exceptions import ProviderNotFound
 from ...normalization import normalise_check, normalise_session
-from ..base import CheckRecord, ClientRecord, SessionRecord, payload_hash
-from ..common import (
+from ...sync.values import (
     CHECK_TYPE_MAX,
     ID_MAX,
     NAME_MAX,
     RAW_WORD_MAX,
-    SOFT_ERRORS,
-    as_text,
     clean_id,
     json_object,
-    missing_reason,
     parse_timestamp,
+    text,
+)
+from ..base import CheckRecord, ClientRecord, SessionRecord, payload_hash
+from ..common import (
+    SOFT_ERRORS,
+    missing_reason,
     tag_records,
     unknown_check_words,
     unknown_session_words,
@@ -62,7 +64,7 @@ class SessionReader:
     ) -> SessionRecord:
         missing: list[str] = []
         analyses = self._analyses(project_id, ident, missing)
-        raw_status = as_text(item.get("status"), limit=RAW_WORD_MAX)
+        raw_status = text(item.get("status"), limit=RAW_WORD_MAX)
         normalised = normalise_session(KIND, raw_status)
         unknown = unknown_session_words(KIND, raw_status)
         checks = [
@@ -80,9 +82,9 @@ class SessionReader:
             normalised=normalised,
             raw_outcome=raw_status if normalised.outcome else "",
             client=self._client(project_id, missing),
-            workflow_id=as_text(workflow.get("id"), limit=ID_MAX),
-            workflow_name=as_text(workflow.get("code"), limit=NAME_MAX),
-            summary=as_text(item.get("summary")),
+            workflow_id=text(workflow.get("id"), limit=ID_MAX),
+            workflow_name=text(workflow.get("code"), limit=NAME_MAX),
+            summary=text(item.get("summary")),
             created_at=created,
             # Sessions have no timeModified: the latest moment known stands in.
             updated_at=max(moments) if moments else None,
@@ -148,13 +150,13 @@ class SessionReader:
         if analysis_id is None:
             return None
         pipeline = json_object(analysis.get("pipeline"))
-        raw_status = as_text(analysis.get("status"), limit=RAW_WORD_MAX)
+        raw_status = text(analysis.get("status"), limit=RAW_WORD_MAX)
         normalised = normalise_check(KIND, raw_status)
         unknown.extend(unknown_check_words(KIND, raw_status))
-        summary = as_text(analysis.get("summary"))
+        summary = text(analysis.get("summary"))
         return CheckRecord(
             external_id=analysis_id,
-            check_type=as_text(
+            check_type=text(
                 pipeline.get("code")
                 or analysis.get("analysisType")
                 or analysis.get("userReference"),
@@ -176,7 +178,7 @@ class SessionReader:
             missing.append(missing_reason(f"project {project_id}", problem))
         return ClientRecord(
             external_id=project_id,
-            name=as_text(project.get("name"), limit=NAME_MAX),
+            name=text(project.get("name"), limit=NAME_MAX),
             raw=project,
             incomplete=bool(problem),
         )

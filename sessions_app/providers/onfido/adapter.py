@@ -44,6 +44,12 @@ from ...exceptions import (
     ProviderResponseInvalid,
 )
 from ...normalization import SESSION_STATUS, in_rotation
+from ...sync.values import (
+    RAW_WORD_MAX,
+    format_timestamp,
+    parse_timestamp,
+    text,
+)
 from ..base import (
     Budget,
     ConnectionConfig,
@@ -55,20 +61,16 @@ from ..base import (
 )
 from ..common import (
     CURSOR_VERSION,
-    RAW_WORD_MAX,
     RETRY_IDS_MAX,
     SOFT_ERRORS,
     Progress,
-    as_text,
     chunked,
-    format_timestamp,
     identify,
     incomplete_ids_update,
     int_option,
     item_id,
     now_utc,
     page_of_items,
-    parse_timestamp,
     pass_in_progress,
     quarantine,
     retry_ids_of,
@@ -386,7 +388,7 @@ class OnfidoAdapter(ProviderAdapter):
             )
         others = sorted(
             {
-                as_text(run.get("status"), limit=RAW_WORD_MAX)
+                text(run.get("status"), limit=RAW_WORD_MAX)
                 for run in runs
                 if isinstance(run, dict)
             }

@@ -9,8 +9,10 @@ from typing import Any
 
 import requests
 
+from ...sync.values import (
+    text,
+)
 from ..base import ConnectionConfig
-from ..common import as_text
 from ..http import ProviderHTTP, connection_http, response_json
 
 # Onfido's published live limit is 400 requests/minute (sandbox 30/minute) and
@@ -24,11 +26,11 @@ def onfido_error(response: requests.Response) -> tuple[str, str]:
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return "", ""
-    message = as_text(error.get("message"))
+    message = text(error.get("message"))
     fields = error.get("fields")
     if isinstance(fields, dict) and fields:
-        message = f"{message} {as_text(fields, limit=300)}".strip()
-    return as_text(error.get("type")), message
+        message = f"{message} {text(fields, limit=300)}".strip()
+    return text(error.get("type")), message
 
 
 def onfido_http(config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..common import as_text
+from ...sync.values import text
 
 # Onfido's API regions (https://api.<region>.onfido.com/v3.6).
 REGIONS = ("eu", "us", "ca")
@@ -28,7 +28,7 @@ def region_problem(base_url: str, region: Any) -> str | None:
         return None
     if not isinstance(region, str) or region.strip().lower() not in REGIONS:
         return (
-            f"region {as_text(region, limit=40)!r} is not an Onfido region "
+            f"region {text(region, limit=40)!r} is not an Onfido region "
             f"(use one of {', '.join(REGIONS)})"
         )
     region = region.strip().lower()

@@ -16,21 +16,23 @@ from urllib.parse import quote
 
 from ...exceptions import ProviderNotFound
 from ...normalization import normalise_check, normalise_session
-from ..base import CheckRecord, ClientRecord, SessionRecord, payload_hash
-from ..common import (
+from ...sync.values import (
     CHECK_TYPE_MAX,
     ID_MAX,
     NAME_MAX,
     RAW_WORD_MAX,
-    SOFT_ERRORS,
     URL_MAX,
     VERSION_MAX,
-    as_text,
     clean_id,
     json_list,
     json_object,
-    missing_reason,
     parse_timestamp,
+    text,
+)
+from ..base import CheckRecord, ClientRecord, SessionRecord, payload_hash
+from ..common import (
+    SOFT_ERRORS,
+    missing_reason,
     tag_records,
     unknown_check_words,
     unknown_session_words,
@@ -91,13 +93,13 @@ class RunReader:
     def record(self, ident: str, run: dict[str, Any]) -> SessionRecord:
         missing: list[str] = []
         tasks = self._tasks(ident, missing)
-        raw_status = as_text(run.get("status"), limit=RAW_WORD_MAX)
+        raw_status = text(run.get("status"), limit=RAW_WORD_MAX)
         normalised = normalise_session(KIND, raw_status)
         unknown = unknown_session_words(KIND, raw_status)
         checks: list[CheckRecord] = []
         for task in tasks:
             checks.extend(self._checks_of(ident, task, unknown))
-        dashboard_url = as_text(run.get("dashboard_url"))
+        dashboard_url = text(run.get("dashboard_url"))
         return SessionRecord(
             external_id=ident,
             raw_status=raw_status,
@@ -105,12 +107,12 @@ class RunReader:
             # An Onfido run's outcome is its status word (approved, declined, review).
             raw_outcome=raw_status if normalised.outcome else "",
             client=self._client(run, missing),
-            workflow_id=as_text(run.get("workflow_id"), limit=ID_MAX),
-            workflow_version=as_text(run.get("workflow_version_id"), limit=VERSION_MAX),
+            workflow_id=text(run.get("workflow_id"), limit=ID_MAX),
+            workflow_version=text(run.get("workflow_version_id"), limit=VERSION_MAX),
             reasons=[
-                text
-                for text in (as_text(r) for r in json_list(run.get("reasons")))
-                if text
+                reason
+                for reason in (text(r) for r in json_list(run.get("reasons")))
+                if reason
             ],
             error=self._error_text(run.get("error")),
             dashboard_url=dashboard_url if len(dashboard_url) <= URL_MAX else "",
@@ -127,9 +129,9 @@ class RunReader:
     @staticmethod
     def _error_text(error: Any) -> str:
         if isinstance(error, dict):
-            kind, message = as_text(error.get("type")), as_text(error.get("message"))
+            kind, message = text(error.get("type")), text(error.get("message"))
             return f"{kind}: {message}" if kind and message else kind or message
-        return as_text(error)
+        return text(error)
 
     def _tasks(self, run_id: str, missing: list[str]) -> list[Any]:
         """Return the run's tasks in full (the list item where a detail is unreadable).
@@ -186,7 +188,7 @@ class RunReader:
         if not isinstance(task, dict):
             return []
         task_id = clean_id(task.get("id")) or ""
-        task_def = as_text(task.get("task_def_id")) or task_id
+        task_def = text(task.get("task_def_id")) or task_id
         output = task.get("output")
         reports: list[tuple[str, dict[str, Any]]] = []
         if _is_report(output):
@@ -203,9 +205,9 @@ class RunReader:
             reports.append(("", {"status": "started"}))
         checks = []
         for key, report in reports:
-            raw_status = as_text(report.get("status"), limit=RAW_WORD_MAX)
-            result = as_text(report.get("result"), limit=RAW_WORD_MAX)
-            sub_result = as_text(report.get("sub_result"), limit=RAW_WORD_MAX)
+            raw_status = text(report.get("status"), limit=RAW_WORD_MAX)
+            result = text(report.get("result"), limit=RAW_WORD_MAX)
+            sub_result = text(report.get("sub_result"), limit=RAW_WORD_MAX)
             unknown.extend(unknown_check_words(KIND, raw_status, result))
             suffix = f":{key}" if key else ""
             checks.append(
@@ -238,7 +240,7 @@ class RunReader:
         return ClientRecord(
             external_id=applicant_id,
             name=name,
-            external_reference=as_text(run.get("customer_user_id"), limit=NAME_MAX),
+            external_reference=text(run.get("customer_user_id"), limit=NAME_MAX),
             raw=raw,
             incomplete=bool(problem),
         )
@@ -266,8 +268,8 @@ class RunReader:
             name = " ".join(
                 part
                 for part in (
-                    as_text(applicant.get("first_name")),
-                    as_text(applicant.get("last_name")),
+                    text(applicant.get("first_name")),
+                    text(applicant.get("last_name")),
                 )
                 if part
             )
