@@ -12,7 +12,7 @@ checks, analyses, applicant, client, project) failed in a way a later call may
 not repeat is still returned with what could be read, the reasons in
 `SessionRecord.missing` and no `source_version`, so it is never skipped as
 unchanged. Adapters whose incremental listing would not show it again keep its
-id in the cursor and fetch it by id in the next pass (`walker.PassCursor`).
+id in the cursor and fetch it by id in the next pass (`walker.ListingPass.retry_ids`).
 """
 
 from __future__ import annotations

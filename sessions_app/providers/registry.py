@@ -7,7 +7,10 @@ line in `PROVIDERS` (and its `ProviderKind`). A provider package holds:
   module, imported by `sessions_app.normalization`;
 - `adapter.py`: `ADAPTER`, its `base.ProviderAdapter` subclass (the sync);
 - `webhook.py`: `WEBHOOK`, its `webhook.ProviderWebhook` (signature and event
-  parsing for `sessions_app.webhooks`).
+  parsing for `sessions_app.webhooks`);
+- and what the adapter is made of: typically `cursor.py` (its pass state, a
+  `walker.PassState`), `records.py` (one session read in full), `http.py`
+  (client setup and error parser), `options.py` (option checks).
 
 Modules are imported when first asked for, so this registry imports nothing
 of Verity's and any module may use it without an import cycle.

@@ -50,23 +50,17 @@ from ..base import (
     SessionRecord,
     no_known_versions,
 )
-from ..common import (
-    CURSOR_VERSION,
-    RETRY_IDS_MAX,
-    Progress,
-    build_or_quarantine,
-    chunked,
-    incomplete_ids_update,
-    int_option,
+from ..common import build_or_quarantine, int_option, page_of_items
+from ..http import ProviderHTTP
+from ..walker import (
+    ListingWalk,
+    PhaseWalk,
     item_id,
     now_utc,
-    page_of_items,
-    pass_in_progress,
+    resumable,
     retry_ids_of,
-    snapshot,
-    walk_offset_pages,
 )
-from ..http import ProviderHTTP
+from .cursor import ComplyCubePass
 from .http import complycube_http
 from .records import KIND, SessionReader
 
@@ -119,9 +113,8 @@ class ComplyCubeAdapter(ProviderAdapter):
         the listing, sessions an earlier pass read incompletely (the cursor's
         `retry_ids`) and this listing did not return are fetched by id.
         Cursor: `{"v": 1, "high_water": iso, "last_pass_started_at": iso[,
-        "retry_ids": [...]]}` between passes, plus `"pass": {mode, started_at,
-        updated_after, phase, page, done_ids, prev_ids, max_updated, retry_ids,
-        listed_retry_ids, retry_after, incomplete_ids}` while one is unfinished.
+        "retry_ids": [...]]}` between passes, plus `"pass"` (a
+        `ComplyCubePass`) while one is unfinished.
         """
         cursor = cursor if isinstance(cursor, Mapping) else {}
         high_water = (
@@ -129,72 +122,63 @@ class ComplyCubeAdapter(ProviderAdapter):
             if isinstance(cursor.get("high_water"), str)
             else None
         )
-        state = self._pass_state(cursor, full, high_water)
-
-        def cursor_of() -> dict[str, Any]:
-            return snapshot(
-                {
-                    "v": CURSOR_VERSION,
-                    "high_water": high_water,
-                    "last_pass_started_at": cursor.get("last_pass_started_at"),
-                    "pass": state,
-                }
-            )
-
-        progress = Progress()
-        retry = set(state["retry_ids"])
+        state = resumable(ComplyCubePass, cursor, full) or self._new_pass(
+            cursor, full, high_water
+        )
+        walk = ListingWalk(
+            state=state,
+            budget=budget,
+            fields={
+                "high_water": high_water,
+                "last_pass_started_at": cursor.get("last_pass_started_at"),
+            },
+        )
+        retry = set(state.retry_ids)
 
         def process(items: Sequence[Any]) -> Page:
             listed = retry.intersection(filter(None, map(item_id, items)))
             if listed:
-                state["listed_retry_ids"] = sorted(
-                    listed.union(state["listed_retry_ids"])
-                )
-            page = self._page_of(items, known_versions, state)
-            incomplete_ids_update(state, page, RECORD_TYPE)
-            return page
+                state.listed_retry_ids = sorted(listed.union(state.listed_retry_ids))
+            return self._page_of(items, known_versions, state)
 
-        finished = True
-        if state["phase"] == "list":
-            finished = yield from walk_offset_pages(
-                state,
-                budget=budget,
-                progress=progress,
+        def list_phase() -> PhaseWalk:
+            finished = yield from walk.offset_listing(
                 batch_size=self.batch_size,
-                fetch=lambda page: self._list_page(page, state["updated_after"]),
+                fetch=lambda page: self._list_page(page, state.updated_after),
                 process=process,
-                cursor_of=cursor_of,
                 seen=set(),
+                record_type=RECORD_TYPE,
             )
             if finished:
-                state["phase"] = "retry"
-        if finished:
+                state.phase = "retry"
+            return finished
+
+        def retry_phase() -> PhaseWalk:
             pending = sorted(
                 i
-                for i in retry.difference(state["listed_retry_ids"])
-                if i > state["retry_after"]
+                for i in retry.difference(state.listed_retry_ids)
+                if i > state.retry_after
             )
-            for chunk in chunked(pending, self.batch_size):
-                if budget.exhausted(progress.pages):
-                    finished = False
-                    break
-                page = self._retry_page(chunk)
-                incomplete_ids_update(state, page, RECORD_TYPE)
-                state["retry_after"] = chunk[-1]
-                page.cursor = cursor_of()
-                yield page
-                progress.pages += 1
-        if finished:
-            closing: dict[str, Any] = {
-                "v": CURSOR_VERSION,
-                "high_water": self._next_high_water(high_water, state),
-                "last_pass_started_at": state["started_at"],
-            }
-            if state["incomplete_ids"]:
-                closing["retry_ids"] = list(state["incomplete_ids"])
-            yield Page(cursor=closing, done=True)
-        elif progress.pages == 0:
-            yield Page(cursor=cursor_of(), done=False)
+
+            def read_through(ident: str) -> None:
+                state.retry_after = ident
+
+            return (
+                yield from walk.by_id(
+                    pending,
+                    batch_size=self.batch_size,
+                    read=self._retry_page,
+                    read_through=read_through,
+                    record_type=RECORD_TYPE,
+                )
+            )
+
+        yield from walk.run(
+            [("list", list_phase), ("retry", retry_phase)],
+            closing=lambda: walk.closing_cursor(
+                high_water=self._next_high_water(high_water, state)
+            ),
+        )
 
     def _retry_page(self, ids: Sequence[str]) -> Page:
         """Fetch by id sessions an earlier pass read incompletely (404/410: gone)."""
@@ -209,65 +193,25 @@ class ComplyCubeAdapter(ProviderAdapter):
             )
         return page
 
-    def _pass_state(
+    def _new_pass(
         self, cursor: Mapping[str, Any], full: bool, high_water: str | None
-    ) -> dict[str, Any]:
-        current = pass_in_progress(cursor, full)
-        if current is not None and self._valid_state(current):
-            for key, empty in (
-                ("phase", "list"),
-                ("retry_ids", []),
-                ("listed_retry_ids", []),
-                ("retry_after", ""),
-                ("incomplete_ids", []),
-            ):
-                current.setdefault(key, empty)
-            return current
+    ) -> ComplyCubePass:
         since = parse_timestamp(high_water)
         updated_after = None
         if not full and since is not None:
             updated_after = format_timestamp(since - self.lookback)
-        return {
-            "mode": "full" if updated_after is None else "incremental",
-            "started_at": format_timestamp(now_utc()),
-            "updated_after": updated_after,
-            "phase": "list",
-            "page": 1,
-            "done_ids": [],
-            "prev_ids": [],
-            "max_updated": None,
-            "retry_ids": retry_ids_of(cursor),
-            "listed_retry_ids": [],
-            "retry_after": "",
-            "incomplete_ids": [],
-        }
-
-    @staticmethod
-    def _valid_state(state: dict[str, Any]) -> bool:
-        return (
-            isinstance(state.get("page"), int)
-            and state["page"] >= 1
-            and isinstance(state.get("done_ids"), list)
-            and isinstance(state.get("prev_ids"), list)
-            and parse_timestamp(state.get("started_at")) is not None
-            and state.get("phase", "list") in ("list", "retry")
-            and isinstance(state.get("retry_ids", []), list)
-            and len(state.get("retry_ids", [])) <= RETRY_IDS_MAX
-            and all(isinstance(i, str) for i in state.get("retry_ids", []))
-            and isinstance(state.get("listed_retry_ids", []), list)
-            and isinstance(state.get("retry_after", ""), str)
-            and isinstance(state.get("incomplete_ids", []), list)
-            and (
-                state.get("updated_after") is None
-                or isinstance(state.get("updated_after"), str)
-            )
+        return ComplyCubePass(
+            mode="full" if updated_after is None else "incremental",
+            started_at=format_timestamp(now_utc()),
+            updated_after=updated_after,
+            retry_ids=retry_ids_of(cursor),
         )
 
     @staticmethod
-    def _next_high_water(previous: str | None, state: dict[str, Any]) -> str | None:
+    def _next_high_water(previous: str | None, state: ComplyCubePass) -> str | None:
         """Return the newest `updatedAt` seen, capped at the pass start, never going back."""
-        seen = parse_timestamp(state.get("max_updated"))
-        started = parse_timestamp(state["started_at"])
+        seen = parse_timestamp(state.max_updated)
+        started = parse_timestamp(state.started_at)
         candidates = [
             t
             for t in (
@@ -301,9 +245,9 @@ class ComplyCubeAdapter(ProviderAdapter):
         return items, last
 
     def _page_of(
-        self, items: Sequence[Any], known_versions: KnownVersions, state: dict[str, Any]
+        self, items: Sequence[Any], known_versions: KnownVersions, state: ComplyCubePass
     ) -> Page:
-        newest = parse_timestamp(state.get("max_updated"))
+        newest = parse_timestamp(state.max_updated)
         for item in items:
             updated = (
                 parse_timestamp(item.get("updatedAt"))
@@ -313,7 +257,7 @@ class ComplyCubeAdapter(ProviderAdapter):
             if updated is not None and (newest is None or updated > newest):
                 newest = updated
         if newest is not None:
-            state["max_updated"] = format_timestamp(newest)
+            state.max_updated = format_timestamp(newest)
         return page_of_items(
             items,
             record_type=RECORD_TYPE,

@@ -52,18 +52,15 @@ from ..base import (
     no_known_versions,
     payload_hash,
 )
-from ..common import (
-    CURSOR_VERSION,
-    Progress,
-    int_option,
-    list_option,
-    now_utc,
-    page_of_items,
-    pass_in_progress,
-    quarantine,
-    snapshot,
-)
+from ..common import int_option, list_option, page_of_items, quarantine
 from ..http import ProviderHTTP
+from ..walker import (
+    PassWalk,
+    PhaseWalk,
+    now_utc,
+    resumable,
+)
+from .cursor import IcaPass
 from .http import MAX_SMALL_LIST_PAGES, ica_http, next_page_token, paged_envelope
 from .records import KIND, SessionReader
 
@@ -115,49 +112,43 @@ class IcaAdapter(ProviderAdapter):
         `full` changes nothing (there is no window to ignore) and `refresh_ids`
         are not needed (the walk re-reads unfinished sessions anyway).
         Cursor: `{"v": 1, "last_pass_started_at": iso}` between passes, plus
-        `"pass": {started_at, projects, index, page_token, offset}` while one is
-        unfinished (`offset`: items of the `page_token` page already handled).
+        `"pass"` (an `IcaPass`) while one is unfinished.
         """
         cursor = cursor if isinstance(cursor, Mapping) else {}
-        state = pass_in_progress(cursor, True)
-        if state is None or not self._valid_state(state):
-            state = {
-                "mode": "full",
-                "started_at": format_timestamp(now_utc()),
-                "projects": None,
-                "index": 0,
-                "page_token": None,
-                "offset": 0,
-            }
+        state = resumable(IcaPass, cursor, True) or IcaPass(
+            mode="full", started_at=format_timestamp(now_utc())
+        )
+        walk = PassWalk(
+            state=state,
+            budget=budget,
+            fields={"last_pass_started_at": cursor.get("last_pass_started_at")},
+        )
+        yield from walk.run(
+            [("projects", lambda: self._walk_projects(walk, known_versions))],
+            closing=walk.closing_cursor,
+        )
 
-        def cursor_of() -> dict[str, Any]:
-            return snapshot(
-                {
-                    "v": CURSOR_VERSION,
-                    "last_pass_started_at": cursor.get("last_pass_started_at"),
-                    "pass": state,
-                }
-            )
-
-        progress = Progress()
+    def _walk_projects(
+        self, walk: PassWalk[IcaPass], known_versions: KnownVersions
+    ) -> PhaseWalk:
+        """Walk every session of every project, project after project."""
+        state = walk.state
         restarted: set[str] = set()
-        finished = False
         while True:
-            if state["projects"] is None:
-                if budget.exhausted(progress.pages):
-                    break
-                state["projects"] = self._project_ids()
+            if state.projects is None:
+                if walk.exhausted():
+                    return False
+                state.projects = self._project_ids()
             # Checked before the budget: ending the pass costs no call.
-            if state["index"] >= len(state["projects"]):
-                finished = True
-                break
-            if budget.exhausted(progress.pages):
-                break
-            project_id = state["projects"][state["index"]]
+            if state.index >= len(state.projects):
+                return True
+            if walk.exhausted():
+                return False
+            project_id = state.projects[state.index]
             try:
-                envelope = self._search(project_id, state["page_token"])
+                envelope = self._search(project_id, state.page_token)
             except ProviderBadRequest as exc:
-                if state["page_token"] and project_id not in restarted:
+                if state.page_token and project_id not in restarted:
                     # Page tokens are opaque and their lifetime undocumented.
                     logger.warning(
                         "ICA page token of project %s refused (%s); restarting it.",
@@ -165,7 +156,7 @@ class IcaAdapter(ProviderAdapter):
                         exc,
                     )
                     restarted.add(project_id)
-                    state.update(page_token=None, offset=0)
+                    state.page_token, state.offset = None, 0
                     continue
                 raise
             except (ProviderNotFound, ProviderAuthError) as exc:
@@ -183,70 +174,34 @@ class IcaAdapter(ProviderAdapter):
                         )
                     ]
                 )
-                state.update(index=state["index"] + 1, page_token=None, offset=0)
-                page.cursor = cursor_of()
-                yield page
-                progress.pages += 1
+                state.next_project()
+                yield from walk.emit(page)
                 continue
             items = envelope["items"]
             next_token = next_page_token(envelope)
-            if next_token is not None and next_token == state["page_token"]:
+            if next_token is not None and next_token == state.page_token:
                 logger.warning(
                     "ICA project %s returned its own page token again; ending it.",
                     project_id,
                 )
                 next_token = None
-            pending = items[state["offset"] :]
+            pending = items[state.offset :]
             first_chunk = True
             while True:
-                if not first_chunk and budget.exhausted(progress.pages):
-                    break
+                if not first_chunk and walk.exhausted():
+                    return False
                 first_chunk = False
                 chunk, pending = pending[: self.batch_size], pending[self.batch_size :]
                 page = self._page_of(project_id, chunk, known_versions)
                 if pending:
-                    state["offset"] += len(chunk)
+                    state.offset += len(chunk)
                 elif next_token:
-                    state.update(page_token=next_token, offset=0)
+                    state.page_token, state.offset = next_token, 0
                 else:
-                    state.update(index=state["index"] + 1, page_token=None, offset=0)
-                page.cursor = cursor_of()
-                yield page
-                progress.pages += 1
+                    state.next_project()
+                yield from walk.emit(page)
                 if not pending:
                     break
-        if finished:
-            yield Page(
-                cursor={
-                    "v": CURSOR_VERSION,
-                    "last_pass_started_at": state["started_at"],
-                },
-                done=True,
-            )
-        elif progress.pages == 0:
-            yield Page(cursor=cursor_of(), done=False)
-
-    @staticmethod
-    def _valid_state(state: dict[str, Any]) -> bool:
-        projects = state.get("projects")
-        return (
-            (
-                projects is None
-                or (
-                    isinstance(projects, list)
-                    and all(isinstance(p, str) for p in projects)
-                )
-            )
-            and isinstance(state.get("index"), int)
-            and state["index"] >= 0
-            and isinstance(state.get("offset"), int)
-            and state["offset"] >= 0
-            and (
-                state.get("page_token") is None
-                or isinstance(state.get("page_token"), str)
-            )
-            and isinstance(state.get("started_at"), str)
-        )
 
     def _project_ids(self) -> list[str]:
         """Return the configured projects, or every project the key can list."""

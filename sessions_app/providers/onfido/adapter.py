@@ -60,24 +60,22 @@ from ..base import (
     no_known_versions,
 )
 from ..common import (
-    CURSOR_VERSION,
-    RETRY_IDS_MAX,
     SOFT_ERRORS,
-    Progress,
-    chunked,
     identify,
-    incomplete_ids_update,
     int_option,
-    item_id,
-    now_utc,
     page_of_items,
-    pass_in_progress,
     quarantine,
-    retry_ids_of,
-    snapshot,
-    walk_offset_pages,
 )
 from ..http import ProviderHTTP
+from ..walker import (
+    ListingWalk,
+    PhaseWalk,
+    item_id,
+    now_utc,
+    resumable,
+    retry_ids_of,
+)
+from .cursor import OnfidoPass
 from .http import onfido_http
 from .options import region_problem
 from .records import KIND, RunReader
@@ -157,38 +155,28 @@ class OnfidoAdapter(ProviderAdapter):
         Runs an earlier pass read incompletely (the cursor's `retry_ids`) are
         fetched by id like `refresh_ids` unless a listing returned them.
         Cursor: `{"v": 1, "last_pass_started_at": iso[, "retry_ids": [...]]}`
-        between passes, plus `"pass": {mode, started_at, created_at_gt, phase
-        (list, unfinished, refresh), page, done_ids, prev_ids, refresh_after,
-        retry_ids, incomplete_ids, listed_refresh_ids, unfinished_pages_max}`
-        while one is unfinished.
+        between passes, plus `"pass"` (an `OnfidoPass`) while one is unfinished.
         """
         cursor = cursor if isinstance(cursor, Mapping) else {}
-        state = self._pass_state(cursor, full)
-        last_started = cursor.get("last_pass_started_at")
-
-        def cursor_of() -> dict[str, Any]:
-            return snapshot(
-                {
-                    "v": CURSOR_VERSION,
-                    "last_pass_started_at": last_started,
-                    "pass": state,
-                }
-            )
-
-        progress = Progress()
+        state = resumable(OnfidoPass, cursor, full) or self._new_pass(cursor, full)
+        walk = ListingWalk(
+            state=state,
+            budget=budget,
+            fields={"last_pass_started_at": cursor.get("last_pass_started_at")},
+        )
         seen: set[str] = set()
         rotating_ids = {i for i in refresh_ids if isinstance(i, str) and i}
-        wanted = rotating_ids | set(state["retry_ids"])
-        if state.get("listed_refresh_ids"):
+        wanted = rotating_ids | set(state.retry_ids)
+        if state.listed_refresh_ids:
             # Each call of a resumed pass brings its own refresh ids: keep only
             # the listed ones still wanted, so the cursor never outgrows them.
-            state["listed_refresh_ids"] = sorted(
-                wanted.intersection(state["listed_refresh_ids"])
+            state.listed_refresh_ids = sorted(
+                wanted.intersection(state.listed_refresh_ids)
             )
 
         def listed_ids() -> set[str]:
             """The wanted ids a listing of this pass has already returned."""
-            return set(state.get("listed_refresh_ids") or [])
+            return set(state.listed_refresh_ids or [])
 
         def process(runs: Sequence[Any]) -> Page:
             # Remember, in the cursor, which refresh ids the listing already
@@ -196,48 +184,39 @@ class OnfidoAdapter(ProviderAdapter):
             # again by id (bounded by the refresh limit).
             listed = wanted.intersection(filter(None, map(item_id, runs)))
             if listed:
-                state["listed_refresh_ids"] = sorted(listed | listed_ids())
-            page = self._page_of(runs, known_versions)
-            incomplete_ids_update(state, page, RECORD_TYPE)
-            return page
+                state.listed_refresh_ids = sorted(listed | listed_ids())
+            return self._page_of(runs, known_versions)
 
-        finished = True
-        if state["phase"] == "list":
-            finished = yield from walk_offset_pages(
-                state,
-                budget=budget,
-                progress=progress,
+        def list_phase() -> PhaseWalk:
+            finished = yield from walk.offset_listing(
                 batch_size=self.batch_size,
-                fetch=lambda page: (
-                    self._list_page(page, state["created_at_gt"]),
-                    False,
-                ),
+                fetch=lambda page: (self._list_page(page, state.created_at_gt), False),
                 process=process,
-                cursor_of=cursor_of,
                 seen=seen,
+                record_type=RECORD_TYPE,
             )
             if finished:
-                rotation = rotating_ids - seen
-                rotation -= listed_ids()
+                rotation = rotating_ids - seen - listed_ids()
                 # Only when some run in rotation is still to be read: the
                 # listing then costs a page per ~20 of them, not one per run,
                 # and never more pages than the reads by id it replaces.
-                phase = "unfinished" if rotation else "refresh"
-                state.update(phase=phase, page=1, done_ids=[], prev_ids=[])
-                state["unfinished_pages_max"] = len(rotation)
+                state.phase = "unfinished" if rotation else "refresh"
+                state.page, state.done_ids, state.prev_ids = 1, [], []
+                state.unfinished_pages_max = len(rotation)
+            return finished
 
         def fetch_unfinished(page: int) -> tuple[list[Any], bool]:
             if not rotating_ids - listed_ids():
                 return [], True  # every run in rotation is read
-            runs, stop = self._unfinished_page(page, state["created_at_gt"])
-            return runs, stop or page >= state.get("unfinished_pages_max", 0)
+            runs, stop = self._unfinished_page(page, state.created_at_gt)
+            return runs, stop or page >= (state.unfinished_pages_max or 0)
 
         def process_unfinished(runs: Sequence[Any]) -> Page:
             # The runs this pass would otherwise read by id, and the others it
             # holds that the window cannot have listed (so none is read twice,
             # even over several calls): their refresh costs nothing if unchanged.
             pending = wanted - listed_ids()
-            before_window = _window_start(state["created_at_gt"])
+            before_window = _window_start(state.created_at_gt)
             return process(
                 [
                     run
@@ -246,50 +225,46 @@ class OnfidoAdapter(ProviderAdapter):
                 ]
             )
 
-        if finished and state["phase"] == "unfinished":
-            finished = yield from walk_offset_pages(
-                state,
-                budget=budget,
-                progress=progress,
+        def unfinished_phase() -> PhaseWalk:
+            finished = yield from walk.offset_listing(
                 batch_size=self.batch_size,
                 fetch=fetch_unfinished,
                 process=process_unfinished,
-                cursor_of=cursor_of,
                 seen=seen,
+                record_type=RECORD_TYPE,
             )
             if finished:
-                state.update(phase="refresh", done_ids=[], prev_ids=[])
-        if finished:
-            pending = sorted(
-                {i for i in wanted if i > state["refresh_after"]} - seen - listed_ids()
-            )
-            for chunk in chunked(pending, self.batch_size):
-                if budget.exhausted(progress.pages):
-                    finished = False
-                    break
-                page = self._refresh_page(chunk, known_versions)
-                incomplete_ids_update(state, page, RECORD_TYPE)
-                state["refresh_after"] = chunk[-1]
-                page.cursor = cursor_of()
-                yield page
-                progress.pages += 1
-        if finished:
-            closing: dict[str, Any] = {
-                "v": CURSOR_VERSION,
-                "last_pass_started_at": state["started_at"],
-            }
-            if state["incomplete_ids"]:
-                closing["retry_ids"] = list(state["incomplete_ids"])
-            yield Page(cursor=closing, done=True)
-        elif progress.pages == 0:
-            yield Page(cursor=cursor_of(), done=False)
+                state.phase, state.done_ids, state.prev_ids = "refresh", [], []
+            return finished
 
-    def _pass_state(self, cursor: Mapping[str, Any], full: bool) -> dict[str, Any]:
-        current = pass_in_progress(cursor, full)
-        if current is not None and self._valid_state(current):
-            current.setdefault("retry_ids", [])
-            current.setdefault("incomplete_ids", [])
-            return current
+        def refresh_phase() -> PhaseWalk:
+            pending = sorted(
+                {i for i in wanted if i > state.refresh_after} - seen - listed_ids()
+            )
+
+            def read_through(ident: str) -> None:
+                state.refresh_after = ident
+
+            return (
+                yield from walk.by_id(
+                    pending,
+                    batch_size=self.batch_size,
+                    read=lambda ids: self._refresh_page(ids, known_versions),
+                    read_through=read_through,
+                    record_type=RECORD_TYPE,
+                )
+            )
+
+        yield from walk.run(
+            [
+                ("list", list_phase),
+                ("unfinished", unfinished_phase),
+                ("refresh", refresh_phase),
+            ],
+            closing=walk.closing_cursor,
+        )
+
+    def _new_pass(self, cursor: Mapping[str, Any], full: bool) -> OnfidoPass:
         started = now_utc()
         last_started = parse_timestamp(cursor.get("last_pass_started_at"))
         created_at_gt = None
@@ -300,40 +275,11 @@ class OnfidoAdapter(ProviderAdapter):
                 days=1 + self.overlap_days
             )
             created_at_gt = day.isoformat()
-        return {
-            "mode": "full" if full or last_started is None else "incremental",
-            "started_at": format_timestamp(started),
-            "created_at_gt": created_at_gt,
-            "phase": "list",
-            "page": 1,
-            "done_ids": [],
-            "prev_ids": [],
-            "refresh_after": "",
-            "retry_ids": retry_ids_of(cursor),
-            "incomplete_ids": [],
-        }
-
-    @staticmethod
-    def _valid_state(state: dict[str, Any]) -> bool:
-        return (
-            state.get("phase") in ("list", "unfinished", "refresh")
-            and isinstance(state.get("page"), int)
-            and state["page"] >= 1
-            and isinstance(state.get("done_ids"), list)
-            and isinstance(state.get("prev_ids"), list)
-            and isinstance(state.get("refresh_after"), str)
-            and isinstance(state.get("listed_refresh_ids", []), list)
-            and all(isinstance(i, str) for i in state.get("listed_refresh_ids", []))
-            and isinstance(state.get("unfinished_pages_max", 0), int)
-            and isinstance(state.get("retry_ids", []), list)
-            and len(state.get("retry_ids", [])) <= RETRY_IDS_MAX
-            and all(isinstance(i, str) for i in state.get("retry_ids", []))
-            and isinstance(state.get("incomplete_ids", []), list)
-            and isinstance(state.get("started_at"), str)
-            and (
-                state.get("created_at_gt") is None
-                or isinstance(state.get("created_at_gt"), str)
-            )
+        return OnfidoPass(
+            mode="full" if full or last_started is None else "incremental",
+            started_at=format_timestamp(started),
+            created_at_gt=created_at_gt,
+            retry_ids=retry_ids_of(cursor),
         )
 
     def _list_page(self, page: int, created_at_gt: str | None) -> list[Any]:

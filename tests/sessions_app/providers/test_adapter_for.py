@@ -10,8 +10,7 @@ from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
 from sessions_app.providers.ica.adapter import IcaAdapter
 from sessions_app.providers.onfido.adapter import OnfidoAdapter
 from tests.factories import ProviderConnectionFactory
-
-from .conftest import TOKEN
+from tests.helpers.providers import TOKEN
 
 
 @pytest.mark.parametrize(

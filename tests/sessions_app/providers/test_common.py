@@ -12,11 +12,11 @@ from sessions_app.providers.common import (
     identify,
     int_option,
     list_option,
-    pass_in_progress,
     tag_records,
     unknown_check_words,
     unknown_session_words,
 )
+from sessions_app.providers.walker import pass_in_progress
 from sessions_app.sync.values import clean_id, parse_timestamp, text
 
 UTC = dt.UTC

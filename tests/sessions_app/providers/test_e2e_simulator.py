@@ -40,8 +40,7 @@ from sessions_app.providers.onfido.adapter import IN_ROTATION_STATUSES, OnfidoAd
 from sessions_app.simulator import complycube as sim_complycube
 from sessions_app.simulator import ica as sim_ica
 from sessions_app.simulator import onfido as sim_onfido
-
-from .conftest import FakeTime
+from tests.helpers.providers import FakeTime
 
 pytestmark = pytest.mark.simulator
 

@@ -43,8 +43,7 @@ from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
 from sessions_app.providers.http import RateLimiter
 from sessions_app.providers.ica.adapter import IcaAdapter
 from sessions_app.providers.onfido.adapter import OnfidoAdapter
-
-from .conftest import (
+from tests.helpers.providers import (
     COMPLYCUBE_BASE,
     ICA_BASE,
     ONFIDO_BASE,

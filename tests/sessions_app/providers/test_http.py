@@ -32,8 +32,7 @@ from sessions_app.providers.http import (
 )
 from sessions_app.providers.ica.http import ica_error
 from sessions_app.providers.onfido.http import onfido_error
-
-from .conftest import TOKEN, load
+from tests.helpers.providers import TOKEN, load
 
 BASE = "https://api.example.test/v1"
 URL = f"{BASE}/things"

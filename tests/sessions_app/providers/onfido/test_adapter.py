@@ -16,8 +16,7 @@ from sessions_app.exceptions import (
 )
 from sessions_app.providers.base import Budget, payload_hash
 from sessions_app.providers.onfido.adapter import OnfidoAdapter
-
-from .conftest import (
+from tests.helpers.providers import (
     ONFIDO_BASE,
     TOKEN,
     calls_to,

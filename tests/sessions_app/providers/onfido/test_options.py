@@ -18,8 +18,7 @@ from sessions_app.exceptions import ProviderConfigurationError
 from sessions_app.providers.onfido.adapter import OnfidoAdapter
 from sessions_app.providers.onfido.options import region_problem
 from tests.factories import ProviderConnectionFactory
-
-from .conftest import make_adapter
+from tests.helpers.providers import make_adapter
 
 
 @pytest.mark.parametrize(
