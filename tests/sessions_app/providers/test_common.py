@@ -16,7 +16,6 @@ from sessions_app.providers.common import (
     unknown_check_words,
     unknown_session_words,
 )
-from sessions_app.providers.walker import pass_in_progress
 from sessions_app.sync.values import clean_id, parse_timestamp, text
 
 UTC = dt.UTC
@@ -128,17 +127,3 @@ def test_options():
     assert list_option({}, "p") == []
     with pytest.raises(ProviderConfigurationError):
         list_option({"p": 5}, "p")
-
-
-def test_pass_in_progress():
-    running = {"mode": "incremental", "page": 3}
-    assert pass_in_progress({"v": 1, "pass": running}, False) == running
-    assert (
-        pass_in_progress({"v": 1, "pass": running}, True) is None
-    )  # a full pass was asked for
-    assert pass_in_progress({"v": 1, "pass": {"mode": "full"}}, True) == {
-        "mode": "full"
-    }
-    assert pass_in_progress({"v": 2, "pass": running}, False) is None
-    assert pass_in_progress({"v": 1}, False) is None
-    assert pass_in_progress({"v": 1, "pass": "garbage"}, False) is None
