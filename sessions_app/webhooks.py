@@ -48,18 +48,21 @@ def webhook_secrets(connection: ProviderConnection) -> list[str]:
     return [secret.strip() for secret in raw.split(",") if secret.strip()]
 
 
+def check_session_external_id(*, connection: ProviderConnection, check_id: str) -> str:
+    """The external id of the session Verity mirrors check `check_id` under, or ""."""
+    return (
+        Check.objects.filter(connection=connection, external_id=check_id)
+        .values_list("session__external_id", flat=True)
+        .first()
+        or ""
+    )
+
+
 def check_session_lookup(connection: ProviderConnection) -> CheckSessionLookup:
-    """Return the lookup a parser uses to find the session of a mirrored check."""
-
-    def check_session(check_id: str) -> str:
-        return (
-            Check.objects.filter(connection=connection, external_id=check_id)
-            .values_list("session__external_id", flat=True)
-            .first()
-            or ""
-        )
-
-    return check_session
+    """The lookup a provider's parser is given: parsers never query the database."""
+    return lambda check_id: check_session_external_id(
+        connection=connection, check_id=check_id
+    )
 
 
 def _delivery_store(

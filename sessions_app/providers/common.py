@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from ..exceptions import (
     ProviderBadRequest,
@@ -183,6 +184,11 @@ def page_of_items(
             build=lambda ident=ident, item=item: build(ident, item),
         )
     return page
+
+
+def path_id(value: str) -> str:
+    """Return a provider id quoted as one URL path segment (a `/` in it stays inside)."""
+    return quote(value, safe="")
 
 
 def missing_reason(what: str, problem: Exception | str) -> str:

@@ -228,13 +228,15 @@ class ListingPass(PassState):
     retry_ids: list[str] = field(default_factory=list)
     incomplete_ids: list[str] = field(default_factory=list)
 
-    # The phases this pass may be in, in order.
+    # The phases this pass may be in, in order, and the phase of a stored pass
+    # without one (None: such a pass cannot be resumed).
     PHASES: ClassVar[tuple[str, ...]] = ("list",)
+    PHASE_DEFAULT: ClassVar[str | None] = None
 
     @classmethod
     def fields_from_json(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         fields = super().fields_from_json(data)
-        phase = str_field(data, "phase", default=cls.PHASES[0])
+        phase = str_field(data, "phase", default=cls.PHASE_DEFAULT)
         if phase not in cls.PHASES:
             raise Invalid("phase")
         retry_ids = ids_field(data, "retry_ids", default=[])

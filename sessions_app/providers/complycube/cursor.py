@@ -31,6 +31,8 @@ class ComplyCubePass(ListingPass):
     """
 
     PHASES: ClassVar[tuple[str, ...]] = ("list", "retry")
+    # Passes stored before the retry phase existed have no `phase`.
+    PHASE_DEFAULT: ClassVar[str | None] = "list"
 
     updated_after: str | None = None
     max_updated: str | None = None

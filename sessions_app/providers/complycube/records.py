@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
 from ...exceptions import ProviderNotFound, ProviderResponseInvalid
 from ...normalization import normalise_check, normalise_session
@@ -42,6 +41,7 @@ from ..base import (
 from ..common import (
     SOFT_ERRORS,
     missing_reason,
+    path_id,
     unknown_check_words,
     unknown_session_words,
 )
@@ -60,10 +60,6 @@ POLICY_NAME_KEYS = ("name", "policyName", "policy_name", "title", "description")
 POLICY_OUTCOME_KEYS = ("outcome", "result", "status")
 
 
-def _path_id(value: str) -> str:
-    return quote(value, safe="")
-
-
 class SessionReader:
     """Reads sessions in full; remembers each client it fetched (once per reader)."""
 
@@ -80,7 +76,7 @@ class SessionReader:
         return payload_hash(session)
 
     def record(self, ident: str, summary: dict[str, Any]) -> SessionRecord:
-        detail = self.http.get_json(f"/workflowSessions/{_path_id(ident)}")
+        detail = self.http.get_json(f"/workflowSessions/{path_id(ident)}")
         if not isinstance(detail, dict):
             raise ProviderResponseInvalid(
                 f"workflow session {ident} is not a JSON object",
@@ -125,7 +121,7 @@ class SessionReader:
             check_id = clean_id(related.get("checkId"))
             if check_id is None:
                 continue
-            path = f"/checks/{_path_id(check_id)}"
+            path = f"/checks/{path_id(check_id)}"
             try:
                 check = self.http.get_json(path)
             except (ProviderNotFound, *SOFT_ERRORS) as exc:
@@ -188,7 +184,7 @@ class SessionReader:
         still names it. Other client errors and garbage are reported.
         """
         if client_id not in self._clients:
-            path = f"/clients/{_path_id(client_id)}"
+            path = f"/clients/{path_id(client_id)}"
             problem = ""
             try:
                 client = self.http.get_json(path)

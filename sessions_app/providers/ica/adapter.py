@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from ...exceptions import (
     ProviderAuthError,
@@ -52,7 +51,13 @@ from ..base import (
     no_known_versions,
     payload_hash,
 )
-from ..common import int_option, list_option, page_of_items, quarantine
+from ..common import (
+    int_option,
+    list_option,
+    page_of_items,
+    path_id,
+    quarantine,
+)
 from ..http import ProviderHTTP
 from ..walker import (
     PassWalk,
@@ -67,10 +72,6 @@ from .records import KIND, SessionReader
 logger = logging.getLogger(__name__)
 
 RECORD_TYPE = "workflow_session"
-
-
-def _path_id(value: str) -> str:
-    return quote(value, safe="")
 
 
 class IcaAdapter(ProviderAdapter):
@@ -240,7 +241,7 @@ class IcaAdapter(ProviderAdapter):
         params: dict[str, Any] = {"pageSize": self.page_size}
         if page_token:
             params["pageToken"] = page_token
-        path = f"/api/projects/{_path_id(project_id)}/workflowSessions:search"
+        path = f"/api/projects/{path_id(project_id)}/workflowSessions:search"
         return paged_envelope(
             self.http,
             self.http.post_json(path, json=dict(query or {}), params=params),

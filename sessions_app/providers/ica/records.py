@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from ...exceptions import ProviderNotFound
 from ...normalization import normalise_check, normalise_session
@@ -32,6 +31,7 @@ from ..base import CheckRecord, ClientRecord, SessionRecord, payload_hash
 from ..common import (
     SOFT_ERRORS,
     missing_reason,
+    path_id,
     tag_records,
     unknown_check_words,
     unknown_session_words,
@@ -42,10 +42,6 @@ from .http import MAX_SMALL_LIST_PAGES, next_page_token, paged_envelope
 logger = logging.getLogger(__name__)
 
 KIND = "ica"
-
-
-def _path_id(value: str) -> str:
-    return quote(value, safe="")
 
 
 class SessionReader:
@@ -108,7 +104,7 @@ class SessionReader:
         other client error or garbage ends the walk, keeps the analyses read
         so far and is appended to `missing`.
         """
-        path = f"/api/projects/{_path_id(project_id)}/workflowSessions/{_path_id(session_id)}/analyses:search"
+        path = f"/api/projects/{path_id(project_id)}/workflowSessions/{path_id(session_id)}/analyses:search"
         analyses: list[Any] = []
         token: str | None = None
         for _ in range(MAX_SMALL_LIST_PAGES):
@@ -190,7 +186,7 @@ class SessionReader:
         and garbage are remembered in `_project_problems`.
         """
         if project_id not in self.projects:
-            path = f"/api/projects/{_path_id(project_id)}"
+            path = f"/api/projects/{path_id(project_id)}"
             try:
                 project = self.http.get_json(path)
             except ProviderNotFound as exc:

@@ -35,7 +35,6 @@ import datetime as dt
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from ...exceptions import (
     ProviderBadRequest,
@@ -64,6 +63,7 @@ from ..common import (
     identify,
     int_option,
     page_of_items,
+    path_id,
     quarantine,
 )
 from ..http import ProviderHTTP
@@ -105,10 +105,6 @@ IN_ROTATION_STATUSES = tuple(
         if in_rotation(KIND, status, word) and word in FILTER_STATUSES
     )
 )
-
-
-def _path_id(value: str) -> str:
-    return quote(value, safe="")
 
 
 class OnfidoAdapter(ProviderAdapter):
@@ -365,7 +361,7 @@ class OnfidoAdapter(ProviderAdapter):
         bad: list[Any] = []
         for ident in ids:
             try:
-                run = self.http.get_json(f"/workflow_runs/{_path_id(ident)}")
+                run = self.http.get_json(f"/workflow_runs/{path_id(ident)}")
             except ProviderNotFound:
                 gone.append(ident)
                 continue
@@ -408,7 +404,7 @@ class OnfidoAdapter(ProviderAdapter):
     ) -> SessionRecord | None:
         """Fetch one run with its tasks and applicant; None on 404/410."""
         try:
-            run = self.http.get_json(f"/workflow_runs/{_path_id(external_id)}")
+            run = self.http.get_json(f"/workflow_runs/{path_id(external_id)}")
         except ProviderNotFound:
             return None
         ident, bad = identify(run, RECORD_TYPE)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from ...exceptions import ProviderNotFound
 from ...normalization import normalise_check, normalise_session
@@ -33,6 +32,7 @@ from ..base import CheckRecord, ClientRecord, SessionRecord, payload_hash
 from ..common import (
     SOFT_ERRORS,
     missing_reason,
+    path_id,
     tag_records,
     unknown_check_words,
     unknown_session_words,
@@ -69,10 +69,6 @@ APPLICANT_KEYS = (
     "href",
     "sandbox",
 )
-
-
-def _path_id(value: str) -> str:
-    return quote(value, safe="")
 
 
 class RunReader:
@@ -139,7 +135,7 @@ class RunReader:
         What could not be read is appended to `missing`. A 404/410 for the list
         itself propagates: the run was deleted after it was listed.
         """
-        path = f"/workflow_runs/{_path_id(run_id)}/tasks"
+        path = f"/workflow_runs/{path_id(run_id)}/tasks"
         try:
             listed = self.http.get_json(path)
         except SOFT_ERRORS as exc:
@@ -154,7 +150,7 @@ class RunReader:
             if task_id is None:
                 tasks.append(item)
                 continue
-            task_path = f"{path}/{_path_id(task_id)}"
+            task_path = f"{path}/{path_id(task_id)}"
             try:
                 task = self.http.get_json(task_path)
             except (ProviderNotFound, *SOFT_ERRORS) as exc:
@@ -253,7 +249,7 @@ class RunReader:
         of that applicant this adapter reads.
         """
         if applicant_id not in self._applicants:
-            path = f"/applicants/{_path_id(applicant_id)}"
+            path = f"/applicants/{path_id(applicant_id)}"
             problem = ""
             try:
                 applicant = self.http.get_json(path)
