@@ -13,7 +13,7 @@ from typing import Any
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
-from .providers.onfido import region_problem
+from .providers.onfido.options import region_problem
 
 
 @register(Tags.database, deploy=True)

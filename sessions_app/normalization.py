@@ -1,7 +1,9 @@
-"""The normalisation tables of DESIGN.md, as data.
+"""Provider words → Verity's vocabulary: the shared machinery.
 
-Every provider word maps to Verity's vocabulary here and nowhere else. A value
-not listed normalises to `unknown` (status) or no outcome: never an exception.
+The tables of DESIGN.md are data in each provider package
+(`sessions_app/providers/<name>/rows.py`); this module applies them. Every
+provider word maps to Verity's vocabulary there and nowhere else. A value not
+listed normalises to `unknown` (status) or no outcome: never an exception.
 The caller keeps the raw word beside the normalised one and reports unknowns.
 """
 
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .vocabulary import FINAL_STATUSES, Outcome, ProviderKind, Status
+from .providers.registry import PROVIDERS, rows_for
+from .providers.rows import NormalisationRows
+from .vocabulary import FINAL_STATUSES, Outcome, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,124 +27,26 @@ class Normalised:
         return self.status in FINAL_STATUSES
 
 
-S, O = Status, Outcome  # noqa: E741 - short names keep the tables readable
-
-# provider -> raw session status -> (status, outcome implied by the status)
-SESSION_STATUS: dict[str, dict[str, tuple[str, str]]] = {
-    ProviderKind.ONFIDO: {
-        "processing": (S.IN_PROGRESS, O.NONE),
-        "awaiting_input": (S.AWAITING_INPUT, O.NONE),
-        "awaiting_client_input": (S.AWAITING_INPUT, O.NONE),
-        "approved": (S.COMPLETED, O.CLEAR),
-        "declined": (S.COMPLETED, O.REJECTED),
-        "review": (S.COMPLETED, O.ATTENTION),
-        "abandoned": (S.ABANDONED, O.NONE),
-        "error": (S.FAILED, O.NONE),
-    },
-    ProviderKind.COMPLYCUBE: {
-        "started": (S.IN_PROGRESS, O.NONE),
-        "processing": (S.IN_PROGRESS, O.NONE),
-        "complete": (S.COMPLETED, O.NONE),  # outcome comes from `outcome`
-        "abandoned": (S.ABANDONED, O.NONE),
-        "cancelled": (S.CANCELLED, O.NONE),
-    },
-    ProviderKind.ICA: {
-        # V3 and V4 spellings both appear in the wild.
-        "REQUESTED": (S.PENDING, O.NONE),
-        "QUEUED": (S.PENDING, O.NONE),
-        "INITIALIZING": (S.PENDING, O.NONE),
-        "PREPARING_INPUTS": (S.PENDING, O.NONE),
-        "INPROGRESS": (S.IN_PROGRESS, O.NONE),
-        "IN_PROGRESS": (S.IN_PROGRESS, O.NONE),
-        "GENERATING_OUTPUTS": (S.IN_PROGRESS, O.NONE),
-        "ABORTING": (S.IN_PROGRESS, O.NONE),
-        "AWAITINGINPUT": (S.AWAITING_INPUT, O.NONE),
-        "AWAITING_INPUT": (S.AWAITING_INPUT, O.NONE),
-        "SUCCEEDED": (S.COMPLETED, O.CLEAR),
-        "FAILED": (S.FAILED, O.ATTENTION),
-        "FAILEDFINAL": (S.FAILED, O.REJECTED),
-        "FAILED_FINAL": (S.FAILED, O.REJECTED),
-        "ABORTED": (S.CANCELLED, O.NONE),
-    },
+# Provider kind -> its rows, loaded once.
+ROWS: dict[str, NormalisationRows] = {
+    kind: rows for kind in PROVIDERS if (rows := rows_for(kind)) is not None
 }
-
-# Raw statuses that normalise to a final status but that a person at the
-# provider may still change: Onfido's `review` waits for a manual decision that
-# moves the run to approved or declined. The sync re-polls these like
-# unfinished sessions.
-REOPENABLE_RAW_STATUSES: dict[str, frozenset[str]] = {
-    ProviderKind.ONFIDO: frozenset({"review"}),
+# Provider kind -> raw session status -> (status, outcome implied by the status).
+SESSION_STATUS: dict[str, dict[str, tuple[str, str]]] = {
+    kind: dict(rows.session_status) for kind, rows in ROWS.items()
 }
 
 
 def reopenable_raw_statuses(kind: str) -> frozenset[str]:
     """The provider's final-looking raw statuses a person may still change."""
-    return REOPENABLE_RAW_STATUSES.get(kind, frozenset())
+    rows = ROWS.get(kind)
+    return rows.reopenable_raw_statuses if rows is not None else frozenset()
 
 
 def in_rotation(kind: str, status: str, raw_status: str) -> bool:
     """Whether a session can still change, so the sync keeps re-polling it:
     not in a final status, or in a raw status a person may still change."""
     return status not in FINAL_STATUSES or raw_status in reopenable_raw_statuses(kind)
-
-
-# ComplyCube's session outcome vocabulary differs between its docs and SDKs.
-COMPLYCUBE_OUTCOME: dict[str, str] = {
-    "clear": O.CLEAR,
-    "attention": O.ATTENTION,
-    "review": O.ATTENTION,
-    "rejected": O.REJECTED,
-    "decline": O.REJECTED,
-    "declined": O.REJECTED,
-}
-
-# Check outcomes.
-COMPLYCUBE_CHECK_OUTCOME: dict[str, str] = {
-    "clear": O.CLEAR,
-    "attention": O.ATTENTION,
-    "rejected": O.REJECTED,
-    "match_confirmed": O.REJECTED,
-}
-ONFIDO_REPORT_RESULT: dict[str, str] = {
-    "clear": O.CLEAR,
-    "consider": O.ATTENTION,
-    "unidentified": O.ATTENTION,
-}
-# An Onfido document `sub_result` overrides the result when it is damning.
-ONFIDO_REPORT_SUB_RESULT: dict[str, str] = {
-    "rejected": O.REJECTED,
-    "suspected": O.REJECTED,
-}
-ICA_ANALYSIS_OUTCOME: dict[str, str] = {
-    "SUCCEEDED": O.CLEAR,
-    "FAILED": O.ATTENTION,
-    "FAILED_FINAL": O.REJECTED,
-    "FAILEDFINAL": O.REJECTED,
-}
-
-# Check statuses.
-CHECK_STATUS: dict[str, dict[str, str]] = {
-    ProviderKind.ONFIDO: {
-        # Studio task states and classic report states.
-        "started": S.IN_PROGRESS,
-        "in_progress": S.IN_PROGRESS,
-        "awaiting_data": S.AWAITING_INPUT,
-        "awaiting_approval": S.IN_PROGRESS,
-        "completed": S.COMPLETED,
-        "complete": S.COMPLETED,
-        "cancelled": S.CANCELLED,
-        "withdrawn": S.CANCELLED,
-    },
-    ProviderKind.COMPLYCUBE: {
-        "pending": S.PENDING,
-        "complete": S.COMPLETED,
-        "completed": S.COMPLETED,
-        "failed": S.FAILED,
-    },
-    ProviderKind.ICA: {
-        raw: status for raw, (status, _) in SESSION_STATUS[ProviderKind.ICA].items()
-    },
-}
 
 
 def _clean(raw: object) -> str:
@@ -151,14 +57,19 @@ def normalise_session(
     kind: str, raw_status: object, raw_outcome: object = None
 ) -> Normalised:
     """Map a provider's session status (and ComplyCube's outcome) to Verity's words."""
+    rows = ROWS.get(kind)
     status_word = _clean(raw_status)
-    status, outcome = SESSION_STATUS.get(kind, {}).get(status_word, (S.UNKNOWN, O.NONE))
-    known = status != S.UNKNOWN
-    if kind == ProviderKind.COMPLYCUBE:
+    status, outcome = (
+        rows.session_status.get(status_word, (Status.UNKNOWN, Outcome.NONE))
+        if rows is not None
+        else (Status.UNKNOWN, Outcome.NONE)
+    )
+    known = status != Status.UNKNOWN
+    if rows is not None and rows.session_outcome is not None:
         outcome_word = _clean(raw_outcome).lower()
-        if status == S.COMPLETED and outcome_word:
-            outcome = COMPLYCUBE_OUTCOME.get(outcome_word, O.NONE)
-            known = known and outcome_word in COMPLYCUBE_OUTCOME
+        if status == Status.COMPLETED and outcome_word:
+            outcome = rows.session_outcome.get(outcome_word, Outcome.NONE)
+            known = known and outcome_word in rows.session_outcome
     return Normalised(status=str(status), outcome=str(outcome), known=known)
 
 
@@ -169,24 +80,24 @@ def normalise_check(
     raw_sub_result: object = None,
 ) -> Normalised:
     """Map a provider's check/report/analysis status and result to Verity's words."""
+    rows = ROWS.get(kind)
     status_word = _clean(raw_status)
     outcome_word = _clean(raw_outcome)
-    status = CHECK_STATUS.get(kind, {}).get(status_word, S.UNKNOWN)
-    known = status != S.UNKNOWN or not status_word
+    if rows is None:
+        return Normalised(
+            status=str(Status.UNKNOWN), outcome=str(Outcome.NONE), known=not status_word
+        )
+    status = rows.check_status.get(status_word, Status.UNKNOWN)
+    known = status != Status.UNKNOWN or not status_word
     if not status_word:
-        status = S.UNKNOWN
-    outcome: str = O.NONE
-    if kind == ProviderKind.COMPLYCUBE and outcome_word:
-        outcome = COMPLYCUBE_CHECK_OUTCOME.get(outcome_word.lower(), O.NONE)
-        known = known and outcome != O.NONE
-    elif kind == ProviderKind.ONFIDO:
-        if outcome_word:
-            outcome = ONFIDO_REPORT_RESULT.get(outcome_word.lower(), O.NONE)
-            known = known and outcome != O.NONE
-        sub = ONFIDO_REPORT_SUB_RESULT.get(_clean(raw_sub_result).lower())
-        if sub:
-            outcome = sub
-    elif kind == ProviderKind.ICA:
-        # An analysis's outcome is its terminal status.
-        outcome = ICA_ANALYSIS_OUTCOME.get(outcome_word or status_word, O.NONE)
+        status = Status.UNKNOWN
+    outcome: str = Outcome.NONE
+    if rows.check_outcome_is_status:
+        outcome = rows.check_outcome.get(outcome_word or status_word, Outcome.NONE)
+    elif outcome_word:
+        outcome = rows.check_outcome.get(outcome_word.lower(), Outcome.NONE)
+        known = known and outcome != Outcome.NONE
+    sub = rows.check_sub_result.get(_clean(raw_sub_result).lower())
+    if sub:
+        outcome = sub
     return Normalised(status=str(status), outcome=str(outcome), known=known)

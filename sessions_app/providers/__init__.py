@@ -1,4 +1,5 @@
-"""Provider adapters: one module per provider behind `base.ProviderAdapter`.
+"""Provider adapters: one package per provider (listed in `registry.py`), each
+behind `base.ProviderAdapter`.
 
 `adapter_for(connection)` is the only way the rest of Verity obtains one: it
 reads the credential from the environment variable the connection names, so
@@ -13,15 +14,13 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import ProviderConfigurationError
 from .base import ConnectionConfig, ProviderAdapter
+from .registry import adapter_paths
 
 if TYPE_CHECKING:
     from ..models import ProviderConnection
 
-ADAPTERS: dict[str, str] = {
-    "onfido": "sessions_app.providers.onfido.OnfidoAdapter",
-    "complycube": "sessions_app.providers.complycube.ComplyCubeAdapter",
-    "ica": "sessions_app.providers.ica.IcaAdapter",
-}
+# Provider kind -> dotted path of its adapter class (tests swap in fakes here).
+ADAPTERS: dict[str, str] = adapter_paths()
 
 
 def adapter_class(kind: str) -> type[ProviderAdapter]:

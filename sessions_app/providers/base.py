@@ -1,6 +1,6 @@
 """The one interface every provider adapter implements, and the plain records
 it returns. Adapters talk HTTP and never touch the database; the sync engine
-(`sessions_app/sync.py`) turns their records into rows.
+(`sessions_app/sync/`) turns their records into rows.
 
 One call of `iter_pages` does bounded work: it stops after `budget.max_pages`
 pages or `budget.deadline`, whichever comes first, and every page carries the
@@ -12,7 +12,7 @@ checks, analyses, applicant, client, project) failed in a way a later call may
 not repeat is still returned with what could be read, the reasons in
 `SessionRecord.missing` and no `source_version`, so it is never skipped as
 unchanged. Adapters whose incremental listing would not show it again keep its
-id in the cursor and fetch it by id in the next pass (`common.retry_ids_of`).
+id in the cursor and fetch it by id in the next pass (`walker.ListingPass.retry_ids`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..normalization import Normalised
+if TYPE_CHECKING:
+    # Only an annotation here: `sessions_app.normalization` loads the provider
+    # rows through this package, so importing it at run time would be a cycle.
+    from ..normalization import Normalised
 
 
 def payload_hash(payload: Any) -> str:

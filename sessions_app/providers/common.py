@@ -1,19 +1,18 @@
-"""What the provider adapters share: tolerant parsing and the paged-pass walker.
+"""What the provider adapters share: tolerant parsing, options, pages of records.
 
 Providers add fields, change enum vocabularies and sometimes send nonsense.
-These helpers turn whatever arrives into the plain values the records expect,
-and never raise on bad data: a bad timestamp is None, a bad string is "", and
-only a record that cannot be identified at all is quarantined.
+Values are cleaned by `sessions_app.sync.values` (one definition for the
+adapters, the webhooks and the sync); these helpers build on it and never
+raise on bad data: only a record that cannot be identified at all is
+quarantined. The paged pass itself is `walker.py`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from ..exceptions import (
     ProviderBadRequest,
@@ -22,117 +21,36 @@ from ..exceptions import (
     ProviderResponseInvalid,
 )
 from ..normalization import normalise_check, normalise_session
-from .base import Budget, Page, QuarantineRecord, SessionRecord, TagRecord
+from ..sync.values import (
+    ID_MAX,
+    NAME_MAX,
+    QUARANTINE_RAW_MAX,
+    clean_id,
+    json_list,
+    json_text,
+    text,
+)
+from .base import Page, QuarantineRecord, SessionRecord, TagRecord
 
 logger = logging.getLogger(__name__)
 
-# Column sizes of the models the records end up in (sessions_app/models.py):
-# a longer value would fail the insert on PostgreSQL.
-ID_MAX = 255
-NAME_MAX = 255
-RAW_WORD_MAX = 100
-CHECK_TYPE_MAX = 100
-VERSION_MAX = 50
-URL_MAX = 1000
-# Quarantined raw text is kept whole up to this size (it is a TextField, but a
-# provider sending megabytes of garbage should not bloat the table).
-QUARANTINE_RAW_MAX = 100_000
 # One `SessionRecord.missing` reason is a line in a log and on the sync page.
 MISSING_REASON_MAX = 300
-# Sessions read incompletely that a cursor asks the next pass to fetch again by
-# id. Bounded so that a provider failing the same sub-request for ever cannot
-# grow the cursor (a JSONField, and a Celery argument) without limit.
-RETRY_IDS_MAX = 500
 # What a tolerated sub-request failure raises: the provider answered, but not
 # with what the contract promises. Outages, rate limits and auth errors are
 # not tolerated: they stop the page, which is read again later.
 SOFT_ERRORS = (ProviderBadRequest, ProviderResponseInvalid)
 
 
-def parse_timestamp(value: Any) -> dt.datetime | None:
-    """Return an aware datetime for an ISO-8601 string, or None if it is not one.
-
-    Accept `Z`, offsets, any number of fractional digits and bare dates; a value
-    without an offset is taken as UTC. Anything else (numbers, impossible
-    times such as `14:06:91Z` from ComplyCube's docs) gives None, never an error.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
-
-
-def format_timestamp(value: dt.datetime) -> str:
-    """Return `value` as an ISO-8601 UTC string with milliseconds and `Z`."""
-    return (
-        value.astimezone(dt.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
-
-
-def as_text(value: Any, *, limit: int | None = None) -> str:
-    """Return `value` as text: strings as they are, numbers printed, null as "".
-
-    Objects and arrays (where the contract says string) become compact JSON so
-    the raw word is still visible. `limit` truncates to a column's size.
-    """
-    if value is None:
-        text = ""
-    elif isinstance(value, str):
-        text = value
-    elif isinstance(value, bool | int | float):
-        text = json.dumps(value)
-    else:
-        text = json_text(value)
-    if limit is not None:
-        text = text[:limit]
-    return text
-
-
-def clean_id(value: Any) -> str | None:
-    """Return a usable identifier (non-empty string or integer), or None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip() and len(value.strip()) <= ID_MAX:
-        return value.strip()
-    return None
-
-
-def json_text(value: Any) -> str:
-    """Return `value` as JSON text whatever it is (for raw copies that must not fail)."""
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def json_object(value: Any) -> dict[str, Any]:
-    """Return `value` if it is a JSON object, else an empty dict."""
-    return value if isinstance(value, dict) else {}
-
-
-def json_list(value: Any) -> list[Any]:
-    """Return `value` if it is a JSON array, else an empty list (null arrays are common)."""
-    return value if isinstance(value, list) else []
-
-
 def quarantine(
     record_type: str, reason: str, raw: Any, *, external_id: str = ""
 ) -> QuarantineRecord:
     """Return a QuarantineRecord keeping `raw` verbatim as JSON text."""
-    text = raw if isinstance(raw, str) else json_text(raw)
+    raw_text = raw if isinstance(raw, str) else json_text(raw)
     return QuarantineRecord(
         record_type=record_type,
         reason=reason,
-        raw=text[:QUARANTINE_RAW_MAX],
+        raw=raw_text[:QUARANTINE_RAW_MAX],
         external_id=(external_id or "")[:ID_MAX],
     )
 
@@ -151,7 +69,7 @@ def identify(
         reason = (
             f"missing {id_key!r}"
             if raw_id in (None, "")
-            else f"unusable {id_key!r} ({type(raw_id).__name__}, {as_text(raw_id, limit=60)})"
+            else f"unusable {id_key!r} ({type(raw_id).__name__}, {text(raw_id, limit=60)})"
         )
         return None, quarantine(record_type, reason, item)
     return ident, None
@@ -232,116 +150,6 @@ def list_option(options: Mapping[str, Any], key: str) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
-def chunked(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    """Yield consecutive slices of `items` of at most `size` elements."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-# Paged passes ------------------------------------------------------------------
-
-CURSOR_VERSION = 1
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def snapshot(value: dict[str, Any]) -> dict[str, Any]:
-    """Return a deep, JSON-clean copy of a cursor (it goes to a JSONField and Celery)."""
-    return json.loads(json.dumps(value))
-
-
-def pass_in_progress(cursor: Mapping[str, Any], full: bool) -> dict[str, Any] | None:
-    """Return the unfinished pass a cursor holds, if it should be resumed.
-
-    A pass is resumed unless a full pass is asked for while the cursor holds an
-    incremental one (then a new full pass starts). A cursor of another format
-    version is ignored: the next pass starts afresh, which only costs time.
-    """
-    if not isinstance(cursor, Mapping) or cursor.get("v") != CURSOR_VERSION:
-        return None
-    current = cursor.get("pass")
-    if not isinstance(current, dict):
-        return None
-    if full and current.get("mode") != "full":
-        return None
-    return dict(current)
-
-
-@dataclass(slots=True)
-class Progress:
-    """Pages yielded so far by one `iter_pages` call (what the budget counts)."""
-
-    pages: int = 0
-
-
-def item_id(item: Any, id_key: str = "id") -> str | None:
-    return clean_id(item.get(id_key)) if isinstance(item, dict) else None
-
-
-def walk_offset_pages(
-    state: dict[str, Any],
-    *,
-    budget: Budget,
-    progress: Progress,
-    batch_size: int,
-    fetch: Callable[[int], tuple[list[Any], bool]],
-    process: Callable[[Sequence[Any]], Page],
-    cursor_of: Callable[[], dict[str, Any]],
-    seen: set[str],
-) -> Generator[Page, None, bool]:
-    """Walk a `page=N` listing in chunks of `batch_size` items, one Page per chunk.
-
-    `state` (part of the cursor, mutated in place) holds `page` (the provider
-    page in progress), `done_ids` (its items already handled) and `prev_ids`
-    (the ids of the page before). Offset pages drift while the provider creates
-    records, so an item is skipped when its id was handled on this page, the
-    page before, or anywhere earlier in this call (`seen`); resuming a pass
-    therefore does not repeat it. `fetch(page)` returns the items and whether
-    that page is the last. Return True when the listing is exhausted, False
-    when the budget stopped it (the last yielded page's cursor resumes it).
-    """
-    fetched_before: set[str] = set()
-    while True:
-        if budget.exhausted(progress.pages):
-            return False
-        items, last = fetch(state["page"])
-        if not items:
-            return True
-        page_ids = [ident for ident in map(item_id, items) if ident]
-        if page_ids and set(page_ids) <= fetched_before:
-            # The page just fetched, again: a provider ignoring `page` would
-            # otherwise be walked forever.
-            logger.warning(
-                "Page %s repeats the page before it; ending the listing.", state["page"]
-            )
-            return True
-        fetched_before = set(page_ids)
-        skip = seen | set(state["done_ids"]) | set(state["prev_ids"])
-        pending = [item for item in items if item_id(item) not in skip]
-        first_chunk = True
-        while True:
-            if not first_chunk and budget.exhausted(progress.pages):
-                return False
-            first_chunk = False
-            chunk, pending = pending[:batch_size], pending[batch_size:]
-            page = process(chunk)
-            handled = [ident for ident in map(item_id, chunk) if ident]
-            seen.update(handled)
-            if pending:
-                state["done_ids"] = [*state["done_ids"], *handled]
-            else:
-                state.update(page=state["page"] + 1, prev_ids=page_ids, done_ids=[])
-            page.cursor = cursor_of()
-            yield page
-            progress.pages += 1
-            if not pending:
-                break
-        if last:
-            return True
-
-
 def page_of_items(
     items: Sequence[Any],
     *,
@@ -378,60 +186,14 @@ def page_of_items(
     return page
 
 
+def path_id(value: str) -> str:
+    """Return a provider id quoted as one URL path segment (a `/` in it stays inside)."""
+    return quote(value, safe="")
+
+
 def missing_reason(what: str, problem: Exception | str) -> str:
     """Return one `SessionRecord.missing` entry: what could not be fetched, and why."""
     return f"{what}: {problem}"[:MISSING_REASON_MAX]
-
-
-def retry_ids_of(cursor: Mapping[str, Any]) -> list[str]:
-    """Return the session ids a cursor asks to fetch again (read incompletely before).
-
-    They are the `retry_ids` a finished pass left, plus, when the cursor holds
-    an unfinished pass that will not be resumed, that pass's own `retry_ids`
-    and `incomplete_ids`, so abandoning a pass forgets none of them.
-    """
-    if not isinstance(cursor, Mapping):
-        return []
-    sources = [cursor.get("retry_ids")]
-    current = cursor.get("pass")
-    if isinstance(current, dict):
-        sources += [current.get("retry_ids"), current.get("incomplete_ids")]
-    ids: dict[str, None] = {}
-    for source in sources:
-        for value in json_list(source):
-            ident = clean_id(value) if isinstance(value, str) else None
-            if ident is not None:
-                ids[ident] = None
-    return list(ids)[:RETRY_IDS_MAX]
-
-
-def incomplete_ids_update(state: dict[str, Any], page: Page, record_type: str) -> None:
-    """Track in `state["incomplete_ids"]` the sessions of `page` that must be read again.
-
-    A session returned with `missing`, or quarantined because its own record
-    could not be read, is added; one read in full, reported unchanged or gone
-    is dropped. The pass's last cursor hands the list on as `retry_ids`.
-    """
-    incomplete = dict.fromkeys(json_list(state.get("incomplete_ids")))
-    for record in page.sessions:
-        if record.missing:
-            incomplete[record.external_id] = None
-        else:
-            incomplete.pop(record.external_id, None)
-    for bad in page.quarantined:
-        if bad.record_type == record_type and bad.external_id:
-            incomplete[bad.external_id] = None
-    for ident in (*page.unchanged_ids, *page.gone_ids):
-        incomplete.pop(ident, None)
-    ids = list(incomplete)
-    if len(ids) > RETRY_IDS_MAX:
-        logger.warning(
-            "%d sessions were read incompletely; only %d are fetched again by id "
-            "next pass (the others when the provider lists them again).",
-            len(ids),
-            RETRY_IDS_MAX,
-        )
-    state["incomplete_ids"] = ids[:RETRY_IDS_MAX]
 
 
 def build_or_quarantine(

@@ -9,7 +9,7 @@ from sessions_app.normalization import (
     normalise_check,
     normalise_session,
 )
-from sessions_app.providers.onfido import FILTER_STATUSES, IN_ROTATION_STATUSES
+from sessions_app.providers.onfido.adapter import FILTER_STATUSES, IN_ROTATION_STATUSES
 
 ONFIDO, CC, ICA = ProviderKind.ONFIDO, ProviderKind.COMPLYCUBE, ProviderKind.ICA
 

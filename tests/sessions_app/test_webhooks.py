@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from unittest import mock
 
 import pytest
@@ -13,7 +14,7 @@ from django.urls import reverse
 
 from sessions_app import tasks
 from sessions_app.models import SyncRun, WebhookDelivery, WorkflowSession
-from sessions_app.webhooks import webhook_signature
+from sessions_app.providers.webhook import webhook_signature
 from tests.factories import CheckFactory, WorkflowSessionFactory
 from tests.sessions_app.fake_provider import fake_provider_install
 
@@ -382,3 +383,67 @@ def test_webhook_view_makes_no_provider_call(
         _post(client, "onfido-hooks", body, **{"X-SHA2-Signature": _sign(body)})
     assert provider.fetch_calls == []
     assert provider.calls == []
+
+
+# Query budgets: a delivery costs the same few queries however many came
+# before: the connection, the insert in its savepoint (SAVEPOINT, INSERT,
+# RELEASE) and, for a ComplyCube check event, the lookup of the check's
+# session. A re-delivery also rolls its savepoint back.
+WEBHOOK_QUERY_BUDGET = {"onfido": 4, "complycube": 5, "ica": 4}
+
+
+def _deliveries(kind: str) -> tuple[list[bytes], Callable[[bytes], dict[str, str]]]:
+    """Three distinct deliveries of `kind` and how each is signed."""
+    if kind == "onfido":
+        bodies = [_onfido_body(f"wr-{n}") for n in range(3)]
+        return bodies, lambda body: {"X-SHA2-Signature": _sign(body)}
+    if kind == "complycube":
+        bodies = [
+            json.dumps(
+                {
+                    "id": f"evt-{n}",
+                    "type": "check.completed",
+                    "payload": {"id": "chk-1"},
+                }
+            ).encode()
+            for n in range(3)
+        ]
+        return bodies, lambda body: {"ComplyCube-Signature": _sign(body)}
+    bodies = [
+        json.dumps(
+            {
+                "correlationId": f"corr-{n}",
+                "eventCode": "ICA_WFS_002",
+                "projectId": "proj-1",
+                "payload": {"id": f"ws-{n}"},
+            }
+        ).encode()
+        for n in range(3)
+    ]
+    return bodies, lambda body: {"X-ICA-Webhook-Secret": SECRET}
+
+
+@pytest.mark.parametrize("kind", ["onfido", "complycube", "ica"])
+def test_each_delivery_costs_a_constant_number_of_queries(
+    kind, monkeypatch, client, django_assert_max_num_queries
+):
+    _, connection = fake_provider_install(
+        monkeypatch,
+        slug=f"{kind}-budget",
+        kind=kind,
+        webhook_secret_env="BUDGET_HOOK_SECRET",
+    )
+    monkeypatch.setenv("BUDGET_HOOK_SECRET", SECRET)
+    session = WorkflowSessionFactory(connection=connection, external_id="cs-1")
+    CheckFactory(session=session, external_id="chk-1")
+    bodies, signed = _deliveries(kind)
+
+    with mock.patch.object(tasks.session_refresh, "delay"):
+        for body in bodies:
+            with django_assert_max_num_queries(WEBHOOK_QUERY_BUDGET[kind]):
+                response = _post(client, f"{kind}-budget", body, **signed(body))
+            assert response.status_code == 202
+        with django_assert_max_num_queries(WEBHOOK_QUERY_BUDGET[kind] + 1):
+            again = _post(client, f"{kind}-budget", bodies[0], **signed(bodies[0]))
+    assert again.json()["status"] == "duplicate"
+    assert WebhookDelivery.objects.filter(connection=connection).count() == 3

@@ -6,12 +6,11 @@ import pytest
 
 from sessions_app.models import ProviderKind
 from sessions_app.providers import adapter_for
-from sessions_app.providers.complycube import ComplyCubeAdapter
-from sessions_app.providers.ica import IcaAdapter
-from sessions_app.providers.onfido import OnfidoAdapter
+from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
+from sessions_app.providers.ica.adapter import IcaAdapter
+from sessions_app.providers.onfido.adapter import OnfidoAdapter
 from tests.factories import ProviderConnectionFactory
-
-from .conftest import TOKEN
+from tests.helpers.providers import TOKEN
 
 
 @pytest.mark.parametrize(

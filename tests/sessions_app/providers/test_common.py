@@ -1,4 +1,5 @@
-"""The tolerant parsing helpers every adapter relies on."""
+"""The tolerant parsing helpers every adapter relies on (`providers/common.py`,
+and the value cleaning of `sync/values.py` they build on)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,14 @@ import pytest
 
 from sessions_app.exceptions import ProviderConfigurationError
 from sessions_app.providers.common import (
-    as_text,
-    clean_id,
     identify,
     int_option,
     list_option,
-    parse_timestamp,
-    pass_in_progress,
     tag_records,
     unknown_check_words,
     unknown_session_words,
 )
+from sessions_app.sync.values import clean_id, parse_timestamp, text
 
 UTC = dt.UTC
 
@@ -61,12 +59,12 @@ def test_parse_timestamp_is_tolerant(value, expected):
         (["x"], '["x"]'),
     ],
 )
-def test_as_text(value, expected):
-    assert as_text(value) == expected
+def test_text(value, expected):
+    assert text(value) == expected
 
 
-def test_as_text_truncates_to_a_column():
-    assert as_text("x" * 300, limit=100) == "x" * 100
+def test_text_truncates_to_a_column():
+    assert text("x" * 300, limit=100) == "x" * 100
 
 
 @pytest.mark.parametrize(
@@ -129,17 +127,3 @@ def test_options():
     assert list_option({}, "p") == []
     with pytest.raises(ProviderConfigurationError):
         list_option({"p": 5}, "p")
-
-
-def test_pass_in_progress():
-    running = {"mode": "incremental", "page": 3}
-    assert pass_in_progress({"v": 1, "pass": running}, False) == running
-    assert (
-        pass_in_progress({"v": 1, "pass": running}, True) is None
-    )  # a full pass was asked for
-    assert pass_in_progress({"v": 1, "pass": {"mode": "full"}}, True) == {
-        "mode": "full"
-    }
-    assert pass_in_progress({"v": 2, "pass": running}, False) is None
-    assert pass_in_progress({"v": 1}, False) is None
-    assert pass_in_progress({"v": 1, "pass": "garbage"}, False) is None

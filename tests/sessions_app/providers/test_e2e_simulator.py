@@ -34,14 +34,13 @@ from sessions_app.providers.base import (
     ProviderAdapter,
     SessionRecord,
 )
-from sessions_app.providers.complycube import ComplyCubeAdapter
-from sessions_app.providers.ica import IcaAdapter
-from sessions_app.providers.onfido import IN_ROTATION_STATUSES, OnfidoAdapter
+from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
+from sessions_app.providers.ica.adapter import IcaAdapter
+from sessions_app.providers.onfido.adapter import IN_ROTATION_STATUSES, OnfidoAdapter
 from sessions_app.simulator import complycube as sim_complycube
 from sessions_app.simulator import ica as sim_ica
 from sessions_app.simulator import onfido as sim_onfido
-
-from .conftest import FakeTime
+from tests.helpers.providers import FakeTime
 
 pytestmark = pytest.mark.simulator
 

@@ -39,12 +39,11 @@ from sessions_app.exceptions import (
     ProviderUnavailable,
 )
 from sessions_app.providers.base import Budget, Page, ProviderAdapter, SessionRecord
-from sessions_app.providers.complycube import ComplyCubeAdapter
+from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
 from sessions_app.providers.http import RateLimiter
-from sessions_app.providers.ica import IcaAdapter
-from sessions_app.providers.onfido import OnfidoAdapter
-
-from .conftest import (
+from sessions_app.providers.ica.adapter import IcaAdapter
+from sessions_app.providers.onfido.adapter import OnfidoAdapter
+from tests.helpers.providers import (
     COMPLYCUBE_BASE,
     ICA_BASE,
     ONFIDO_BASE,

@@ -3,7 +3,7 @@
 Onfido and ICA fixtures are validated against the official OpenAPI specs in
 tests/contracts/ (extra fields allowed, as the specs allow them), so the adapter
 tests cannot drift into testing a provider that does not exist. ComplyCube has no
-spec: its fixtures are checked against the field list of its NOTES.md.
+spec: its fixtures are checked against the field lists of docs/providers/complycube.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from .conftest import FIXTURES
+from tests.helpers.providers import FIXTURES
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 # Where the bundled spec is stricter than Onfido itself: (fixture, JSON path).
@@ -144,7 +144,7 @@ def test_the_spec_validation_can_fail(onfido_schema, ica_schema):
     )
 
 
-# ComplyCube: the field lists of NOTES.md §1-§5 as JSON Schema.
+# ComplyCube: the field lists of docs/providers/complycube.md as JSON Schema.
 _TS = {"type": "string"}
 CC_SESSION_SUMMARY = {
     "type": "object",

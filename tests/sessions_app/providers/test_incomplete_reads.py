@@ -18,16 +18,15 @@ import pytest
 from sessions_app.exceptions import ProviderAuthError
 from sessions_app.normalization import Normalised
 from sessions_app.providers.base import Page, QuarantineRecord, SessionRecord
-from sessions_app.providers.common import (
+from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
+from sessions_app.providers.ica.adapter import IcaAdapter
+from sessions_app.providers.onfido.adapter import OnfidoAdapter
+from sessions_app.providers.walker import (
     RETRY_IDS_MAX,
     incomplete_ids_update,
     retry_ids_of,
 )
-from sessions_app.providers.complycube import ComplyCubeAdapter
-from sessions_app.providers.ica import IcaAdapter
-from sessions_app.providers.onfido import OnfidoAdapter
-
-from .conftest import (
+from tests.helpers.providers import (
     COMPLYCUBE_BASE,
     ICA_BASE,
     ONFIDO_BASE,
@@ -415,7 +414,7 @@ def _record(ident: str, *, missing: bool) -> SessionRecord:
 
 
 def test_incomplete_ids_follow_what_each_page_read():
-    state: dict = {"incomplete_ids": ["old", "healed", "gone", "same"]}
+    incomplete_ids = ["old", "healed", "gone", "same"]
     page = Page(
         sessions=[_record("new", missing=True), _record("healed", missing=False)],
         quarantined=[
@@ -427,20 +426,22 @@ def test_incomplete_ids_follow_what_each_page_read():
         unchanged_ids=["same"],
     )
 
-    incomplete_ids_update(state, page, "workflow_run")
-
-    assert state["incomplete_ids"] == ["old", "new", "bad"]
+    assert incomplete_ids_update(incomplete_ids, page, "workflow_run") == [
+        "old",
+        "new",
+        "bad",
+    ]
 
 
 def test_incomplete_ids_are_bounded(caplog):
-    state: dict = {"incomplete_ids": [f"id-{n}" for n in range(RETRY_IDS_MAX)]}
+    incomplete_ids = [f"id-{n}" for n in range(RETRY_IDS_MAX)]
     page = Page(sessions=[_record("one-more", missing=True)])
 
     with caplog.at_level(logging.WARNING):
-        incomplete_ids_update(state, page, "workflow_run")
+        updated = incomplete_ids_update(incomplete_ids, page, "workflow_run")
 
-    assert len(state["incomplete_ids"]) == RETRY_IDS_MAX
-    assert "one-more" not in state["incomplete_ids"]
+    assert len(updated) == RETRY_IDS_MAX
+    assert "one-more" not in updated
     assert "fetched again by id" in caplog.text
 
 

@@ -10,9 +10,8 @@ from responses import matchers
 
 from sessions_app.exceptions import ProviderAuthError, ProviderResponseInvalid
 from sessions_app.providers.base import Budget, payload_hash
-from sessions_app.providers.ica import IcaAdapter
-
-from .conftest import (
+from sessions_app.providers.ica.adapter import IcaAdapter
+from tests.helpers.providers import (
     ICA_BASE,
     TOKEN,
     calls_to,

@@ -15,9 +15,8 @@ from sessions_app.exceptions import (
     ProviderResponseInvalid,
 )
 from sessions_app.providers.base import Budget, payload_hash
-from sessions_app.providers.onfido import OnfidoAdapter
-
-from .conftest import (
+from sessions_app.providers.onfido.adapter import OnfidoAdapter
+from tests.helpers.providers import (
     ONFIDO_BASE,
     TOKEN,
     calls_to,

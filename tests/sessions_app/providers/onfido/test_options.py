@@ -15,10 +15,10 @@ from django.core.management.base import SystemCheckError
 
 from sessions_app.checks import onfido_region_check
 from sessions_app.exceptions import ProviderConfigurationError
-from sessions_app.providers.onfido import OnfidoAdapter, region_problem
+from sessions_app.providers.onfido.adapter import OnfidoAdapter
+from sessions_app.providers.onfido.options import region_problem
 from tests.factories import ProviderConnectionFactory
-
-from .conftest import make_adapter
+from tests.helpers.providers import make_adapter
 
 
 @pytest.mark.parametrize(

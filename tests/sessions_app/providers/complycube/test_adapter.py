@@ -1,4 +1,4 @@
-"""ComplyCubeAdapter against recorded ComplyCube responses (shaped as NOTES.md)."""
+"""ComplyCubeAdapter against recorded ComplyCube responses (shaped as docs/providers/complycube.md describes)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from responses import matchers
 
 from sessions_app.exceptions import ProviderRateLimited, ProviderResponseInvalid
 from sessions_app.providers.base import Budget
-from sessions_app.providers.complycube import ComplyCubeAdapter, policy_records
-
-from .conftest import (
+from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
+from sessions_app.providers.complycube.records import policy_records
+from tests.helpers.providers import (
     COMPLYCUBE_BASE,
     TOKEN,
     calls_to,

@@ -1,0 +1,274 @@
+"""How one ComplyCube workflow session is read: its checks, policies and client.
+
+A changed session costs `GET /workflowSessions/{id}` (checks, tasks,
+policies), `GET /checks/{checkId}` per related check and, once per client per
+reader, `GET /clients/{clientId}` (its `externalId` joins clients across
+providers). `policyAssurance`, `compliancePolicies` and `tasks` have
+undocumented shapes: they are kept raw and mapped to PolicyRecords tolerantly.
+A session whose related check or client could not be read (a client error or
+garbage; a deleted client only loses its name) is returned with what was
+read, the reasons in `missing` and no change marker.
+Contract facts: `docs/providers/complycube.md`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from ...exceptions import ProviderNotFound, ProviderResponseInvalid
+from ...normalization import normalise_check, normalise_session
+from ...sync.values import (
+    CHECK_TYPE_MAX,
+    ID_MAX,
+    NAME_MAX,
+    RAW_WORD_MAX,
+    VERSION_MAX,
+    clean_id,
+    json_list,
+    json_object,
+    parse_timestamp,
+    text,
+)
+from ..base import (
+    CheckRecord,
+    ClientRecord,
+    PolicyRecord,
+    SessionRecord,
+    payload_hash,
+)
+from ..common import (
+    SOFT_ERRORS,
+    missing_reason,
+    path_id,
+    unknown_check_words,
+    unknown_session_words,
+)
+from ..http import ProviderHTTP
+from .rows import SESSION_OUTCOME
+
+logger = logging.getLogger(__name__)
+
+KIND = "complycube"
+# The client object carries PII (date of birth, SSN, addresses); keep only
+# what identifies it, its name and the shared reference.
+CLIENT_KEYS = ("id", "type", "entityName", "externalId", "createdAt", "updatedAt")
+# Where an undocumented policy object may keep its id, name and outcome.
+POLICY_ID_KEYS = ("id", "policyId", "policy_id", "compliancePolicyId")
+POLICY_NAME_KEYS = ("name", "policyName", "policy_name", "title", "description")
+POLICY_OUTCOME_KEYS = ("outcome", "result", "status")
+
+
+class SessionReader:
+    """Reads sessions in full; remembers each client it fetched (once per reader)."""
+
+    def __init__(self, http: ProviderHTTP) -> None:
+        self.http = http
+        # client id -> (trimmed client, why it was unreadable or "").
+        self._clients: dict[str, tuple[dict[str, Any], str]] = {}
+
+    @staticmethod
+    def version(session: dict[str, Any]) -> str:
+        updated = session.get("updatedAt")
+        if isinstance(updated, str) and updated.strip():
+            return updated.strip()[:RAW_WORD_MAX]
+        return payload_hash(session)
+
+    def record(self, ident: str, summary: dict[str, Any]) -> SessionRecord:
+        detail = self.http.get_json(f"/workflowSessions/{path_id(ident)}")
+        if not isinstance(detail, dict):
+            raise ProviderResponseInvalid(
+                f"workflow session {ident} is not a JSON object",
+                provider=self.http.provider,
+            )
+        session = {**summary, **detail}
+        raw_status = text(session.get("status"), limit=RAW_WORD_MAX)
+        raw_outcome = text(session.get("outcome"), limit=RAW_WORD_MAX)
+        unknown = unknown_session_words(KIND, raw_status, raw_outcome)
+        missing: list[str] = []
+        checks, check_payloads = self._checks(session, unknown, missing)
+        client = self._client(session, missing)
+        return SessionRecord(
+            external_id=ident,
+            raw_status=raw_status,
+            normalised=normalise_session(KIND, raw_status, raw_outcome),
+            raw_outcome=raw_outcome,
+            client=client,
+            # The template is what officers filter on; the version id stays raw.
+            workflow_id=text(session.get("workflowTemplateId"), limit=ID_MAX),
+            workflow_name=text(session.get("workflowTemplateName"), limit=NAME_MAX),
+            workflow_version=text(session.get("workflowVersion"), limit=VERSION_MAX),
+            created_at=parse_timestamp(session.get("createdAt")),
+            updated_at=parse_timestamp(session.get("updatedAt")),
+            completed_at=parse_timestamp(session.get("completedAt")),
+            checks=checks,
+            policies=policy_records(session, unknown),
+            source_version="" if missing else self.version(session),
+            missing=missing,
+            unknown_values=list(dict.fromkeys(unknown)),
+            raw={"session": session, "checks": check_payloads},
+        )
+
+    def _checks(
+        self, session: dict[str, Any], unknown: list[str], missing: list[str]
+    ) -> tuple[list[CheckRecord], list[Any]]:
+        """Return the session's related checks; what could not be read goes to `missing`."""
+        checks: list[CheckRecord] = []
+        payloads: list[Any] = []
+        for related in json_list(session.get("allRelatedChecks")):
+            related = json_object(related)
+            check_id = clean_id(related.get("checkId"))
+            if check_id is None:
+                continue
+            path = f"/checks/{path_id(check_id)}"
+            try:
+                check = self.http.get_json(path)
+            except (ProviderNotFound, *SOFT_ERRORS) as exc:
+                # Even a 404: the session relates this check, so it exists.
+                missing.append(missing_reason(f"check {check_id}", exc))
+                continue
+            if not isinstance(check, dict):
+                missing.append(
+                    missing_reason(
+                        f"check {check_id}", f"GET {path} is not a JSON object"
+                    )
+                )
+                continue
+            payloads.append(check)
+            result = json_object(check.get("result"))
+            raw_status = text(check.get("status"), limit=RAW_WORD_MAX)
+            raw_outcome = text(result.get("outcome"), limit=RAW_WORD_MAX)
+            unknown.extend(unknown_check_words(KIND, raw_status, raw_outcome))
+            checks.append(
+                CheckRecord(
+                    external_id=check_id,
+                    check_type=text(
+                        check.get("type") or related.get("type"), limit=CHECK_TYPE_MAX
+                    ),
+                    raw_status=raw_status,
+                    raw_outcome=raw_outcome,
+                    normalised=normalise_check(KIND, raw_status, raw_outcome),
+                    task_id=text(related.get("taskId"), limit=ID_MAX),
+                    breakdown=json_object(result.get("breakdown")),
+                    created_at=parse_timestamp(check.get("createdAt")),
+                    updated_at=parse_timestamp(check.get("updatedAt")),
+                    raw=check,
+                )
+            )
+        return checks, payloads
+
+    def _client(
+        self, session: dict[str, Any], missing: list[str]
+    ) -> ClientRecord | None:
+        client_id = clean_id(session.get("clientId"))
+        if client_id is None:
+            return None
+        client, problem = self._client_payload(client_id)
+        if problem:
+            missing.append(missing_reason(f"client {client_id}", problem))
+        return ClientRecord(
+            external_id=client_id,
+            name=text(
+                client.get("entityName") or session.get("entityName"), limit=NAME_MAX
+            ),
+            external_reference=text(client.get("externalId"), limit=NAME_MAX),
+            raw=client,
+            incomplete=bool(problem),
+        )
+
+    def _client_payload(self, client_id: str) -> tuple[dict[str, Any], str]:
+        """Return (trimmed client, why unreadable or ""), fetched once per client per adapter.
+
+        A deleted client (404/410) is not a failure: the session's entityName
+        still names it. Other client errors and garbage are reported.
+        """
+        if client_id not in self._clients:
+            path = f"/clients/{path_id(client_id)}"
+            problem = ""
+            try:
+                client = self.http.get_json(path)
+            except ProviderNotFound as exc:
+                logger.info("ComplyCube client %s is gone: %s", client_id, exc)
+                client = {}
+            except SOFT_ERRORS as exc:
+                problem, client = str(exc), {}
+            if not isinstance(client, dict):
+                problem, client = f"GET {path} is not a JSON object", {}
+            self._clients[client_id] = (
+                {key: client[key] for key in CLIENT_KEYS if key in client},
+                problem,
+            )
+        return self._clients[client_id]
+
+
+def _first(item: dict[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        value = item.get(key)
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def policy_record(item: Any) -> PolicyRecord:
+    """Map one undocumented policy object tolerantly; unknown shapes keep everything raw."""
+    if not isinstance(item, dict):
+        return PolicyRecord(
+            policy_id="",
+            policy_name=text(item, limit=NAME_MAX) if isinstance(item, str) else "",
+            raw_outcome="",
+            outcome="",
+            details={"value": item},
+        )
+    nested = json_object(item.get("policy"))
+    outcome_value = _first(item, POLICY_OUTCOME_KEYS)
+    if isinstance(outcome_value, dict):  # e.g. {"result": {"outcome": "clear"}}
+        outcome_value = _first(outcome_value, POLICY_OUTCOME_KEYS)
+    raw_outcome = (
+        text(outcome_value, limit=RAW_WORD_MAX)
+        if isinstance(outcome_value, str)
+        else ""
+    )
+    return PolicyRecord(
+        policy_id=text(
+            _first(item, POLICY_ID_KEYS) or _first(nested, ("id",)), limit=ID_MAX
+        ),
+        policy_name=text(
+            _first(item, POLICY_NAME_KEYS) or _first(nested, ("name",)), limit=NAME_MAX
+        ),
+        raw_outcome=raw_outcome,
+        outcome=SESSION_OUTCOME.get(raw_outcome.lower(), ""),
+        details=item,
+    )
+
+
+def _policy_items(value: Any) -> list[Any]:
+    # Documented as an array of objects; anything else there is one entry.
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def policy_records(session: dict[str, Any], unknown: list[str]) -> list[PolicyRecord]:
+    """Return one PolicyRecord per `policyAssurance` entry, recognisable or not.
+
+    `compliancePolicies` (the policies enabled on the session, no outcome)
+    only fills in names the assurance entries lack: a policy row is an
+    evaluation, and both arrays stay whole in the raw payload. Unknown outcome
+    words are appended to `unknown`.
+    """
+    records = [
+        policy_record(item) for item in _policy_items(session.get("policyAssurance"))
+    ]
+    enabled = [
+        policy_record(item) for item in _policy_items(session.get("compliancePolicies"))
+    ]
+    names = {
+        policy.policy_id: policy.policy_name for policy in enabled if policy.policy_id
+    }
+    for record in records:
+        if not record.policy_name and record.policy_id in names:
+            record.policy_name = names[record.policy_id]
+        if record.raw_outcome and not record.outcome:
+            unknown.append(record.raw_outcome)
+    return records

@@ -1,0 +1,63 @@
+"""ICA's HTTP client: API-key and media-type headers, RFC 7807 errors, paged lists.
+
+Every call sends `Accept: application/vnd.illumina.v3+json` (ICA answers 400
+`ICA_API_004` without it) and POSTs send the same Content-Type.
+Contract facts: `docs/providers/ica.md`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from ...exceptions import ProviderResponseInvalid
+from ...sync.values import (
+    text,
+)
+from ..base import ConnectionConfig
+from ..http import ProviderHTTP, connection_http, response_json
+
+MEDIA_TYPE = "application/vnd.illumina.v3+json"
+# ICA documents a 429 but no quota and no Retry-After.
+DEFAULT_RETRY_AFTER = 30.0
+# Analyses of one session and projects of one tenant are few; this bounds a
+# provider that keeps returning page tokens.
+MAX_SMALL_LIST_PAGES = 100
+
+
+def ica_error(response: requests.Response) -> tuple[str, str]:
+    """Read an RFC 7807 problem: ICA's code is in `title`, the text in `detail`."""
+    body = response_json(response)
+    if not isinstance(body, dict):
+        return "", ""
+    title = text(body.get("title"))
+    detail = text(body.get("detail"))
+    return title, detail or title
+
+
+def ica_http(config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
+    """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
+    return connection_http(
+        config,
+        overrides,
+        headers={"X-API-Key": config.credential, "Accept": MEDIA_TYPE},
+        json_content_type=MEDIA_TYPE,
+        error_parser=ica_error,
+        default_retry_after=DEFAULT_RETRY_AFTER,
+    )
+
+
+def paged_envelope(http: ProviderHTTP, body: Any, what: str) -> dict[str, Any]:
+    """Return `body` if it is a paged list (`{"items": [...], ...}`), else raise."""
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        raise ProviderResponseInvalid(
+            f"{what} is not a paged list with items", provider=http.provider
+        )
+    return body
+
+
+def next_page_token(envelope: dict[str, Any]) -> str | None:
+    """The envelope's `nextPageToken`, or None when it is the last page."""
+    token = envelope.get("nextPageToken")
+    return token if isinstance(token, str) and token else None

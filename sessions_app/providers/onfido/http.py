@@ -1,0 +1,44 @@
+"""Onfido's HTTP client: token header, error envelope, rate-limit pause.
+
+Contract facts: `docs/providers/onfido.md`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from ...sync.values import (
+    text,
+)
+from ..base import ConnectionConfig
+from ..http import ProviderHTTP, connection_http, response_json
+
+# Onfido's published live limit is 400 requests/minute (sandbox 30/minute) and
+# its 429s carry no Retry-After: wait for the minute window to roll over.
+DEFAULT_RETRY_AFTER = 60.0
+
+
+def onfido_error(response: requests.Response) -> tuple[str, str]:
+    """Read Onfido's `{"error": {"type", "message", "fields"}}` envelope."""
+    body = response_json(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", ""
+    message = text(error.get("message"))
+    fields = error.get("fields")
+    if isinstance(fields, dict) and fields:
+        message = f"{message} {text(fields, limit=300)}".strip()
+    return text(error.get("type")), message
+
+
+def onfido_http(config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
+    """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
+    return connection_http(
+        config,
+        overrides,
+        headers={"Authorization": f"Token token={config.credential}"},
+        error_parser=onfido_error,
+        default_retry_after=DEFAULT_RETRY_AFTER,
+    )

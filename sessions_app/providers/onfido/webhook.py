@@ -1,0 +1,69 @@
+"""Onfido webhooks: `X-SHA2-Signature` is the hex HMAC-SHA256 of the raw body.
+
+Onfido sends no event id; see `docs/providers/onfido.md` for the event format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ...sync.values import ID_MAX, json_object
+from ..webhook import (
+    CheckSessionLookup,
+    ProviderWebhook,
+    WebhookEvent,
+    body_id,
+    event_text,
+    hmac_signature_valid,
+)
+
+SIGNATURE_HEADER = "X-SHA2-Signature"
+# Events that concern a workflow run (tasks carry the run id).
+RUN_EVENTS = frozenset({"workflow_run.completed"})
+TASK_EVENTS = frozenset({"workflow_task.started", "workflow_task.completed"})
+
+
+class OnfidoWebhook(ProviderWebhook):
+    def signature_valid(
+        self, *, headers: Mapping[str, str], body: bytes, secrets: Sequence[str]
+    ) -> bool:
+        return hmac_signature_valid(
+            header=SIGNATURE_HEADER, headers=headers, body=body, secrets=secrets
+        )
+
+    def event_parse(
+        self, *, data: dict[str, Any], body: bytes, check_session: CheckSessionLookup
+    ) -> WebhookEvent:
+        payload = json_object(data.get("payload"))
+        resource_type = event_text(payload.get("resource_type"))
+        action = event_text(payload.get("action"))
+        obj = json_object(payload.get("object"))
+        resource = json_object(payload.get("resource"))
+        object_id = event_text(obj.get("id"))
+        # Onfido sends no event id: its retries repeat the same event, which
+        # these fields identify (a fresh completion has a fresh completed_at).
+        if object_id and action:
+            delivery_id = ":".join(
+                [
+                    action,
+                    object_id,
+                    event_text(obj.get("status")),
+                    event_text(obj.get("completed_at_iso8601")),
+                ]
+            )
+        else:
+            delivery_id = body_id(body)
+        session_id = ""
+        if action in RUN_EVENTS or (resource_type == "workflow_run" and action):
+            session_id = object_id or event_text(resource.get("id"))
+        elif action in TASK_EVENTS:
+            session_id = event_text(obj.get("workflow_run_id")) or event_text(
+                resource.get("workflow_run_id")
+            )
+        return WebhookEvent(
+            delivery_id=delivery_id[:ID_MAX], event_type=action, session_id=session_id
+        )
+
+
+WEBHOOK = OnfidoWebhook()

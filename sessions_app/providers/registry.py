@@ -1,0 +1,54 @@
+"""The providers Verity knows: one line each.
+
+Adding a provider is one new package under `sessions_app/providers/` plus one
+line in `PROVIDERS` (and its `ProviderKind`). A provider package holds:
+
+- `rows.py`: `ROWS`, its normalisation rows (`rows.NormalisationRows`); a leaf
+  module, imported by `sessions_app.normalization`;
+- `adapter.py`: `ADAPTER`, its `base.ProviderAdapter` subclass (the sync);
+- `webhook.py`: `WEBHOOK`, its `webhook.ProviderWebhook` (signature and event
+  parsing for `sessions_app.webhooks`);
+- and what the adapter is made of: typically `cursor.py` (its pass state, a
+  `walker.PassState`), `records.py` (one session read in full), `http.py`
+  (client setup and error parser), `options.py` (option checks).
+
+Modules are imported when first asked for, so this registry imports nothing
+of Verity's and any module may use it without an import cycle.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .rows import NormalisationRows
+    from .webhook import ProviderWebhook
+
+# Provider kind -> its package.
+PROVIDERS: dict[str, str] = {
+    "onfido": "sessions_app.providers.onfido",
+    "complycube": "sessions_app.providers.complycube",
+    "ica": "sessions_app.providers.ica",
+}
+
+
+def adapter_paths() -> dict[str, str]:
+    """Return provider kind -> dotted path of its adapter class."""
+    return {kind: f"{package}.adapter.ADAPTER" for kind, package in PROVIDERS.items()}
+
+
+def rows_for(kind: str) -> NormalisationRows | None:
+    """Return the normalisation rows of provider `kind` (None for an unknown kind)."""
+    package = PROVIDERS.get(kind)
+    if package is None:
+        return None
+    return importlib.import_module(f"{package}.rows").ROWS
+
+
+def webhook_for(kind: str) -> ProviderWebhook | None:
+    """Return the webhook verifier and parser of provider `kind` (None if unknown)."""
+    package = PROVIDERS.get(kind)
+    if package is None:
+        return None
+    return importlib.import_module(f"{package}.webhook").WEBHOOK
