@@ -1,4 +1,4 @@
-"""URL map. Stable names (DESIGN.md): /, /sessions/, /clients/<id>/, /sync/,
+"""URL map. Stable names (docs/architecture.md, README): /, /sessions/, /clients/<id>/, /sync/,
 /admin/, /api/v1/..., /api/schema/, /webhooks/<slug>/, /healthz."""
 
 from django.contrib import admin

@@ -1,7 +1,7 @@
 """One FilterSet per list, shared by the HTML pages, the REST API and the CSV
 exports, so the three can never disagree about what a filter means.
 
-Every filter is a plain query parameter with a stable name (DESIGN.md):
+Every filter is a plain query parameter with a stable name (docs/api.md):
 provider, status, outcome, tag, workflow, q, created_after, created_before,
 assignee. Lists accept comma-separated values (`status=completed,failed`).
 No filter renders a table into a form: providers are matched by slug, users by
@@ -212,7 +212,7 @@ class SessionFilterSet(filters.FilterSet):
         method="filter_needs_attention",
         choices=[("true", "Yes"), ("false", "No")],
         label="Needs attention",
-        help_text="'true': sessions an officer must look at (models.needs_attention_q).",
+        help_text="'true': sessions an officer must look at: outcome attention or rejected with no decision yet, or status awaiting input, failed or unknown.",
     )
 
     class Meta:

@@ -1,6 +1,6 @@
 """Provider words → Verity's vocabulary: the shared machinery.
 
-The tables of DESIGN.md are data in each provider package
+The tables of docs/providers/README.md ("Normalised vocabulary") are data in each provider package
 (`sessions_app/providers/<name>/rows.py`); this module applies them. Every
 provider word maps to Verity's vocabulary there and nowhere else. A value not
 listed normalises to `unknown` (status) or no outcome: never an exception.

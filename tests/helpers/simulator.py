@@ -104,7 +104,7 @@ def openapi_spec(name: str) -> tuple[OpenAPI, dict]:
 # (/ica/rest), which the simulator's paths already match.
 ONFIDO_OFFICIAL_HOST = "https://api.eu.onfido.com"
 
-# Real ICA mixes V3 status spellings into V4 payloads (see docs/providers.md),
+# Real ICA mixes V3 status spellings into V4 payloads (see docs/providers/ica.md, "Vocabularies"),
 # but WorkflowSessionV4.status is checked against the unanchored V4 pattern.
 # FAILEDFINAL passes it (it contains "FAILED"); these two do not. This is the
 # one deviation from the spec the simulator makes on purpose, and only here.

@@ -1,4 +1,4 @@
-"""Every row of DESIGN.md's normalisation table, unknown values, both ICA spellings."""
+"""Every row of the normalisation table (docs/providers/README.md), unknown values, both ICA spellings."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""ICA's words in Verity's vocabulary (DESIGN.md's normalisation table, as data).
+"""ICA's words in Verity's vocabulary (the normalisation table of docs/providers/README.md, as data).
 
 Contract facts: `docs/providers/ica.md`.
 """

@@ -1,4 +1,4 @@
-"""Onfido's words in Verity's vocabulary (DESIGN.md's normalisation table, as data).
+"""Onfido's words in Verity's vocabulary (the normalisation table of docs/providers/README.md, as data).
 
 Contract facts: `docs/providers/onfido.md`.
 """

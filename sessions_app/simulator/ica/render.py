@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 UNKNOWN_STATUS = "SUSPENDED"
 UNKNOWN_ANALYSIS_STATUS = "PAUSED"
-# ICA puts its own error code in a Problem's `title` (docs/providers.md).
+# ICA puts its own error code in a Problem's `title` (docs/providers/ica.md, "Errors").
 # ICA_API_004 (missing or wrong Accept) is documented by ICA; the other three
 # are those of the ICA replies recorded in tests/fixtures/providers/ica/errors/,
 # which no public source confirms. Errors without a known code (parameter

@@ -1,7 +1,7 @@
 """Every endpoint each adapter calls, times every way a provider can fail.
 
 For each (endpoint, fault) the adapter must give the documented outcome
-(docs/providers.md, "What a failing call does") and nothing else:
+(docs/providers/README.md, "What a failing call does") and nothing else:
 
 - a `ProviderError` subclass with the HTTP status, the provider's error type
   and message (`ProviderRateLimited` with `retry_after`), after exactly the

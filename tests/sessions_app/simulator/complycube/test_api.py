@@ -1,6 +1,6 @@
 """ComplyCube has no published spec: its documented shapes, checked by hand.
 
-Source: ComplyCube's public API reference and docs/providers.md (list envelope,
+Source: ComplyCube's public API reference and docs/providers/complycube.md (list envelope,
 summaries vs full objects, strict date filters, error envelope, bare-key auth).
 """
 
