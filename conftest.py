@@ -6,8 +6,8 @@ it only sorts and labels tests; docs/testing.md explains both rules.
 PostgreSQL-only tests carry the `postgres` marker: `make test` runs them in a
 second pass (`pytest -m postgres`) against a PostgreSQL it can reach, and on
 any other database they are skipped with one reason that says so. A test that
-still says it with `skipif(..., reason="... PostgreSQL ...")` gets the marker
-too, so the second pass finds it; prefer the marker.
+still says it with `skipif(<not PostgreSQL>, reason="... PostgreSQL ...")` gets
+the marker too, so the second pass finds it; prefer the marker.
 
 Timeouts (pytest-timeout): pyproject.toml sets the default for every test
 (a loop that never ends fails instead of hanging the run); tests marked
@@ -26,11 +26,15 @@ POSTGRES_SKIP_REASON = (
 MARKER_TIMEOUTS = {"celery_e2e": 600, "browser": 300}
 
 
-def _says_postgres_only(item: pytest.Item) -> bool:
+def _says_postgres_only(item: pytest.Item, on_postgres: bool) -> bool:
+    """The `postgres` marker, or a skipif naming PostgreSQL that skips exactly
+    when the database is not PostgreSQL (not one that skips *on* it)."""
     if item.get_closest_marker("postgres") is not None:
         return True
     return any(
         "PostgreSQL" in str(mark.kwargs.get("reason", ""))
+        and isinstance(mark.args[0] if mark.args else None, bool)
+        and mark.args[0] is not on_postgres
         for mark in item.iter_markers("skipif")
     )
 
@@ -44,7 +48,7 @@ def pytest_collection_modifyitems(
     # Without pytest-timeout installed the marker would not even be known.
     timeouts = MARKER_TIMEOUTS if config.pluginmanager.hasplugin("timeout") else {}
     for item in items:
-        if _says_postgres_only(item):
+        if _says_postgres_only(item, on_postgres):
             if item.get_closest_marker("postgres") is None:
                 item.add_marker(pytest.mark.postgres)
             if not on_postgres:
