@@ -18,6 +18,9 @@ PG_TESTS ?= auto
 # database .ci/run creates (pytest-django makes its own test_verity from it).
 VERITY_TEST_DATABASE_URL ?= postgres://verity:verity@127.0.0.1:5432/verity
 PG_PYTEST_ARGS ?=
+# `make mutate MUTATE_ARGS="--limit 20 --module sessions_app/webhooks.py"`; the
+# modules and their tests are listed at the top of tests/mutation/run.py.
+MUTATE_ARGS ?=
 
 # Django 6 needs Python 3.12+. Try, in order: python3 (a pyenv `.python-version`
 # pins 3.12.1 here), python3.13, python3.12, then pyenv's own interpreters.
@@ -28,12 +31,13 @@ for c in python3 python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 
 endef
 BASE_PYTHON = $(shell $(FIND_PYTHON))
 
-.PHONY: help run test test-postgres lint check-python bench clean
+.PHONY: help run test test-postgres mutate lint check-python bench clean
 
 help:
 	@echo "make run    create .venv, install, migrate, start simulator + worker + server, sync"
 	@echo "make test   install, ruff check + format --check, makemigrations --check, the whole pytest suite,"
 	@echo "            then the PostgreSQL-only tests when a PostgreSQL answers (PG_TESTS=auto|on|off)"
+	@echo "make mutate mutation-test the safety-critical modules, print the score (slow; not CI)"
 	@echo "make bench  benchmarks (starts PostgreSQL when run as root)"
 
 check-python:
@@ -86,6 +90,11 @@ test-postgres: $(VENV)/.installed-dev
 	echo "!! Start one as docs/testing.md shows, or set VERITY_TEST_DATABASE_URL."; \
 	echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	if [ "$(PG_TESTS)" = on ]; then exit 1; fi
+
+# 100 deliberate small bugs, one at a time, against each module's tests; about
+# 10-15 minutes on two cores (docs/testing.md). Not part of `make test` or CI.
+mutate: $(VENV)/.installed-dev
+	$(PY) tests/mutation/run.py $(MUTATE_ARGS)
 
 bench: $(VENV)/.installed-dev
 	bash bench/run.sh
