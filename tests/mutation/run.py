@@ -171,7 +171,7 @@ def _mutations(node: ast.AST, skipped: set[int]) -> Iterator[tuple[str, object]]
         elif isinstance(value, int) and not isinstance(value, bool):
             yield f"{value} -> {value + 1}", ("constant", value + 1)
         elif isinstance(value, str) and value and len(value) <= 80:
-            yield f"{value!r} -> 'XX{value}'", ("constant", "XX" + value)
+            yield f"{value!r} -> {'XX' + value!r}", ("constant", "XX" + value)
 
 
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
