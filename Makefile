@@ -9,6 +9,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SIM_PORT ?= 8765
 PYTEST_ARGS ?=
+# The PostgreSQL-only tests (marker `postgres`): `make test` runs them in a
+# second pass when a PostgreSQL answers. PG_TESTS=auto runs them if it can and
+# says loudly when it cannot; on: fail without one; off: leave them to the
+# caller (.ci/run, whose PostgreSQL stage runs the whole suite there).
+PG_TESTS ?= auto
+# The database of that pass: VERITY_TEST_DATABASE_URL, else the role and
+# database .ci/run creates (pytest-django makes its own test_verity from it).
+VERITY_TEST_DATABASE_URL ?= postgres://verity:verity@127.0.0.1:5432/verity
+PG_PYTEST_ARGS ?=
+# `make mutate MUTATE_ARGS="--limit 20 --module sessions_app/webhooks.py"`; the
+# modules and their tests are listed at the top of tests/mutation/run.py.
+MUTATE_ARGS ?=
 
 # Django 6 needs Python 3.12+. Try, in order: python3 (a pyenv `.python-version`
 # pins 3.12.1 here), python3.13, python3.12, then pyenv's own interpreters.
@@ -19,11 +31,13 @@ for c in python3 python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 
 endef
 BASE_PYTHON = $(shell $(FIND_PYTHON))
 
-.PHONY: help run test lint check-python bench clean
+.PHONY: help run test test-postgres mutate lint check-python bench clean
 
 help:
 	@echo "make run    create .venv, install, migrate, start simulator + worker + server, sync"
-	@echo "make test   install, ruff check + format --check, makemigrations --check, the whole pytest suite"
+	@echo "make test   install, ruff check + format --check, makemigrations --check, the whole pytest suite,"
+	@echo "            then the PostgreSQL-only tests when a PostgreSQL answers (PG_TESTS=auto|on|off)"
+	@echo "make mutate mutation-test the safety-critical modules, print the score (slow; not CI)"
 	@echo "make bench  benchmarks (starts PostgreSQL when run as root)"
 
 check-python:
@@ -55,6 +69,32 @@ test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-postgres
+
+# The second pass: only the `postgres` tests, on PostgreSQL (docs/testing.md).
+test-postgres: $(VENV)/.installed-dev
+	@url="$(VERITY_TEST_DATABASE_URL)"; shown="$$(echo "$$url" | sed -E 's#//([^:/@]+):[^@]*@#//\1:***@#')"; \
+	case "$${DATABASE_URL:-}" in postgres*) \
+	  echo "PostgreSQL-only tests: ran in the main pass (DATABASE_URL is PostgreSQL)."; exit 0;; esac; \
+	if [ "$(PG_TESTS)" = off ]; then \
+	  echo "PostgreSQL-only tests: not run here (PG_TESTS=off); the caller runs them on PostgreSQL."; exit 0; fi; \
+	if $(PY) -c 'import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=3).close()' "$$url" >/dev/null 2>&1; then \
+	  echo "=== PostgreSQL-only tests on $$shown ==="; \
+	  DATABASE_URL="$$url" $(VENV)/bin/pytest -p no:cacheprovider -m postgres $(PG_PYTEST_ARGS); \
+	  rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc; \
+	fi; \
+	echo ""; \
+	echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	echo "!! PostgreSQL-only tests SKIPPED: no PostgreSQL answers at $$shown"; \
+	echo "!! (the COPY export twin and the other tests marked \`postgres\` did NOT run)."; \
+	echo "!! Start one as docs/testing.md shows, or set VERITY_TEST_DATABASE_URL."; \
+	echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	if [ "$(PG_TESTS)" = on ]; then exit 1; fi
+
+# 100 deliberate small bugs, one at a time, against each module's tests; about
+# 10-15 minutes on two cores (docs/testing.md). Not part of `make test` or CI.
+mutate: $(VENV)/.installed-dev
+	$(PY) tests/mutation/run.py $(MUTATE_ARGS)
 
 bench: $(VENV)/.installed-dev
 	bash bench/run.sh

@@ -2,13 +2,40 @@
 
 Required environment: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL,
 CELERY_BROKER_URL, REDIS_URL. See README.md "Environment variables".
+
+base.py gives the last three development defaults (SQLite, the filesystem
+broker, a per-process memory cache), so `make run` needs no server. In
+production each default would fail quietly: a SQLite file per container, tasks
+queued where no worker looks, a lease cache no other process sees. So a
+missing or empty one stops the process here, before base.py reads them,
+with ImproperlyConfigured naming every missing variable at once.
 """
 
-from .base import *  # noqa: F403
-from .base import DATABASES, env
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env
+
+REQUIRED_ENVIRONMENT = (
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+)
+MISSING_ENVIRONMENT = [
+    name for name in REQUIRED_ENVIRONMENT if not env.str(name, default="").strip()
+]
+if MISSING_ENVIRONMENT:
+    raise ImproperlyConfigured(
+        "Production settings need these environment variables, missing or empty: "
+        f"{', '.join(MISSING_ENVIRONMENT)}. Nothing falls back to the development "
+        'defaults in production; see README.md "Environment variables".'
+    )
+
+from .base import *  # noqa: E402, F403
+from .base import DATABASES  # noqa: E402
 
 DEBUG = False
-# No default: a missing secret key must stop the process, not weaken it.
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")

@@ -33,6 +33,11 @@ def test_production_passes_check_deploy_when_configured():
         env={
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
             "DJANGO_ALLOWED_HOSTS": "verity.example.com",
+            # Required too (tests/config/test_production_settings.py); never
+            # connected to by `check`.
+            "DATABASE_URL": "postgres://verity:verity@db.example.invalid/verity",
+            "CELERY_BROKER_URL": "redis://broker.example.invalid:6379/0",
+            "REDIS_URL": "redis://cache.example.invalid:6379/1",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
