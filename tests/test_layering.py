@@ -5,7 +5,15 @@
    imports a higher one, directly or through other modules.
 3. Adapters (`sessions_app.providers`) never import `sessions_app.models`,
    directly or through other modules.
-4. The simulator imports nothing of `sessions_app` outside `sessions_app.simulator`.
+4. The simulator imports nothing of `sessions_app` outside `sessions_app.simulator`,
+   nor Django, DRF, Celery or the project's settings: sharing code with the client
+   it plays against would let a bug on one side hide the same bug on the other,
+   and `simulate_providers` serves without a database.
+5. Inside `sessions_app.sync` imports run one way: engine -> runs -> upsert ->
+   schedule/related -> values (lease beside them, used by runs and the engine).
+6. Shared leaves (`sessions_app.sync.values`, the providers' normalisation rows)
+   import nothing of Verity's but the vocabulary: any layer may use them, which
+   is why the models take their column caps from `sync.values`.
 
 The graph is grimp's (the library behind import-linter): every `import`
 statement counts, at module level or inside a function (a function-level import
@@ -64,21 +72,33 @@ ADAPTERS = "sessions_app.providers"
 MODELS = "sessions_app.models"
 SIMULATOR = "sessions_app.simulator"
 
-# (importer, imported) imports that break a rule today, and what removes them.
-KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    (
-        "sessions_app.selectors",
-        "sessions_app.filters",
-    ): "selectors build FilterSets from a QueryDict; issue 16 item 3 (the views "
-    "split) makes selectors take typed arguments, ending the filters <-> "
-    "selectors cycle",
+# Leaves any layer may import (rule 6): they import nothing of Verity's.
+SHARED_LEAVES = ("sessions_app.sync.values",)
+# What the simulator must not import besides Verity (rule 4).
+SIMULATOR_FORBIDDEN = ("django", "rest_framework", "django_filters", "celery", "config")
+# Rule 5: a module of the sync may import only sync modules of a lower rank.
+SYNC_RANK = {
+    "sessions_app.sync.values": 0,
+    "sessions_app.sync.lease": 1,
+    "sessions_app.sync.schedule": 1,
+    "sessions_app.sync.related": 1,
+    "sessions_app.sync.upsert": 2,
+    "sessions_app.sync.runs": 3,
+    "sessions_app.sync.engine": 4,
 }
+
+# (importer, imported) imports that break a rule today, and what removes them.
+# Empty: the last one (selectors -> filters) went with issue 16's views split.
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def _build_graph() -> grimp.ImportGraph:
     # cache_dir=None: never write grimp's cache into the repository.
     graph = grimp.build_graph(
-        PACKAGE, exclude_type_checking_imports=True, cache_dir=None
+        PACKAGE,
+        exclude_type_checking_imports=True,
+        include_external_packages=True,
+        cache_dir=None,
     )
     for module in list(graph.modules):
         if module.startswith(IGNORED):
@@ -98,6 +118,17 @@ def graph() -> grimp.ImportGraph:
     for importer, imported in KNOWN_EXCEPTIONS:
         if _imports(pruned, importer, imported):
             pruned.remove_import(importer=importer, imported=imported)
+    return pruned
+
+
+@pytest.fixture(scope="module")
+def layered(graph) -> grimp.ImportGraph:
+    """The pruned graph without the shared leaves, which sit below every layer."""
+    pruned = _build_graph()
+    for importer, imported in KNOWN_EXCEPTIONS:
+        pruned.remove_import(importer=importer, imported=imported)
+    for leaf in SHARED_LEAVES:
+        pruned.remove_module(leaf)
     return pruned
 
 
@@ -234,7 +265,8 @@ def _present(graph: grimp.ImportGraph, package: str) -> bool:
         for higher in higher_layer
     ],
 )
-def test_a_lower_layer_never_imports_a_higher_one(graph, lower, higher):
+def test_a_lower_layer_never_imports_a_higher_one(layered, lower, higher):
+    graph = layered
     if not (_present(graph, lower) and _present(graph, higher)):
         pytest.skip(f"{lower} or {higher} does not exist (yet)")
     chains = graph.find_shortest_chains(
@@ -257,14 +289,77 @@ def test_adapters_never_import_models(graph):
 
 
 def test_simulator_imports_nothing_of_verity_outside_itself(graph):
+    simulator = [module for module in graph.modules if _inside(module, SIMULATOR)]
+    assert len(simulator) > 10
     leaks = sorted(
         (importer, imported)
-        for importer in graph.modules
-        if _inside(importer, SIMULATOR)
+        for importer in simulator
         for imported in graph.find_modules_directly_imported_by(importer)
-        if not _inside(imported, SIMULATOR)
+        if (_inside(imported, PACKAGE) and not _inside(imported, SIMULATOR))
+        or imported.split(".")[0] in SIMULATOR_FORBIDDEN
     )
     assert not leaks, (
         "The simulator stays independent of Verity:\n    "
         + "\n    ".join(_where(graph, pair) for pair in leaks)
     )
+
+
+def _verity_imports(graph: grimp.ImportGraph, module: str) -> set[str]:
+    return {
+        imported
+        for imported in graph.find_modules_directly_imported_by(module)
+        if _inside(imported, PACKAGE)
+    }
+
+
+def test_every_sync_module_has_a_rank(graph):
+    modules = {
+        module
+        for module in graph.modules
+        if _inside(module, "sessions_app.sync") and module != "sessions_app.sync"
+    }
+    assert modules == set(SYNC_RANK)
+
+
+def test_sync_modules_import_only_sync_modules_below_them(graph):
+    wrong = sorted(
+        f"{module} (rank {rank}) -> {imported} (rank {SYNC_RANK[imported]})"
+        for module, rank in SYNC_RANK.items()
+        for imported in _verity_imports(graph, module)
+        if imported in SYNC_RANK and SYNC_RANK[imported] >= rank
+    )
+    assert not wrong
+
+
+@pytest.mark.parametrize("leaf", SHARED_LEAVES)
+def test_shared_leaves_import_nothing_of_verity(graph, leaf):
+    assert _verity_imports(graph, leaf) == set()
+
+
+def test_normalisation_rows_import_only_the_vocabulary(graph):
+    rows = [
+        module
+        for module in graph.modules
+        if _inside(module, ADAPTERS) and module.endswith(".rows")
+    ]
+    assert len(rows) >= 3
+    allowed = {"sessions_app.vocabulary", "sessions_app.providers.rows"}
+    wrong = {
+        module: sorted(_verity_imports(graph, module) - allowed)
+        for module in rows
+        if _verity_imports(graph, module) - allowed
+    }
+    assert not wrong
+
+
+def test_the_rules_catch_a_break():
+    """The checks themselves work: a forged import breaks each rule."""
+    broken = _build_graph()
+    broken.add_import(importer="sessions_app.providers.base", imported=MODELS)
+    assert broken.find_shortest_chains(
+        importer=ADAPTERS, imported=MODELS, as_packages=True
+    )
+    broken.add_import(
+        importer="sessions_app.sync.values", imported="sessions_app.vocabulary"
+    )
+    assert _verity_imports(broken, "sessions_app.sync.values")
