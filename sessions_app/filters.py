@@ -154,8 +154,18 @@ def _parse_or_none(parse: Any, value: str) -> Any:
         return None
 
 
+class DateCheckedFilterSet(filters.FilterSet):
+    """A FilterSet whose `created_after`/`created_before` values are checked
+    when it is validated: FlexibleDateTimeFilter would raise during `.qs`, so
+    a bad date is reported as a form error instead."""
+
+    def is_valid(self) -> bool:
+        if super().is_valid():
+            _validate_dates(self)
+        return self.form.is_valid()
+
+
 def _validate_dates(filterset: filters.FilterSet) -> None:
-    # FlexibleDateTimeFilter raises during .qs; surface it as a form error instead.
     for name in ("created_after", "created_before"):
         raw = filterset.form.cleaned_data.get(name)
         if not raw:
@@ -170,7 +180,7 @@ def _validate_dates(filterset: filters.FilterSet) -> None:
             )
 
 
-class SessionFilterSet(filters.FilterSet):
+class SessionFilterSet(DateCheckedFilterSet):
     provider = CharInFilter(
         field_name="connection__slug",
         lookup_expr="in",
@@ -218,12 +228,6 @@ class SessionFilterSet(filters.FilterSet):
     class Meta:
         model = WorkflowSession
         fields: list[str] = []
-
-    def is_valid(self) -> bool:
-        valid = super().is_valid()
-        if valid:
-            _validate_dates(self)
-        return self.form.is_valid()
 
     def filter_outcome(self, qs: QuerySet, name: str, values: list[str]) -> QuerySet:
         if not values:
@@ -317,7 +321,7 @@ def _with_session_filters(
 
 
 @_with_session_filters
-class CheckFilterSet(filters.FilterSet):
+class CheckFilterSet(DateCheckedFilterSet):
     """Checks, filtered by their own fields or by their session's queue filters.
 
     The check's own filters are declared here; every review-queue filter is
@@ -336,12 +340,6 @@ class CheckFilterSet(filters.FilterSet):
     class Meta:
         model = Check
         fields: list[str] = []
-
-    def is_valid(self) -> bool:
-        valid = super().is_valid()
-        if valid:
-            _validate_dates(self)
-        return self.form.is_valid()
 
     filter_outcome = SessionFilterSet.filter_outcome
 

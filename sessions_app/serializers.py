@@ -74,6 +74,16 @@ class SessionTagsSerializer(RowListSerializer):
         return listed if listed is not None else super().get_attribute(instance)
 
 
+class ProviderFieldsMixin(serializers.Serializer):
+    # The connection a row comes from: its slug and its kind. (A comment, not a
+    # docstring: drf-spectacular would describe every inheriting schema with it.)
+
+    provider = serializers.CharField(source="connection.slug", read_only=True)
+    provider_kind = serializers.ChoiceField(
+        source="connection.kind", choices=ProviderKind.choices, read_only=True
+    )
+
+
 class TagSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
@@ -82,15 +92,11 @@ class TagSerializer(serializers.ModelSerializer):
         list_serializer_class = SessionTagsSerializer
 
 
-class SessionSerializer(serializers.ModelSerializer):
+class SessionSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
     """A session as a row of the review queue."""
 
     url = RowLinkField(view_name="api-session-detail")
     page_url = serializers.SerializerMethodField(help_text="The session's Verity page.")
-    provider = serializers.CharField(source="connection.slug", read_only=True)
-    provider_kind = serializers.ChoiceField(
-        source="connection.kind", choices=ProviderKind.choices, read_only=True
-    )
     provider_client_external_id = serializers.CharField(
         source="provider_client.external_id", allow_null=True, read_only=True
     )
@@ -235,12 +241,7 @@ class ClientSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProviderClientSerializer(serializers.ModelSerializer):
-    provider = serializers.CharField(source="connection.slug", read_only=True)
-    provider_kind = serializers.ChoiceField(
-        source="connection.kind", choices=ProviderKind.choices, read_only=True
-    )
-
+class ProviderClientSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = ProviderClient
         fields = [
@@ -283,14 +284,10 @@ class SessionDetailSerializer(SessionSerializer):
         read_only_fields = fields
 
 
-class CheckSerializer(serializers.ModelSerializer):
+class CheckSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
     """A check with its session and client, as a flat row."""
 
     url = serializers.HyperlinkedIdentityField(view_name="api-check-detail")
-    provider = serializers.CharField(source="connection.slug", read_only=True)
-    provider_kind = serializers.ChoiceField(
-        source="connection.kind", choices=ProviderKind.choices, read_only=True
-    )
     session_external_id = serializers.CharField(
         source="session.external_id", read_only=True
     )
@@ -390,12 +387,8 @@ class ClientDetailSerializer(ClientSerializer):
         return _absolute(self.context, f"{reverse('api-session-list')}?client={obj.pk}")
 
 
-class SyncRunSerializer(serializers.ModelSerializer):
+class SyncRunSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-sync-run-detail")
-    provider = serializers.CharField(source="connection.slug", read_only=True)
-    provider_kind = serializers.ChoiceField(
-        source="connection.kind", choices=ProviderKind.choices, read_only=True
-    )
     unknown_values = serializers.JSONField(
         read_only=True,
         help_text="Raw provider values that normalised to `unknown`, with how often.",

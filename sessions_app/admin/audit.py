@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from ..models import AuditEvent
-from .base import ReadOnlyAdmin, pretty_json
+from .base import ReadOnlyAdmin, pretty_json_field
 
 
 @admin.register(AuditEvent)
@@ -27,10 +27,5 @@ class AuditEventAdmin(ReadOnlyAdmin):
     exclude = ("before", "after")
     readonly_fields = ("before_pretty", "after_pretty")
 
-    @admin.display(description="Before")
-    def before_pretty(self, obj: AuditEvent) -> str:
-        return pretty_json(obj.before)
-
-    @admin.display(description="After")
-    def after_pretty(self, obj: AuditEvent) -> str:
-        return pretty_json(obj.after)
+    before_pretty = pretty_json_field("before", "Before")
+    after_pretty = pretty_json_field("after", "After")

@@ -4,6 +4,7 @@ read-only pretty JSON for raw payloads."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -15,6 +16,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from ..pagination import EstimatedCountPaginator
+from ..roles import user_can_export
 from ..services import (
     audit_event_record,
     client_for_object,
@@ -42,6 +44,37 @@ def pretty_json_text(text: str) -> str:
         # Show what was received, not "—": an empty body is still a fact.
         return format_html('<pre class="verity-json">{}</pre>', text)
     return pretty_json(value)
+
+
+def pretty_json_field(
+    attname: str, description: str, *, stored_as_text: bool = False
+) -> Callable[[Any, Model], str]:
+    """Return a read-only admin field showing `attname` as pretty JSON.
+
+    `stored_as_text`: the field is text that should hold JSON (a quarantined
+    record, a webhook body), shown as received when it does not parse.
+    """
+    render = pretty_json_text if stored_as_text else pretty_json
+
+    @admin.display(description=description)
+    def display(model_admin: Any, obj: Model) -> str:
+        return render(getattr(obj, attname))
+
+    return display
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A child list on its parent's page, read only: rows the sync owns."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_fields(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 def _m2m_label(related: Model) -> str:
@@ -210,3 +243,24 @@ def admin_selection(queryset: QuerySet) -> dict[str, Any]:
     )
     count = len(ids) if len(ids) < AUDITED_SELECTION_IDS else queryset.count()
     return {"selected": str(count), "selected_ids": ids}
+
+
+class CsvExportActionMixin:
+    """The "Export selected as CSV" action: the desk's exporter (columns,
+    formula guard, audit) over the admin's selection, for exporters only."""
+
+    actions = ["export_selected_csv"]
+    # (request=, queryset=, filters=, source=) -> HttpResponse, from exports/.
+    csv_response: Callable[..., Any]
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return user_can_export(request.user)
+
+    @admin.action(description="Export selected as CSV", permissions=["export"])
+    def export_selected_csv(self, request: HttpRequest, queryset: QuerySet) -> Any:
+        return type(self).csv_response(
+            request=request,
+            queryset=queryset,
+            filters=admin_selection(queryset),
+            source="admin",
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -11,19 +9,12 @@ from django.http import HttpRequest
 
 from ..models import Client, ProviderClient
 from ..services import provider_client_link
-from .base import AuditedModelAdmin, pretty_json
+from .base import AuditedModelAdmin, ReadOnlyInline, pretty_json_field
 
 
-class ProviderClientInline(admin.TabularInline):
+class ProviderClientInline(ReadOnlyInline):
     model = ProviderClient
     fields = ("connection", "external_id", "name", "external_reference", "link_source")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("connection")
@@ -62,9 +53,7 @@ class ProviderClientAdmin(AuditedModelAdmin):
     exclude = ("raw_payload", "payload_hash")
     ordering = ("-id",)
 
-    @admin.display(description="Raw payload")
-    def raw_payload_pretty(self, obj: ProviderClient) -> str:
-        return pretty_json(obj.raw_payload)
+    raw_payload_pretty = pretty_json_field("raw_payload", "Raw payload")
 
     def save_model(
         self, request: HttpRequest, obj: ProviderClient, form: ModelForm, change: bool

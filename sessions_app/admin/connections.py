@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from ..models import ProviderConnection, QuarantinedRecord, SyncRun, WebhookDelivery
-from .base import AuditedModelAdmin, ReadOnlyAdmin, pretty_json, pretty_json_text
+from .base import AuditedModelAdmin, ReadOnlyAdmin, pretty_json_field
 
 
 @admin.register(ProviderConnection)
@@ -57,9 +57,7 @@ class ProviderConnectionAdmin(AuditedModelAdmin):
         ),
     )
 
-    @admin.display(description="Sync cursor")
-    def sync_cursor_pretty(self, obj: ProviderConnection) -> str:
-        return pretty_json(obj.sync_cursor)
+    sync_cursor_pretty = pretty_json_field("sync_cursor", "Sync cursor")
 
 
 @admin.register(SyncRun)
@@ -87,17 +85,11 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "unknown_values_pretty",
     )
 
-    @admin.display(description="Cursor before")
-    def cursor_before_pretty(self, obj: SyncRun) -> str:
-        return pretty_json(obj.cursor_before)
-
-    @admin.display(description="Cursor after")
-    def cursor_after_pretty(self, obj: SyncRun) -> str:
-        return pretty_json(obj.cursor_after)
-
-    @admin.display(description="Unknown provider values")
-    def unknown_values_pretty(self, obj: SyncRun) -> str:
-        return pretty_json(obj.unknown_values)
+    cursor_before_pretty = pretty_json_field("cursor_before", "Cursor before")
+    cursor_after_pretty = pretty_json_field("cursor_after", "Cursor after")
+    unknown_values_pretty = pretty_json_field(
+        "unknown_values", "Unknown provider values"
+    )
 
 
 @admin.register(QuarantinedRecord)
@@ -130,9 +122,7 @@ class QuarantinedRecordAdmin(AuditedModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.display(description="Raw record")
-    def raw_pretty(self, obj: QuarantinedRecord) -> str:
-        return pretty_json_text(obj.raw)
+    raw_pretty = pretty_json_field("raw", "Raw record", stored_as_text=True)
 
     @admin.display(description="Reason")
     def reason_short(self, obj: QuarantinedRecord) -> str:
@@ -156,6 +146,4 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     exclude = ("body",)
     readonly_fields = ("body_pretty",)
 
-    @admin.display(description="Body")
-    def body_pretty(self, obj: WebhookDelivery) -> str:
-        return pretty_json_text(obj.body)
+    body_pretty = pretty_json_field("body", "Body", stored_as_text=True)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 
 from ..models import (
     Check,
@@ -70,6 +71,26 @@ PROVIDER_CLIENT_SYNC_FIELDS = [
     "payload_hash",
     "updated_at",
 ]
+
+
+def external_rows_upsert(
+    model: type[models.Model], rows: list[Any], *, update_fields: list[str]
+) -> None:
+    """Insert `rows`, or update `update_fields` of those whose (connection,
+    external_id) exists already: one statement per VERITY_SYNC_BATCH_SIZE rows.
+
+    The key is the unique constraint every mirrored model has, so concurrent
+    writers of the same rows cannot create duplicates. Keys must be unique
+    within `rows` (see `last_wins`): PostgreSQL's ON CONFLICT cannot touch
+    one row twice in a statement.
+    """
+    model.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["connection", "external_id"],
+        update_fields=update_fields,
+        batch_size=settings.VERITY_SYNC_BATCH_SIZE,
+    )
 
 
 def last_wins(items: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
@@ -140,12 +161,8 @@ def provider_clients_upsert(
             )
         )
     if to_write:
-        ProviderClient.objects.bulk_create(
-            to_write,
-            update_conflicts=True,
-            unique_fields=["connection", "external_id"],
-            update_fields=PROVIDER_CLIENT_SYNC_FIELDS,
-            batch_size=settings.VERITY_SYNC_BATCH_SIZE,
+        external_rows_upsert(
+            ProviderClient, to_write, update_fields=PROVIDER_CLIENT_SYNC_FIELDS
         )
     if relink:
         ProviderClient.objects.filter(
@@ -251,13 +268,7 @@ def checks_upsert(
             )
     rows = last_wins(rows, key=lambda c: c.external_id)
     if rows:
-        Check.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["connection", "external_id"],
-            update_fields=CHECK_SYNC_FIELDS,
-            batch_size=settings.VERITY_SYNC_BATCH_SIZE,
-        )
+        external_rows_upsert(Check, rows, update_fields=CHECK_SYNC_FIELDS)
 
 
 def policy_assurances_replace(

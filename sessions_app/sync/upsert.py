@@ -58,6 +58,7 @@ from ..providers.base import (
 )
 from .related import (
     checks_upsert,
+    external_rows_upsert,
     last_wins,
     policy_assurances_replace,
     provider_clients_upsert,
@@ -370,13 +371,7 @@ def session_upsert_batch(
             )
             for record, digest in changed
         ]
-        WorkflowSession.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["connection", "external_id"],
-            update_fields=SESSION_SYNC_FIELDS,
-            batch_size=settings.VERITY_SYNC_BATCH_SIZE,
-        )
+        external_rows_upsert(WorkflowSession, rows, update_fields=SESSION_SYNC_FIELDS)
         if any(row.pk is None for row in rows):  # databases without RETURNING
             pks = dict(
                 WorkflowSession.objects.filter(

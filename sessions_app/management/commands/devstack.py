@@ -113,6 +113,21 @@ def simulated_providers_configure(
         )
 
 
+def celery_worker_argv(
+    *, queue: str, name: str, concurrency: int, beat_schedule: str = ""
+) -> list[str]:
+    """Return the argv of a Celery worker on `queue`; with `beat_schedule`, it
+    also runs beat (embedded, keeping its schedule in that file)."""
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker"]
+    if beat_schedule:
+        argv.append("-B")
+    argv += ["-Q", queue, "-n", name, "-l", "info", "-c", str(concurrency)]
+    argv.append("--pidfile=")
+    if beat_schedule:
+        argv += ["-s", beat_schedule]
+    return argv
+
+
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -181,49 +196,19 @@ class Command(BaseCommand):
         """
         from config.celery import SYNC_QUEUE
 
-        return [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            SYNC_QUEUE,
-            "-n",
-            "sync@%h",
-            "-l",
-            "info",
-            "-c",
-            "2",
-            "--pidfile=",
-        ]
+        return celery_worker_argv(queue=SYNC_QUEUE, name="sync@%h", concurrency=2)
 
     def control_worker_argv(self) -> list[str]:
         """The control worker: beat plus one process kept free of syncs."""
         from config.celery import CONTROL_QUEUE
 
         schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"
-        return [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-B",
-            "-Q",
-            CONTROL_QUEUE,
-            "-n",
-            "control@%h",
-            "-l",
-            "info",
-            "-c",
-            "1",
-            "--pidfile=",
-            "-s",
-            str(schedule),
-        ]
+        return celery_worker_argv(
+            queue=CONTROL_QUEUE,
+            name="control@%h",
+            concurrency=1,
+            beat_schedule=str(schedule),
+        )
 
     def web_argv(self, options: dict[str, Any]) -> list[str]:
         return [
