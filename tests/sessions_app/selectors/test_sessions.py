@@ -1,4 +1,5 @@
-"""Session reads (selectors/sessions.py): the detail page, queue and API rows, keyset pages."""
+"""Session reads (selectors/sessions.py): the detail page, queue and API rows, keyset
+pages, the export's single query."""
 
 from __future__ import annotations
 
@@ -135,3 +136,13 @@ def test_session_page_sorts_and_pages_through_a_filtered_queryset():
     assert seen == [pk for _, pk in expected][:4]
     with pytest.raises(KeyError):
         selectors.session_page(queryset=qs, sort="secret_field")
+
+
+def test_export_counts_checks_in_the_single_query_without_subqueries():
+    sql = str(
+        selectors.session_export_queryset(queryset=selectors.session_queryset()).query
+    )
+    assert sql.count("SELECT") == 1
+    assert "GROUP BY" in sql
+    assert "COUNT(" in sql
+    assert "workflowsession_tags" not in sql, "tags are read per chunk, never joined"

@@ -1,0 +1,53 @@
+"""Connections and what their syncs leave (admin/connections.py): no secret
+values, raw webhook bodies and quarantined records read-only and pretty."""
+
+import json
+
+import pytest
+from django.urls import reverse
+from django.utils.html import escape
+
+from tests.factories import (
+    ProviderConnectionFactory,
+    QuarantinedRecordFactory,
+    WebhookDeliveryFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_pages_never_show_secret_values(admin_client_verity, monkeypatch):
+    monkeypatch.setenv("ONFIDO_TEST_TOKEN", "super-secret-token-value")
+    connection = ProviderConnectionFactory()
+    url = reverse("admin:sessions_app_providerconnection_change", args=[connection.pk])
+    body = admin_client_verity.get(url).content.decode()
+    assert "ONFIDO_TEST_TOKEN" in body
+    assert "super-secret-token-value" not in body
+
+
+def test_webhook_body_is_shown_read_only_as_pretty_json(admin_client_verity):
+    payload = {"resource": {"id": "run-1", "note": "<b>bold</b>"}, "action": "x"}
+    delivery = WebhookDeliveryFactory(body=json.dumps(payload))
+    url = reverse("admin:sessions_app_webhookdelivery_change", args=[delivery.pk])
+    body = admin_client_verity.get(url).content.decode()
+    pretty = json.dumps(payload, indent=2, sort_keys=True)
+    assert escape(pretty) in body
+    assert "<b>bold</b>" not in body
+    assert 'name="body"' not in body
+
+
+def test_quarantined_raw_falls_back_to_escaped_text_when_not_json(admin_client_verity):
+    record = QuarantinedRecordFactory(raw="<script>alert(1)</script> status=???")
+    url = reverse("admin:sessions_app_quarantinedrecord_change", args=[record.pk])
+    body = admin_client_verity.get(url).content.decode()
+    assert escape("<script>alert(1)</script> status=???") in body
+    assert "<script>alert(1)</script>" not in body
+    assert 'name="raw"' not in body
+
+
+def test_quarantined_raw_json_is_pretty_printed(admin_client_verity):
+    record = QuarantinedRecordFactory(raw='{"status": {"bad": true}, "id": 1}')
+    url = reverse("admin:sessions_app_quarantinedrecord_change", args=[record.pk])
+    body = admin_client_verity.get(url).content.decode()
+    pretty = json.dumps({"id": 1, "status": {"bad": True}}, indent=2, sort_keys=True)
+    assert escape(pretty) in body
