@@ -32,18 +32,13 @@ OpenAPI spec). How this adapter reads it:
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ...exceptions import ProviderNotFound, ProviderResponseInvalid
-from ...sync.values import (
-    format_timestamp,
-    parse_timestamp,
-)
+from ...sync.values import format_timestamp, parse_timestamp
 from ..base import (
     Budget,
-    ConnectionConfig,
     KnownVersions,
     Page,
     ProviderAdapter,
@@ -52,19 +47,10 @@ from ..base import (
 )
 from ..common import build_or_quarantine, int_option, page_of_items
 from ..http import ProviderHTTP
-from ..walker import (
-    ListingWalk,
-    PhaseWalk,
-    item_id,
-    now_utc,
-    resumable,
-    retry_ids_of,
-)
+from ..walker import ListingWalk, PhaseWalk, item_id, now_utc, resumable, retry_ids_of
 from .cursor import ComplyCubePass
 from .http import complycube_http
 from .records import KIND, SessionReader
-
-logger = logging.getLogger(__name__)
 
 RECORD_TYPE = "workflow_session"
 
@@ -73,12 +59,10 @@ class ComplyCubeAdapter(ProviderAdapter):
     """Workflow sessions, their related checks, policies and clients."""
 
     kind = KIND
+    http_factory = staticmethod(complycube_http)
+    http: ProviderHTTP
 
-    def __init__(
-        self, config: ConnectionConfig, *, http: ProviderHTTP | None = None
-    ) -> None:
-        super().__init__(config, http=http)
-        options = config.options
+    def configure(self, options: Mapping[str, Any]) -> None:
         self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=1000)
         self.lookback = dt.timedelta(
@@ -87,14 +71,6 @@ class ComplyCubeAdapter(ProviderAdapter):
             )
         )
         self.reader = SessionReader(self.http)
-
-    @classmethod
-    def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
-        """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
-        return complycube_http(config, **overrides)
-
-    def build_http(self) -> ProviderHTTP:
-        return self.make_http(self.config)
 
     # The pass ---------------------------------------------------------------
 

@@ -12,9 +12,7 @@ from typing import Any
 import requests
 
 from ...exceptions import ProviderResponseInvalid
-from ...sync.values import (
-    text,
-)
+from ...sync.values import text
 from ..base import ConnectionConfig
 from ..http import ProviderHTTP, connection_http, response_json
 

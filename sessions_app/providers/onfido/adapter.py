@@ -43,15 +43,9 @@ from ...exceptions import (
     ProviderResponseInvalid,
 )
 from ...normalization import SESSION_STATUS, in_rotation
-from ...sync.values import (
-    RAW_WORD_MAX,
-    format_timestamp,
-    parse_timestamp,
-    text,
-)
+from ...sync.values import RAW_WORD_MAX, format_timestamp, parse_timestamp, text
 from ..base import (
     Budget,
-    ConnectionConfig,
     KnownVersions,
     Page,
     ProviderAdapter,
@@ -67,14 +61,7 @@ from ..common import (
     quarantine,
 )
 from ..http import ProviderHTTP
-from ..walker import (
-    ListingWalk,
-    PhaseWalk,
-    item_id,
-    now_utc,
-    resumable,
-    retry_ids_of,
-)
+from ..walker import ListingWalk, PhaseWalk, item_id, now_utc, resumable, retry_ids_of
 from .cursor import OnfidoPass
 from .http import onfido_http
 from .options import region_problem
@@ -111,13 +98,11 @@ class OnfidoAdapter(ProviderAdapter):
     """Workflow runs, their tasks (as checks) and applicants (as clients)."""
 
     kind = KIND
+    http_factory = staticmethod(onfido_http)
+    http: ProviderHTTP
 
-    def __init__(
-        self, config: ConnectionConfig, *, http: ProviderHTTP | None = None
-    ) -> None:
-        super().__init__(config, http=http)
-        options = config.options
-        problem = region_problem(config.base_url, options.get("region"))
+    def configure(self, options: Mapping[str, Any]) -> None:
+        problem = region_problem(self.config.base_url, options.get("region"))
         if problem is not None:
             raise ProviderConfigurationError(f"Option 'region': {problem}.")
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=500)
@@ -125,14 +110,6 @@ class OnfidoAdapter(ProviderAdapter):
             options, "overlap_days", 1, minimum=0, maximum=60
         )
         self.reader = RunReader(self.http)
-
-    @classmethod
-    def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
-        """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
-        return onfido_http(config, **overrides)
-
-    def build_http(self) -> ProviderHTTP:
-        return self.make_http(self.config)
 
     # The pass ---------------------------------------------------------------
 

@@ -9,9 +9,7 @@ from typing import Any
 
 import requests
 
-from ...sync.values import (
-    text,
-)
+from ...sync.values import text
 from ..base import ConnectionConfig
 from ..http import ProviderHTTP, connection_http, response_json
 
