@@ -46,7 +46,6 @@ from ..base import (
     no_known_versions,
 )
 from ..common import build_or_quarantine, int_option, page_of_items
-from ..http import ProviderHTTP
 from ..walker import ListingWalk, PhaseWalk, item_id, now_utc, resumable, retry_ids_of
 from .cursor import ComplyCubePass
 from .http import complycube_http
@@ -60,7 +59,6 @@ class ComplyCubeAdapter(ProviderAdapter):
 
     kind = KIND
     http_factory = staticmethod(complycube_http)
-    http: ProviderHTTP
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)

@@ -44,7 +44,6 @@ from ..base import (
     payload_hash,
 )
 from ..common import int_option, list_option, page_of_items, path_id, quarantine
-from ..http import ProviderHTTP
 from ..walker import PassWalk, PhaseWalk, now_utc, resumable
 from .cursor import IcaPass
 from .http import MAX_SMALL_LIST_PAGES, ica_http, next_page_token, paged_envelope
@@ -60,7 +59,6 @@ class IcaAdapter(ProviderAdapter):
 
     kind = KIND
     http_factory = staticmethod(ica_http)
-    http: ProviderHTTP
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.project_ids = list_option(options, "project_ids")

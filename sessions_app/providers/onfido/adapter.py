@@ -60,7 +60,6 @@ from ..common import (
     path_id,
     quarantine,
 )
-from ..http import ProviderHTTP
 from ..walker import ListingWalk, PhaseWalk, item_id, now_utc, resumable, retry_ids_of
 from .cursor import OnfidoPass
 from .http import onfido_http
@@ -99,7 +98,6 @@ class OnfidoAdapter(ProviderAdapter):
 
     kind = KIND
     http_factory = staticmethod(onfido_http)
-    http: ProviderHTTP
 
     def configure(self, options: Mapping[str, Any]) -> None:
         problem = region_problem(self.config.base_url, options.get("region"))
