@@ -25,12 +25,13 @@ from ..sync.values import (
     ID_MAX,
     NAME_MAX,
     QUARANTINE_RAW_MAX,
+    RAW_WORD_MAX,
     clean_id,
     json_list,
     json_text,
     text,
 )
-from .base import Page, QuarantineRecord, SessionRecord, TagRecord
+from .base import Page, QuarantineRecord, SessionRecord, TagRecord, payload_hash
 
 if TYPE_CHECKING:
     from .http import ProviderHTTP
@@ -187,6 +188,15 @@ def page_of_items(
             build=lambda ident=ident, item=item: build(ident, item),
         )
     return page
+
+
+def change_marker(item: dict[str, Any], key: str) -> str:
+    """Return a listed item's change marker: its `key` timestamp as sent, else a
+    hash of the whole item (a provider that sent none still gets one)."""
+    updated = item.get(key)
+    if isinstance(updated, str) and updated.strip():
+        return updated.strip()[:RAW_WORD_MAX]
+    return payload_hash(item)
 
 
 def path_id(value: str) -> str:

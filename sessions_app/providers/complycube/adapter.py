@@ -128,23 +128,12 @@ class ComplyCubeAdapter(ProviderAdapter):
             return finished
 
         def retry_phase() -> PhaseWalk:
-            pending = sorted(
-                i
-                for i in retry.difference(state.listed_retry_ids)
-                if i > state.retry_after
-            )
-
-            def read_through(ident: str) -> None:
-                state.retry_after = ident
-
-            return (
-                yield from walk.by_id(
-                    pending,
-                    batch_size=self.batch_size,
-                    read=self._retry_page,
-                    read_through=read_through,
-                    record_type=RECORD_TYPE,
-                )
+            return walk.by_id(
+                retry.difference(state.listed_retry_ids),
+                after="retry_after",
+                batch_size=self.batch_size,
+                read=self._retry_page,
+                record_type=RECORD_TYPE,
             )
 
         yield from walk.run(

@@ -30,8 +30,9 @@ from ...sync.values import (
     parse_timestamp,
     text,
 )
-from ..base import CheckRecord, ClientRecord, PolicyRecord, SessionRecord, payload_hash
+from ..base import CheckRecord, ClientRecord, PolicyRecord, SessionRecord
 from ..common import (
+    change_marker,
     missing_reason,
     object_read,
     path_id,
@@ -61,10 +62,7 @@ class SessionReader:
 
     @staticmethod
     def version(session: dict[str, Any]) -> str:
-        updated = session.get("updatedAt")
-        if isinstance(updated, str) and updated.strip():
-            return updated.strip()[:RAW_WORD_MAX]
-        return payload_hash(session)
+        return change_marker(session, "updatedAt")
 
     def record(self, ident: str, summary: dict[str, Any]) -> SessionRecord:
         detail = self.http.get_json(f"/workflowSessions/{path_id(ident)}")

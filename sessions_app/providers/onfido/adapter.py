@@ -209,21 +209,12 @@ class OnfidoAdapter(ProviderAdapter):
             return finished
 
         def refresh_phase() -> PhaseWalk:
-            pending = sorted(
-                {i for i in wanted if i > state.refresh_after} - seen - listed_ids()
-            )
-
-            def read_through(ident: str) -> None:
-                state.refresh_after = ident
-
-            return (
-                yield from walk.by_id(
-                    pending,
-                    batch_size=self.batch_size,
-                    read=lambda ids: self._refresh_page(ids, known_versions),
-                    read_through=read_through,
-                    record_type=RECORD_TYPE,
-                )
+            return walk.by_id(
+                wanted - seen - listed_ids(),
+                after="refresh_after",
+                batch_size=self.batch_size,
+                read=lambda ids: self._refresh_page(ids, known_versions),
+                record_type=RECORD_TYPE,
             )
 
         yield from walk.run(

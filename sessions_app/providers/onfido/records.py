@@ -26,9 +26,10 @@ from ...sync.values import (
     parse_timestamp,
     text,
 )
-from ..base import CheckRecord, ClientRecord, SessionRecord, payload_hash
+from ..base import CheckRecord, ClientRecord, SessionRecord
 from ..common import (
     SOFT_ERRORS,
+    change_marker,
     missing_reason,
     object_read,
     path_id,
@@ -78,10 +79,7 @@ class RunReader:
 
     @staticmethod
     def version(run: dict[str, Any]) -> str:
-        updated = run.get("updated_at")
-        if isinstance(updated, str) and updated.strip():
-            return updated.strip()[:RAW_WORD_MAX]
-        return payload_hash(run)
+        return change_marker(run, "updated_at")
 
     def record(self, ident: str, run: dict[str, Any]) -> SessionRecord:
         missing: list[str] = []
