@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     # Only an annotation here: `sessions_app.normalization` loads the provider
     # rows through this package, so importing it at run time would be a cycle.
     from ..normalization import Normalised
+    from .http import ProviderHTTP
 
 
 def payload_hash(payload: Any) -> str:
@@ -180,17 +181,37 @@ def no_known_versions(ids: Sequence[str]) -> Mapping[str, str]:
 
 
 class ProviderAdapter(abc.ABC):
-    """One provider behind one interface."""
+    """One provider behind one interface.
+
+    A subclass names its `kind`, its HTTP client factory (`http_factory`, from
+    its package's `http.py`) and reads its options in `configure`.
+    """
 
     kind: str
+    # `factory(config, **overrides)` returns the ProviderHTTP for `config`.
+    http_factory: Callable[..., ProviderHTTP]
+    http: ProviderHTTP
 
-    def __init__(self, config: ConnectionConfig, *, http: Any | None = None) -> None:
+    def __init__(
+        self, config: ConnectionConfig, *, http: ProviderHTTP | None = None
+    ) -> None:
         self.config = config
         self.http = http if http is not None else self.build_http()
+        self.configure(config.options)
 
-    @abc.abstractmethod
-    def build_http(self) -> Any:
-        """Return the ProviderHTTP client configured for this provider."""
+    @classmethod
+    def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
+        """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
+        return cls.http_factory(config, **overrides)
+
+    def build_http(self) -> ProviderHTTP:
+        """Return the ProviderHTTP client configured for this connection."""
+        return self.make_http(self.config)
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        """Read this provider's `options` (after `self.http` is set); raise
+        ProviderConfigurationError on a bad one. Takes none by default."""
+        return
 
     @abc.abstractmethod
     def iter_pages(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..exceptions import (
@@ -25,12 +25,16 @@ from ..sync.values import (
     ID_MAX,
     NAME_MAX,
     QUARANTINE_RAW_MAX,
+    RAW_WORD_MAX,
     clean_id,
     json_list,
     json_text,
     text,
 )
-from .base import Page, QuarantineRecord, SessionRecord, TagRecord
+from .base import Page, QuarantineRecord, SessionRecord, TagRecord, payload_hash
+
+if TYPE_CHECKING:
+    from .http import ProviderHTTP
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +190,15 @@ def page_of_items(
     return page
 
 
+def change_marker(item: dict[str, Any], key: str) -> str:
+    """Return a listed item's change marker: its `key` timestamp as sent, else a
+    hash of the whole item (a provider that sent none still gets one)."""
+    updated = item.get(key)
+    if isinstance(updated, str) and updated.strip():
+        return updated.strip()[:RAW_WORD_MAX]
+    return payload_hash(item)
+
+
 def path_id(value: str) -> str:
     """Return a provider id quoted as one URL path segment (a `/` in it stays inside)."""
     return quote(value, safe="")
@@ -194,6 +207,31 @@ def path_id(value: str) -> str:
 def missing_reason(what: str, problem: Exception | str) -> str:
     """Return one `SessionRecord.missing` entry: what could not be fetched, and why."""
     return f"{what}: {problem}"[:MISSING_REASON_MAX]
+
+
+def object_read(
+    http: ProviderHTTP, path: str, *, gone: str = ""
+) -> tuple[dict[str, Any], str]:
+    """GET the JSON object at `path` for a session's sub-request.
+
+    Return (the object, "") or ({}, why it could not be read): a client error
+    or garbage. A 404/410 is such a reason too, unless `gone` names what was
+    asked for (a related record whose deletion only costs its name): it is
+    then logged and reads as ({}, ""). Outages, rate limits and auth errors
+    propagate.
+    """
+    try:
+        body = http.get_json(path)
+    except ProviderNotFound as exc:
+        if not gone:
+            return {}, str(exc)
+        logger.info("%s is gone: %s", gone, exc)
+        return {}, ""
+    except SOFT_ERRORS as exc:
+        return {}, str(exc)
+    if not isinstance(body, dict):
+        return {}, f"GET {path} is not a JSON object"
+    return body, ""
 
 
 def build_or_quarantine(

@@ -145,6 +145,12 @@ def response_json(response: requests.Response) -> Any:
         return None
 
 
+def response_object(response: requests.Response) -> dict[str, Any]:
+    """Return the JSON body if it is an object, else {} (an error parser's start)."""
+    body = response_json(response)
+    return body if isinstance(body, dict) else {}
+
+
 def body_excerpt(response: requests.Response, limit: int = EXCERPT_CHARS) -> str:
     """Return the start of a body as text, for error messages."""
     try:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -390,27 +390,30 @@ class ListingWalk[L: ListingPass](PassWalk[L]):
 
     def by_id(
         self,
-        ids: Sequence[str],
+        ids: Iterable[str],
         *,
+        after: str,
         batch_size: int,
         read: Callable[[Sequence[str]], Page],
-        read_through: Callable[[str], None],
         record_type: str,
     ) -> PhaseWalk:
-        """Read sessions by id, `batch_size` per page, in the order given (sorted).
+        """Read sessions by id in sorted order, `batch_size` per page.
 
-        After each page, `read_through(last id)` records in the state where a
-        resumed pass carries on. Return False when the budget stopped it.
+        `after` names the state's field holding the last id read: only ids
+        sorting after it are read, and it moves on after each page, so a
+        resumed pass carries on where it stopped. Return False when the
+        budget stopped it.
         """
         state = self.state
-        for chunk in chunked(ids, batch_size):
+        pending = sorted(i for i in ids if i > getattr(state, after))
+        for chunk in chunked(pending, batch_size):
             if self.exhausted():
                 return False
             page = read(chunk)
             state.incomplete_ids = incomplete_ids_update(
                 state.incomplete_ids, page, record_type
             )
-            read_through(chunk[-1])
+            setattr(state, after, chunk[-1])
             yield from self.emit(page)
         return True
 

@@ -15,9 +15,9 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from ..sync.values import ID_MAX
+from ..sync.values import ID_MAX, json_object
 
 # Given a check's external id, return the external id of the session Verity
 # mirrors it under, or "" when Verity holds no such check.
@@ -36,13 +36,41 @@ class WebhookEvent:
 
 
 class ProviderWebhook(abc.ABC):
-    """One provider's webhook signature scheme and event format."""
+    """One provider's webhook signature scheme and event format.
 
-    @abc.abstractmethod
+    A delivery is authentic when the header `auth_header` carries what one of
+    the connection's secrets makes of the body (`expected`), compared in
+    constant time after `presented` has read the header.
+    """
+
+    auth_header: ClassVar[str]
+
     def signature_valid(
         self, *, headers: Mapping[str, str], body: bytes, secrets: Sequence[str]
     ) -> bool:
-        """Whether the delivery was sent by someone holding one of `secrets`."""
+        """Whether the delivery was sent by someone holding one of `secrets`.
+
+        No short-circuit: every secret is compared, so the time taken does
+        not tell which one matched.
+        """
+        if not secrets:
+            return False
+        presented = self.presented(headers.get(self.auth_header, ""))
+        if not presented:
+            return False
+        matches = [
+            hmac.compare_digest(presented, self.expected(secret, body))
+            for secret in secrets
+        ]
+        return any(matches)
+
+    @abc.abstractmethod
+    def presented(self, header: str) -> bytes:
+        """The header's value as it is compared (b"" when it says nothing)."""
+
+    @abc.abstractmethod
+    def expected(self, secret: str, body: bytes) -> bytes:
+        """What the header must carry for `body` under `secret`."""
 
     @abc.abstractmethod
     def event_parse(
@@ -51,52 +79,51 @@ class ProviderWebhook(abc.ABC):
         """Return the delivery id, event type and session to refresh of a parsed body."""
 
 
+class HmacSignedWebhook(ProviderWebhook):
+    """A provider that signs the raw body: hex HMAC-SHA256 in `auth_header`.
+
+    Case and a `sha256=` prefix are tolerated.
+    """
+
+    def presented(self, header: str) -> bytes:
+        signature = header.strip().lower().removeprefix("sha256=")
+        return signature.encode("ascii", errors="replace")
+
+    def expected(self, secret: str, body: bytes) -> bytes:
+        return webhook_signature(secret, body).encode("ascii")
+
+
+class SharedSecretWebhook(ProviderWebhook):
+    """A provider that sends the shared secret itself in `auth_header`."""
+
+    def presented(self, header: str) -> bytes:
+        return header.encode("utf-8")
+
+    def expected(self, secret: str, body: bytes) -> bytes:
+        return secret.encode("utf-8")
+
+
 def webhook_signature(secret: str, body: bytes) -> str:
     """Return the hex HMAC-SHA256 of `body` under `secret` (Onfido, ComplyCube)."""
     return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def hmac_signature_valid(
-    *, header: str, headers: Mapping[str, str], body: bytes, secrets: Sequence[str]
-) -> bool:
-    """Check a hex HMAC-SHA256 signature header against every secret, in constant time.
-
-    Case and a `sha256=` prefix are tolerated. No short-circuit: every secret
-    is compared, so the time taken does not tell which one matched.
-    """
-    if not secrets:
-        return False
-    presented = headers.get(header, "").strip().lower()
-    if not presented:
-        return False
-    if presented.startswith("sha256="):
-        presented = presented.removeprefix("sha256=")
-    presented_bytes = presented.encode("ascii", errors="replace")
-    matches = [
-        hmac.compare_digest(presented_bytes, webhook_signature(s, body).encode("ascii"))
-        for s in secrets
-    ]
-    return any(matches)
-
-
-def shared_secret_valid(
-    *, header: str, headers: Mapping[str, str], secrets: Sequence[str]
-) -> bool:
-    """Check a header carrying the shared secret itself, in constant time per secret."""
-    if not secrets:
-        return False
-    presented = headers.get(header, "")
-    if not presented:
-        return False
-    presented_bytes = presented.encode("utf-8")
-    # No short-circuit: every secret is compared.
-    matches = [hmac.compare_digest(presented_bytes, s.encode("utf-8")) for s in secrets]
-    return any(matches)
-
-
 def body_id(body: bytes) -> str:
     """The delivery id of an event that carries none: the hash of its raw body."""
     return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def event_envelope(
+    data: dict[str, Any], body: bytes, *, type_key: str, id_key: str
+) -> tuple[str, dict[str, Any], str]:
+    """Return (event type, `payload` object, delivery id) of an event that names
+    its type and id under `type_key` and `id_key` (an event without an id is
+    known by the hash of its raw body)."""
+    return (
+        event_text(data.get(type_key)),
+        json_object(data.get("payload")),
+        event_text(data.get(id_key)) or body_id(body),
+    )
 
 
 def event_text(value: Any) -> str:

@@ -32,18 +32,13 @@ OpenAPI spec). How this adapter reads it:
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ...exceptions import ProviderNotFound, ProviderResponseInvalid
-from ...sync.values import (
-    format_timestamp,
-    parse_timestamp,
-)
+from ...sync.values import format_timestamp, parse_timestamp
 from ..base import (
     Budget,
-    ConnectionConfig,
     KnownVersions,
     Page,
     ProviderAdapter,
@@ -51,20 +46,10 @@ from ..base import (
     no_known_versions,
 )
 from ..common import build_or_quarantine, int_option, page_of_items
-from ..http import ProviderHTTP
-from ..walker import (
-    ListingWalk,
-    PhaseWalk,
-    item_id,
-    now_utc,
-    resumable,
-    retry_ids_of,
-)
+from ..walker import ListingWalk, PhaseWalk, item_id, now_utc, resumable, retry_ids_of
 from .cursor import ComplyCubePass
 from .http import complycube_http
 from .records import KIND, SessionReader
-
-logger = logging.getLogger(__name__)
 
 RECORD_TYPE = "workflow_session"
 
@@ -73,12 +58,9 @@ class ComplyCubeAdapter(ProviderAdapter):
     """Workflow sessions, their related checks, policies and clients."""
 
     kind = KIND
+    http_factory = staticmethod(complycube_http)
 
-    def __init__(
-        self, config: ConnectionConfig, *, http: ProviderHTTP | None = None
-    ) -> None:
-        super().__init__(config, http=http)
-        options = config.options
+    def configure(self, options: Mapping[str, Any]) -> None:
         self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=1000)
         self.lookback = dt.timedelta(
@@ -87,14 +69,6 @@ class ComplyCubeAdapter(ProviderAdapter):
             )
         )
         self.reader = SessionReader(self.http)
-
-    @classmethod
-    def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
-        """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
-        return complycube_http(config, **overrides)
-
-    def build_http(self) -> ProviderHTTP:
-        return self.make_http(self.config)
 
     # The pass ---------------------------------------------------------------
 
@@ -154,23 +128,12 @@ class ComplyCubeAdapter(ProviderAdapter):
             return finished
 
         def retry_phase() -> PhaseWalk:
-            pending = sorted(
-                i
-                for i in retry.difference(state.listed_retry_ids)
-                if i > state.retry_after
-            )
-
-            def read_through(ident: str) -> None:
-                state.retry_after = ident
-
-            return (
-                yield from walk.by_id(
-                    pending,
-                    batch_size=self.batch_size,
-                    read=self._retry_page,
-                    read_through=read_through,
-                    record_type=RECORD_TYPE,
-                )
+            return walk.by_id(
+                retry.difference(state.listed_retry_ids),
+                after="retry_after",
+                batch_size=self.batch_size,
+                read=self._retry_page,
+                record_type=RECORD_TYPE,
             )
 
         yield from walk.run(

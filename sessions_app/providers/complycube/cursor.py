@@ -12,13 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ...sync.values import parse_timestamp
-from ..walker import (
-    Invalid,
-    ListingPass,
-    ids_field,
-    optional_str_field,
-    str_field,
-)
+from ..walker import Invalid, ListingPass, ids_field, optional_str_field, str_field
 
 
 @dataclass(kw_only=True)

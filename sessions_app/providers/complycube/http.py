@@ -11,11 +11,9 @@ from typing import Any
 
 import requests
 
-from ...sync.values import (
-    text,
-)
+from ...sync.values import text
 from ..base import ConnectionConfig
-from ..http import ProviderHTTP, connection_http, response_json
+from ..http import ProviderHTTP, connection_http, response_object
 
 RATE_LIMIT_TYPE = "rate_limit_exceeded"
 # ComplyCube's docs ask for an initial back-off of 30 s after a 429.
@@ -26,9 +24,7 @@ QUOTA_RETRY_AFTER = 3600.0
 
 def complycube_error(response: requests.Response) -> tuple[str, str]:
     """Read ComplyCube's `{"type", "message", "param"}` error body."""
-    body = response_json(response)
-    if not isinstance(body, dict):
-        return "", ""
+    body = response_object(response)
     message = text(body.get("message"))
     param = text(body.get("param"))
     if param:

@@ -13,11 +13,10 @@ Contract facts: `docs/providers/complycube.md`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ...exceptions import ProviderNotFound, ProviderResponseInvalid
+from ...exceptions import ProviderResponseInvalid
 from ...normalization import normalise_check, normalise_session
 from ...sync.values import (
     CHECK_TYPE_MAX,
@@ -31,24 +30,17 @@ from ...sync.values import (
     parse_timestamp,
     text,
 )
-from ..base import (
-    CheckRecord,
-    ClientRecord,
-    PolicyRecord,
-    SessionRecord,
-    payload_hash,
-)
+from ..base import CheckRecord, ClientRecord, PolicyRecord, SessionRecord
 from ..common import (
-    SOFT_ERRORS,
+    change_marker,
     missing_reason,
+    object_read,
     path_id,
     unknown_check_words,
     unknown_session_words,
 )
 from ..http import ProviderHTTP
 from .rows import SESSION_OUTCOME
-
-logger = logging.getLogger(__name__)
 
 KIND = "complycube"
 # The client object carries PII (date of birth, SSN, addresses); keep only
@@ -70,10 +62,7 @@ class SessionReader:
 
     @staticmethod
     def version(session: dict[str, Any]) -> str:
-        updated = session.get("updatedAt")
-        if isinstance(updated, str) and updated.strip():
-            return updated.strip()[:RAW_WORD_MAX]
-        return payload_hash(session)
+        return change_marker(session, "updatedAt")
 
     def record(self, ident: str, summary: dict[str, Any]) -> SessionRecord:
         detail = self.http.get_json(f"/workflowSessions/{path_id(ident)}")
@@ -121,19 +110,10 @@ class SessionReader:
             check_id = clean_id(related.get("checkId"))
             if check_id is None:
                 continue
-            path = f"/checks/{path_id(check_id)}"
-            try:
-                check = self.http.get_json(path)
-            except (ProviderNotFound, *SOFT_ERRORS) as exc:
-                # Even a 404: the session relates this check, so it exists.
-                missing.append(missing_reason(f"check {check_id}", exc))
-                continue
-            if not isinstance(check, dict):
-                missing.append(
-                    missing_reason(
-                        f"check {check_id}", f"GET {path} is not a JSON object"
-                    )
-                )
+            # Even a 404 is a reason: the session relates this check, so it exists.
+            check, problem = object_read(self.http, f"/checks/{path_id(check_id)}")
+            if problem:
+                missing.append(missing_reason(f"check {check_id}", problem))
                 continue
             payloads.append(check)
             result = json_object(check.get("result"))
@@ -184,17 +164,11 @@ class SessionReader:
         still names it. Other client errors and garbage are reported.
         """
         if client_id not in self._clients:
-            path = f"/clients/{path_id(client_id)}"
-            problem = ""
-            try:
-                client = self.http.get_json(path)
-            except ProviderNotFound as exc:
-                logger.info("ComplyCube client %s is gone: %s", client_id, exc)
-                client = {}
-            except SOFT_ERRORS as exc:
-                problem, client = str(exc), {}
-            if not isinstance(client, dict):
-                problem, client = f"GET {path} is not a JSON object", {}
+            client, problem = object_read(
+                self.http,
+                f"/clients/{path_id(client_id)}",
+                gone=f"ComplyCube client {client_id}",
+            )
             self._clients[client_id] = (
                 {key: client[key] for key in CLIENT_KEYS if key in client},
                 problem,

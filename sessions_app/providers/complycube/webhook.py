@@ -6,17 +6,14 @@ Events carry their own id, a `type` and the resource in `payload`; see
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...sync.values import json_object
 from ..webhook import (
     CheckSessionLookup,
-    ProviderWebhook,
+    HmacSignedWebhook,
     WebhookEvent,
-    body_id,
+    event_envelope,
     event_text,
-    hmac_signature_valid,
 )
 
 SIGNATURE_HEADER = "ComplyCube-Signature"
@@ -24,20 +21,15 @@ SESSION_EVENT_PREFIXES = ("workflow.session.", "workflowSession.")
 CHECK_EVENT_PREFIX = "check."
 
 
-class ComplyCubeWebhook(ProviderWebhook):
-    def signature_valid(
-        self, *, headers: Mapping[str, str], body: bytes, secrets: Sequence[str]
-    ) -> bool:
-        return hmac_signature_valid(
-            header=SIGNATURE_HEADER, headers=headers, body=body, secrets=secrets
-        )
+class ComplyCubeWebhook(HmacSignedWebhook):
+    auth_header = SIGNATURE_HEADER
 
     def event_parse(
         self, *, data: dict[str, Any], body: bytes, check_session: CheckSessionLookup
     ) -> WebhookEvent:
-        event_type = event_text(data.get("type"))
-        payload = json_object(data.get("payload"))
-        delivery_id = event_text(data.get("id")) or body_id(body)
+        event_type, payload, delivery_id = event_envelope(
+            data, body, type_key="type", id_key="id"
+        )
         resource_id = event_text(payload.get("id"))
         session_id = ""
         if event_type.startswith(SESSION_EVENT_PREFIXES):

@@ -32,18 +32,10 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ...exceptions import (
-    ProviderAuthError,
-    ProviderBadRequest,
-    ProviderNotFound,
-)
-from ...sync.values import (
-    clean_id,
-    format_timestamp,
-)
+from ...exceptions import ProviderAuthError, ProviderBadRequest, ProviderNotFound
+from ...sync.values import clean_id, format_timestamp
 from ..base import (
     Budget,
-    ConnectionConfig,
     KnownVersions,
     Page,
     ProviderAdapter,
@@ -51,20 +43,8 @@ from ..base import (
     no_known_versions,
     payload_hash,
 )
-from ..common import (
-    int_option,
-    list_option,
-    page_of_items,
-    path_id,
-    quarantine,
-)
-from ..http import ProviderHTTP
-from ..walker import (
-    PassWalk,
-    PhaseWalk,
-    now_utc,
-    resumable,
-)
+from ..common import int_option, list_option, page_of_items, path_id, quarantine
+from ..walker import PassWalk, PhaseWalk, now_utc, resumable
 from .cursor import IcaPass
 from .http import MAX_SMALL_LIST_PAGES, ica_http, next_page_token, paged_envelope
 from .records import KIND, SessionReader
@@ -78,24 +58,13 @@ class IcaAdapter(ProviderAdapter):
     """Workflow sessions of ICA projects, their analyses (checks) and projects (clients)."""
 
     kind = KIND
+    http_factory = staticmethod(ica_http)
 
-    def __init__(
-        self, config: ConnectionConfig, *, http: ProviderHTTP | None = None
-    ) -> None:
-        super().__init__(config, http=http)
-        options = config.options
+    def configure(self, options: Mapping[str, Any]) -> None:
         self.project_ids = list_option(options, "project_ids")
         self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=1000)
         self.reader = SessionReader(self.http, page_size=self.page_size)
-
-    @classmethod
-    def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
-        """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
-        return ica_http(config, **overrides)
-
-    def build_http(self) -> ProviderHTTP:
-        return self.make_http(self.config)
 
     # The pass ---------------------------------------------------------------
 

@@ -11,12 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..walker import (
-    PassState,
-    ids_field,
-    int_field,
-    optional_str_field,
-)
+from ..walker import PassState, ids_field, int_field, optional_str_field
 
 
 @dataclass(kw_only=True)

@@ -12,11 +12,9 @@ from typing import Any
 import requests
 
 from ...exceptions import ProviderResponseInvalid
-from ...sync.values import (
-    text,
-)
+from ...sync.values import text
 from ..base import ConnectionConfig
-from ..http import ProviderHTTP, connection_http, response_json
+from ..http import ProviderHTTP, connection_http, response_object
 
 MEDIA_TYPE = "application/vnd.illumina.v3+json"
 # ICA documents a 429 but no quota and no Retry-After.
@@ -28,9 +26,7 @@ MAX_SMALL_LIST_PAGES = 100
 
 def ica_error(response: requests.Response) -> tuple[str, str]:
     """Read an RFC 7807 problem: ICA's code is in `title`, the text in `detail`."""
-    body = response_json(response)
-    if not isinstance(body, dict):
-        return "", ""
+    body = response_object(response)
     title = text(body.get("title"))
     detail = text(body.get("detail"))
     return title, detail or title

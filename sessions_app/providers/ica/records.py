@@ -12,7 +12,6 @@ Contract facts: `docs/providers/ica.md`.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from ...exceptions import ProviderNotFound
@@ -31,6 +30,7 @@ from ..base import CheckRecord, ClientRecord, SessionRecord, payload_hash
 from ..common import (
     SOFT_ERRORS,
     missing_reason,
+    object_read,
     path_id,
     tag_records,
     unknown_check_words,
@@ -38,8 +38,6 @@ from ..common import (
 )
 from ..http import ProviderHTTP
 from .http import MAX_SMALL_LIST_PAGES, next_page_token, paged_envelope
-
-logger = logging.getLogger(__name__)
 
 KIND = "ica"
 
@@ -186,17 +184,12 @@ class SessionReader:
         and garbage are remembered in `_project_problems`.
         """
         if project_id not in self.projects:
-            path = f"/api/projects/{path_id(project_id)}"
-            try:
-                project = self.http.get_json(path)
-            except ProviderNotFound as exc:
-                logger.info("ICA project %s is gone: %s", project_id, exc)
-                project = {}
-            except SOFT_ERRORS as exc:
-                self._project_problems[project_id] = str(exc)
-                project = {}
-            if not isinstance(project, dict):
-                self._project_problems[project_id] = f"GET {path} is not a JSON object"
-                project = {}
+            project, problem = object_read(
+                self.http,
+                f"/api/projects/{path_id(project_id)}",
+                gone=f"ICA project {project_id}",
+            )
+            if problem:
+                self._project_problems[project_id] = problem
             self.projects[project_id] = project
         return self.projects[project_id]

@@ -7,17 +7,15 @@ see `docs/providers/ica.md`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...sync.values import json_object
 from ..webhook import (
     CheckSessionLookup,
-    ProviderWebhook,
+    SharedSecretWebhook,
     WebhookEvent,
-    body_id,
+    event_envelope,
     event_text,
-    shared_secret_valid,
 )
 
 SECRET_HEADER = "X-ICA-Webhook-Secret"  # noqa: S105 - a header name, not a secret
@@ -28,20 +26,15 @@ ANALYSIS_EVENTS = frozenset(
 )
 
 
-class IcaWebhook(ProviderWebhook):
-    def signature_valid(
-        self, *, headers: Mapping[str, str], body: bytes, secrets: Sequence[str]
-    ) -> bool:
-        return shared_secret_valid(
-            header=SECRET_HEADER, headers=headers, secrets=secrets
-        )
+class IcaWebhook(SharedSecretWebhook):
+    auth_header = SECRET_HEADER
 
     def event_parse(
         self, *, data: dict[str, Any], body: bytes, check_session: CheckSessionLookup
     ) -> WebhookEvent:
-        event_type = event_text(data.get("eventCode"))
-        payload = json_object(data.get("payload"))
-        delivery_id = event_text(data.get("correlationId")) or body_id(body)
+        event_type, payload, delivery_id = event_envelope(
+            data, body, type_key="eventCode", id_key="correlationId"
+        )
         session_id = ""
         if event_type in SESSION_EVENTS:
             session_id = event_text(payload.get("id"))

@@ -43,15 +43,9 @@ from ...exceptions import (
     ProviderResponseInvalid,
 )
 from ...normalization import SESSION_STATUS, in_rotation
-from ...sync.values import (
-    RAW_WORD_MAX,
-    format_timestamp,
-    parse_timestamp,
-    text,
-)
+from ...sync.values import RAW_WORD_MAX, format_timestamp, parse_timestamp, text
 from ..base import (
     Budget,
-    ConnectionConfig,
     KnownVersions,
     Page,
     ProviderAdapter,
@@ -66,15 +60,7 @@ from ..common import (
     path_id,
     quarantine,
 )
-from ..http import ProviderHTTP
-from ..walker import (
-    ListingWalk,
-    PhaseWalk,
-    item_id,
-    now_utc,
-    resumable,
-    retry_ids_of,
-)
+from ..walker import ListingWalk, PhaseWalk, item_id, now_utc, resumable, retry_ids_of
 from .cursor import OnfidoPass
 from .http import onfido_http
 from .options import region_problem
@@ -111,13 +97,10 @@ class OnfidoAdapter(ProviderAdapter):
     """Workflow runs, their tasks (as checks) and applicants (as clients)."""
 
     kind = KIND
+    http_factory = staticmethod(onfido_http)
 
-    def __init__(
-        self, config: ConnectionConfig, *, http: ProviderHTTP | None = None
-    ) -> None:
-        super().__init__(config, http=http)
-        options = config.options
-        problem = region_problem(config.base_url, options.get("region"))
+    def configure(self, options: Mapping[str, Any]) -> None:
+        problem = region_problem(self.config.base_url, options.get("region"))
         if problem is not None:
             raise ProviderConfigurationError(f"Option 'region': {problem}.")
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=500)
@@ -125,14 +108,6 @@ class OnfidoAdapter(ProviderAdapter):
             options, "overlap_days", 1, minimum=0, maximum=60
         )
         self.reader = RunReader(self.http)
-
-    @classmethod
-    def make_http(cls, config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
-        """Return the HTTP client for `config`; `overrides` reach ProviderHTTP (tests)."""
-        return onfido_http(config, **overrides)
-
-    def build_http(self) -> ProviderHTTP:
-        return self.make_http(self.config)
 
     # The pass ---------------------------------------------------------------
 
@@ -234,21 +209,12 @@ class OnfidoAdapter(ProviderAdapter):
             return finished
 
         def refresh_phase() -> PhaseWalk:
-            pending = sorted(
-                {i for i in wanted if i > state.refresh_after} - seen - listed_ids()
-            )
-
-            def read_through(ident: str) -> None:
-                state.refresh_after = ident
-
-            return (
-                yield from walk.by_id(
-                    pending,
-                    batch_size=self.batch_size,
-                    read=lambda ids: self._refresh_page(ids, known_versions),
-                    read_through=read_through,
-                    record_type=RECORD_TYPE,
-                )
+            return walk.by_id(
+                wanted - seen - listed_ids(),
+                after="refresh_after",
+                batch_size=self.batch_size,
+                read=lambda ids: self._refresh_page(ids, known_versions),
+                record_type=RECORD_TYPE,
             )
 
         yield from walk.run(

@@ -11,13 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..walker import (
-    Invalid,
-    ListingPass,
-    ids_field,
-    optional_str_field,
-    str_field,
-)
+from ..walker import Invalid, ListingPass, ids_field, optional_str_field, str_field
 
 
 @dataclass(kw_only=True)

@@ -9,11 +9,9 @@ from typing import Any
 
 import requests
 
-from ...sync.values import (
-    text,
-)
+from ...sync.values import text
 from ..base import ConnectionConfig
-from ..http import ProviderHTTP, connection_http, response_json
+from ..http import ProviderHTTP, connection_http, response_object
 
 # Onfido's published live limit is 400 requests/minute (sandbox 30/minute) and
 # its 429s carry no Retry-After: wait for the minute window to roll over.
@@ -22,8 +20,7 @@ DEFAULT_RETRY_AFTER = 60.0
 
 def onfido_error(response: requests.Response) -> tuple[str, str]:
     """Read Onfido's `{"error": {"type", "message", "fields"}}` envelope."""
-    body = response_json(response)
-    error = body.get("error") if isinstance(body, dict) else None
+    error = response_object(response).get("error")
     if not isinstance(error, dict):
         return "", ""
     message = text(error.get("message"))

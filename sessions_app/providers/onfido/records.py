@@ -10,10 +10,8 @@ change marker. Contract facts: `docs/providers/onfido.md`.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from ...exceptions import ProviderNotFound
 from ...normalization import normalise_check, normalise_session
 from ...sync.values import (
     CHECK_TYPE_MAX,
@@ -28,18 +26,18 @@ from ...sync.values import (
     parse_timestamp,
     text,
 )
-from ..base import CheckRecord, ClientRecord, SessionRecord, payload_hash
+from ..base import CheckRecord, ClientRecord, SessionRecord
 from ..common import (
     SOFT_ERRORS,
+    change_marker,
     missing_reason,
+    object_read,
     path_id,
     tag_records,
     unknown_check_words,
     unknown_session_words,
 )
 from ..http import ProviderHTTP
-
-logger = logging.getLogger(__name__)
 
 KIND = "onfido"
 # Keys of a task output (or of one of its values) that mark a report.
@@ -81,10 +79,7 @@ class RunReader:
 
     @staticmethod
     def version(run: dict[str, Any]) -> str:
-        updated = run.get("updated_at")
-        if isinstance(updated, str) and updated.strip():
-            return updated.strip()[:RAW_WORD_MAX]
-        return payload_hash(run)
+        return change_marker(run, "updated_at")
 
     def record(self, ident: str, run: dict[str, Any]) -> SessionRecord:
         missing: list[str] = []
@@ -150,20 +145,11 @@ class RunReader:
             if task_id is None:
                 tasks.append(item)
                 continue
-            task_path = f"{path}/{path_id(task_id)}"
-            try:
-                task = self.http.get_json(task_path)
-            except (ProviderNotFound, *SOFT_ERRORS) as exc:
-                # Even a 404: the run lists this task, so it exists; the detail
-                # (where results live) is what could not be read, this time.
-                missing.append(missing_reason(f"task {task_id}", exc))
-                task = item
-            if not isinstance(task, dict):
-                missing.append(
-                    missing_reason(
-                        f"task {task_id}", f"GET {task_path} is not a JSON object"
-                    )
-                )
+            # Even a 404 is a reason: the run lists this task, so it exists; the
+            # detail (where results live) is what could not be read, this time.
+            task, problem = object_read(self.http, f"{path}/{path_id(task_id)}")
+            if problem:
+                missing.append(missing_reason(f"task {task_id}", problem))
                 task = item
             tasks.append(task)
         return tasks
@@ -249,18 +235,12 @@ class RunReader:
         of that applicant this adapter reads.
         """
         if applicant_id not in self._applicants:
-            path = f"/applicants/{path_id(applicant_id)}"
-            problem = ""
-            try:
-                applicant = self.http.get_json(path)
-            except ProviderNotFound as exc:
-                # A deleted applicant must not hide the run: no name, that's all.
-                logger.info("Onfido applicant %s is gone: %s", applicant_id, exc)
-                applicant = {}
-            except SOFT_ERRORS as exc:
-                problem, applicant = str(exc), {}
-            if not isinstance(applicant, dict):
-                problem, applicant = f"GET {path} is not a JSON object", {}
+            # A deleted applicant must not hide the run: no name, that's all.
+            applicant, problem = object_read(
+                self.http,
+                f"/applicants/{path_id(applicant_id)}",
+                gone=f"Onfido applicant {applicant_id}",
+            )
             name = " ".join(
                 part
                 for part in (

@@ -5,17 +5,15 @@ Onfido sends no event id; see `docs/providers/onfido.md` for the event format.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...sync.values import ID_MAX, json_object
 from ..webhook import (
     CheckSessionLookup,
-    ProviderWebhook,
+    HmacSignedWebhook,
     WebhookEvent,
     body_id,
     event_text,
-    hmac_signature_valid,
 )
 
 SIGNATURE_HEADER = "X-SHA2-Signature"
@@ -24,13 +22,8 @@ RUN_EVENTS = frozenset({"workflow_run.completed"})
 TASK_EVENTS = frozenset({"workflow_task.started", "workflow_task.completed"})
 
 
-class OnfidoWebhook(ProviderWebhook):
-    def signature_valid(
-        self, *, headers: Mapping[str, str], body: bytes, secrets: Sequence[str]
-    ) -> bool:
-        return hmac_signature_valid(
-            header=SIGNATURE_HEADER, headers=headers, body=body, secrets=secrets
-        )
+class OnfidoWebhook(HmacSignedWebhook):
+    auth_header = SIGNATURE_HEADER
 
     def event_parse(
         self, *, data: dict[str, Any], body: bytes, check_session: CheckSessionLookup
