@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ..api import served_status
 from ..config import ICA_PROBLEM_MEDIA_TYPE
 from ..wire import SimResponse, View, iso_millis
 from .world import (
@@ -79,15 +80,13 @@ def problem(status: int, code: str, message: str, **extra: Any) -> SimResponse:
 
 def session_status(session: IcaSession, view: View) -> tuple[str, int] | None:
     """The served status word (V3 spelling for V3 sessions) and since when."""
-    current = session.timeline.at(view.t)
-    if current is None:
-        return None
+    current = served_status(
+        session, view, salt="ica-session", unknown_word=UNKNOWN_STATUS
+    )
+    if current is None or not session.v3:
+        return current
     word, since = current
-    if view.unknown("ica-session", session.id):
-        return UNKNOWN_STATUS, since
-    if session.v3:
-        word = ICA_V3_SPELLING.get(word, word)
-    return word, since
+    return ICA_V3_SPELLING.get(word, word), since
 
 
 def session_json(world: World, session: IcaSession, view: View) -> dict[str, Any]:
@@ -196,12 +195,9 @@ def project_json(world: World, project: IcaProject, view: View) -> dict[str, Any
 
 
 def analysis_status(analysis: IcaAnalysis, view: View) -> tuple[str, int] | None:
-    current = analysis.timeline.at(view.t)
-    if current is None:
-        return None
-    if view.unknown("ica-analysis", analysis.id):
-        return UNKNOWN_ANALYSIS_STATUS, current[1]
-    return current
+    return served_status(
+        analysis, view, salt="ica-analysis", unknown_word=UNKNOWN_ANALYSIS_STATUS
+    )
 
 
 def analysis_json(
