@@ -3,7 +3,8 @@
 Beside the `ProviderApi` contract, the plumbing the three providers share: the
 status a record is served with (`served_status`), the tally behind each
 provider's ground truth (`GroundTruth`), and how a webhook's event and
-session are checked and chosen (`webhook_event_check`, `webhook_session_pick`).
+session are checked and chosen (`webhook_event_check`, `webhook_session_pick`,
+which `ProviderApi.webhook_session` applies to the provider's own sessions).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     # Only a type here: the provider packages import this module, and
     # world.py imports their world parts, so a runtime import would be a cycle.
     from .world import World
+
+
+# A served status: (word, since which simulated second).
+Status = tuple[str, int]
 
 
 class WebhookError(ValueError):
@@ -46,6 +51,8 @@ class ProviderApi(abc.ABC):
     routes: ClassVar[tuple[tuple[str, str, str], ...]]
     # Name of the unexpected field the extra-fields fault adds.
     extra_field_key: ClassVar[str]
+    # What webhook errors call one session ("Onfido workflow run").
+    session_noun: ClassVar[str]
 
     def __init__(self, world: World, credential: str) -> None:
         self.world = world
@@ -97,6 +104,10 @@ class ProviderApi(abc.ABC):
         return self.error(status, code, "The simulator was asked to fail this request.")
 
     @abc.abstractmethod
+    def session_status(self, session: Any, view: View) -> Status | None:
+        """The (word, since) `session` is served with at `view.t` (None before it exists)."""
+
+    @abc.abstractmethod
     def state(self, view: View, *, detail: bool = True) -> dict[str, Any]:
         """Ground truth: exactly what this provider serves at `view.t`."""
 
@@ -105,6 +116,21 @@ class ProviderApi(abc.ABC):
         self, view: View, *, event: str | None, session_id: str | None
     ) -> WebhookPayload:
         """Build the body of a webhook about one session (chosen when not given)."""
+
+    def webhook_session(
+        self, view: View, session_id: str | None, wanted: Callable[[Any, str], bool]
+    ) -> Any:
+        """`webhook_session_pick` over this provider's sessions."""
+        part = getattr(self.world, self.name)  # World has one part per provider name
+        return webhook_session_pick(
+            view,
+            session_id,
+            noun=self.session_noun,
+            sessions=part.sessions,
+            by_id=part.session_by_id,
+            status=self.session_status,
+            wanted=wanted,
+        )
 
 
 def tag_records(names: Any, kind: str) -> list[dict[str, str]]:
@@ -120,9 +146,6 @@ class Timed(Protocol):
 
     @property
     def timeline(self) -> Any: ...
-
-
-Status = tuple[str, int]
 
 
 def served_status(

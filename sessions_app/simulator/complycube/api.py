@@ -28,7 +28,6 @@ from ..api import (
     served_status,
     visible,
     webhook_event_check,
-    webhook_session_pick,
 )
 from ..config import COMPLYCUBE_DEFAULT_PAGE_SIZE, COMPLYCUBE_MAX_PAGE_SIZE
 from ..wire import SimRequest, SimResponse, View, iso_millis, parse_iso
@@ -67,6 +66,7 @@ DATE_FILTERS = {
 class ComplyCubeApi(ProviderApi):
     name = "complycube"
     extra_field_key = "simUnexpectedField"
+    session_noun = "ComplyCube workflow session"
     routes: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("GET", r"/workflowSessions", "list_sessions"),
         ("GET", r"/workflowSessions/(?P<session_id>[^/]+)", "get_session"),
@@ -396,17 +396,6 @@ class ComplyCubeApi(ProviderApi):
             f"{self.world.seed}:complycube:{event}:{resource_id}:{since}".encode()
         ).hexdigest()[:24]
 
-    def _pick_session(self, view: View, session_id: str | None, wanted) -> CCSession:
-        return webhook_session_pick(
-            view,
-            session_id,
-            noun="ComplyCube workflow session",
-            sessions=self.world.complycube.sessions,
-            by_id=self.world.complycube.session_by_id,
-            status=self.session_status,
-            wanted=wanted,
-        )
-
     def webhook(
         self, view: View, *, event: str | None, session_id: str | None
     ) -> WebhookPayload:
@@ -420,7 +409,7 @@ class ComplyCubeApi(ProviderApi):
                     for c in session.checks
                 )
 
-            session = self._pick_session(view, session_id, has_check)
+            session = self.webhook_session(view, session_id, has_check)
             checks = [
                 c
                 for c in self.visible_checks(session, view)
@@ -442,7 +431,7 @@ class ComplyCubeApi(ProviderApi):
             resource_type, resource_id = "check", check.id
         else:
             wanted_word = {v: k for k, v in SESSION_EVENTS.items()}.get(event or "")
-            session = self._pick_session(
+            session = self.webhook_session(
                 view,
                 session_id,
                 lambda _s, word: wanted_word is None or word == wanted_word,

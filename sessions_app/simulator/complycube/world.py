@@ -16,12 +16,11 @@ from ..generation import (
     Cycle,
     Person,
     Timeline,
+    WorldPart,
     client_count,
     clients_make,
-    creation_order,
     index_by_id,
-    part_draws,
-    slots_plan,
+    part_plan,
     timeline_walk,
 )
 
@@ -80,16 +79,13 @@ class CCSession:
     tasks: tuple[CCTask, ...]
 
 
-class ComplyCubeWorld:
-    """ComplyCube's records, indexed by id; sessions in creation order. Immutable."""
+class ComplyCubeWorld(WorldPart[CCClient, CCSession]):
+    """ComplyCube's part: clients, workflow sessions, and their checks by id."""
 
     def __init__(
         self, *, clients: Sequence[CCClient], sessions: Sequence[CCSession]
     ) -> None:
-        self.clients = tuple(clients)
-        self.sessions = creation_order(sessions)
-        self.session_by_id = index_by_id(self.sessions)
-        self.client_by_id = index_by_id(self.clients)
+        super().__init__(clients=clients, sessions=sessions)
         self.check_by_id = index_by_id(
             check for session in self.sessions for check in session.checks
         )
@@ -212,16 +208,9 @@ def complycube_world_build(
     from offset `clients - shared`, so the first `shared` are Onfido's last
     applicants (their externalId is always set).
     """
-    rng, ids = part_draws(seed, "complycube")
+    rng, ids, slots = part_plan(seed, "complycube", sessions, CC_COVERAGE, CC_WEIGHTS)
     cycle = Cycle()
     clients_wanted = client_count(sessions)
-    slots = slots_plan(
-        rng,
-        count=sessions,
-        clients=clients_wanted,
-        coverage=CC_COVERAGE,
-        weights=CC_WEIGHTS,
-    )
     templates = []
     for name, description, capture, checks, policies in CC_TEMPLATES:
         templates.append(

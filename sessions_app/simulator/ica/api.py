@@ -27,7 +27,6 @@ from ..api import (
     tag_records,
     visible,
     webhook_event_check,
-    webhook_session_pick,
 )
 from ..config import ICA_MEDIA_TYPE
 from ..wire import SimRequest, SimResponse, View, iso_millis
@@ -78,6 +77,8 @@ PROJECT_SORT = {
 class IcaApi(ProviderApi):
     name = "ica"
     extra_field_key = "simUnexpectedField"
+    session_noun = "ICA workflow session"
+    session_status = staticmethod(session_status)
     routes: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("GET", r"/api/projects", "list_projects"),
         ("GET", r"/api/projects/(?P<project_id>[^/]+)", "get_project"),
@@ -145,7 +146,7 @@ class IcaApi(ProviderApi):
     # --- handlers ---------------------------------------------------------
 
     def _project(self, project_id: str) -> IcaProject | None:
-        return self.world.ica.project_by_id.get(project_id)
+        return self.world.ica.client_by_id.get(project_id)
 
     def _project_not_found(self, project_id: str) -> SimResponse:
         return self.error(
@@ -309,16 +310,10 @@ class IcaApi(ProviderApi):
         self, view: View, *, event: str | None, session_id: str | None
     ) -> WebhookPayload:
         webhook_event_check("ICA", event, EVENTS)
-        session = webhook_session_pick(
+        session = self.webhook_session(
             view,
             session_id,
-            noun="ICA workflow session",
-            sessions=self.world.ica.sessions,
-            by_id=self.world.ica.session_by_id,
-            status=session_status,
-            wanted=lambda _session, word: (
-                event is None or self.event_for(word) == event
-            ),
+            lambda _session, word: event is None or self.event_for(word) == event,
         )
         word, since = session_status(session, view)
         event = event or self.event_for(word)

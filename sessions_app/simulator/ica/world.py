@@ -17,9 +17,8 @@ from ..generation import (
     HISTORY_MAX_AGE,
     Ids,
     Timeline,
+    WorldPart,
     clients_make,
-    creation_order,
-    index_by_id,
     part_draws,
     random_hex,
     slots_plan,
@@ -86,8 +85,9 @@ class IcaSession:
     application: bool
 
 
-class IcaWorld:
-    """ICA's tenant and records, indexed by id; in creation order. Immutable."""
+class IcaWorld(WorldPart[IcaProject, IcaSession]):
+    """ICA's part: its tenant, projects (its clients, oldest first, also
+    `projects`) and workflow sessions."""
 
     def __init__(
         self,
@@ -97,13 +97,14 @@ class IcaWorld:
         projects: Sequence[IcaProject],
         sessions: Sequence[IcaSession],
     ) -> None:
+        super().__init__(
+            clients=sorted(projects, key=lambda p: (p.created, p.id)),
+            sessions=sessions,
+        )
+        self.projects = self.clients
         self.tenant_id = tenant_id
         self.tenant_name = ICA_TENANT_NAME
         self.region_id = region_id
-        self.projects = tuple(sorted(projects, key=lambda p: (p.created, p.id)))
-        self.sessions = creation_order(sessions)
-        self.project_by_id = index_by_id(self.projects)
-        self.session_by_id = index_by_id(self.sessions)
 
 
 # --- generation -----------------------------------------------------------------

@@ -28,7 +28,6 @@ from ..api import (
     tag_records,
     visible,
     webhook_event_check,
-    webhook_session_pick,
 )
 from ..config import ONFIDO_PAGE_SIZE
 from ..wire import SimRequest, SimResponse, View, iso_seconds
@@ -44,6 +43,7 @@ EVENTS = ("workflow_run.completed", "workflow_task.started", "workflow_task.comp
 class OnfidoApi(ProviderApi):
     name = "onfido"
     extra_field_key = "sim_unexpected_field"
+    session_noun = "Onfido workflow run"
     routes: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("GET", r"/workflow_runs", "list_runs"),
         ("GET", r"/workflow_runs/(?P<run_id>[^/]+)", "get_run"),
@@ -81,13 +81,13 @@ class OnfidoApi(ProviderApi):
 
     # --- rendering --------------------------------------------------------
 
-    def run_status(self, run: OnfidoRun, view: View) -> tuple[str, int] | None:
+    def session_status(self, run: OnfidoRun, view: View) -> tuple[str, int] | None:
         """The served status word and since when (None while the run does not exist)."""
         return served_status(run, view, salt="onfido-run", unknown_word=UNKNOWN_STATUS)
 
     def run_json(self, run: OnfidoRun, view: View) -> dict[str, Any]:
         word, since = run.timeline.at(view.t) or ("", 0)
-        served, _ = self.run_status(run, view) or ("", 0)
+        served, _ = self.session_status(run, view) or ("", 0)
         final = since == run.timeline.steps[-1][0]
         created = view.at(run.timeline.created)
         data: dict[str, Any] = {
@@ -157,7 +157,7 @@ class OnfidoApi(ProviderApi):
     # --- handlers ---------------------------------------------------------
 
     def _visible_run(self, run_id: str, view: View) -> OnfidoRun | None:
-        return visible(self.world.onfido.run_by_id, run_id, view)
+        return visible(self.world.onfido.session_by_id, run_id, view)
 
     def _run_not_found(self, run_id: str) -> SimResponse:
         return self.error(
@@ -203,8 +203,8 @@ class OnfidoApi(ProviderApi):
             if t.strip()
         }
         matches = []
-        for run in self.world.onfido.runs:
-            current = self.run_status(run, view)
+        for run in self.world.onfido.sessions:
+            current = self.session_status(run, view)
             if current is None:
                 continue
             created_day = view.at(run.timeline.created).date()
@@ -258,7 +258,7 @@ class OnfidoApi(ProviderApi):
     def get_applicant(
         self, request: SimRequest, view: View, applicant_id: str
     ) -> SimResponse:
-        applicant = self.world.onfido.applicant_by_id.get(applicant_id)
+        applicant = self.world.onfido.client_by_id.get(applicant_id)
         if applicant is None or applicant.created > view.t:
             return self.error(
                 404, "resource_not_found", f"Applicant {applicant_id} was not found."
@@ -293,7 +293,7 @@ class OnfidoApi(ProviderApi):
     def state(self, view: View, *, detail: bool = True) -> dict[str, Any]:
         truth = GroundTruth()
         for run, word, since in truth.served(
-            self.world.onfido.runs, self.run_status, view
+            self.world.onfido.sessions, self.session_status, view
         ):
             applicant = run.applicant
             run_checks = []
@@ -328,17 +328,6 @@ class OnfidoApi(ProviderApi):
 
     # --- webhooks ---------------------------------------------------------
 
-    def _pick_run(self, view: View, session_id: str | None, wanted) -> OnfidoRun:
-        return webhook_session_pick(
-            view,
-            session_id,
-            noun="Onfido workflow run",
-            sessions=self.world.onfido.runs,
-            by_id=self.world.onfido.run_by_id,
-            status=self.run_status,
-            wanted=wanted,
-        )
-
     def webhook(
         self, view: View, *, event: str | None, session_id: str | None
     ) -> WebhookPayload:
@@ -346,7 +335,9 @@ class OnfidoApi(ProviderApi):
         webhook_event_check("Onfido", event, EVENTS)
         base = f"{view.base_url}{self.prefix}"
         if event == "workflow_run.completed":
-            run = self._pick_run(view, session_id, lambda _run, word: word in TERMINAL)
+            run = self.webhook_session(
+                view, session_id, lambda _run, word: word in TERMINAL
+            )
             data = self.run_json(run, view)
             payload = {
                 "resource_type": "workflow_run",
@@ -379,7 +370,7 @@ class OnfidoApi(ProviderApi):
                 for t in self.visible_tasks(run, view)
             )
 
-        run = self._pick_run(view, session_id, has_task)
+        run = self.webhook_session(view, session_id, has_task)
         tasks = [
             t
             for t in self.visible_tasks(run, view)

@@ -18,13 +18,11 @@ from ..generation import (
     Cycle,
     Person,
     Timeline,
+    WorldPart,
     client_count,
     clients_make,
-    creation_order,
-    index_by_id,
-    part_draws,
+    part_plan,
     random_hex,
-    slots_plan,
     timeline_walk,
 )
 
@@ -65,16 +63,8 @@ class OnfidoRun:
     error: dict[str, str] | None
 
 
-class OnfidoWorld:
-    """Onfido's records, indexed by id; runs in creation order. Immutable after build."""
-
-    def __init__(
-        self, *, applicants: Sequence[OnfidoApplicant], runs: Sequence[OnfidoRun]
-    ) -> None:
-        self.applicants = tuple(applicants)
-        self.runs = creation_order(runs)
-        self.run_by_id = index_by_id(self.runs)
-        self.applicant_by_id = index_by_id(self.applicants)
+class OnfidoWorld(WorldPart[OnfidoApplicant, OnfidoRun]):
+    """Onfido's part: its clients are applicants, its sessions workflow runs."""
 
 
 # --- generation -----------------------------------------------------------------
@@ -196,16 +186,11 @@ def onfido_world_build(
     The last `shared` applicants are the people ComplyCube knows too: their
     runs always carry their customer_user_id.
     """
-    rng, ids = part_draws(seed, "onfido")
+    rng, ids, slots = part_plan(
+        seed, "onfido", sessions, ONFIDO_COVERAGE, ONFIDO_WEIGHTS
+    )
     cycle = Cycle()
     clients = client_count(sessions)
-    slots = slots_plan(
-        rng,
-        count=sessions,
-        clients=clients,
-        coverage=ONFIDO_COVERAGE,
-        weights=ONFIDO_WEIGHTS,
-    )
     workflows = [
         (ids.uuid(), rng.randint(1, 40), name, reports)
         for name, reports in ONFIDO_WORKFLOWS
@@ -320,4 +305,4 @@ def onfido_world_build(
                 error=error,
             )
         )
-    return OnfidoWorld(applicants=applicants, runs=runs)
+    return OnfidoWorld(clients=applicants, sessions=runs)
