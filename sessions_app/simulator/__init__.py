@@ -188,40 +188,20 @@ __all__ = [
 ]
 
 
-def build_webhook(
-    *,
-    simulator: Any,
-    provider: str,
-    secret: str | None = None,
-    event: str | None = None,
-    session_id: str | None = None,
-) -> WebhookMessage:
+def build_webhook(*, simulator: Any, **options: Any) -> WebhookMessage:
     """Return a signed webhook from `simulator` (a SimulatorServer or Simulator), unsent.
 
-    POST `message.body` with `message.headers` (e.g. through Django's test
-    client) to exercise a receiver without a network hop.
+    `options` are those of `app.Simulator.build_webhook` (provider, secret,
+    event, session_id). POST `message.body` with `message.headers` (e.g.
+    through Django's test client) to exercise a receiver without a network hop.
     """
-    return simulator.build_webhook(
-        provider=provider, secret=secret, event=event, session_id=session_id
-    )
+    return simulator.build_webhook(**options)
 
 
-def send_webhook(
-    *,
-    simulator: Any,
-    provider: str,
-    target_url: str,
-    secret: str | None = None,
-    event: str | None = None,
-    session_id: str | None = None,
-    timeout: float = 10.0,
-) -> WebhookResult:
-    """Build a signed webhook from `simulator` and POST it to `target_url`."""
-    return simulator.send_webhook(
-        provider=provider,
-        target_url=target_url,
-        secret=secret,
-        event=event,
-        session_id=session_id,
-        timeout=timeout,
-    )
+def send_webhook(*, simulator: Any, **options: Any) -> WebhookResult:
+    """Build a signed webhook from `simulator` and POST it to `target_url`.
+
+    `options` are those of `app.Simulator.send_webhook` (provider,
+    target_url, secret, event, session_id, timeout).
+    """
+    return simulator.send_webhook(**options)

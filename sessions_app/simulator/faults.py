@@ -56,31 +56,29 @@ class FaultSettings:
     retry_after_seconds: int | None = None
 
 
-def _probability(value: Any) -> float:
-    number = float(value)
-    if not 0.0 <= number <= 1.0:
-        raise ValueError("must be between 0 and 1")
-    return number
-
-
 def _count(value: Any) -> int:
     if isinstance(value, bool) or int(value) != float(value) or int(value) < 0:
         raise ValueError("must be a non-negative integer")
     return int(value)
 
 
-def _status(value: Any) -> int:
-    number = _count(value)
-    if not 500 <= number <= 599:
-        raise ValueError("must be a 5xx status")
-    return number
+def _within(
+    parse: Callable[[Any], Any], low: float, high: float, message: str
+) -> Callable[[Any], Any]:
+    """`parse`, then refuse a number outside [low, high] with `message`."""
+
+    def parse_within(value: Any) -> Any:
+        number = parse(value)
+        if not low <= number <= high:
+            raise ValueError(message)
+        return number
+
+    return parse_within
 
 
-def _delay(value: Any) -> float:
-    number = float(value)
-    if not 0.0 <= number <= 120.0:
-        raise ValueError("must be between 0 and 120 seconds")
-    return number
+_probability = _within(float, 0.0, 1.0, "must be between 0 and 1")
+_status = _within(_count, 500, 599, "must be a 5xx status")
+_delay = _within(float, 0.0, 120.0, "must be between 0 and 120 seconds")
 
 
 def _flag(value: Any) -> bool:
@@ -287,23 +285,10 @@ class FaultBoard:
             rng = self._random[provider]
             delay = settings.delay_seconds
             retry_after = settings.retry_after_seconds
-            if settings.rate_limit_burst > 0:
-                settings.rate_limit_burst -= 1
+            hit = _burst_or_draw(settings, rng, "rate_limit")
+            if hit:
                 return Decision(
-                    delay,
-                    rate_limited=True,
-                    retry_after=retry_after,
-                    reason="rate_limit_burst",
-                )
-            if (
-                settings.rate_limit_probability
-                and rng.random() < settings.rate_limit_probability
-            ):
-                return Decision(
-                    delay,
-                    rate_limited=True,
-                    retry_after=retry_after,
-                    reason="rate_limit_probability",
+                    delay, rate_limited=True, retry_after=retry_after, reason=hit
                 )
             if settings.rate_limit_rps is not None:
                 wait = self._take_token(provider, settings.rate_limit_rps)
@@ -316,34 +301,20 @@ class FaultBoard:
                         retry_after=retry_after,
                         reason="rate_limit_rps",
                     )
-            if settings.server_error_burst > 0:
-                settings.server_error_burst -= 1
+            hit = _burst_or_draw(settings, rng, "server_error")
+            if hit:
                 return Decision(
-                    delay,
-                    server_error=settings.server_error_status,
-                    reason="server_error_burst",
-                )
-            if (
-                settings.server_error_probability
-                and rng.random() < settings.server_error_probability
-            ):
-                return Decision(
-                    delay,
-                    server_error=settings.server_error_status,
-                    reason="server_error_probability",
+                    delay, server_error=settings.server_error_status, reason=hit
                 )
             return Decision(delay)
 
     def take_malformed(self, provider: str) -> bool:
         """Whether this session list page should be sent truncated."""
         with self._lock:
-            settings = self._settings[provider]
-            if settings.malformed_burst > 0:
-                settings.malformed_burst -= 1
-                return True
-            return (
-                bool(settings.malformed_probability)
-                and self._random[provider].random() < settings.malformed_probability
+            return bool(
+                _burst_or_draw(
+                    self._settings[provider], self._random[provider], "malformed"
+                )
             )
 
     def take_detail_malformed(self, provider: str, path: str) -> bool:
@@ -356,11 +327,20 @@ class FaultBoard:
             pattern = settings.detail_malformed_path
             if pattern is not None and re.search(pattern, path) is None:
                 return False
-            if settings.detail_malformed_burst > 0:
-                settings.detail_malformed_burst -= 1
-                return True
-            return (
-                bool(settings.detail_malformed_probability)
-                and self._random[provider].random()
-                < settings.detail_malformed_probability
+            return bool(
+                _burst_or_draw(settings, self._random[provider], "detail_malformed")
             )
+
+
+def _burst_or_draw(settings: FaultSettings, rng: random.Random, fault: str) -> str:
+    """Whether `fault` hits this request: "<fault>_burst" while its burst lasts
+    (one is used up), else "<fault>_probability" when the seeded draw falls
+    under its probability (drawn only when that is set), else ""."""
+    burst = f"{fault}_burst"
+    if getattr(settings, burst) > 0:
+        setattr(settings, burst, getattr(settings, burst) - 1)
+        return burst
+    probability = getattr(settings, f"{fault}_probability")
+    if probability and rng.random() < probability:
+        return f"{fault}_probability"
+    return ""

@@ -247,12 +247,66 @@ def client_count(sessions: int) -> int:
     return max(1, sessions // 3)
 
 
-def first_session_created(slots: Iterable[Slot]) -> dict[int, int]:
-    """When each client's first session is created: {client index: second}."""
+def clients_make[Client](
+    slots: Iterable[Slot], make: Callable[[int, int], Client]
+) -> dict[int, Client]:
+    """{client index: client} for every client the `slots` use.
+
+    `make(index, first)` builds one, `first` being when its first session is
+    created; clients are made in index order (their draws come in that order).
+    """
     first: dict[int, int] = {}
     for slot in slots:
         first[slot.client] = min(first.get(slot.client, slot.created), slot.created)
-    return first
+    return {index: make(index, first[index]) for index in sorted(first)}
+
+
+def part_draws(seed: int, part: str) -> tuple[random.Random, Ids]:
+    """The seeded generator of one part of the world ("onfido", ...) and its ids."""
+    rng = random.Random(f"verity-sim:{seed}:{part}")
+    return rng, Ids(rng)
+
+
+def part_plan(
+    seed: int,
+    part: str,
+    sessions: int,
+    coverage: Sequence[str],
+    weights: dict[str, int],
+) -> tuple[random.Random, Ids, list[Slot]]:
+    """`part_draws`, then the part's session slots (`client_count` clients) drawn first."""
+    rng, ids = part_draws(seed, part)
+    slots = slots_plan(
+        rng,
+        count=sessions,
+        clients=client_count(sessions),
+        coverage=coverage,
+        weights=weights,
+    )
+    return rng, ids, slots
+
+
+def creation_order[Session](sessions: Iterable[Session]) -> tuple[Session, ...]:
+    """Sessions (anything with a `timeline` and an `id`) oldest first, then by id."""
+    return tuple(sorted(sessions, key=lambda s: (s.timeline.created, s.id)))
+
+
+def index_by_id[Record](records: Iterable[Record]) -> dict[str, Record]:
+    """{record.id: record}."""
+    return {record.id: record for record in records}
+
+
+class WorldPart[Client, Session]:
+    """One provider's part of the world: its clients (in the order given) and
+    its sessions (in creation order), each indexed by id. Immutable after build."""
+
+    def __init__(
+        self, *, clients: Iterable[Client], sessions: Iterable[Session]
+    ) -> None:
+        self.clients = tuple(clients)
+        self.sessions = creation_order(sessions)
+        self.client_by_id = index_by_id(self.clients)
+        self.session_by_id = index_by_id(self.sessions)
 
 
 class Cycle:

@@ -1,12 +1,7 @@
 """The simulator behind a real HTTP server (stdlib, threaded, no Django, no database).
 
-from sessions_app.simulator.server import SimulatorServer
-
-sim = SimulatorServer(port=0, seed=7, sessions=30, speed=0).start()
-sim.url            # "http://127.0.0.1:54321"
-sim.base_urls      # {"onfido": ".../onfido/v3.6", "complycube": ..., "ica": ".../ica/rest"}
-sim.advance(600)   # ten simulated minutes pass
-sim.stop()
+How to start one from Python, and its options: the package docstring
+(`sessions_app/simulator/__init__.py`, "Running it").
 """
 
 from __future__ import annotations
@@ -14,13 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .app import Simulator
-from .clock import SimClock
 from .faults import FaultSettings
 from .webhooks import WebhookMessage, WebhookResult
 from .wire import SimRequest, SimResponse
@@ -108,35 +101,11 @@ class SimulatorServer:
     """
 
     def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        seed: int = 1,
-        sessions: int = 60,
-        speed: float = 1.0,
-        start: dt.datetime | None = None,
-        clock: SimClock | None = None,
-        credentials: Mapping[str, str] | None = None,
-        webhook_secrets: Mapping[str, str] | None = None,
-        faults: Mapping[str, Mapping[str, Any]] | None = None,
-        rate_limits: Mapping[str, float | None] | None = None,
-        allow_remote_control: bool = False,
+        self, *, host: str = "127.0.0.1", port: int = 0, **options: Any
     ) -> None:
         self.host = host
         self.requested_port = port
-        self.simulator = Simulator(
-            seed=seed,
-            sessions=sessions,
-            speed=speed,
-            start=start,
-            clock=clock,
-            credentials=credentials,
-            webhook_secrets=webhook_secrets,
-            faults=faults,
-            rate_limits=rate_limits,
-            allow_remote_control=allow_remote_control,
-        )
+        self.simulator = Simulator(**options)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -238,33 +207,10 @@ class SimulatorServer:
     def requests_log(self) -> dict[str, Any]:
         return self.simulator.requests_log()
 
-    def build_webhook(
-        self,
-        *,
-        provider: str,
-        secret: str | None = None,
-        event: str | None = None,
-        session_id: str | None = None,
-    ) -> WebhookMessage:
-        return self.simulator.build_webhook(
-            provider=provider, secret=secret, event=event, session_id=session_id
-        )
+    def build_webhook(self, **options: Any) -> WebhookMessage:
+        """`Simulator.build_webhook` (keyword arguments as there)."""
+        return self.simulator.build_webhook(**options)
 
-    def send_webhook(
-        self,
-        *,
-        provider: str,
-        target_url: str,
-        secret: str | None = None,
-        event: str | None = None,
-        session_id: str | None = None,
-        timeout: float = 10.0,
-    ) -> WebhookResult:
-        return self.simulator.send_webhook(
-            provider=provider,
-            target_url=target_url,
-            secret=secret,
-            event=event,
-            session_id=session_id,
-            timeout=timeout,
-        )
+    def send_webhook(self, **options: Any) -> WebhookResult:
+        """`Simulator.send_webhook` (keyword arguments as there)."""
+        return self.simulator.send_webhook(**options)

@@ -20,7 +20,15 @@ import datetime as dt
 import hashlib
 from typing import Any, ClassVar
 
-from ..api import ProviderApi, WebhookError, WebhookPayload
+from ..api import (
+    GroundTruth,
+    ProviderApi,
+    WebhookError,
+    WebhookPayload,
+    served_status,
+    visible,
+    webhook_event_check,
+)
 from ..config import COMPLYCUBE_DEFAULT_PAGE_SIZE, COMPLYCUBE_MAX_PAGE_SIZE
 from ..wire import SimRequest, SimResponse, View, iso_millis, parse_iso
 from .world import CCCheck, CCSession
@@ -58,6 +66,7 @@ DATE_FILTERS = {
 class ComplyCubeApi(ProviderApi):
     name = "complycube"
     extra_field_key = "simUnexpectedField"
+    session_noun = "ComplyCube workflow session"
     routes: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("GET", r"/workflowSessions", "list_sessions"),
         ("GET", r"/workflowSessions/(?P<session_id>[^/]+)", "get_session"),
@@ -85,12 +94,9 @@ class ComplyCubeApi(ProviderApi):
     # --- rendering --------------------------------------------------------
 
     def session_status(self, session: CCSession, view: View) -> tuple[str, int] | None:
-        current = session.timeline.at(view.t)
-        if current is None:
-            return None
-        if view.unknown("complycube-session", session.id):
-            return UNKNOWN_STATUS, current[1]
-        return current
+        return served_status(
+            session, view, salt="complycube-session", unknown_word=UNKNOWN_STATUS
+        )
 
     def session_summary(self, session: CCSession, view: View) -> dict[str, Any]:
         word, since = session.timeline.at(view.t) or ("", 0)
@@ -303,8 +309,8 @@ class ComplyCubeApi(ProviderApi):
     def get_session(
         self, request: SimRequest, view: View, session_id: str
     ) -> SimResponse:
-        session = self.world.complycube.session_by_id.get(session_id)
-        if session is None or session.timeline.at(view.t) is None:
+        session = visible(self.world.complycube.session_by_id, session_id, view)
+        if session is None:
             return self.error(
                 404, "resource_not_found", f"Invalid workflow session id '{session_id}'"
             )
@@ -350,68 +356,38 @@ class ComplyCubeApi(ProviderApi):
     # --- ground truth -----------------------------------------------------
 
     def state(self, view: View, *, detail: bool = True) -> dict[str, Any]:
-        sessions = []
-        clients: dict[str, dict[str, Any]] = {}
-        by_status: dict[str, int] = {}
-        checks = checks_complete = policies = pending = 0
-        for session in self.world.complycube.sessions:
-            current = self.session_status(session, view)
-            if current is None:
-                pending += 1
-                continue
-            word, since = current
-            by_status[word] = by_status.get(word, 0) + 1
+        truth = GroundTruth()
+        policies = 0
+        sessions = self.world.complycube.sessions
+        for session, word, since in truth.served(sessions, self.session_status, view):
             client = session.client
-            clients[client.id] = {
-                "id": client.id,
-                "name": client.person.full_name,
-                "reference": client.external_id or "",
-            }
             session_checks = []
             for check in self.visible_checks(session, view):
                 data = self.check_json(check, view)
-                checks += 1
-                checks_complete += data["status"] != "pending"
-                session_checks.append(
-                    {
-                        "id": check.id,
-                        "type": check.type,
-                        "status": data["status"],
-                        "outcome": data.get("result", {}).get("outcome") or "",
-                    }
-                )
+                record = {
+                    "id": check.id,
+                    "type": check.type,
+                    "status": data["status"],
+                    "outcome": data.get("result", {}).get("outcome") or "",
+                }
+                session_checks.append((record, data["status"] != "pending"))
             complete = session.timeline.at(view.t)[0] == "complete"
             policies += len(session.template.policies) if complete else 0
-            sessions.append(
-                {
-                    "id": session.id,
-                    "status": word,
-                    "outcome": (session.outcome or "") if complete else "",
-                    "client_id": client.id,
-                    "client_reference": client.external_id or "",
-                    "created_at": iso_millis(view.at(session.timeline.created)),
-                    "updated_at": iso_millis(view.at(since)),
-                    "tags": [],
-                    "checks": session_checks,
-                }
+            truth.add_session(
+                session_id=session.id,
+                status=word,
+                outcome=(session.outcome or "") if complete else "",
+                client={
+                    "id": client.id,
+                    "name": client.person.full_name,
+                    "reference": client.external_id or "",
+                },
+                created_at=iso_millis(view.at(session.timeline.created)),
+                updated_at=iso_millis(view.at(since)),
+                tags=[],
+                checks=session_checks,
             )
-        result: dict[str, Any] = {
-            "counts": {
-                "sessions": len(sessions),
-                "checks": checks,
-                "checks_complete": checks_complete,
-                "clients": len(clients),
-                "tags": 0,
-                "policy_assurances": policies,
-                "not_yet_created": pending,
-            },
-            "by_status": dict(sorted(by_status.items())),
-        }
-        if detail:
-            result["sessions"] = sessions
-            result["clients"] = sorted(clients.values(), key=lambda c: c["id"])
-            result["tags"] = []
-        return result
+        return truth.result(detail=detail, counts={"policy_assurances": policies})
 
     # --- webhooks ---------------------------------------------------------
 
@@ -420,30 +396,10 @@ class ComplyCubeApi(ProviderApi):
             f"{self.world.seed}:complycube:{event}:{resource_id}:{since}".encode()
         ).hexdigest()[:24]
 
-    def _pick_session(self, view: View, session_id: str | None, wanted) -> CCSession:
-        if session_id is not None:
-            session = self.world.complycube.session_by_id.get(session_id)
-            if session is None or session.timeline.at(view.t) is None:
-                raise WebhookError(
-                    f"No ComplyCube workflow session {session_id} exists yet."
-                )
-            return session
-        candidates = []
-        for session in self.world.complycube.sessions:
-            current = self.session_status(session, view)
-            if current is not None and wanted(session, current[0]):
-                candidates.append((current[1], session.id, session))
-        if not candidates:
-            raise WebhookError("No ComplyCube workflow session fits that event yet.")
-        return max(candidates, key=lambda item: (item[0], item[1]))[2]
-
     def webhook(
         self, view: View, *, event: str | None, session_id: str | None
     ) -> WebhookPayload:
-        if event is not None and event not in EVENTS:
-            raise WebhookError(
-                f"Unsupported ComplyCube event {event!r}; use one of {', '.join(EVENTS)}."
-            )
+        webhook_event_check("ComplyCube", event, EVENTS)
         if event in CHECK_EVENTS:
             wanted_status = CHECK_EVENTS[event]
 
@@ -453,7 +409,7 @@ class ComplyCubeApi(ProviderApi):
                     for c in session.checks
                 )
 
-            session = self._pick_session(view, session_id, has_check)
+            session = self.webhook_session(view, session_id, has_check)
             checks = [
                 c
                 for c in self.visible_checks(session, view)
@@ -475,7 +431,7 @@ class ComplyCubeApi(ProviderApi):
             resource_type, resource_id = "check", check.id
         else:
             wanted_word = {v: k for k, v in SESSION_EVENTS.items()}.get(event or "")
-            session = self._pick_session(
+            session = self.webhook_session(
                 view,
                 session_id,
                 lambda _s, word: wanted_word is None or word == wanted_word,

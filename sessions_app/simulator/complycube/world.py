@@ -8,19 +8,19 @@ ComplyCube's wire format.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..generation import (
     Cycle,
-    Ids,
     Person,
     Timeline,
+    WorldPart,
     client_count,
-    first_session_created,
-    slots_plan,
+    clients_make,
+    index_by_id,
+    part_plan,
     timeline_walk,
 )
 
@@ -79,21 +79,16 @@ class CCSession:
     tasks: tuple[CCTask, ...]
 
 
-class ComplyCubeWorld:
-    """ComplyCube's records, indexed by id; sessions in creation order. Immutable."""
+class ComplyCubeWorld(WorldPart[CCClient, CCSession]):
+    """ComplyCube's part: clients, workflow sessions, and their checks by id."""
 
     def __init__(
         self, *, clients: Sequence[CCClient], sessions: Sequence[CCSession]
     ) -> None:
-        self.clients = tuple(clients)
-        self.sessions = tuple(
-            sorted(sessions, key=lambda s: (s.timeline.created, s.id))
+        super().__init__(clients=clients, sessions=sessions)
+        self.check_by_id = index_by_id(
+            check for session in self.sessions for check in session.checks
         )
-        self.session_by_id = {session.id: session for session in self.sessions}
-        self.client_by_id = {client.id: client for client in self.clients}
-        self.check_by_id = {
-            check.id: check for session in self.sessions for check in session.checks
-        }
 
 
 # --- generation -----------------------------------------------------------------
@@ -213,17 +208,9 @@ def complycube_world_build(
     from offset `clients - shared`, so the first `shared` are Onfido's last
     applicants (their externalId is always set).
     """
-    rng = random.Random(f"verity-sim:{seed}:complycube")
-    ids = Ids(rng)
+    rng, ids, slots = part_plan(seed, "complycube", sessions, CC_COVERAGE, CC_WEIGHTS)
     cycle = Cycle()
     clients_wanted = client_count(sessions)
-    slots = slots_plan(
-        rng,
-        count=sessions,
-        clients=clients_wanted,
-        coverage=CC_COVERAGE,
-        weights=CC_WEIGHTS,
-    )
     templates = []
     for name, description, capture, checks, policies in CC_TEMPLATES:
         templates.append(
@@ -240,24 +227,23 @@ def complycube_world_build(
             )
         )
 
-    first_created = first_session_created(slots)
-    clients = []
     offset = clients_wanted - shared
-    for index in sorted(first_created):
+
+    def client_make(index: int, first_session: int) -> CCClient:
         person = people[offset + index]
-        clients.append(
-            CCClient(
-                id=ids.hex(24),
-                person=person,
-                # Some clients were created without an externalId (never the
-                # people shared with Onfido).
-                external_id=None
-                if index % 4 == 3 and index >= shared
-                else person.reference,
-                created=first_created[index] - rng.randint(60, 3600),
-            )
+        return CCClient(
+            id=ids.hex(24),
+            person=person,
+            # Some clients were created without an externalId (never the
+            # people shared with Onfido).
+            external_id=None
+            if index % 4 == 3 and index >= shared
+            else person.reference,
+            created=first_session - rng.randint(60, 3600),
         )
-    client_by_index = dict(zip(sorted(first_created), clients, strict=True))
+
+    client_by_index = clients_make(slots, client_make)
+    clients = list(client_by_index.values())
 
     result = []
     for slot in slots:

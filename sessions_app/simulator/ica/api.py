@@ -20,7 +20,14 @@ import hashlib
 import json
 from typing import Any, ClassVar
 
-from ..api import ProviderApi, WebhookError, WebhookPayload, tag_records
+from ..api import (
+    GroundTruth,
+    ProviderApi,
+    WebhookPayload,
+    tag_records,
+    visible,
+    webhook_event_check,
+)
 from ..config import ICA_MEDIA_TYPE
 from ..wire import SimRequest, SimResponse, View, iso_millis
 from .paging import paged_response
@@ -70,6 +77,8 @@ PROJECT_SORT = {
 class IcaApi(ProviderApi):
     name = "ica"
     extra_field_key = "simUnexpectedField"
+    session_noun = "ICA workflow session"
+    session_status = staticmethod(session_status)
     routes: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("GET", r"/api/projects", "list_projects"),
         ("GET", r"/api/projects/(?P<project_id>[^/]+)", "get_project"),
@@ -137,7 +146,7 @@ class IcaApi(ProviderApi):
     # --- handlers ---------------------------------------------------------
 
     def _project(self, project_id: str) -> IcaProject | None:
-        return self.world.ica.project_by_id.get(project_id)
+        return self.world.ica.client_by_id.get(project_id)
 
     def _project_not_found(self, project_id: str) -> SimResponse:
         return self.error(
@@ -222,12 +231,8 @@ class IcaApi(ProviderApi):
     ) -> SimResponse:
         if self._project(project_id) is None:
             return self._project_not_found(project_id)
-        session = self.world.ica.session_by_id.get(session_id)
-        if (
-            session is None
-            or session.project.id != project_id
-            or session.timeline.at(view.t) is None
-        ):
+        session = visible(self.world.ica.session_by_id, session_id, view)
+        if session is None or session.project.id != project_id:
             return self.error(
                 404,
                 "not_found",
@@ -259,73 +264,36 @@ class IcaApi(ProviderApi):
     # --- ground truth -----------------------------------------------------
 
     def state(self, view: View, *, detail: bool = True) -> dict[str, Any]:
-        sessions = []
-        clients: dict[str, dict[str, Any]] = {}
-        tags: dict[tuple[str, str], dict[str, str]] = {}
-        by_status: dict[str, int] = {}
-        checks = checks_complete = pending = 0
-        for session in self.world.ica.sessions:
-            current = session_status(session, view)
-            if current is None:
-                pending += 1
-                continue
-            word, since = current
-            by_status[word] = by_status.get(word, 0) + 1
+        truth = GroundTruth()
+        for session, word, since in truth.served(
+            self.world.ica.sessions, session_status, view
+        ):
             project = session.project
-            clients[project.id] = {
-                "id": project.id,
-                "name": project.name,
-                "reference": "",
-            }
-            session_tags = tag_records(
-                session.technical_tags, "technical"
-            ) + tag_records(session.user_tags, "user")
-            for tag in session_tags:
-                tags[tag["name"], tag["kind"]] = tag
             session_checks = []
             for analysis in session.analyses:
                 status = analysis_status(analysis, view)
                 if status is None:
                     continue
-                checks += 1
-                checks_complete += analysis.timeline.at(view.t)[0] in ICA_TERMINAL
-                session_checks.append(
-                    {
-                        "id": analysis.id,
-                        "type": analysis.pipeline.code,
-                        "status": status[0],
-                    }
-                )
-            sessions.append(
-                {
-                    "id": session.id,
-                    "status": word,
-                    "outcome": "",
-                    "client_id": project.id,
-                    "client_reference": "",
-                    "created_at": iso_millis(view.at(session.timeline.created)),
-                    "updated_at": iso_millis(view.at(since)),
-                    "tags": session_tags,
-                    "checks": session_checks,
+                record = {
+                    "id": analysis.id,
+                    "type": analysis.pipeline.code,
+                    "status": status[0],
                 }
+                complete = analysis.timeline.at(view.t)[0] in ICA_TERMINAL
+                session_checks.append((record, complete))
+            truth.add_session(
+                session_id=session.id,
+                status=word,
+                outcome="",
+                client={"id": project.id, "name": project.name, "reference": ""},
+                created_at=iso_millis(view.at(session.timeline.created)),
+                updated_at=iso_millis(view.at(since)),
+                tags=tag_records(session.technical_tags, "technical")
+                + tag_records(session.user_tags, "user"),
+                checks=session_checks,
             )
-        result: dict[str, Any] = {
-            "counts": {
-                "sessions": len(sessions),
-                "checks": checks,
-                "checks_complete": checks_complete,
-                "clients": len(clients),
-                "tags": len(tags),
-                "not_yet_created": pending,
-            },
-            "by_status": dict(sorted(by_status.items())),
-            "project_ids": [project.id for project in self.world.ica.projects],
-        }
-        if detail:
-            result["sessions"] = sessions
-            result["clients"] = sorted(clients.values(), key=lambda c: c["id"])
-            result["tags"] = sorted(tags.values(), key=lambda t: (t["kind"], t["name"]))
-        return result
+        project_ids = [project.id for project in self.world.ica.projects]
+        return truth.result(detail=detail, extra={"project_ids": project_ids})
 
     # --- webhooks ---------------------------------------------------------
 
@@ -341,25 +309,12 @@ class IcaApi(ProviderApi):
     def webhook(
         self, view: View, *, event: str | None, session_id: str | None
     ) -> WebhookPayload:
-        if event is not None and event not in EVENTS:
-            raise WebhookError(
-                f"Unsupported ICA event {event!r}; use one of {', '.join(EVENTS)}."
-            )
-        if session_id is not None:
-            session = self.world.ica.session_by_id.get(session_id)
-            if session is None or session.timeline.at(view.t) is None:
-                raise WebhookError(f"No ICA workflow session {session_id} exists yet.")
-        else:
-            candidates = []
-            for candidate in self.world.ica.sessions:
-                current = session_status(candidate, view)
-                if current is not None and (
-                    event is None or self.event_for(current[0]) == event
-                ):
-                    candidates.append((current[1], candidate.id, candidate))
-            if not candidates:
-                raise WebhookError("No ICA workflow session fits that event yet.")
-            session = max(candidates, key=lambda item: (item[0], item[1]))[2]
+        webhook_event_check("ICA", event, EVENTS)
+        session = self.webhook_session(
+            view,
+            session_id,
+            lambda _session, word: event is None or self.event_for(word) == event,
+        )
         word, since = session_status(session, view)
         event = event or self.event_for(word)
         correlation_id = derived_uuid(

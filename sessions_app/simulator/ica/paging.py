@@ -108,39 +108,32 @@ def paged_response(
             rendered.sort(
                 key=sorts[attribute], reverse=direction.strip().lower() == "desc"
             )
-        page = rendered[offset : offset + size]
         payload = {
-            "items": page,
+            "items": rendered[offset : offset + size],
             "nextPageToken": "",
             "totalItemCount": len(rendered),
         }
-        return SimResponse(
-            200,
-            payload,
-            content_type=ICA_MEDIA_TYPE,
-            list_page=list_page,
-            detail=detail,
-        )
-    token = request.param("pageToken")
-    offset = 0
-    if token:
-        decoded = page_token_offset(seed, kind, token)
-        if decoded is None:
-            return problem(
-                400,
-                "invalid_page_token",
-                "The page token is invalid or expired.",
-                parameters={"pageToken": token},
-            )
-        offset = decoded
-    chunk = list(items[offset : offset + size])
-    following = offset + len(chunk)
-    remaining = max(0, len(items) - following)
-    payload = {
-        "items": [render(item) for item in chunk],
-        "nextPageToken": page_token(seed, kind, following) if remaining else None,
-        "remainingRecords": remaining,
-    }
+    else:
+        token = request.param("pageToken")
+        offset = 0
+        if token:
+            decoded = page_token_offset(seed, kind, token)
+            if decoded is None:
+                return problem(
+                    400,
+                    "invalid_page_token",
+                    "The page token is invalid or expired.",
+                    parameters={"pageToken": token},
+                )
+            offset = decoded
+        chunk = list(items[offset : offset + size])
+        following = offset + len(chunk)
+        remaining = max(0, len(items) - following)
+        payload = {
+            "items": [render(item) for item in chunk],
+            "nextPageToken": page_token(seed, kind, following) if remaining else None,
+            "remainingRecords": remaining,
+        }
     return SimResponse(
         200,
         payload,

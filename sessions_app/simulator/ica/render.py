@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ..api import served_status
 from ..config import ICA_PROBLEM_MEDIA_TYPE
 from ..wire import SimResponse, View, iso_millis
 from .world import (
@@ -22,6 +23,7 @@ from .world import (
     IcaAnalysis,
     IcaProject,
     IcaSession,
+    IcaWorkflow,
 )
 
 if TYPE_CHECKING:
@@ -77,17 +79,39 @@ def problem(status: int, code: str, message: str, **extra: Any) -> SimResponse:
     return SimResponse(status, body, content_type=ICA_PROBLEM_MEDIA_TYPE)
 
 
+def _tenant_json(world: World) -> dict[str, str]:
+    return {"id": world.ica.tenant_id, "name": world.ica.tenant_name}
+
+
+def _storage_json(workflow: IcaWorkflow) -> dict[str, str]:
+    return {
+        "id": workflow.storage_id,
+        "name": workflow.storage_name,
+        "description": "Medium analysis storage",
+    }
+
+
+def _dates_json(
+    view: View, started: int | None, word: str, since: int
+) -> dict[str, str | None]:
+    """`startDate` once `started` has come, `endDate` once `word` (since `since`) is final."""
+    return {
+        "startDate": iso_millis(view.at(started))
+        if started is not None and started <= view.t
+        else None,
+        "endDate": iso_millis(view.at(since)) if word in ICA_TERMINAL else None,
+    }
+
+
 def session_status(session: IcaSession, view: View) -> tuple[str, int] | None:
     """The served status word (V3 spelling for V3 sessions) and since when."""
-    current = session.timeline.at(view.t)
-    if current is None:
-        return None
+    current = served_status(
+        session, view, salt="ica-session", unknown_word=UNKNOWN_STATUS
+    )
+    if current is None or not session.v3:
+        return current
     word, since = current
-    if view.unknown("ica-session", session.id):
-        return UNKNOWN_STATUS, since
-    if session.v3:
-        word = ICA_V3_SPELLING.get(word, word)
-    return word, since
+    return ICA_V3_SPELLING.get(word, word), since
 
 
 def session_json(world: World, session: IcaSession, view: View) -> dict[str, Any]:
@@ -100,10 +124,7 @@ def session_json(world: World, session: IcaSession, view: View) -> dict[str, Any
         "id": session.id,
         "timeCreated": iso_millis(view.at(session.timeline.created)),
         "owner": {"id": session.owner_id},
-        "tenant": {
-            "id": world.ica.tenant_id,
-            "name": world.ica.tenant_name,
-        },
+        "tenant": _tenant_json(world),
         "userReference": session.user_reference,
         "workflow": {
             "id": workflow.id,
@@ -116,17 +137,10 @@ def session_json(world: World, session: IcaSession, view: View) -> dict[str, Any
                 "language": "NEXTFLOW",
             },
             "workflowTags": {"technicalTags": ["auto-launch"]},
-            "analysisStorage": {
-                "id": workflow.storage_id,
-                "name": workflow.storage_name,
-                "description": "Medium analysis storage",
-            },
+            "analysisStorage": _storage_json(workflow),
         },
         "status": served,
-        "startDate": iso_millis(view.at(started))
-        if started is not None and started <= view.t
-        else None,
-        "endDate": iso_millis(view.at(since)) if word in ICA_TERMINAL else None,
+        **_dates_json(view, started, word, since),
         "summary": session.summary
         if final
         else ("" if session.summary is not None else None),
@@ -196,12 +210,9 @@ def project_json(world: World, project: IcaProject, view: View) -> dict[str, Any
 
 
 def analysis_status(analysis: IcaAnalysis, view: View) -> tuple[str, int] | None:
-    current = analysis.timeline.at(view.t)
-    if current is None:
-        return None
-    if view.unknown("ica-analysis", analysis.id):
-        return UNKNOWN_ANALYSIS_STATUS, current[1]
-    return current
+    return served_status(
+        analysis, view, salt="ica-analysis", unknown_word=UNKNOWN_ANALYSIS_STATUS
+    )
 
 
 def analysis_json(
@@ -210,12 +221,8 @@ def analysis_json(
     word, since = analysis.timeline.at(view.t) or ("", 0)
     served, _ = analysis_status(analysis, view) or ("", 0)
     pipeline = analysis.pipeline
-    tenant = {"id": world.ica.tenant_id, "name": world.ica.tenant_name}
-    storage = {
-        "id": session.workflow.storage_id,
-        "name": session.workflow.storage_name,
-        "description": "Medium analysis storage",
-    }
+    tenant = _tenant_json(world)
+    storage = _storage_json(session.workflow)
     pipeline_created = iso_millis(view.at(pipeline.created))
     running = analysis.timeline.reached("IN_PROGRESS")
     return {
@@ -245,10 +252,7 @@ def analysis_json(
                 "inputFormType": "JSON",
             },
             "status": served,
-            "startDate": iso_millis(view.at(running))
-            if running is not None and running <= view.t
-            else None,
-            "endDate": iso_millis(view.at(since)) if word in ICA_TERMINAL else None,
+            **_dates_json(view, running, word, since),
             "summary": ""
             if word not in ICA_TERMINAL
             else f"{pipeline.code} {word.lower()}",

@@ -17,7 +17,9 @@ from ..generation import (
     HISTORY_MAX_AGE,
     Ids,
     Timeline,
-    first_session_created,
+    WorldPart,
+    clients_make,
+    part_draws,
     random_hex,
     slots_plan,
     timeline_walk,
@@ -83,8 +85,9 @@ class IcaSession:
     application: bool
 
 
-class IcaWorld:
-    """ICA's tenant and records, indexed by id; in creation order. Immutable."""
+class IcaWorld(WorldPart[IcaProject, IcaSession]):
+    """ICA's part: its tenant, projects (its clients, oldest first, also
+    `projects`) and workflow sessions."""
 
     def __init__(
         self,
@@ -94,15 +97,14 @@ class IcaWorld:
         projects: Sequence[IcaProject],
         sessions: Sequence[IcaSession],
     ) -> None:
+        super().__init__(
+            clients=sorted(projects, key=lambda p: (p.created, p.id)),
+            sessions=sessions,
+        )
+        self.projects = self.clients
         self.tenant_id = tenant_id
         self.tenant_name = ICA_TENANT_NAME
         self.region_id = region_id
-        self.projects = tuple(sorted(projects, key=lambda p: (p.created, p.id)))
-        self.sessions = tuple(
-            sorted(sessions, key=lambda s: (s.timeline.created, s.id))
-        )
-        self.project_by_id = {project.id: project for project in self.projects}
-        self.session_by_id = {session.id: session for session in self.sessions}
 
 
 # --- generation -----------------------------------------------------------------
@@ -235,8 +237,7 @@ def _ica_summary(final: str, analyses: Sequence[IcaAnalysis]) -> str | None:
 
 def ica_world_build(*, seed: int, sessions: int) -> IcaWorld:
     """ICA's part for `sessions` sessions (ICA knows none of the people)."""
-    rng = random.Random(f"verity-sim:{seed}:ica")
-    ids = Ids(rng)
+    rng, ids = part_draws(seed, "ica")
     tenant_id = ids.uuid()
     region_id = ids.uuid()
     owners = [ids.uuid() for _ in range(3)]
@@ -248,22 +249,21 @@ def ica_world_build(*, seed: int, sessions: int) -> IcaWorld:
         coverage=ICA_COVERAGE,
         weights=ICA_WEIGHTS,
     )
-    first_created = first_session_created(slots)
-    projects = []
-    for index in sorted(first_created):
+
+    def project_make(index: int, first_session: int) -> IcaProject:
         base = ICA_PROJECT_NAMES[index % len(ICA_PROJECT_NAMES)]
-        projects.append(
-            IcaProject(
-                id=ids.uuid(),
-                name=f"{base}-{index // len(ICA_PROJECT_NAMES) + 1:02d}",
-                created=first_created[index] - rng.randint(86400, 40 * 86400),
-                short_description=f"{base.replace('-', ' ')} sequencing project",
-                user_tags=tuple(sorted(rng.sample(ICA_USER_TAGS, 1))),
-                technical_tags=("verity-sim",),
-                owner_id=rng.choice(owners),
-            )
+        return IcaProject(
+            id=ids.uuid(),
+            name=f"{base}-{index // len(ICA_PROJECT_NAMES) + 1:02d}",
+            created=first_session - rng.randint(86400, 40 * 86400),
+            short_description=f"{base.replace('-', ' ')} sequencing project",
+            user_tags=tuple(sorted(rng.sample(ICA_USER_TAGS, 1))),
+            technical_tags=("verity-sim",),
+            owner_id=rng.choice(owners),
         )
-    project_by_index = dict(zip(sorted(first_created), projects, strict=True))
+
+    project_by_index = clients_make(slots, project_make)
+    projects = list(project_by_index.values())
     workflows = []
     for code, description, pipelines in ICA_WORKFLOWS:
         workflows.append(

@@ -19,7 +19,16 @@ import hashlib
 import re
 from typing import Any, ClassVar
 
-from ..api import ProviderApi, WebhookError, WebhookPayload, tag_records
+from ..api import (
+    GroundTruth,
+    ProviderApi,
+    WebhookError,
+    WebhookPayload,
+    served_status,
+    tag_records,
+    visible,
+    webhook_event_check,
+)
 from ..config import ONFIDO_PAGE_SIZE
 from ..wire import SimRequest, SimResponse, View, iso_seconds
 from .world import OnfidoRun, OnfidoTask
@@ -34,6 +43,7 @@ EVENTS = ("workflow_run.completed", "workflow_task.started", "workflow_task.comp
 class OnfidoApi(ProviderApi):
     name = "onfido"
     extra_field_key = "sim_unexpected_field"
+    session_noun = "Onfido workflow run"
     routes: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("GET", r"/workflow_runs", "list_runs"),
         ("GET", r"/workflow_runs/(?P<run_id>[^/]+)", "get_run"),
@@ -71,18 +81,13 @@ class OnfidoApi(ProviderApi):
 
     # --- rendering --------------------------------------------------------
 
-    def run_status(self, run: OnfidoRun, view: View) -> tuple[str, int] | None:
+    def session_status(self, run: OnfidoRun, view: View) -> tuple[str, int] | None:
         """The served status word and since when (None while the run does not exist)."""
-        current = run.timeline.at(view.t)
-        if current is None:
-            return None
-        if view.unknown("onfido-run", run.id):
-            return UNKNOWN_STATUS, current[1]
-        return current
+        return served_status(run, view, salt="onfido-run", unknown_word=UNKNOWN_STATUS)
 
     def run_json(self, run: OnfidoRun, view: View) -> dict[str, Any]:
         word, since = run.timeline.at(view.t) or ("", 0)
-        served, _ = self.run_status(run, view) or ("", 0)
+        served, _ = self.session_status(run, view) or ("", 0)
         final = since == run.timeline.steps[-1][0]
         created = view.at(run.timeline.created)
         data: dict[str, Any] = {
@@ -152,10 +157,7 @@ class OnfidoApi(ProviderApi):
     # --- handlers ---------------------------------------------------------
 
     def _visible_run(self, run_id: str, view: View) -> OnfidoRun | None:
-        run = self.world.onfido.run_by_id.get(run_id)
-        if run is None or run.timeline.at(view.t) is None:
-            return None
-        return run
+        return visible(self.world.onfido.session_by_id, run_id, view)
 
     def _run_not_found(self, run_id: str) -> SimResponse:
         return self.error(
@@ -201,8 +203,8 @@ class OnfidoApi(ProviderApi):
             if t.strip()
         }
         matches = []
-        for run in self.world.onfido.runs:
-            current = self.run_status(run, view)
+        for run in self.world.onfido.sessions:
+            current = self.session_status(run, view)
             if current is None:
                 continue
             created_day = view.at(run.timeline.created).date()
@@ -256,7 +258,7 @@ class OnfidoApi(ProviderApi):
     def get_applicant(
         self, request: SimRequest, view: View, applicant_id: str
     ) -> SimResponse:
-        applicant = self.world.onfido.applicant_by_id.get(applicant_id)
+        applicant = self.world.onfido.client_by_id.get(applicant_id)
         if applicant is None or applicant.created > view.t:
             return self.error(
                 404, "resource_not_found", f"Applicant {applicant_id} was not found."
@@ -289,102 +291,53 @@ class OnfidoApi(ProviderApi):
     # --- ground truth -----------------------------------------------------
 
     def state(self, view: View, *, detail: bool = True) -> dict[str, Any]:
-        sessions = []
-        clients: dict[str, dict[str, Any]] = {}
-        tags: dict[str, dict[str, str]] = {}
-        by_status: dict[str, int] = {}
-        checks = checks_complete = pending = 0
-        for run in self.world.onfido.runs:
-            current = self.run_status(run, view)
-            if current is None:
-                pending += 1
-                continue
-            word, since = current
-            by_status[word] = by_status.get(word, 0) + 1
+        truth = GroundTruth()
+        for run, word, since in truth.served(
+            self.world.onfido.sessions, self.session_status, view
+        ):
             applicant = run.applicant
-            clients[applicant.id] = {
-                "id": applicant.id,
-                "name": applicant.person.full_name,
-                "reference": applicant.reference or "",
-            }
-            run_tags = tag_records(run.tags, "user")
-            for tag in run_tags:
-                tags[tag["name"]] = tag
             run_checks = []
             for task in self.visible_tasks(run, view):
                 if not task.report:
                     continue
                 output = self.task_output(task, view)
-                checks += 1
-                checks_complete += output is not None
-                run_checks.append(
-                    {
-                        "id": task.id,
-                        "report_id": (task.output or {}).get("uuid", ""),
-                        "type": task.task_def_id,
-                        "status": output["status"] if output else "started",
-                        "result": output["result"] if output else "",
-                        "sub_result": (output or {}).get("sub_result") or "",
-                    }
-                )
-            sessions.append(
-                {
-                    "id": run.id,
-                    "status": word,
-                    "outcome": "",
-                    "client_id": applicant.id,
-                    "client_reference": applicant.reference or "",
-                    "created_at": iso_seconds(view.at(run.timeline.created)),
-                    "updated_at": iso_seconds(view.at(since)),
-                    "tags": run_tags,
-                    "checks": run_checks,
+                record = {
+                    "id": task.id,
+                    "report_id": (task.output or {}).get("uuid", ""),
+                    "type": task.task_def_id,
+                    "status": output["status"] if output else "started",
+                    "result": output["result"] if output else "",
+                    "sub_result": (output or {}).get("sub_result") or "",
                 }
+                run_checks.append((record, output is not None))
+            truth.add_session(
+                session_id=run.id,
+                status=word,
+                outcome="",
+                client={
+                    "id": applicant.id,
+                    "name": applicant.person.full_name,
+                    "reference": applicant.reference or "",
+                },
+                created_at=iso_seconds(view.at(run.timeline.created)),
+                updated_at=iso_seconds(view.at(since)),
+                tags=tag_records(run.tags, "user"),
+                checks=run_checks,
             )
-        result: dict[str, Any] = {
-            "counts": {
-                "sessions": len(sessions),
-                "checks": checks,
-                "checks_complete": checks_complete,
-                "clients": len(clients),
-                "tags": len(tags),
-                "not_yet_created": pending,
-            },
-            "by_status": dict(sorted(by_status.items())),
-        }
-        if detail:
-            result["sessions"] = sessions
-            result["clients"] = sorted(clients.values(), key=lambda c: c["id"])
-            result["tags"] = sorted(tags.values(), key=lambda t: t["name"])
-        return result
+        return truth.result(detail=detail)
 
     # --- webhooks ---------------------------------------------------------
-
-    def _pick_run(self, view: View, session_id: str | None, wanted) -> OnfidoRun:
-        if session_id is not None:
-            run = self._visible_run(session_id, view)
-            if run is None:
-                raise WebhookError(f"No Onfido workflow run {session_id} exists yet.")
-            return run
-        candidates = []
-        for run in self.world.onfido.runs:
-            current = self.run_status(run, view)
-            if current is not None and wanted(run, current[0]):
-                candidates.append((current[1], run.id, run))
-        if not candidates:
-            raise WebhookError("No Onfido workflow run fits that event yet.")
-        return max(candidates, key=lambda item: (item[0], item[1]))[2]
 
     def webhook(
         self, view: View, *, event: str | None, session_id: str | None
     ) -> WebhookPayload:
         event = event or "workflow_run.completed"
-        if event not in EVENTS:
-            raise WebhookError(
-                f"Unsupported Onfido event {event!r}; use one of {', '.join(EVENTS)}."
-            )
+        webhook_event_check("Onfido", event, EVENTS)
         base = f"{view.base_url}{self.prefix}"
         if event == "workflow_run.completed":
-            run = self._pick_run(view, session_id, lambda _run, word: word in TERMINAL)
+            run = self.webhook_session(
+                view, session_id, lambda _run, word: word in TERMINAL
+            )
             data = self.run_json(run, view)
             payload = {
                 "resource_type": "workflow_run",
@@ -417,7 +370,7 @@ class OnfidoApi(ProviderApi):
                 for t in self.visible_tasks(run, view)
             )
 
-        run = self._pick_run(view, session_id, has_task)
+        run = self.webhook_session(view, session_id, has_task)
         tasks = [
             t
             for t in self.visible_tasks(run, view)

@@ -16,13 +16,13 @@ from typing import Any
 
 from ..generation import (
     Cycle,
-    Ids,
     Person,
     Timeline,
+    WorldPart,
     client_count,
-    first_session_created,
+    clients_make,
+    part_plan,
     random_hex,
-    slots_plan,
     timeline_walk,
 )
 
@@ -63,16 +63,8 @@ class OnfidoRun:
     error: dict[str, str] | None
 
 
-class OnfidoWorld:
-    """Onfido's records, indexed by id; runs in creation order. Immutable after build."""
-
-    def __init__(
-        self, *, applicants: Sequence[OnfidoApplicant], runs: Sequence[OnfidoRun]
-    ) -> None:
-        self.applicants = tuple(applicants)
-        self.runs = tuple(sorted(runs, key=lambda r: (r.timeline.created, r.id)))
-        self.run_by_id = {run.id: run for run in self.runs}
-        self.applicant_by_id = {app.id: app for app in self.applicants}
+class OnfidoWorld(WorldPart[OnfidoApplicant, OnfidoRun]):
+    """Onfido's part: its clients are applicants, its sessions workflow runs."""
 
 
 # --- generation -----------------------------------------------------------------
@@ -194,39 +186,31 @@ def onfido_world_build(
     The last `shared` applicants are the people ComplyCube knows too: their
     runs always carry their customer_user_id.
     """
-    rng = random.Random(f"verity-sim:{seed}:onfido")
-    ids = Ids(rng)
+    rng, ids, slots = part_plan(
+        seed, "onfido", sessions, ONFIDO_COVERAGE, ONFIDO_WEIGHTS
+    )
     cycle = Cycle()
     clients = client_count(sessions)
-    slots = slots_plan(
-        rng,
-        count=sessions,
-        clients=clients,
-        coverage=ONFIDO_COVERAGE,
-        weights=ONFIDO_WEIGHTS,
-    )
     workflows = [
         (ids.uuid(), rng.randint(1, 40), name, reports)
         for name, reports in ONFIDO_WORKFLOWS
     ]
 
-    first_created = first_session_created(slots)
-    applicants = []
-    for index in sorted(first_created):
+    def applicant_make(index: int, first_run: int) -> OnfidoApplicant:
         person = people[index]
         # A few applicants' runs carry no customer_user_id (not all integrations
         # set it); the people shared with ComplyCube always do.
         is_shared = index >= clients - shared
         reference = None if index % 5 == 4 and not is_shared else person.reference
-        applicants.append(
-            OnfidoApplicant(
-                id=ids.uuid(),
-                person=person,
-                created=first_created[index] - rng.randint(60, 3600),
-                reference=reference,
-            )
+        return OnfidoApplicant(
+            id=ids.uuid(),
+            person=person,
+            created=first_run - rng.randint(60, 3600),
+            reference=reference,
         )
-    applicant_by_index = dict(zip(sorted(first_created), applicants, strict=True))
+
+    applicant_by_index = clients_make(slots, applicant_make)
+    applicants = list(applicant_by_index.values())
 
     runs = []
     for slot in slots:
@@ -321,4 +305,4 @@ def onfido_world_build(
                 error=error,
             )
         )
-    return OnfidoWorld(applicants=applicants, runs=runs)
+    return OnfidoWorld(clients=applicants, sessions=runs)

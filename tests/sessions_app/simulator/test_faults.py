@@ -123,7 +123,9 @@ def test_malformed_json_on_list_pages_only(sim, providers, kind):
     assert _list(provider, sim).json()  # the burst is spent
     sim.set_faults(kind, malformed_probability=1.0)
     detail = {
-        "onfido": lambda: provider.get(f"/workflow_runs/{sim.world.onfido.runs[0].id}"),
+        "onfido": lambda: provider.get(
+            f"/workflow_runs/{sim.world.onfido.sessions[0].id}"
+        ),
         "complycube": lambda: provider.get(
             f"/workflowSessions/{sim.world.complycube.sessions[0].id}"
         ),

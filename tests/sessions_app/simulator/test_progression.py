@@ -11,7 +11,7 @@ from tests.helpers.simulator import START, Provider, make_sim
 
 def _in_flight_run(sim):
     """A run whose next status change is still to come, and when it comes."""
-    for run in sim.world.onfido.runs:
+    for run in sim.world.onfido.sessions:
         now = run.timeline.at(0)
         if now is None:
             continue
@@ -46,7 +46,7 @@ def test_new_sessions_appear_and_all_settle(sim):
         assert data["counts"]["not_yet_created"] == 0
         assert data["counts"]["sessions"] == 30
         assert data["counts"]["sessions"] > start[kind]["counts"]["sessions"]
-    finals = {run.id: run.timeline.final for run in sim.world.onfido.runs}
+    finals = {run.id: run.timeline.final for run in sim.world.onfido.sessions}
     assert {s["id"]: s["status"] for s in later["onfido"]["sessions"]} == finals
 
 

@@ -59,9 +59,9 @@ def test_another_seed_gives_other_data():
 def test_the_start_instant_only_shifts_timestamps():
     early = build_world(seed=3, sessions=20, start=START)
     late = build_world(seed=3, sessions=20, start=START + dt.timedelta(days=40))
-    assert [r.id for r in early.onfido.runs] == [r.id for r in late.onfido.runs]
-    assert [r.timeline for r in early.onfido.runs] == [
-        r.timeline for r in late.onfido.runs
+    assert [r.id for r in early.onfido.sessions] == [r.id for r in late.onfido.sessions]
+    assert [r.timeline for r in early.onfido.sessions] == [
+        r.timeline for r in late.onfido.sessions
     ]
     assert [s.client.person for s in early.complycube.sessions] == [
         s.client.person for s in late.complycube.sessions
@@ -157,8 +157,8 @@ def test_tags_include_nulls_and_both_kinds(sim):
     assert {t["kind"] for t in state["ica"]["tags"]} == {"user", "technical"}
     assert state["onfido"]["counts"]["tags"] > 0
     assert state["complycube"]["counts"]["tags"] == 0
-    assert any(run.tags is None for run in sim.world.onfido.runs)
-    assert any(run.tags == () for run in sim.world.onfido.runs)
+    assert any(run.tags is None for run in sim.world.onfido.sessions)
+    assert any(run.tags == () for run in sim.world.onfido.sessions)
     names = [(t["name"], t["kind"]) for p in state.values() for t in p["tags"]]
     assert (
         sim.state()["tags_total"] == len(set(names)) == len(names)
