@@ -98,7 +98,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     list_per_page = 50
     # Joins are named per admin; an admin with a foreign key in list_display
-    # lists it here (tests/sessions_app/test_admin.py checks that).
+    # lists it here (tests/sessions_app/admin/test_base.py checks that).
     list_select_related: list[str] = []
     # The action of the event that records a many-to-many edit.
     audit_m2m_action = "admin.change"

@@ -13,7 +13,7 @@ baseline run of that rewrite, unmutated, must pass first. The original file
 is always put back, also on Ctrl-C.
 
     python tests/mutation/run.py                 # 100 mutants over MODULES
-    python tests/mutation/run.py --limit 20 --module sessions_app/webhooks.py
+    python tests/mutation/run.py --limit 20 --module sessions_app/providers/webhook.py
     python tests/mutation/run.py --list          # every mutable spot, nothing run
 
 docs/testing.md says how to read the result.
@@ -38,37 +38,77 @@ ROOT = Path(__file__).resolve().parents[2]
 # The modules under test and the tests that guard each, relative to the
 # repository root. Update the paths when modules move.
 MODULES: dict[str, list[str]] = {
+    "sessions_app/providers/webhook.py": [
+        "tests/sessions_app/test_webhooks.py",
+        "tests/sessions_app/test_webhooks_guards.py",
+        "tests/sessions_app/providers/onfido/test_webhook.py",
+        "tests/sessions_app/providers/complycube/test_webhook.py",
+        "tests/sessions_app/providers/ica/test_webhook.py",
+    ],
+    "sessions_app/providers/onfido/webhook.py": [
+        "tests/sessions_app/test_webhooks_guards.py",
+        "tests/sessions_app/providers/onfido/test_webhook.py",
+    ],
     "sessions_app/webhooks.py": [
         "tests/sessions_app/test_webhooks.py",
-        "tests/sessions_app/test_guard_webhook_signatures.py",
+        "tests/sessions_app/test_webhooks_guards.py",
     ],
     "sessions_app/normalization.py": [
         "tests/sessions_app/test_normalization.py",
-        "tests/sessions_app/test_guard_normalization.py",
+        "tests/sessions_app/test_normalization_guards.py",
     ],
-    "sessions_app/exports.py": [
-        "tests/sessions_app/test_exports.py",
-        "tests/sessions_app/test_guard_csv.py",
+    "sessions_app/providers/onfido/rows.py": [
+        "tests/sessions_app/test_normalization.py",
+        "tests/sessions_app/test_normalization_guards.py",
     ],
-    "sessions_app/admin.py": [
-        "tests/sessions_app/test_admin.py",
-        "tests/sessions_app/test_guard_admin_audit.py",
+    "sessions_app/providers/complycube/rows.py": [
+        "tests/sessions_app/test_normalization.py",
+        "tests/sessions_app/test_normalization_guards.py",
+    ],
+    "sessions_app/providers/ica/rows.py": [
+        "tests/sessions_app/test_normalization.py",
+        "tests/sessions_app/test_normalization_guards.py",
+    ],
+    "sessions_app/exports/cells.py": [
+        "tests/sessions_app/exports/test_cells.py",
+        "tests/sessions_app/exports/test_guards.py",
+    ],
+    "sessions_app/exports/stream.py": [
+        "tests/sessions_app/exports/test_stream.py",
+        "tests/sessions_app/exports/test_cells.py",
+        "tests/sessions_app/exports/test_guards.py",
+    ],
+    "sessions_app/admin/base.py": [
+        "tests/sessions_app/admin/test_base.py",
+        "tests/sessions_app/admin/test_guards.py",
+        "tests/sessions_app/admin/test_connections.py",
+    ],
+    "sessions_app/admin/users.py": [
+        "tests/sessions_app/admin/test_users.py",
+        "tests/sessions_app/admin/test_guards.py",
     ],
     "sessions_app/services.py": [
         "tests/sessions_app/test_services.py",
         "tests/sessions_app/test_services_review.py",
-        "tests/sessions_app/test_guard_admin_audit.py",
+        "tests/sessions_app/admin/test_guards.py",
     ],
     "config/admin.py": [
         "tests/sessions_app/test_roles.py",
-        "tests/sessions_app/test_guard_admin_audit.py",
+        "tests/config/test_admin.py",
+        "tests/sessions_app/admin/test_guards.py",
     ],
     "sessions_app/roles.py": [
         "tests/sessions_app/test_roles.py",
-        "tests/sessions_app/test_views_permissions.py",
+        "tests/sessions_app/views/test_access.py",
+    ],
+    "sessions_app/sync/upsert.py": [
+        "tests/sessions_app/sync/test_upsert.py",
+        "tests/sessions_app/sync/test_related.py",
+        "tests/sessions_app/sync/test_engine.py",
     ],
     "sessions_app/sync/engine.py": [
-        "tests/sessions_app/test_sync.py",
+        "tests/sessions_app/sync/test_engine.py",
+        "tests/sessions_app/sync/test_runs.py",
     ],
 }
 DEFAULT_LIMIT = 100
