@@ -24,6 +24,7 @@ class ProviderConnectionAdmin(AuditedModelAdmin):
     )
     list_filter = ("kind", "enabled")
     search_fields = ("slug", "display_name")
+    # What the sync and the lease write: shown, never edited.
     readonly_fields = (
         "sync_cursor_pretty",
         "last_sync_started_at",
@@ -42,19 +43,7 @@ class ProviderConnectionAdmin(AuditedModelAdmin):
             "Sync",
             {"fields": ("sync_interval_seconds", "rate_limit_per_second", "options")},
         ),
-        (
-            "State",
-            {
-                "fields": (
-                    "sync_cursor_pretty",
-                    "last_sync_started_at",
-                    "last_sync_finished_at",
-                    "last_success_at",
-                    "created_at",
-                    "updated_at",
-                )
-            },
-        ),
+        ("State", {"fields": readonly_fields}),
     )
 
     sync_cursor_pretty = pretty_json_field("sync_cursor", "Sync cursor")
