@@ -94,13 +94,10 @@ def test_lease_is_taken_with_one_conditional_update_and_released_only_by_its_hol
     assert lease.connection_lease_acquire(connection_id=connection.pk) is not None
 
 
+@pytest.mark.postgres  # truly concurrent connections; SQLite: the held-lease tests
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_syncs_of_one_provider_one_runs_one_skips(monkeypatch):
     """Real threads with their own database connections race for the lease."""
-    if db_conn.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL for truly concurrent connections (SQLite: see the held-lease tests)"
-        )
     import threading
 
     from django.db import connections
