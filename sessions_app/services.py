@@ -1,7 +1,7 @@
 """Writes. Every state-changing service is atomic and writes an AuditEvent in the
 same transaction (the Zulip pattern), so the history can never miss a change.
 
-The sync engine's bulk upserts live in `sync.py`; they record one audit event
+The sync engine's bulk upserts live in `sync/upsert.py`; they record one audit event
 per sync run rather than one per row (a run can touch a million rows).
 """
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-from ..sync.values import clean_id, json_list
+from ..sync.values import chunks, clean_id, json_list
 from .base import Budget, Page
 
 logger = logging.getLogger(__name__)
@@ -61,12 +61,6 @@ def snapshot(value: dict[str, Any]) -> dict[str, Any]:
 
 def item_id(item: Any, id_key: str = "id") -> str | None:
     return clean_id(item.get(id_key)) if isinstance(item, dict) else None
-
-
-def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    """Yield consecutive slices of `items` of at most `size` elements."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # The cursor -------------------------------------------------------------------
@@ -406,7 +400,7 @@ class ListingWalk[L: ListingPass](PassWalk[L]):
         """
         state = self.state
         pending = sorted(i for i in ids if i > getattr(state, after))
-        for chunk in chunked(pending, batch_size):
+        for chunk in chunks(pending, batch_size):
             if self.exhausted():
                 return False
             page = read(chunk)

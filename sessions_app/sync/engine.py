@@ -260,7 +260,9 @@ class PassObserver:
     """What `providers_sync_all` reports as it goes; override what you show.
 
     `pass_started` and `pass_finished` bracket each connection's pass;
-    `page_committed` follows every committed batch of pages.
+    `page_committed` follows every committed batch of pages;
+    `pass_abandoned` replaces `pass_finished` when the process is being
+    stopped (Ctrl-C, SystemExit) in the middle of a pass.
     """
 
     def pass_started(self, connection: ProviderConnection) -> None:
@@ -272,6 +274,9 @@ class PassObserver:
         pass
 
     def pass_finished(self, outcome: ConnectionPass) -> None:
+        pass
+
+    def pass_abandoned(self, connection: ProviderConnection) -> None:
         pass
 
 
@@ -298,7 +303,6 @@ def providers_sync_all(
     )
     outcome: dict[str, ConnectionPass] = {}
     for connection in connections:
-        observer.pass_started(connection)
         started = time.monotonic()
         committed: list[SyncRun] = []
 
@@ -312,14 +316,21 @@ def providers_sync_all(
                 committed.append(run)
             observer.page_committed(connection, run, result)
 
+        runs: list[SyncRun] = committed
+        crash: Exception | None = None
         try:
+            # The observer's start is inside the try too: a progress display
+            # that cannot start fails this provider only, like any other error.
+            observer.pass_started(connection)
             runs = provider_sync_pass(
                 connection=connection, trigger=trigger, full=full, on_page=on_page
             )
-            crash = None
         except Exception as exc:  # a bug must not stop the other providers either
             logger.exception("Sync of %s crashed.", connection.slug)
             runs, crash = committed, exc
+        except BaseException:  # Ctrl-C, SystemExit: stop, but close what was opened
+            observer.pass_abandoned(connection)
+            raise
         outcome[connection.slug] = ConnectionPass(
             connection=connection,
             runs=runs,

@@ -1,4 +1,4 @@
-"""Normalisation rows that mutation testing found unpinned (DESIGN.md's table).
+"""Normalisation rows that mutation testing found unpinned (the table in docs/providers/README.md).
 
 Each test killed a mutant the rest of the suite let live (docs/testing.md):
 ComplyCube's `declined` outcome, an Onfido `sub_result` that must override a

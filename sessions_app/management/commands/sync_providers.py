@@ -170,13 +170,19 @@ class _Progress(PassObserver):
             self.stdout.flush()
 
     def pass_finished(self, outcome: ConnectionPass) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+        self._bar_close()
         if outcome.crash is not None:
             self._crashed(outcome)
         else:
             self._summarise(outcome)
+
+    def pass_abandoned(self, connection: ProviderConnection) -> None:
+        self._bar_close()
+
+    def _bar_close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
     def _crashed(self, outcome: ConnectionPass) -> None:
         """Print the summary of a provider whose pass raised."""

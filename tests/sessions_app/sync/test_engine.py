@@ -258,3 +258,56 @@ def test_refresh_with_a_missing_credential_records_the_failure_on_run_and_delive
     delivery.refresh_from_db()
     assert "is not set" in delivery.error
     assert delivery.processed_at is None
+
+
+class _Recorder(sync.PassObserver):
+    """Records what providers_sync_all reports; can fail at the start of a pass."""
+
+    def __init__(self, fail_start_of: str = "") -> None:
+        self.fail_start_of = fail_start_of
+        self.events: list[tuple[str, str]] = []
+
+    def pass_started(self, connection):
+        self.events.append(("started", connection.slug))
+        if connection.slug == self.fail_start_of:
+            raise RuntimeError("no terminal for a progress bar")
+
+    def pass_finished(self, outcome):
+        self.events.append(("finished", outcome.connection.slug))
+
+    def pass_abandoned(self, connection):
+        self.events.append(("abandoned", connection.slug))
+
+
+def test_an_observer_failing_to_start_fails_that_provider_only(monkeypatch):
+    """A progress display that cannot start is that provider's crash, not the
+    command's: the other providers still sync."""
+    first, _ = fake_provider_install(monkeypatch, slug="aaa", kind="onfido")
+    second, _ = fake_provider_install(monkeypatch, slug="bbb", kind="ica")
+    sessions_populate(first, 1)
+    sessions_populate(second, 1)
+    observer = _Recorder(fail_start_of="aaa")
+
+    outcome = sync.providers_sync_all(observer=observer)
+
+    assert isinstance(outcome["aaa"].crash, RuntimeError)
+    assert outcome["aaa"].runs == []
+    assert outcome["bbb"].crash is None
+    assert [r.state for r in outcome["bbb"].runs] == ["succeeded"]
+    assert ("finished", "aaa") in observer.events
+    assert ("finished", "bbb") in observer.events
+
+
+def test_ctrl_c_in_a_pass_lets_the_observer_close_and_stops(monkeypatch):
+    provider, _ = fake_provider_install(monkeypatch, slug="aaa", kind="onfido")
+    sessions_populate(provider, 1)
+    observer = _Recorder()
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sync, "provider_sync_pass", interrupted)
+
+    with pytest.raises(KeyboardInterrupt):
+        sync.providers_sync_all(observer=observer)
+    assert observer.events == [("started", "aaa"), ("abandoned", "aaa")]
