@@ -83,20 +83,23 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
 @admin.register(QuarantinedRecord)
 class QuarantinedRecordAdmin(AuditedModelAdmin):
+    # One row per bad record (the sync counts repeats): how often and when.
     list_display = (
         "id",
         "connection",
         "record_type",
         "external_id",
         "reason_short",
+        "seen_count",
         "created_at",
+        "last_seen_at",
         "resolved_at",
     )
     list_filter = ("connection", "record_type")
     list_select_related = ["connection"]
     search_fields = ("=external_id",)
     raw_id_fields = ("sync_run",)
-    ordering = ("-created_at", "-id")
+    ordering = ("-last_seen_at", "-id")
     readonly_fields = (
         "connection",
         "sync_run",
@@ -104,7 +107,9 @@ class QuarantinedRecordAdmin(AuditedModelAdmin):
         "external_id",
         "reason",
         "raw_pretty",
+        "seen_count",
         "created_at",
+        "last_seen_at",
     )
     exclude = ("raw",)
 

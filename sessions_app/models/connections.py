@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import enum
+import hashlib
+import json
+
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from ..sync.values import EVENT_TYPE_MAX, ID_MAX, RECORD_TYPE_MAX
 from ..vocabulary import ProviderKind, SyncRunState, SyncTrigger
@@ -71,6 +76,34 @@ class ProviderConnection(TimeStampedModel):
         return self.display_name or self.slug
 
 
+class SyncErrorKind(enum.StrEnum):
+    """What kind of failure ended a run (`SyncRun.error_kind`), machine-readable.
+
+    Set by `sync.runs.error_kind_of`; the sync page turns it into words
+    (`selectors.connections.sync_error_summary`). Not a choices field: a new
+    kind must not need a migration, and an unknown one reads as a plain failure.
+    """
+
+    REFUSED = "refused"  # connection refused
+    DNS = "dns"  # host name not found
+    TIMEOUT = "timeout"
+    TLS = "tls"  # certificate or handshake failure
+    DROPPED = "dropped"  # connection reset or the answer cut off
+    UNREACHABLE = "unreachable"  # any other network failure
+    SERVER_ERROR = "server_error"  # 5xx after the retries
+    AUTH = "auth"  # 401/402/403
+    RATE_LIMITED = "rate_limited"  # 429
+    QUOTA = "quota"  # a 429 that is a used-up quota
+    NOT_FOUND = "not_found"  # 404/410
+    BAD_REQUEST = "bad_request"  # 400/422
+    INVALID_RESPONSE = "invalid_response"  # 2xx but not what the contract says
+    PROVIDER = "provider"  # any other provider error
+    CONFIGURATION = "configuration"  # missing credential variable, bad option
+    LEASE_LOST = "lease_lost"
+    INTERRUPTED = "interrupted"  # the process died mid-run
+    INTERNAL = "internal"  # an unexpected exception: a bug
+
+
 class SyncRun(models.Model):
     connection = models.ForeignKey(
         ProviderConnection, on_delete=models.CASCADE, related_name="sync_runs"
@@ -90,6 +123,10 @@ class SyncRun(models.Model):
     quarantined = models.PositiveIntegerField(default=0)
     pages = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # What kind of failure `error` is, for the sync page's words ("could not be
+    # reached", "refused the credentials"): see sync.runs.error_kind_of. Blank
+    # for runs without an error and for runs older than the field.
+    error_kind = models.CharField(max_length=30, blank=True)
     cursor_before = models.JSONField(default=dict, blank=True)
     cursor_after = models.JSONField(default=dict, blank=True)
     # Raw provider values that normalised to `unknown`, with how often: {"raw": n}.
@@ -117,8 +154,30 @@ class SyncRun(models.Model):
         return f"{self.connection_id} {self.started_at:%Y-%m-%d %H:%M} {self.state}"
 
 
+def quarantine_fingerprint(
+    *, record_type: str, external_id: str, reason: str, raw: str
+) -> str:
+    """The identity of a quarantined record within its connection.
+
+    The same bad record (type, provider id, reason) is one row however often a
+    provider sends it; a record without an id is told apart by its raw text.
+    """
+    key = (
+        f"id:{external_id}"
+        if external_id
+        else "raw:" + hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    )
+    return hashlib.sha256(
+        json.dumps([record_type, key, reason], ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+
+
 class QuarantinedRecord(models.Model):
-    """Something a provider sent that could not be understood, kept verbatim."""
+    """Something a provider sent that could not be understood, kept verbatim.
+
+    One row per bad record (`fingerprint`): seen again, it is counted
+    (`seen_count`, `last_seen_at`, `sync_run` = the latest run), not copied.
+    """
 
     connection = models.ForeignKey(
         ProviderConnection, on_delete=models.CASCADE, related_name="quarantined_records"
@@ -129,24 +188,50 @@ class QuarantinedRecord(models.Model):
         null=True,
         blank=True,
         related_name="quarantined_records",
+        help_text="The latest run that quarantined this record.",
     )
     record_type = models.CharField(max_length=RECORD_TYPE_MAX)
     external_id = models.CharField(max_length=ID_MAX, blank=True)
     reason = models.TextField()
-    raw = models.TextField(help_text="The record exactly as received.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    raw = models.TextField(help_text="The record exactly as received (latest copy).")
+    # sha256 of (record type, external id or the raw text's hash, reason).
+    fingerprint = models.CharField(max_length=64, editable=False)
+    # Not auto_now_add: the sync stamps first and last seen with one clock.
+    created_at = models.DateTimeField(
+        "first seen", default=timezone.now, editable=False
+    )
+    last_seen_at = models.DateTimeField("last seen", default=timezone.now)
+    seen_count = models.PositiveIntegerField("times seen", default=1)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "fingerprint"], name="quarantine_unique_record"
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["connection", "-created_at"], name="quarantine_conn_created"
-            )
+            ),
+            models.Index(fields=["-last_seen_at"], name="quarantine_last_seen"),
         ]
 
     def __str__(self) -> str:
         return f"{self.record_type} {self.external_id or '?'}: {self.reason[:60]}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Rows made one by one (admin, fixtures) get their identity here; the
+        # sync's bulk writes compute it themselves.
+        if not self.fingerprint:
+            self.fingerprint = quarantine_fingerprint(
+                record_type=self.record_type,
+                external_id=self.external_id,
+                reason=self.reason,
+                raw=self.raw,
+            )
+        super().save(*args, **kwargs)
 
 
 class WebhookDelivery(models.Model):

@@ -1,15 +1,17 @@
 """Provider connection and sync reads: filter choices, sync health (the
-overview's and the sync page's), recent runs, quarantine, webhook deliveries."""
+overview's and the sync page's), recent runs, quarantine, webhook deliveries,
+and the words a failed run is shown in (`sync_error_summary`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections import Counter
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Window
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import Length, RowNumber, Substr
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from ..models import (
     ProviderConnection,
@@ -18,11 +20,76 @@ from ..models import (
     SyncRunState,
     WebhookDelivery,
 )
+from ..models.connections import SyncErrorKind
 
 # A sync connection is stale when its last success is older than this many
 # sync intervals (one missed run is noise, three is an outage).
 STALE_AFTER_INTERVALS = 3
 SUCCESSFUL_RUN_STATES = (SyncRunState.SUCCEEDED, SyncRunState.PARTIAL)
+FAILING_RUN_STATES = (SyncRunState.FAILED, SyncRunState.RATE_LIMITED)
+
+# What a run's error_kind says, in words; {p} is the connection's name and
+# {status} " (HTTP 401)" when the stored error names a status.
+_KIND_WORDS: dict[str, str] = {
+    SyncErrorKind.REFUSED: "{p} could not be reached (connection refused)",
+    SyncErrorKind.DNS: "{p} could not be reached (host name not found)",
+    SyncErrorKind.TIMEOUT: "{p} did not answer in time (timed out)",
+    SyncErrorKind.TLS: "{p} could not be reached securely (TLS certificate or handshake failed)",
+    SyncErrorKind.DROPPED: "{p} dropped the connection",
+    SyncErrorKind.UNREACHABLE: "{p} could not be reached (network error)",
+    SyncErrorKind.SERVER_ERROR: "{p} had a server error{status}",
+    SyncErrorKind.AUTH: "{p} refused the credentials{status}",
+    SyncErrorKind.RATE_LIMITED: "{p} is limiting Verity's requests{status}",
+    SyncErrorKind.QUOTA: "{p}'s request quota is used up{status}",
+    SyncErrorKind.NOT_FOUND: "{p} answered “not found”{status}",
+    SyncErrorKind.BAD_REQUEST: "{p} rejected a request{status}",
+    SyncErrorKind.INVALID_RESPONSE: "{p} sent an answer Verity could not read{status}",
+    SyncErrorKind.PROVIDER: "{p} answered with an error{status}",
+    SyncErrorKind.CONFIGURATION: "The {p} connection is misconfigured",
+    SyncErrorKind.LEASE_LOST: "The {p} sync lost its lease to another run",
+    SyncErrorKind.INTERRUPTED: "The {p} sync was interrupted before it finished",
+    SyncErrorKind.INTERNAL: "The {p} sync stopped on an error inside Verity",
+}
+_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
+
+
+def sync_error_summary(*, provider: str, kind: str, error: str) -> str:
+    """Say in words what ended a run: "ComplyCube refused the credentials (HTTP 401)".
+
+    `kind` is the run's `error_kind`; a run without one (older than the field)
+    or with a kind this page does not know reads as a plain failure. The
+    technical text (`error`) is only read for its HTTP status: it is shown
+    as it is, behind a disclosure, by the page.
+    """
+    words = _KIND_WORDS.get(kind, "The {p} sync failed{status}")
+    found = _HTTP_STATUS.search(error)
+    status = f" (HTTP {found.group(1)})" if found else ""
+    return words.format(p=provider, status=status)
+
+
+def since_label(when: dt.datetime, *, now: dt.datetime) -> str:
+    """Local time of day when `when` is today, else the date too ("3 Jun 06:21")."""
+    local, today = timezone.localtime(when), timezone.localtime(now).date()
+    if local.date() == today:
+        return formats.date_format(local, "H:i")
+    if local.year == today.year:
+        return formats.date_format(local, "j M H:i")
+    return formats.date_format(local, "j M Y H:i")
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncProblem:
+    """Why a connection is failing, in words, since when, with the raw detail."""
+
+    summary: str  # "ComplyCube could not be reached (connection refused)"
+    since: dt.datetime  # the start of the first failing run of the streak
+    since_label: str  # "06:21", or "3 Jun 06:21" on another day
+    detail: str  # the latest failing run's stored error, as it is
+    run: SyncRun  # the latest failing run
+
+    @property
+    def text(self) -> str:
+        return f"{self.summary} since {self.since_label}"
 
 
 def provider_connection_choices() -> list[tuple[str, str]]:
@@ -38,6 +105,8 @@ class ProviderHealth:
     last_run: SyncRun | None
     last_success_at: dt.datetime | None
     stale: bool
+    # Set while the connection fails: no successful run since its first failing one.
+    problem: SyncProblem | None = None
 
     @property
     def state(self) -> str:
@@ -60,11 +129,27 @@ def provider_health_list(*, now: dt.datetime | None = None) -> list[ProviderHeal
 
     Stale: enabled and no success within STALE_AFTER_INTERVALS x its sync
     interval (or never). The last success is the newer of the connection's own
-    `last_success_at` and the newest succeeded/partial run. Two queries.
+    `last_success_at` and the newest succeeded/partial run. A connection whose
+    failed or rate-limited runs have had no successful run after them has a
+    `problem`: the latest failure in words, since the first failing run of
+    that streak (running and skipped runs neither break nor start one). Two
+    queries.
     """
     now = now or timezone.now()
     runs = SyncRun.objects.filter(connection=OuterRef("pk")).order_by(
         "-started_at", "-id"
+    )
+    # Failing runs with no success started after them: the current streak.
+    streak = SyncRun.objects.filter(
+        connection=OuterRef("pk"), state__in=FAILING_RUN_STATES
+    ).filter(
+        ~Exists(
+            SyncRun.objects.filter(
+                connection=OuterRef("connection"),
+                state__in=SUCCESSFUL_RUN_STATES,
+                started_at__gt=OuterRef("started_at"),
+            )
+        )
     )
     connections = list(
         ProviderConnection.objects.order_by("slug").annotate(
@@ -74,9 +159,17 @@ def provider_health_list(*, now: dt.datetime | None = None) -> list[ProviderHeal
                 .order_by("-finished_at", "-id")
                 .values("finished_at")[:1]
             ),
+            failing_since=Subquery(
+                streak.order_by("started_at", "id").values("started_at")[:1]
+            ),
+            last_failure_id=Subquery(
+                streak.order_by("-started_at", "-id").values("id")[:1]
+            ),
         )
     )
-    run_ids = [c.last_run_id for c in connections if c.last_run_id]
+    run_ids = [
+        pk for c in connections for pk in (c.last_run_id, c.last_failure_id) if pk
+    ]
     last_runs = {run.pk: run for run in SyncRun.objects.filter(pk__in=run_ids)}
     health = []
     for conn in connections:
@@ -84,21 +177,44 @@ def provider_health_list(*, now: dt.datetime | None = None) -> list[ProviderHeal
         last_success = max(successes) if successes else None
         limit = dt.timedelta(seconds=conn.sync_interval_seconds * STALE_AFTER_INTERVALS)
         stale = conn.enabled and (last_success is None or now - last_success > limit)
+        failure = last_runs.get(conn.last_failure_id)
+        problem = None
+        if failure is not None and conn.failing_since is not None:
+            problem = SyncProblem(
+                summary=sync_error_summary(
+                    provider=conn.display_name or conn.slug,
+                    kind=failure.error_kind,
+                    error=failure.error,
+                ),
+                since=conn.failing_since,
+                since_label=since_label(conn.failing_since, now=now),
+                detail=failure.error,
+                run=failure,
+            )
         health.append(
             ProviderHealth(
                 connection=conn,
                 last_run=last_runs.get(conn.last_run_id),
                 last_success_at=last_success,
                 stale=stale,
+                problem=problem,
             )
         )
     return health
 
 
 @dataclasses.dataclass(frozen=True)
+class RunRow:
+    """A recent run as the sync page lists it: its error in words beside the raw text."""
+
+    run: SyncRun
+    error_summary: str  # "" when the run has no error
+
+
+@dataclasses.dataclass(frozen=True)
 class ConnectionSyncStatus:
     health: ProviderHealth
-    recent_runs: list[SyncRun]
+    recent_runs: list[RunRow]
     unknown_values: list[tuple[str, int]]
 
 
@@ -110,6 +226,20 @@ class SyncStatus:
 
 
 QUARANTINE_EXCERPT_CHARS = 2000
+
+
+def _run_error_summary(run: SyncRun, names: dict[int, str]) -> str:
+    if not run.error:
+        return ""
+    if run.state not in FAILING_RUN_STATES:
+        # A skipped run's note or a refresh's "not found at the provider":
+        # already words, not a failure.
+        return run.error
+    return sync_error_summary(
+        provider=names.get(run.connection_id, ""),
+        kind=run.error_kind,
+        error=run.error,
+    )
 
 
 def sync_status_get(
@@ -124,8 +254,9 @@ def sync_status_get(
 
     Recent runs come from one windowed query (ROW_NUMBER per connection).
     Unknown provider values are summed over the newest `unknown_window_runs`
-    runs of all connections. Raw quarantined bodies are cut to an excerpt in
-    the database so a huge record never travels to the page.
+    runs of all connections. Quarantined records come most recently seen
+    first; their raw bodies are cut to an excerpt in the database so a huge
+    record never travels to the page.
     """
     health = provider_health_list(now=now)
     ranked = SyncRun.objects.annotate(
@@ -135,9 +266,12 @@ def sync_status_get(
             order_by=[F("started_at").desc(), F("id").desc()],
         )
     ).filter(rank__lte=runs_per_connection)
-    runs_by_connection: dict[int, list[SyncRun]] = {}
+    names = {h.connection.pk: h.connection.display_name for h in health}
+    runs_by_connection: dict[int, list[RunRow]] = {}
     for run in ranked.order_by("connection_id", "-started_at", "-id"):
-        runs_by_connection.setdefault(run.connection_id, []).append(run)
+        runs_by_connection.setdefault(run.connection_id, []).append(
+            RunRow(run=run, error_summary=_run_error_summary(run, names))
+        )
     unknown: dict[int, Counter[str]] = {}
     recent_unknown = SyncRun.objects.order_by("-started_at", "-id").values_list(
         "connection_id", "unknown_values"
@@ -154,7 +288,7 @@ def sync_status_get(
             raw_excerpt=Substr("raw", 1, QUARANTINE_EXCERPT_CHARS),
             raw_length=Length("raw"),
         )
-        .order_by("-created_at", "-id")[:quarantine_limit]
+        .order_by("-last_seen_at", "-id")[:quarantine_limit]
     )
     webhooks = list(
         WebhookDelivery.objects.select_related("connection")

@@ -59,6 +59,8 @@ from ..providers.base import Budget, no_known_versions
 from .lease import connection_lease_acquire, connection_lease_release
 from .runs import (
     RUN_COUNT_FIELDS,
+    error_is_ordinary,
+    error_kind_of,
     error_text,
     pages_coalesced,
     sync_page_commit,
@@ -192,20 +194,32 @@ def _provider_sync_leased(
             run=run,
             state=SyncRunState.RATE_LIMITED,
             error=error_text(exc),
+            error_kind=error_kind_of(exc),
         )
         raise SyncRateLimited(exc, run=run) from exc
     except Exception as exc:
-        logger.exception(
-            "Sync of %s failed after %d page(s).", connection.slug, run.pages
+        _failure_log(
+            exc, "Sync of %s failed after %d page(s)", connection.slug, run.pages
         )
         return sync_run_finish(
             connection=connection,
             run=run,
             state=SyncRunState.FAILED,
             error=error_text(exc),
+            error_kind=error_kind_of(exc),
         )
     state = SyncRunState.SUCCEEDED if done else SyncRunState.PARTIAL
     return sync_run_finish(connection=connection, run=run, state=state)
+
+
+def _failure_log(exc: Exception, message: str, *args: object) -> None:
+    """Log a failed run: one warning line for an ordinary failure (a 401, a
+    refused connection: the run records it, a traceback says nothing more),
+    the traceback for anything else (a bug)."""
+    if error_is_ordinary(exc):
+        logger.warning(message + ": %s", *args, error_text(exc))
+    else:
+        logger.exception(message + ".", *args)
 
 
 def provider_sync_pass(
@@ -390,13 +404,17 @@ def session_refresh_from_provider(
             else SyncRunState.FAILED
         )
         sync_run_finish(
-            connection=connection, run=run, state=state, error=error_text(exc)
+            connection=connection,
+            run=run,
+            state=state,
+            error=error_text(exc),
+            error_kind=error_kind_of(exc),
         )
         if deliveries is not None:
             deliveries.update(error=error_text(exc))
         raise
     except Exception as exc:
-        logger.exception("Refresh of %s %s failed.", connection.slug, external_id)
+        _failure_log(exc, "Refresh of %s %s failed", connection.slug, external_id)
         if deliveries is not None:
             deliveries.update(error=error_text(exc))
         return sync_run_finish(
@@ -404,4 +422,5 @@ def session_refresh_from_provider(
             run=run,
             state=SyncRunState.FAILED,
             error=error_text(exc),
+            error_kind=error_kind_of(exc),
         )

@@ -37,8 +37,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..exceptions import ApplicationError
+from ..exceptions import (
+    ApplicationError,
+    ProviderAuthError,
+    ProviderBadRequest,
+    ProviderConfigurationError,
+    ProviderError,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProviderResponseInvalid,
+    ProviderUnavailable,
+)
 from ..models import ProviderConnection, SyncRun, SyncRunState, SyncTrigger
+from ..models.connections import SyncErrorKind
 from ..providers.base import Page
 from ..services import audit_event_record
 from .lease import (
@@ -143,6 +154,72 @@ def error_text(exc: BaseException) -> str:
     return text(message, ERROR_MAX_CHARS)
 
 
+# Network failures as `requests`/urllib3 word them (ProviderUnavailable
+# without a status carries that text), most specific first.
+_NETWORK_KINDS: tuple[tuple[SyncErrorKind, tuple[str, ...]], ...] = (
+    (SyncErrorKind.REFUSED, ("connection refused", "errno 111", "econnrefused")),
+    (
+        SyncErrorKind.DNS,
+        (
+            "nameresolutionerror",
+            "name or service not known",
+            "nodename nor servname",
+            "temporary failure in name resolution",
+            "getaddrinfo failed",
+            "no address associated",
+        ),
+    ),
+    (SyncErrorKind.TLS, ("sslerror", "certificate verify failed", "ssl:")),
+    (SyncErrorKind.TIMEOUT, ("timeout", "timed out")),
+    (
+        SyncErrorKind.DROPPED,
+        (
+            "connection reset",
+            "connection aborted",
+            "remotedisconnected",
+            "chunkedencodingerror",
+            "contentdecodingerror",
+            "broken pipe",
+        ),
+    ),
+)
+
+
+def error_kind_of(exc: BaseException) -> str:
+    """Return the SyncErrorKind of the exception that ended a run."""
+    if isinstance(exc, ProviderRateLimited):
+        quota = exc.extra.get("quota")
+        return SyncErrorKind.QUOTA if quota else SyncErrorKind.RATE_LIMITED
+    if isinstance(exc, ProviderUnavailable):
+        if exc.status is not None:
+            return SyncErrorKind.SERVER_ERROR
+        words = str(exc).lower()
+        for kind, needles in _NETWORK_KINDS:
+            if any(needle in words for needle in needles):
+                return kind
+        return SyncErrorKind.UNREACHABLE
+    for cls, kind in (
+        (ProviderAuthError, SyncErrorKind.AUTH),
+        (ProviderNotFound, SyncErrorKind.NOT_FOUND),
+        (ProviderBadRequest, SyncErrorKind.BAD_REQUEST),
+        (ProviderResponseInvalid, SyncErrorKind.INVALID_RESPONSE),
+        (ProviderError, SyncErrorKind.PROVIDER),
+        (ProviderConfigurationError, SyncErrorKind.CONFIGURATION),
+        (LeaseLost, SyncErrorKind.LEASE_LOST),
+    ):
+        if isinstance(exc, cls):
+            return kind
+    return SyncErrorKind.INTERNAL
+
+
+def error_is_ordinary(exc: BaseException) -> bool:
+    """True for failures of the world, not of Verity: the provider answered an
+    error or could not be reached, the connection is misconfigured, the lease
+    ran out. These are logged as one line; anything else is a bug and keeps
+    its traceback."""
+    return isinstance(exc, (ProviderError, ProviderConfigurationError, LeaseLost))
+
+
 def sync_run_start(
     *,
     connection: ProviderConnection,
@@ -176,6 +253,7 @@ def sync_runs_interrupted_fail(
         state=SyncRunState.FAILED,
         finished_at=now,
         error="Interrupted: the process running this sync stopped before it finished.",
+        error_kind=SyncErrorKind.INTERRUPTED,
     )
 
 
@@ -243,15 +321,25 @@ def sync_page_commit(
 
 
 def sync_run_finish(
-    *, connection: ProviderConnection, run: SyncRun, state: str, error: str = ""
+    *,
+    connection: ProviderConnection,
+    run: SyncRun,
+    state: str,
+    error: str = "",
+    error_kind: str = "",
 ) -> SyncRun:
-    """Close a run, stamp the connection and write the run's one audit event."""
+    """Close a run, stamp the connection and write the run's one audit event.
+
+    `error_kind` (a SyncErrorKind, from `error_kind_of`) is what the sync page
+    turns into words; leave it blank for runs that did not fail.
+    """
     now = timezone.now()
     with transaction.atomic():
         run.state = state
         run.error = error
+        run.error_kind = error_kind
         run.finished_at = now
-        run.save(update_fields=["state", "error", "finished_at"])
+        run.save(update_fields=["state", "error", "error_kind", "finished_at"])
         if run.trigger != SyncTrigger.WEBHOOK and state != SyncRunState.SKIPPED:
             stamp: dict[str, Any] = {"last_sync_finished_at": now}
             if state in {SyncRunState.SUCCEEDED, SyncRunState.PARTIAL}:
@@ -277,6 +365,7 @@ def sync_run_finish(
                 "pages": run.pages,
                 "unknown_values": run.unknown_values,
                 "error": error[:500],
+                "error_kind": error_kind,
             },
         )
     return run

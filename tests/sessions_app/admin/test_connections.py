@@ -51,3 +51,21 @@ def test_quarantined_raw_json_is_pretty_printed(admin_client_verity):
     body = admin_client_verity.get(url).content.decode()
     pretty = json.dumps({"id": 1, "status": {"bad": True}}, indent=2, sort_keys=True)
     assert escape(pretty) in body
+
+
+def test_quarantine_list_shows_how_often_and_when_a_record_was_seen(
+    admin_client_verity,
+):
+    import datetime as dt
+
+    first = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
+    QuarantinedRecordFactory(
+        seen_count=7, created_at=first, last_seen_at=first + dt.timedelta(days=1)
+    )
+    body = admin_client_verity.get(
+        reverse("admin:sessions_app_quarantinedrecord_changelist")
+    ).content.decode()
+    for header in ("Times seen", "First seen", "Last seen"):
+        assert header in body
+    assert '<td class="field-seen_count">7</td>' in body
+    assert '<td class="field-last_seen_at nowrap">2 Jun 2026, 6 a.m.</td>' in body

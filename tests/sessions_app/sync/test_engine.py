@@ -3,9 +3,11 @@ behind the real adapter interface."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from sessions_app.exceptions import ProviderRateLimited
+from sessions_app.exceptions import ProviderAuthError, ProviderRateLimited
 from sessions_app.models import (
     AuditEvent,
     Client,
@@ -15,6 +17,7 @@ from sessions_app.models import (
     Tag,
     WorkflowSession,
 )
+from sessions_app.providers import adapter_for
 from sessions_app.providers.base import Budget
 from sessions_app.sync import engine as sync
 from tests.helpers.sync import sessions_populate
@@ -311,3 +314,80 @@ def test_ctrl_c_in_a_pass_lets_the_observer_close_and_stops(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         sync.providers_sync_all(observer=observer)
     assert observer.events == [("started", "aaa"), ("abandoned", "aaa")]
+
+
+# --- Failures: one log line for the ordinary, a traceback for bugs, a kind --------
+
+
+def _raising(exc):
+    def before_page(_index):
+        raise exc
+
+    return before_page
+
+
+def test_an_ordinary_provider_error_is_logged_as_one_line_without_traceback(
+    monkeypatch, caplog
+):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1")
+    provider.before_page = _raising(
+        ProviderAuthError("Unauthorized (GET /v3/runs)", provider="onfido", status=401)
+    )
+
+    with caplog.at_level(logging.WARNING, logger="sessions_app.sync.engine"):
+        run = sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    assert (run.state, run.error_kind) == (SyncRunState.FAILED, "auth")
+    [entry] = [r for r in caplog.records if r.name == "sessions_app.sync.engine"]
+    assert entry.levelno == logging.WARNING
+    assert entry.exc_info is None
+    assert entry.getMessage() == (
+        "Sync of onfido-test failed after 0 page(s): "
+        "onfido HTTP 401 Unauthorized (GET /v3/runs)"
+    )
+
+
+def test_an_unexpected_exception_keeps_its_traceback(monkeypatch, caplog):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1")
+    provider.before_page = _raising(KeyError("status"))
+
+    with caplog.at_level(logging.WARNING, logger="sessions_app.sync.engine"):
+        run = sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    assert (run.state, run.error_kind) == (SyncRunState.FAILED, "internal")
+    [entry] = [r for r in caplog.records if r.name == "sessions_app.sync.engine"]
+    assert entry.levelno == logging.ERROR
+    assert entry.exc_info is not None
+
+
+def test_a_refresh_refused_by_the_provider_logs_one_line_and_records_the_kind(
+    monkeypatch, caplog
+):
+    provider, connection = fake_provider_install(monkeypatch)
+
+    def refused(*args, **kwargs):
+        raise ProviderAuthError("Forbidden", provider="onfido", status=403)
+
+    monkeypatch.setattr(type(adapter_for(connection)), "fetch_session", refused)
+    with caplog.at_level(logging.WARNING, logger="sessions_app.sync.engine"):
+        run = sync.session_refresh_from_provider(
+            connection=connection, external_id="wr-1"
+        )
+
+    assert (run.state, run.error_kind) == (SyncRunState.FAILED, "auth")
+    [entry] = [r for r in caplog.records if r.name == "sessions_app.sync.engine"]
+    assert (entry.levelno, entry.exc_info) == (logging.WARNING, None)
+    assert entry.getMessage().endswith(": onfido HTTP 403 Forbidden")
+    assert provider.fetch_calls == []
+
+
+def test_a_rate_limited_run_records_its_kind(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.rate_limit_retry_after = 5
+
+    with pytest.raises(ProviderRateLimited):
+        sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    assert SyncRun.objects.get().error_kind == "rate_limited"

@@ -68,6 +68,7 @@ def test_expired_lease_lets_a_later_run_proceed(monkeypatch):
     stale.refresh_from_db()
     assert stale.state == SyncRunState.FAILED
     assert stale.error.startswith("Interrupted")
+    assert stale.error_kind == "interrupted"
 
 
 def test_lease_is_taken_with_one_conditional_update_and_released_only_by_its_holder():

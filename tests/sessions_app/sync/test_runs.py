@@ -8,7 +8,18 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from sessions_app.exceptions import (
+    ProviderAuthError,
+    ProviderBadRequest,
+    ProviderConfigurationError,
+    ProviderError,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProviderResponseInvalid,
+    ProviderUnavailable,
+)
 from sessions_app.models import (
+    AuditEvent,
     Check,
     PolicyAssurance,
     ProviderClient,
@@ -21,6 +32,8 @@ from sessions_app.models import (
 )
 from sessions_app.sync import engine as sync
 from sessions_app.sync import runs, upsert
+from sessions_app.sync.lease import LeaseLost
+from tests.factories import ProviderConnectionFactory
 from tests.helpers.sync import sessions_populate
 from tests.sessions_app.fake_provider import fake_provider_install
 
@@ -202,3 +215,93 @@ def test_an_adapter_error_with_nothing_buffered_is_raised_at_once():
 
     with pytest.raises(RuntimeError, match="boom"):
         list(runs.pages_coalesced(pages(), min_sessions=10, max_seconds=5.0))
+
+
+# --- What kind of failure ended a run -------------------------------------------------
+
+
+def _refused_text() -> str:
+    """The text ProviderHTTP keeps for a refused connection, from requests itself."""
+    import socket
+
+    import requests
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        requests.get(f"http://127.0.0.1:{port}/v1/checks", timeout=2)
+    except requests.exceptions.ConnectionError as exc:
+        return f"{type(exc).__name__}: {exc} (GET /v1/checks, 4 attempts)"
+    raise AssertionError("the connection was not refused")
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (ProviderUnavailable(_refused_text(), provider="complycube"), "refused"),
+        (
+            ProviderUnavailable(
+                "ConnectionError: HTTPSConnectionPool(host='api.x', port=443): Max "
+                'retries exceeded (Caused by NameResolutionError("Failed to resolve '
+                "'api.x' ([Errno -2] Name or service not known)\"))"
+            ),
+            "dns",
+        ),
+        (
+            ProviderUnavailable(
+                "ReadTimeout: HTTPSConnectionPool(host='api.x', port=443): Read "
+                "timed out. (read timeout=30)"
+            ),
+            "timeout",
+        ),
+        (
+            ProviderUnavailable(
+                "SSLError: HTTPSConnectionPool(host='api.x', port=443): Max retries "
+                "exceeded (Caused by SSLError(SSLCertVerificationError(1, '[SSL: "
+                "CERTIFICATE_VERIFY_FAILED] certificate verify failed')))"
+            ),
+            "tls",
+        ),
+        (
+            ProviderUnavailable(
+                "ConnectionError: ('Connection aborted.', "
+                "RemoteDisconnected('Remote end closed connection without response'))"
+            ),
+            "dropped",
+        ),
+        (ProviderUnavailable("something odd"), "unreachable"),
+        (ProviderUnavailable("Bad gateway", status=502), "server_error"),
+        (ProviderAuthError("Unauthorized", status=401), "auth"),
+        (ProviderNotFound("gone", status=404), "not_found"),
+        (ProviderBadRequest("bad", status=422), "bad_request"),
+        (ProviderResponseInvalid("not JSON", status=200), "invalid_response"),
+        (ProviderRateLimited(retry_after=3), "rate_limited"),
+        (ProviderRateLimited(retry_after=3, extra={"quota": True}), "quota"),
+        (ProviderError("teapot", status=418), "provider"),
+        (ProviderConfigurationError("COMPLYCUBE_KEY is not set"), "configuration"),
+        (LeaseLost("taken"), "lease_lost"),
+        (KeyError("status"), "internal"),
+    ],
+)
+def test_error_kind_of_names_what_ended_the_run(exc, kind):
+    assert runs.error_kind_of(exc) == kind
+    # Failures of the world are logged as one line; anything else is a bug.
+    assert runs.error_is_ordinary(exc) is (kind != "internal")
+
+
+def test_sync_run_finish_stores_the_kind_and_audits_it():
+    connection = ProviderConnectionFactory()
+    run = runs.sync_run_start(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    runs.sync_run_finish(
+        connection=connection,
+        run=run,
+        state=SyncRunState.FAILED,
+        error="complycube HTTP 401 Unauthorized",
+        error_kind="auth",
+    )
+
+    run.refresh_from_db()
+    assert run.error_kind == "auth"
+    assert AuditEvent.objects.get(object_id=str(run.pk)).after["error_kind"] == "auth"

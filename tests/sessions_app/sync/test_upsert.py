@@ -3,6 +3,7 @@ quarantine, value cleaning, a query count that does not grow with the page."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -23,6 +24,7 @@ from sessions_app.normalization import Normalised
 from sessions_app.providers.base import QuarantineRecord, SessionRecord
 from sessions_app.sync import engine as sync
 from sessions_app.sync import upsert
+from tests.factories import ProviderConnectionFactory, SyncRunFactory
 from tests.helpers.sync import session_writes, sessions_populate
 from tests.sessions_app.fake_provider import fake_provider_install
 
@@ -330,3 +332,134 @@ def test_the_session_digest_covers_the_session_and_every_part_of_its_client(
     other_session = provider.record(spec)
     other_session.raw = {**other_session.raw, "status": "declined"}
     assert upsert.session_digest(other_session) != digest
+
+
+# --- Quarantine: one row per bad record ---------------------------------------------
+
+
+def _quarantine_pass(connection, records, *, now, sync_run=None):
+    with transaction.atomic():
+        return upsert.session_upsert_batch(
+            connection=connection,
+            records=[],
+            quarantined=records,
+            sync_run=sync_run,
+            now=now,
+        )
+
+
+def test_the_same_idless_record_on_every_pass_is_one_row_counted(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=5)
+    sessions_populate(provider, 2)
+    provider.quarantine_on_first_page = [
+        QuarantineRecord(
+            record_type="session", reason="status is not a string", raw='{"s": {}}'
+        )
+    ]
+
+    first = sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+    second = sync.provider_sync(
+        connection=connection, trigger=SyncTrigger.SCHEDULE, full=True
+    )
+
+    # Each run still counts what it quarantined; the table holds one row.
+    assert (first.quarantined, second.quarantined) == (1, 1)
+    record = QuarantinedRecord.objects.get()
+    assert record.seen_count == 2
+    assert record.sync_run == second
+    assert record.created_at <= first.finished_at < record.last_seen_at
+
+
+def test_a_record_seen_again_is_counted_stamped_reopened_and_keeps_its_latest_raw(
+    monkeypatch,
+):
+    _, connection = fake_provider_install(monkeypatch)
+    t0 = dt.datetime(2026, 6, 1, 6, 21, tzinfo=dt.UTC)
+    t1 = t0 + dt.timedelta(minutes=5)
+    bad = QuarantineRecord(
+        record_type="check", reason="no status", raw='{"v": 1}', external_id="chk-1"
+    )
+    _quarantine_pass(connection, [bad], now=t0)
+    QuarantinedRecord.objects.update(resolved_at=t0)
+    run = SyncRunFactory(connection=connection)
+
+    # The same id and reason with a newer body is the same record.
+    again = dataclasses.replace(bad, raw='{"v": 2}')
+    result = _quarantine_pass(connection, [again, again], now=t1, sync_run=run)
+
+    assert result.quarantined == 2
+    record = QuarantinedRecord.objects.get()
+    assert (record.seen_count, record.created_at, record.last_seen_at) == (3, t0, t1)
+    assert (record.raw, record.sync_run, record.resolved_at) == ('{"v": 2}', run, None)
+
+
+def test_records_differing_in_type_id_raw_or_reason_are_separate_rows(monkeypatch):
+    _, connection = fake_provider_install(monkeypatch)
+    other = ProviderConnectionFactory(slug="other")
+    base = QuarantineRecord(record_type="session", reason="r", raw="a")
+    variants = [
+        base,
+        dataclasses.replace(base, record_type="check"),
+        dataclasses.replace(base, reason="another reason"),
+        dataclasses.replace(base, raw="b"),  # no id: the raw text tells them apart
+        dataclasses.replace(base, external_id="s-1"),
+        dataclasses.replace(base, external_id="s-1", raw="c"),  # same as the last
+    ]
+    now = timezone.now()
+    _quarantine_pass(connection, variants, now=now)
+    _quarantine_pass(other, [base], now=now)
+
+    rows = QuarantinedRecord.objects.filter(connection=connection)
+    assert rows.count() == 5
+    assert rows.get(external_id="s-1").seen_count == 2
+    assert QuarantinedRecord.objects.get(connection=other).seen_count == 1
+
+
+@pytest.mark.parametrize("count", [3, 60])
+def test_quarantine_query_count_does_not_grow_with_the_batch(
+    monkeypatch, django_assert_max_num_queries, count
+):
+    _, connection = fake_provider_install(monkeypatch)
+    records = [
+        QuarantineRecord(record_type="session", reason="bad", raw=f"raw {i}")
+        for i in range(count)
+    ]
+    now = timezone.now()
+    # Half already known, half new: one find, one update, one insert.
+    _quarantine_pass(connection, records[: count // 2 + 1], now=now)
+    with django_assert_max_num_queries(3):
+        upsert.quarantine_upsert(
+            connection=connection,
+            rows=[
+                upsert._quarantine_row(
+                    connection=connection,
+                    record_type=r.record_type,
+                    external_id=r.external_id,
+                    reason=r.reason,
+                    raw=r.raw,
+                )
+                for r in records
+            ],
+            sync_run=None,
+            now=now,
+        )
+    assert QuarantinedRecord.objects.count() == count
+    assert QuarantinedRecord.objects.filter(seen_count=2).count() == count // 2 + 1
+
+
+def test_a_row_a_concurrent_writer_inserted_meanwhile_does_not_fail_the_page(
+    monkeypatch,
+):
+    _, connection = fake_provider_install(monkeypatch)
+    bad = QuarantineRecord(record_type="session", reason="bad", raw="x")
+    t0 = timezone.now()
+    _quarantine_pass(connection, [bad], now=t0)
+    # The find saw nothing (the other writer had not committed yet): the
+    # insert meets the unique key and updates the row instead of failing.
+    monkeypatch.setattr(upsert, "chunks", lambda items: iter(()))
+    later = t0 + dt.timedelta(minutes=1)
+    result = _quarantine_pass(connection, [bad], now=later)
+
+    assert result.quarantined == 1
+    record = QuarantinedRecord.objects.get()
+    assert (record.created_at, record.last_seen_at) == (t0, later)

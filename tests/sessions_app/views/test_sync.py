@@ -36,3 +36,78 @@ def test_sync_intervals_read_in_whole_units(seconds, shown):
     from sessions_app.templatetags.verity import interval
 
     assert interval(seconds) == shown
+
+
+REFUSED = (
+    "complycube ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=9): Max "
+    "retries exceeded with url: /v1/checks (Caused by NewConnectionError("
+    "'[Errno 111] Connection refused')) (GET /v1/checks, 4 attempts)"
+)
+
+
+def _inside_details(page: str, at: int) -> bool:
+    return page.rfind("<details>", 0, at) > page.rfind("</details>", 0, at)
+
+
+def test_a_failing_connection_is_told_in_words_with_the_detail_behind_a_disclosure(
+    viewer_client,
+):
+    import datetime as dt
+
+    from django.utils import timezone
+    from django.utils.html import escape
+
+    from sessions_app.models import SyncRun, SyncRunState
+    from tests.factories import ProviderConnectionFactory, SyncRunFactory
+
+    cube = ProviderConnectionFactory(slug="cube", display_name="ComplyCube")
+    first = timezone.now().replace(hour=6, minute=21, second=0, microsecond=0)
+    for minutes in (0, 5):
+        run = SyncRunFactory(
+            connection=cube,
+            state=SyncRunState.FAILED,
+            error=REFUSED,
+            error_kind="refused",
+        )
+        SyncRun.objects.filter(pk=run.pk).update(
+            started_at=first + dt.timedelta(minutes=minutes)
+        )
+
+    page = viewer_client.get(reverse("sync-status")).content.decode()
+
+    assert (
+        "<strong>ComplyCube could not be reached (connection refused)</strong> since "
+        f'<time datetime="{first.isoformat()}">06:21</time>'
+    ) in page
+    # Each run's error in words too; the raw text only inside the disclosures.
+    assert page.count("ComplyCube could not be reached (connection refused)") == 3
+    raw = escape(REFUSED)
+    assert page.count(raw) == 3
+    start = 0
+    while (at := page.find(raw, start)) != -1:
+        assert _inside_details(page, at), page[at - 200 : at]
+        start = at + 1
+
+
+def test_quarantine_shows_one_row_per_record_with_its_count_and_first_seen(
+    viewer_client,
+):
+    import datetime as dt
+
+    from tests.factories import QuarantinedRecordFactory
+
+    first = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
+    QuarantinedRecordFactory(
+        external_id="",
+        reason="id-less and unreadable",
+        seen_count=1234,
+        created_at=first,
+        last_seen_at=first + dt.timedelta(days=2),
+    )
+
+    page = viewer_client.get(reverse("sync-status")).content.decode()
+
+    assert "id-less and unreadable" in page
+    assert '<td class="num">1,234</td>' in page
+    assert "2026-06-03 06:00" in page  # last seen, the row's "when"
+    assert '<td class="nowrap">2026-06-01 06:00</td>' in page  # first seen
