@@ -4,16 +4,23 @@ Two queues, declared here so routing lives with the app and not in settings:
 
 - `celery` (the default): `sync_connection`, the long bounded syncs (up to
   VERITY_SYNC_MAX_SECONDS each).
-- `verity.control`: the beat tick `dispatch_due_syncs` and the webhook
-  `session_refresh`, both short. On their own queue they never wait behind
+- `verity.control`: the beat ticks `dispatch_due_syncs` and
+  `webhook_deliveries_sweep` (the webhook outbox's relay) and the webhook
+  `session_refresh`, all short. On their own queue they never wait behind
   syncs: a worker pool busy with syncs would otherwise let ticks expire
   ("Discarding revoked task") and keep a refresh waiting for minutes.
 
 A worker started without `-Q` consumes both; docs/operations.md shows how to
 run a dedicated control worker and sync-only workers.
+
+The embedded broker (kombu's filesystem transport) needs its folders to exist;
+`broker_folders_ensure` creates them, and the app's `ready()` calls it in
+every process that starts Django (web server, worker, beat, commands).
 """
 
+import logging
 import os
+from pathlib import Path
 
 from celery import Celery
 from kombu import Queue
@@ -24,8 +31,11 @@ SYNC_QUEUE = "celery"
 CONTROL_QUEUE = "verity.control"
 CONTROL_TASKS = (
     "sessions_app.tasks.dispatch_due_syncs",
+    "sessions_app.tasks.webhook_deliveries_sweep",
     "sessions_app.tasks.session_refresh",
 )
+
+logger = logging.getLogger(__name__)
 
 app = Celery("verity")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -44,11 +54,12 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _setup_beat(sender: Celery, **kwargs: object) -> None:
-    """Schedule the one beat tick that dispatches due provider connections.
+    """Schedule the beat ticks: dispatch due provider connections, sweep the
+    webhook outbox.
 
     Per-connection intervals live in the database (admin-editable); beat only
     ticks. `expires` drops ticks that waited too long so no backlog piles up;
-    the tick goes to the control queue (task_routes), so it is not kept
+    the ticks go to the control queue (task_routes), so they are not kept
     waiting by syncs.
     """
     from django.conf import settings
@@ -60,3 +71,35 @@ def _setup_beat(sender: Celery, **kwargs: object) -> None:
         name="verity: dispatch due provider syncs",
         expires=float(tick),
     )
+    sender.add_periodic_task(
+        float(tick),
+        sender.signature("sessions_app.tasks.webhook_deliveries_sweep"),
+        name="verity: re-enqueue webhook refreshes still owed",
+        expires=float(tick),
+    )
+
+
+def broker_folders_ensure() -> None:
+    """Create the filesystem broker's folders (kombu does not create them).
+
+    Without them every enqueue fails ("No such file or directory"): a web
+    server started by gunicorn rather than `make run` would store webhook
+    deliveries whose refreshes only the sweeper could rescue. Nothing to do
+    for any other broker. A folder that cannot be created is logged, not
+    raised: the process still starts, and enqueues say what is wrong.
+    """
+    from django.conf import settings
+
+    if not str(settings.CELERY_BROKER_URL).startswith("filesystem"):
+        return
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+    folders = [
+        options[key]
+        for key in ("data_folder_in", "data_folder_out", "control_folder")
+        if options.get(key)
+    ]
+    for folder in [*folders, settings.VAR_DIR]:
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            logger.warning("Cannot create the broker folder %s (%s).", folder, exc)

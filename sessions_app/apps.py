@@ -8,8 +8,14 @@ class SessionsAppConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from config.celery import broker_folders_ensure
+
         from . import checks  # noqa: F401  (registers system checks)
         from .roles import roles_ensure
+
+        # The embedded broker's folders, wherever Verity runs (gunicorn, a
+        # worker, a command), not only under `make run`.
+        broker_folders_ensure()
 
         # Keep role permissions complete when later migrations add models.
         post_migrate.connect(roles_ensure, sender=self, dispatch_uid="verity-roles")

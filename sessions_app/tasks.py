@@ -15,24 +15,36 @@ second copy a `skipped` run, and the upserts are idempotent.
   continuation of an interrupted pass: it is never dropped as "not due", and
   if the dead run's lease still blocks it, it retries once that lease has
   expired, then resumes from the last committed cursor.
-- `session_refresh` is the targeted refresh a webhook asks for.
+- `session_refresh` is the targeted refresh a webhook asks for; a copy whose
+  delivery is already processed does nothing (the outbox may enqueue twice).
+- The webhook outbox: a stored delivery's refresh is handed to the broker
+  after the commit (`webhook_refresh_enqueue_on_commit`); if the broker cannot
+  take it, one line is logged and the delivery waits. `webhook_deliveries_sweep`
+  (each beat tick) re-enqueues every delivery still owed a refresh once its
+  delay has passed, so a broker outage delays a refresh but never loses it.
 
-`dispatch_due_syncs` and `session_refresh` run on the control queue, syncs on
-the default one (config/celery.py).
+`dispatch_due_syncs`, `webhook_deliveries_sweep` and `session_refresh` run on
+the control queue, syncs on the default one (config/celery.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import logging
 import random
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from .exceptions import ProviderRateLimited, ProviderUnavailable
-from .models import ProviderConnection, SyncRunState, SyncTrigger
+from .models import ProviderConnection, SyncRunState, SyncTrigger, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +198,16 @@ def session_refresh(
     """Re-fetch one session a webhook named and upsert it; return the SyncRun id."""
     from .sync.engine import session_refresh_from_provider
 
+    if (
+        delivery_id
+        and WebhookDelivery.objects.filter(
+            pk=delivery_id, processed_at__isnull=False
+        ).exists()
+    ):
+        # A second copy from the outbox (the sweeper or a provider's retry
+        # enqueued it while the first was queued): the refresh is done.
+        logger.info("Webhook delivery %s is already processed.", delivery_id)
+        return None
     connection = ProviderConnection.objects.filter(pk=connection_id).first()
     if connection is None or not connection.enabled:
         logger.info("Connection %s is gone or disabled; not refreshing.", connection_id)
@@ -205,3 +227,128 @@ def session_refresh(
             exc=exc, countdown=retry_countdown(0, attempt=self.request.retries)
         ) from exc
     return run.pk
+
+
+# --- The webhook outbox ----------------------------------------------------------------
+
+# What `session_refresh` is given for one delivery: (delivery id, connection
+# id, session external id, hint).
+RefreshRow = tuple[int, int, str, dict[str, Any]]
+
+
+def webhook_sweep_delay(attempts: int) -> float:
+    """Seconds after its last enqueue before a delivery's refresh is enqueued again.
+
+    VERITY_WEBHOOK_SWEEP_AFTER_SECONDS after the first, doubling with each
+    attempt up to VERITY_WEBHOOK_SWEEP_MAX_DELAY_SECONDS: a control worker
+    that is down for an hour is not met by sixty copies of each refresh.
+    """
+    after = float(settings.VERITY_WEBHOOK_SWEEP_AFTER_SECONDS)
+    cap = max(after, float(settings.VERITY_WEBHOOK_SWEEP_MAX_DELAY_SECONDS))
+    return min(after * 2.0 ** min(max(attempts - 1, 0), 40), cap)
+
+
+def _refresh_owed() -> Q:
+    """Deliveries still owed a refresh: unprocessed, no error recorded (a failed
+    refresh says why and is not repeated), naming a session, on an enabled
+    connection (a subquery, so a row lock never reaches the connections)."""
+    return Q(
+        processed_at__isnull=True,
+        error="",
+        connection_id__in=ProviderConnection.objects.filter(enabled=True).values("pk"),
+    ) & ~Q(resource_id="")
+
+
+def _refresh_due(*, now: dt.datetime) -> Q:
+    """Of those, the ones whose last enqueue is older than its delay, or which
+    the broker never took (`enqueued_at` null)."""
+    due = Q(enqueued_at__isnull=True)
+    for attempts in itertools.count(1):
+        delay = webhook_sweep_delay(attempts)
+        if delay >= webhook_sweep_delay(attempts + 1):
+            # The cap: every later attempt waits as long.
+            return due | Q(enqueued_at__lte=now - dt.timedelta(seconds=delay))
+        due |= Q(
+            enqueue_attempts__lte=attempts,
+            enqueued_at__lte=now - dt.timedelta(seconds=delay),
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _refreshes_send(rows: Sequence[RefreshRow]) -> None:
+    """Hand each refresh to the broker; stop at the first it cannot take.
+
+    Any failure (kombu's OperationalError, a Redis error, a missing folder of
+    the filesystem broker) is logged as one line and never raised: the
+    delivery is stored, so the provider must get its 2xx. The refreshes not
+    sent are marked "not enqueued", so the next sweep takes them at once.
+    """
+    for index, (delivery_id, connection_id, resource_id, hint) in enumerate(rows):
+        try:
+            session_refresh.delay(connection_id, resource_id, hint, delivery_id)
+        except Exception as exc:
+            unsent = [row[0] for row in rows[index:]]
+            logger.warning(
+                "The broker did not take the refresh of webhook deliveries %s "
+                "(%s: %s); the sweeper enqueues them again.",
+                unsent,
+                type(exc).__name__,
+                exc,
+            )
+            try:
+                WebhookDelivery.objects.filter(pk__in=unsent).update(enqueued_at=None)
+            except DatabaseError as db_exc:
+                # They are still swept once their delay has passed.
+                logger.warning(
+                    "Could not mark webhook deliveries %s as not enqueued (%s).",
+                    unsent,
+                    db_exc,
+                )
+            return
+
+
+def webhook_refresh_enqueue_on_commit(*, delivery: WebhookDelivery) -> None:
+    """Enqueue the refresh of a delivery being stored (with `enqueued_at` set and
+    one attempt counted) once its transaction commits."""
+    row = (delivery.pk, delivery.connection_id, delivery.resource_id, delivery.hint)
+    transaction.on_commit(partial(_refreshes_send, [row]))
+
+
+def webhook_refreshes_enqueue(
+    *, deliveries: QuerySet[WebhookDelivery], now: dt.datetime, limit: int
+) -> list[int]:
+    """Claim the due refreshes among `deliveries` (oldest first, at most `limit`),
+    enqueue them once the claim commits, and return their ids.
+
+    The claim (`enqueued_at` = now, one more attempt) makes several sweepers
+    safe together: rows another one holds are skipped (PostgreSQL's SKIP
+    LOCKED), and a claimed row is not due again before its delay. A refresh
+    enqueued twice anyway is harmless: the second copy finds its delivery
+    processed and does nothing.
+    """
+    with transaction.atomic():
+        rows: list[RefreshRow] = list(
+            deliveries.filter(_refresh_owed(), _refresh_due(now=now))
+            .select_for_update(skip_locked=True)
+            .order_by("received_at", "pk")
+            .values_list("pk", "connection_id", "resource_id", "hint")[:limit]
+        )
+        if rows:
+            WebhookDelivery.objects.filter(pk__in=[row[0] for row in rows]).update(
+                enqueued_at=now, enqueue_attempts=F("enqueue_attempts") + 1
+            )
+            transaction.on_commit(partial(_refreshes_send, rows))
+    return [row[0] for row in rows]
+
+
+@shared_task(name="sessions_app.tasks.webhook_deliveries_sweep", ignore_result=True)
+def webhook_deliveries_sweep() -> list[int]:
+    """Re-enqueue the refreshes still owed (the beat's outbox relay); return their ids."""
+    claimed = webhook_refreshes_enqueue(
+        deliveries=WebhookDelivery.objects.all(),
+        now=timezone.now(),
+        limit=int(settings.VERITY_WEBHOOK_SWEEP_BATCH),
+    )
+    if claimed:
+        logger.info("Webhook deliveries %s are owed a refresh; enqueuing.", claimed)
+    return claimed

@@ -3,11 +3,21 @@
 The only public endpoint besides login and health: CSRF-exempt, no login, POST
 only. The signature is checked over the RAW body before anything is parsed;
 a forged, unsigned or unverifiable delivery is answered 401 and leaves no
-trace in the database. A verified delivery is stored once per (connection,
-event id): a provider's re-delivery is acknowledged and ignored. Known events
-enqueue `session_refresh` after the commit; no provider is called inside the
-request (providers give up after 10-15 s). Unknown event types are stored and
-acknowledged, because providers add event types without notice.
+trace in the database. A verified delivery is always stored, once per
+(connection, event id), before it is answered, whatever its body: a body that
+is not a JSON object (unparsable, nested too deeply) is kept as received and
+answered 400, so the provider stops retrying something Verity cannot read.
+
+Known events enqueue `session_refresh` after the commit (a transactional
+outbox, sessions_app/tasks.py); no provider is called inside the request
+(providers give up after 10-15 s). A broker that cannot take the refresh never
+turns a stored delivery into a 5xx: it is answered 202 and the sweeper
+enqueues the refresh again later. A provider's re-delivery is answered
+`duplicate`; if its refresh is still owed and overdue, it is enqueued again.
+An event the connection is not configured for (an ICA project outside its
+`project_ids`) is stored with the reason and not refreshed. Unknown event
+types are stored and acknowledged, because providers add event types without
+notice.
 
 Each provider's signature scheme and event format live in its package
 (`sessions_app/providers/<name>/webhook.py`, found through the registry); this
@@ -35,7 +45,7 @@ from django.views.decorators.http import require_POST
 from .models import Check, ProviderConnection, WebhookDelivery
 from .providers.registry import webhook_for
 from .providers.webhook import CheckSessionLookup, WebhookEvent, body_id
-from .sync.values import EVENT_TYPE_MAX
+from .sync.values import EVENT_TYPE_MAX, text
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +75,16 @@ def check_session_lookup(connection: ProviderConnection) -> CheckSessionLookup:
     )
 
 
+def body_text(body: bytes) -> str:
+    """The raw body as stored: as received, readable and database-safe.
+
+    A valid JSON body is stored unchanged (JSON has no raw NUL). Anything else
+    keeps every byte visible: invalid UTF-8 as `\\xff`, a NUL as `\\x00`
+    (PostgreSQL refuses NUL in text).
+    """
+    return body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
+
+
 def _delivery_store(
     *,
     connection: ProviderConnection,
@@ -73,28 +93,49 @@ def _delivery_store(
     error: str = "",
     processed: bool = False,
 ) -> WebhookDelivery | None:
-    """Store a verified delivery once; return None if it was already stored."""
+    """Store a verified delivery once; return None if it was already stored.
+
+    A delivery owed a refresh is stored as enqueued (one attempt, now) and its
+    refresh handed to the broker after the commit.
+    """
+    from .tasks import webhook_refresh_enqueue_on_commit
+
+    refresh = bool(event.session_id) and not processed and not error
+    now = timezone.now()
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
                 connection=connection,
-                delivery_id=event.delivery_id,
-                event_type=event.event_type[:EVENT_TYPE_MAX],
-                resource_id=event.session_id,
+                delivery_id=text(event.delivery_id),
+                event_type=text(event.event_type, EVENT_TYPE_MAX),
+                resource_id=text(event.session_id),
+                hint={key: text(value) for key, value in event.hint.items()},
                 signature_valid=True,
-                body=body.decode("utf-8", errors="replace").replace("\x00", ""),
-                error=error,
-                processed_at=timezone.now() if processed else None,
+                body=body_text(body),
+                error=text(error),
+                processed_at=now if processed else None,
+                enqueued_at=now if refresh else None,
+                enqueue_attempts=1 if refresh else 0,
             )
-            if event.session_id and not processed:
-                from .tasks import session_refresh
-
-                session_refresh.delay_on_commit(
-                    connection.pk, event.session_id, event.hint, delivery.pk
-                )
+            if refresh:
+                webhook_refresh_enqueue_on_commit(delivery=delivery)
     except IntegrityError:
         return None
     return delivery
+
+
+def _duplicate_requeue(*, connection: ProviderConnection, event: WebhookEvent) -> None:
+    """A re-delivery of a delivery whose refresh is still owed and overdue (the
+    broker did not take it, or it was lost) enqueues that refresh again."""
+    from .tasks import webhook_refreshes_enqueue
+
+    webhook_refreshes_enqueue(
+        deliveries=WebhookDelivery.objects.filter(
+            connection=connection, delivery_id=text(event.delivery_id)
+        ),
+        now=timezone.now(),
+        limit=1,
+    )
 
 
 def _answer(http_status: int, **data: Any) -> JsonResponse:
@@ -128,28 +169,46 @@ def provider_webhook(request: HttpRequest, slug: str) -> JsonResponse:
             logger.warning("Webhook for %s refused: bad signature or disabled.", slug)
         return _answer(401, detail="Signature missing or invalid.")
 
+    problem = ""
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         data = None
+    except RecursionError:
+        # A signed but hostile body: JSON nested deeper than the parser goes.
+        data = None
+        problem = "Body is nested too deeply to read."
     if not isinstance(data, dict):
+        problem = problem or "Body is not a JSON object."
         event = WebhookEvent(delivery_id=body_id(body))
-        _delivery_store(
-            connection=connection,
-            event=event,
-            body=body,
-            error="Body is not a JSON object.",
-        )
-        return _answer(400, detail="Body is not a JSON object.")
+        _delivery_store(connection=connection, event=event, body=body, error=problem)
+        return _answer(400, detail=problem)
 
     event = webhook.event_parse(
         data=data, body=body, check_session=check_session_lookup(connection)
     )
+    # An event outside what the connection reads (an ICA project not in its
+    # project_ids) must not pull that project's session in: kept, not refreshed.
+    scope = (
+        webhook.scope_problem(event=event, options=connection.options or {})
+        if event.session_id
+        else ""
+    )
     delivery = _delivery_store(
-        connection=connection, event=event, body=body, processed=not event.session_id
+        connection=connection,
+        event=event,
+        body=body,
+        error=scope,
+        processed=bool(scope) or not event.session_id,
     )
     if delivery is None:
+        if event.session_id and not scope:
+            _duplicate_requeue(connection=connection, event=event)
         return _answer(200, status="duplicate", delivery_id=event.delivery_id)
+    if scope:
+        return _answer(
+            200, status="ignored", delivery_id=event.delivery_id, detail=scope
+        )
     if not event.session_id:
         return _answer(200, status="ignored", delivery_id=event.delivery_id)
     return _answer(202, status="accepted", delivery_id=event.delivery_id)

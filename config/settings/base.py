@@ -253,6 +253,17 @@ VERITY_BEAT_TICK_SECONDS = env.int("VERITY_BEAT_TICK_SECONDS", default=15)
 # Every this many days a connection's scheduled pass is a full one (it re-reads
 # everything incremental passes cannot see); 0 turns it off.
 VERITY_FULL_SYNC_INTERVAL_DAYS = env.int("VERITY_FULL_SYNC_INTERVAL_DAYS", default=7)
+# Webhook outbox (sessions_app/tasks.py): a stored delivery whose refresh has
+# not run this many seconds after it was enqueued is enqueued again by the
+# sweeper (each beat tick), the wait doubling with each attempt up to the
+# maximum; at most VERITY_WEBHOOK_SWEEP_BATCH deliveries per tick.
+VERITY_WEBHOOK_SWEEP_AFTER_SECONDS = env.int(
+    "VERITY_WEBHOOK_SWEEP_AFTER_SECONDS", default=60
+)
+VERITY_WEBHOOK_SWEEP_MAX_DELAY_SECONDS = env.int(
+    "VERITY_WEBHOOK_SWEEP_MAX_DELAY_SECONDS", default=3600
+)
+VERITY_WEBHOOK_SWEEP_BATCH = env.int("VERITY_WEBHOOK_SWEEP_BATCH", default=100)
 
 # VERITY
 # How long one sync call may work before it checkpoints and yields (seconds),

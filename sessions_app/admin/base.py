@@ -38,12 +38,14 @@ def pretty_json_text(text: str) -> str:
         return "—"
     try:
         value = json.loads(text)
-    except ValueError:
+        if value in (None, "", {}, []):
+            # Show what was received, not "—": an empty body is still a fact.
+            return format_html('<pre class="verity-json">{}</pre>', text)
+        return pretty_json(value)
+    except (ValueError, RecursionError):
+        # Not JSON, or nested too deeply to parse or indent (a hostile
+        # webhook body is stored as received): the text itself.
         return format_html('<pre class="verity-json">{}</pre>', text)
-    if value in (None, "", {}, []):
-        # Show what was received, not "—": an empty body is still a fact.
-        return format_html('<pre class="verity-json">{}</pre>', text)
-    return pretty_json(value)
 
 
 def pretty_json_field(

@@ -248,6 +248,12 @@ class WebhookDelivery(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The outbox (sessions_app/tasks.py): what the refresh task is given, when
+    # its refresh was last handed to the broker (null: the broker could not
+    # take it) and how often, so the sweeper re-enqueues what was lost.
+    hint = models.JSONField(default=dict, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueue_attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -255,6 +261,14 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "delivery_id"], name="webhook_unique_delivery"
+            )
+        ]
+        indexes = [
+            # The sweeper's question, kept small: only unprocessed deliveries.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="webhook_unprocessed",
             )
         ]
 

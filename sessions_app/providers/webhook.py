@@ -1,11 +1,14 @@
 """The one interface every provider's webhooks implement, and what they share.
 
 `sessions_app.webhooks` (the HTTP view) finds a connection's `ProviderWebhook`
-in the registry and asks it two things: is this delivery authentic
-(`signature_valid`, over the RAW body, before anything is parsed), and what
-does it say (`event_parse`: the delivery id to store it once under, the event
-type, the session to refresh). Parsers never query the database: what they
-need to know about Verity's data reaches them as a callable.
+in the registry and asks it three things: is this delivery authentic
+(`signature_valid`, over the RAW body, before anything is parsed), what does
+it say (`event_parse`: the delivery id to store it once under, the event type,
+the session to refresh), and may this connection refresh that session
+(`scope_problem`, given the connection's options). Parsers never query the
+database: what they need to know about Verity's data reaches them as a
+callable. Every text they return is free of NUL characters (PostgreSQL
+refuses them), so a hostile field cannot stop a delivery from being stored.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..sync.values import ID_MAX, json_object
+from ..sync.values import ID_MAX, json_object, text
 
 # Given a check's external id, return the external id of the session Verity
 # mirrors it under, or "" when Verity holds no such check.
@@ -78,6 +81,13 @@ class ProviderWebhook(abc.ABC):
     ) -> WebhookEvent:
         """Return the delivery id, event type and session to refresh of a parsed body."""
 
+    def scope_problem(self, *, event: WebhookEvent, options: Mapping[str, Any]) -> str:
+        """Why this connection may not refresh the event's session ("" if it may).
+
+        By default a connection reads everything its credential reaches.
+        """
+        return ""
+
 
 class HmacSignedWebhook(ProviderWebhook):
     """A provider that signs the raw body: hex HMAC-SHA256 in `auth_header`.
@@ -127,10 +137,11 @@ def event_envelope(
 
 
 def event_text(value: Any) -> str:
-    """A string field of an event, stripped and clipped to an id column; else "".
+    """A string field of an event, NUL-free, stripped and clipped to an id column;
+    else "".
 
     Unlike `values.clean_id`, numbers are not ids here and a long string is
     clipped rather than refused: delivery ids stored by earlier releases were
     made this way, and a re-delivery must find them.
     """
-    return value.strip()[:ID_MAX] if isinstance(value, str) else ""
+    return text(value).strip()[:ID_MAX] if isinstance(value, str) else ""

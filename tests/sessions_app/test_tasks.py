@@ -461,6 +461,7 @@ def test_ticks_and_refreshes_go_to_the_control_queue_syncs_to_the_default():
         return router.route({}, name)["queue"]
 
     assert queue_of("sessions_app.tasks.dispatch_due_syncs").name == CONTROL_QUEUE
+    assert queue_of("sessions_app.tasks.webhook_deliveries_sweep").name == CONTROL_QUEUE
     assert queue_of("sessions_app.tasks.session_refresh").name == CONTROL_QUEUE
     assert queue_of("sessions_app.tasks.sync_connection").name == SYNC_QUEUE
     assert app.conf.task_default_queue == SYNC_QUEUE
@@ -556,12 +557,187 @@ def test_a_one_page_sync_task_has_a_query_budget_independent_of_its_sessions(
 def test_session_refresh_has_a_query_budget(monkeypatch, django_assert_max_num_queries):
     provider, connection = fake_provider_install(monkeypatch)
     _sessions_add(provider, 3)
-    delivery = WebhookDeliveryFactory(connection=connection)
+    first, second = WebhookDeliveryFactory.create_batch(2, connection=connection)
 
-    with django_assert_max_num_queries(26):
-        created = tasks.session_refresh(connection.pk, "wr-1", None, delivery.pk)
-    with django_assert_max_num_queries(12):  # unchanged: one bump, no rewrite
-        unchanged = tasks.session_refresh(connection.pk, "wr-1", None, delivery.pk)
+    with django_assert_max_num_queries(27):
+        created = tasks.session_refresh(connection.pk, "wr-1", None, first.pk)
+    with django_assert_max_num_queries(13):  # unchanged: one bump, no rewrite
+        unchanged = tasks.session_refresh(connection.pk, "wr-1", None, second.pk)
+    with django_assert_max_num_queries(1):  # a second copy: processed already
+        assert tasks.session_refresh(connection.pk, "wr-1", None, first.pk) is None
 
     assert SyncRun.objects.get(pk=created).created == 1
     assert SyncRun.objects.get(pk=unchanged).unchanged == 1
+
+
+# --- The webhook outbox's sweeper -------------------------------------------------------
+
+
+def test_beat_sweeps_the_webhook_outbox_on_the_control_queue_with_an_expiry():
+    from config.celery import app
+
+    app.finalize()
+    entry = app.conf.beat_schedule["verity: re-enqueue webhook refreshes still owed"]
+    assert entry["task"] == "sessions_app.tasks.webhook_deliveries_sweep"
+    assert entry["options"]["expires"] == float(settings.VERITY_BEAT_TICK_SECONDS)
+    assert "sessions_app.tasks.webhook_deliveries_sweep" in app.tasks
+
+
+def _owed(connection, *, ago=None, attempts=1, **fields):
+    """A stored delivery still owed a refresh, last enqueued `ago` (None: never taken)."""
+    now = timezone.now()
+    delivery = WebhookDeliveryFactory(
+        connection=connection,
+        resource_id=fields.pop("resource_id", "wr-1"),
+        enqueued_at=None if ago is None else now - ago,
+        enqueue_attempts=attempts,
+        **fields,
+    )
+    # received_at is auto_now_add: order them as they were received.
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        received_at=now - (ago or dt.timedelta()) - dt.timedelta(seconds=delivery.pk)
+    )
+    return delivery
+
+
+@pytest.fixture
+def sweep(django_capture_on_commit_callbacks):
+    """Run the sweeper with the broker mocked; return (claimed ids, delay mock)."""
+
+    def run():
+        with (
+            mock.patch.object(tasks.session_refresh, "delay") as delay,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            claimed = tasks.webhook_deliveries_sweep()
+        return claimed, delay
+
+    return run
+
+
+def test_the_sweeper_re_enqueues_only_refreshes_owed_and_overdue(
+    monkeypatch, settings, sweep
+):
+    settings.VERITY_WEBHOOK_SWEEP_AFTER_SECONDS = 60
+    _, connection = fake_provider_install(monkeypatch)
+    _, disabled = fake_provider_install(monkeypatch, slug="off", enabled=False)
+    minute = dt.timedelta(minutes=1)
+    overdue = _owed(connection, ago=2 * minute, hint={"project_id": "p1"})
+    never_taken = _owed(connection, ago=None, resource_id="wr-2")
+    _owed(connection, ago=dt.timedelta(seconds=30))  # queued, not overdue
+    _owed(connection, ago=2 * minute, processed_at=timezone.now())
+    _owed(connection, ago=2 * minute, error="Refresh failed: 404")
+    _owed(connection, ago=2 * minute, resource_id="")  # names no session
+    _owed(disabled, ago=2 * minute)
+
+    claimed, delay = sweep()
+
+    assert claimed == [overdue.pk, never_taken.pk]  # oldest first
+    assert [call.args for call in delay.call_args_list] == [
+        (connection.pk, "wr-1", {"project_id": "p1"}, overdue.pk),
+        (connection.pk, "wr-2", {}, never_taken.pk),
+    ]
+    overdue.refresh_from_db()
+    assert overdue.enqueue_attempts == 2
+    assert timezone.now() - overdue.enqueued_at < dt.timedelta(seconds=5)
+    # A second sweeper (another worker, the next tick) finds them claimed.
+    assert sweep()[0] == []
+
+
+def test_the_sweep_delay_doubles_with_each_attempt_up_to_the_cap(
+    monkeypatch, settings, sweep
+):
+    settings.VERITY_WEBHOOK_SWEEP_AFTER_SECONDS = 60
+    settings.VERITY_WEBHOOK_SWEEP_MAX_DELAY_SECONDS = 600
+    assert [tasks.webhook_sweep_delay(n) for n in range(1, 7)] == [
+        60,
+        120,
+        240,
+        480,
+        600,
+        600,
+    ]
+    assert tasks.webhook_sweep_delay(10_000) == 600  # no overflow
+    _, connection = fake_provider_install(monkeypatch)
+    minutes = dt.timedelta(minutes=1)
+    third_due = _owed(connection, ago=5 * minutes, attempts=3)
+    _owed(connection, ago=3 * minutes, attempts=3)  # waits 4 minutes
+    capped_due = _owed(connection, ago=11 * minutes, attempts=50)
+    _owed(connection, ago=9 * minutes, attempts=50)  # waits 10 minutes
+
+    claimed, _ = sweep()
+
+    assert sorted(claimed) == sorted([third_due.pk, capped_due.pk])
+
+
+def test_the_sweeper_takes_a_bounded_batch_per_tick_oldest_first(
+    monkeypatch, settings, sweep
+):
+    settings.VERITY_WEBHOOK_SWEEP_BATCH = 2
+    _, connection = fake_provider_install(monkeypatch)
+    owed = [_owed(connection, ago=None, resource_id=f"wr-{n}") for n in range(5)]
+    oldest_first = sorted(owed, key=lambda d: -d.pk)
+
+    first, _ = sweep()
+    second, _ = sweep()
+
+    assert first == [d.pk for d in oldest_first[:2]]
+    assert second == [d.pk for d in oldest_first[2:4]]
+
+
+def test_a_broker_failure_mid_sweep_is_one_line_and_leaves_the_rest_owed(
+    monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    from kombu.exceptions import OperationalError
+
+    _, connection = fake_provider_install(monkeypatch)
+    for n in range(3):
+        _owed(connection, ago=None, resource_id=f"wr-{n}")
+    with (
+        mock.patch.object(
+            tasks.session_refresh,
+            "delay",
+            side_effect=[None, OperationalError("Connection refused")],
+        ) as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        claimed = tasks.webhook_deliveries_sweep()  # raises nothing
+
+    sent, failed, after = claimed
+    assert delay.call_count == 2  # it stops at the first failure
+    enqueued = dict(WebhookDelivery.objects.values_list("pk", "enqueued_at"))
+    assert enqueued[sent] is not None
+    assert enqueued[failed] is None  # swept again at the next tick
+    assert enqueued[after] is None
+    [line] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "did not take the refresh" in line.getMessage()
+    assert line.exc_info is None
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_the_sweeper_has_a_query_budget_independent_of_the_deliveries(
+    monkeypatch, django_assert_max_num_queries, sweep, count
+):
+    _, connection = fake_provider_install(monkeypatch)
+    for n in range(count):
+        _owed(connection, ago=None, resource_id=f"wr-{n}")
+
+    # SAVEPOINT, the claim (SELECT ... FOR UPDATE), its UPDATE, RELEASE.
+    with django_assert_max_num_queries(4):
+        claimed, delay = sweep()
+
+    assert len(claimed) == delay.call_count == count
+    with django_assert_max_num_queries(3):  # nothing owed: no update
+        assert sweep()[0] == []
+
+
+def test_a_swept_copy_of_a_refresh_already_done_calls_no_provider(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch)
+    provider.add("wr-1")
+    delivery = _owed(connection, ago=None)
+
+    assert tasks.session_refresh(connection.pk, "wr-1", None, delivery.pk) is not None
+    assert tasks.session_refresh(connection.pk, "wr-1", None, delivery.pk) is None
+
+    assert len(provider.fetch_calls) == 1
+    assert SyncRun.objects.count() == 1

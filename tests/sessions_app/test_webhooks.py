@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable
 from unittest import mock
 
 import pytest
 from django.test import Client as DjangoClient
 from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from sessions_app import tasks
 from sessions_app.models import SyncRun, WebhookDelivery, WorkflowSession
@@ -234,17 +238,50 @@ def test_unknown_event_type_is_stored_and_acknowledged_without_refresh(
     delay.assert_not_called()
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
-def test_malformed_body_with_a_valid_signature_is_stored_with_an_error(
-    onfido, client, body
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        (b"{not json", "{not json"),
+        (b"[1, 2]", "[1, 2]"),
+        # Every byte kept visible: invalid UTF-8 and NUL (PostgreSQL refuses
+        # NUL in text) written as escapes.
+        (b"\xff\xfe", "\\xff\\xfe"),
+        (b'{"id": "a\x00b"}', '{"id": "a\\x00b"}'),
+    ],
+)
+def test_malformed_body_with_a_valid_signature_is_stored_as_received_with_an_error(
+    onfido, client, body, stored
 ):
     response = _post(client, "onfido-hooks", body, **{"X-SHA2-Signature": _sign(body)})
 
     assert response.status_code == 400
+    assert response.json() == {"detail": "Body is not a JSON object."}
     delivery = WebhookDelivery.objects.get()
     assert delivery.error == "Body is not a JSON object."
+    assert delivery.body == stored
     assert delivery.delivery_id == "sha256:" + hashlib.sha256(body).hexdigest()
     assert delivery.processed_at is None
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_a_deeply_nested_signed_body_is_stored_as_received_and_answered_400(
+    onfido, client, depth
+):
+    body = b'{"payload": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"
+
+    with mock.patch.object(tasks.session_refresh, "delay") as delay:
+        response = _post(
+            client, "onfido-hooks", body, **{"X-SHA2-Signature": _sign(body)}
+        )
+        again = _post(client, "onfido-hooks", body, **{"X-SHA2-Signature": _sign(body)})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Body is nested too deeply to read."}
+    assert again.status_code == 400  # the provider's retry: still stored once
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.body == body.decode()
+    assert delivery.error == "Body is nested too deeply to read."
+    delay.assert_not_called()
 
 
 def test_rotated_secrets_are_all_accepted(onfido, client, monkeypatch):
@@ -388,7 +425,8 @@ def test_webhook_view_makes_no_provider_call(
 # Query budgets: a delivery costs the same few queries however many came
 # before: the connection, the insert in its savepoint (SAVEPOINT, INSERT,
 # RELEASE) and, for a ComplyCube check event, the lookup of the check's
-# session. A re-delivery also rolls its savepoint back.
+# session. A re-delivery also rolls its savepoint back and asks, in a
+# savepoint of its own, whether its refresh is still owed (four more).
 WEBHOOK_QUERY_BUDGET = {"onfido": 4, "complycube": 5, "ica": 4}
 
 
@@ -443,7 +481,247 @@ def test_each_delivery_costs_a_constant_number_of_queries(
             with django_assert_max_num_queries(WEBHOOK_QUERY_BUDGET[kind]):
                 response = _post(client, f"{kind}-budget", body, **signed(body))
             assert response.status_code == 202
-        with django_assert_max_num_queries(WEBHOOK_QUERY_BUDGET[kind] + 1):
+        with django_assert_max_num_queries(WEBHOOK_QUERY_BUDGET[kind] + 4):
             again = _post(client, f"{kind}-budget", bodies[0], **signed(bodies[0]))
     assert again.json()["status"] == "duplicate"
     assert WebhookDelivery.objects.filter(connection=connection).count() == 3
+
+
+# --- NUL characters inside a signed delivery's fields ---------------------------------
+
+
+def test_nul_characters_in_a_signed_deliverys_fields_are_stripped_and_it_is_processed(
+    onfido, client, django_capture_on_commit_callbacks
+):
+    provider, _ = onfido
+    provider.add("wr-1", status="approved")
+    # JSON's \u0000 escape: valid JSON, a NUL in every parsed field.
+    body = (
+        b'{"payload": {"resource_type": "workflow_run", '
+        b'"action": "workflow_run.comp\\u0000leted", "object": {"id": "wr-\\u00001", '
+        b'"status": "appro\\u0000ved", "completed_at_iso8601": "2026\\u0000"}}}'
+    )
+    assert json.loads(body)["payload"]["object"]["id"] == "wr-\x001"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(
+            client, "onfido-hooks", body, **{"X-SHA2-Signature": _sign(body)}
+        )
+
+    assert response.status_code == 202
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.event_type, delivery.resource_id) == (
+        "workflow_run.completed",
+        "wr-1",
+    )
+    assert "\x00" not in delivery.delivery_id + delivery.body
+    assert delivery.processed_at is not None
+    assert WorkflowSession.objects.get().external_id == "wr-1"
+
+
+@pytest.mark.postgres  # PostgreSQL refuses NUL in text: a 500 there, before the fix
+@pytest.mark.parametrize("kind", ["onfido", "complycube", "ica"])
+def test_nul_characters_in_every_providers_fields_are_stored_on_postgres(
+    kind, monkeypatch, client
+):
+    _, connection = fake_provider_install(
+        monkeypatch, slug=f"{kind}-nul", kind=kind, webhook_secret_env="NUL_SECRET"
+    )
+    monkeypatch.setenv("NUL_SECRET", SECRET)
+    nul = "\x00"
+    data = {
+        "onfido": {
+            "payload": {
+                "resource_type": f"workflow{nul}_run",
+                "action": f"workflow_run.completed{nul}",
+                "object": {"id": f"wr{nul}-1", "status": nul, "x": nul},
+            }
+        },
+        "complycube": {
+            "id": f"evt{nul}-1",
+            "type": f"check.completed{nul}",
+            "payload": {"id": f"chk{nul}-1", "workflowSessionId": f"cs{nul}-1"},
+        },
+        "ica": {
+            "correlationId": f"corr{nul}-1",
+            "eventCode": f"ICA_WFS_002{nul}",
+            "projectId": f"proj{nul}-1",
+            "payload": {"id": f"ws{nul}-1"},
+        },
+    }[kind]
+    body = json.dumps(data).encode()
+    headers = {
+        "onfido": {"X-SHA2-Signature": _sign(body)},
+        "complycube": {"ComplyCube-Signature": _sign(body)},
+        "ica": {"X-ICA-Webhook-Secret": SECRET},
+    }[kind]
+
+    with mock.patch.object(tasks.session_refresh, "delay"):
+        response = _post(client, f"{kind}-nul", body, **headers)
+        again = _post(client, f"{kind}-nul", body, **headers)
+
+    assert response.status_code == 202
+    assert again.json()["status"] == "duplicate"
+    delivery = WebhookDelivery.objects.get(connection=connection)
+    stored = [delivery.delivery_id, delivery.event_type, delivery.resource_id]
+    assert all(nul not in value for value in stored)
+    assert delivery.resource_id in {"wr-1", "cs-1", "ws-1"}
+
+
+# --- Scope: an ICA connection refreshes only its own projects ------------------------
+
+
+def _ica_event(correlation_id: str, project_id: str, session_id: str) -> bytes:
+    return json.dumps(
+        {
+            "correlationId": correlation_id,
+            "eventCode": "ICA_WFS_002",
+            "projectId": project_id,
+            "payload": {"id": session_id},
+        }
+    ).encode()
+
+
+def test_an_ica_delivery_for_a_project_the_connection_does_not_read_is_kept_not_refreshed(
+    monkeypatch, client, django_capture_on_commit_callbacks
+):
+    provider, connection = fake_provider_install(
+        monkeypatch,
+        slug="ica-scoped",
+        kind="ica",
+        webhook_secret_env="ICA_HOOK_SECRET",
+        options={"project_ids": ["proj-1", "proj-2"]},
+    )
+    monkeypatch.setenv("ICA_HOOK_SECRET", SECRET)
+    provider.add("ws-other", status="approved")
+    header = {"X-ICA-Webhook-Secret": SECRET}
+    outside = _ica_event("corr-1", "proj-9", "ws-other")
+    inside = _ica_event("corr-2", "proj-2", "ws-mine")
+
+    with (
+        mock.patch.object(tasks.session_refresh, "delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        refused = _post(client, "ica-scoped", outside, **header)
+        retried = _post(client, "ica-scoped", outside, **header)
+        accepted = _post(client, "ica-scoped", inside, **header)
+
+    assert refused.status_code == 200
+    assert refused.json()["status"] == "ignored"
+    assert "proj-9" in refused.json()["detail"]
+    assert retried.json()["status"] == "duplicate"
+    assert accepted.status_code == 202
+    kept = WebhookDelivery.objects.get(delivery_id="corr-1")
+    assert kept.resource_id == "ws-other"
+    assert kept.error == (
+        "Not refreshed: project 'proj-9' is not one of this connection's project_ids."
+    )
+    assert kept.processed_at is not None  # nothing left to do: the sweeper skips it
+    delay.assert_called_once_with(
+        connection.pk,
+        "ws-mine",
+        {"project_id": "proj-2"},
+        WebhookDelivery.objects.get(delivery_id="corr-2").pk,
+    )
+    assert not WorkflowSession.objects.filter(external_id="ws-other").exists()
+
+
+# --- The outbox: a broker outage never loses a refresh --------------------------------
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        OperationalError("Error 111 connecting to localhost:6379. Connection refused."),
+        FileNotFoundError(2, "No such file or directory", "var/broker/queue"),
+    ],
+)
+def test_a_delivery_received_while_the_broker_is_down_is_accepted_then_swept(
+    onfido, client, django_capture_on_commit_callbacks, settings, caplog, outage
+):
+    provider, _ = onfido
+    provider.add("wr-1", status="approved")
+    body = _onfido_body("wr-1")
+    signature = {"X-SHA2-Signature": _sign(body)}
+
+    with (
+        mock.patch.object(tasks.session_refresh, "delay", side_effect=outage),
+        django_capture_on_commit_callbacks(execute=True),
+        caplog.at_level(logging.WARNING, logger="sessions_app.tasks"),
+    ):
+        response = _post(client, "onfido-hooks", body, **signature)
+
+    assert response.status_code == 202  # stored: never a 5xx
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.processed_at, delivery.enqueued_at) == (None, None)
+    [line] = caplog.records
+    assert "did not take the refresh" in line.getMessage()
+    assert line.exc_info is None  # one line, no traceback
+    assert not WorkflowSession.objects.exists()
+
+    # The broker is back: the next sweep (eager Celery runs the refresh).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.webhook_deliveries_sweep() == [delivery.pk]
+    delivery.refresh_from_db()
+    assert delivery.processed_at is not None
+    assert delivery.enqueue_attempts == 2
+    assert WorkflowSession.objects.get().external_id == "wr-1"
+
+    # The provider's retry of it is a duplicate with nothing left to do.
+    with (
+        mock.patch.object(tasks.session_refresh, "delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        again = _post(client, "onfido-hooks", body, **signature)
+    assert again.json()["status"] == "duplicate"
+    delay.assert_not_called()
+
+
+def test_the_providers_retry_of_a_delivery_the_broker_lost_enqueues_it_again(
+    onfido, client, django_capture_on_commit_callbacks
+):
+    provider, _ = onfido
+    provider.add("wr-1", status="approved")
+    body = _onfido_body("wr-1")
+    signature = {"X-SHA2-Signature": _sign(body)}
+    with (
+        mock.patch.object(
+            tasks.session_refresh, "delay", side_effect=OperationalError("down")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert _post(client, "onfido-hooks", body, **signature).status_code == 202
+
+    # The broker is back; the provider retries before the sweeper ran.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = _post(client, "onfido-hooks", body, **signature)
+
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.processed_at is not None
+    assert WorkflowSession.objects.get().external_id == "wr-1"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.webhook_deliveries_sweep() == []  # nothing left to sweep
+
+
+def test_a_retry_of_a_delivery_still_queued_is_not_enqueued_again(
+    onfido, client, django_capture_on_commit_callbacks
+):
+    body = _onfido_body("wr-1")
+    signature = {"X-SHA2-Signature": _sign(body)}
+    with mock.patch.object(tasks.session_refresh, "delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            _post(client, "onfido-hooks", body, **signature)
+            _post(client, "onfido-hooks", body, **signature)  # within the delay
+        assert delay.call_count == 1
+        # Its refresh was lost (a worker died with it): once overdue, a retry
+        # enqueues it again.
+        WebhookDelivery.objects.update(
+            enqueued_at=timezone.now() - dt.timedelta(minutes=5)
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            _post(client, "onfido-hooks", body, **signature)
+
+    assert delay.call_count == 2
+    assert WebhookDelivery.objects.get().enqueue_attempts == 2

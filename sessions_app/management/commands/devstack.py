@@ -144,15 +144,6 @@ def port_wait(host: str, port: int, *, timeout: float = 30.0) -> bool:
     return False
 
 
-def broker_folders_ensure() -> None:
-    """Create the filesystem broker's folders (kombu does not create them)."""
-    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
-    for key in ("data_folder_in", "data_folder_out", "control_folder"):
-        if options.get(key):
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
-    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
-
-
 class Command(BaseCommand):
     help = (
         "Run Verity locally: simulator, Celery workers + beat, web server, first sync."
@@ -224,7 +215,9 @@ class Command(BaseCommand):
         # Ctrl-C: treat it the same so the children are stopped too.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         demo_users_ensure()
-        broker_folders_ensure()
+        # Django's start-up made the broker's folders (config/celery.py); the
+        # beat schedule below lives in VAR_DIR too.
+        Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
         use_simulator = (
             not options["no_simulator"] and "simulate_providers" in get_commands()
         )

@@ -2,14 +2,20 @@
 shared secret in `X-ICA-Webhook-Secret`.
 
 Events carry a `correlationId`, an `eventCode` and the resource in `payload`;
-see `docs/providers/ica.md`.
+see `docs/providers/ica.md`. A connection configured with `project_ids` reads
+only those projects, so an event naming another project refreshes nothing:
+the shared secret is per subscription, not per project, and a refresh would
+otherwise pull a project's session into a connection that does not read it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from ...exceptions import ProviderConfigurationError
 from ...sync.values import json_object
+from ..common import list_option
 from ..webhook import (
     CheckSessionLookup,
     SharedSecretWebhook,
@@ -50,6 +56,20 @@ class IcaWebhook(SharedSecretWebhook):
             session_id=session_id,
             hint=hint,
         )
+
+    def scope_problem(self, *, event: WebhookEvent, options: Mapping[str, Any]) -> str:
+        """An event for a project outside the connection's `project_ids`."""
+        project_id = str(event.hint.get("project_id") or "")
+        try:
+            allowed = list_option(options, "project_ids")
+        except ProviderConfigurationError as exc:
+            return f"Not refreshed: {exc}"
+        if project_id and allowed and project_id not in allowed:
+            return (
+                f"Not refreshed: project {project_id!r} is not one of this "
+                "connection's project_ids."
+            )
+        return ""
 
 
 WEBHOOK = IcaWebhook()

@@ -36,6 +36,16 @@ def test_webhook_body_is_shown_read_only_as_pretty_json(admin_client_verity):
     assert 'name="body"' not in body
 
 
+@pytest.mark.parametrize("depth", [900, 100_000])
+def test_a_webhook_body_nested_too_deeply_is_shown_as_text(admin_client_verity, depth):
+    text = '{"a": ' * depth + "1" + "}" * depth
+    delivery = WebhookDeliveryFactory(body=text)
+    url = reverse("admin:sessions_app_webhookdelivery_change", args=[delivery.pk])
+    response = admin_client_verity.get(url)
+    assert response.status_code == 200
+    assert escape(text) in response.content.decode()
+
+
 def test_quarantined_raw_falls_back_to_escaped_text_when_not_json(admin_client_verity):
     record = QuarantinedRecordFactory(raw="<script>alert(1)</script> status=???")
     url = reverse("admin:sessions_app_quarantinedrecord_change", args=[record.pk])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from config.celery import broker_folders_ensure
 from sessions_app.management.commands import devstack
 from sessions_app.models import ProviderConnection
 from sessions_app.providers import connection_config
@@ -42,7 +43,7 @@ def test_a_sync_worker_and_a_control_worker_with_beat_share_the_queues(
         "control_folder": str(tmp_path / "broker" / "control"),
     }
 
-    devstack.broker_folders_ensure()
+    broker_folders_ensure()
     command = devstack.Command()
     sync_argv = command.worker_argv()
     control_argv = command.control_worker_argv()

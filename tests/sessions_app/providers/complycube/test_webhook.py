@@ -65,3 +65,22 @@ def test_a_check_event_naming_its_session_needs_no_lookup():
 
     assert lookups == []
     assert event.session_id == "cs-2"
+
+
+def test_nul_characters_never_reach_what_is_stored_or_the_lookup():
+    lookups: list[str] = []
+    event = _parse(
+        {
+            "id": "evt\x00-1",
+            "type": "check.\x00completed",
+            "payload": {"id": "chk\x00-1"},
+        },
+        lookups,
+        found="cs-1",
+    )
+    assert (event.delivery_id, event.event_type, event.session_id) == (
+        "evt-1",
+        "check.completed",
+        "cs-1",
+    )
+    assert lookups == ["chk-1"]  # PostgreSQL would refuse a NUL in the query

@@ -85,3 +85,11 @@ def test_an_event_naming_nothing_is_identified_by_its_body():
 
     assert event.delivery_id == "sha256:" + hashlib.sha256(body).hexdigest()
     assert event.session_id == ""
+
+
+def test_nul_characters_never_reach_what_is_stored():
+    data, body = _event(id="task\x00_1", workflow_run_id="wr\x00-1", status="done\x00")
+    data["payload"]["action"] = "workflow_task.completed\x00"
+    event = WEBHOOK.event_parse(data=data, body=body, check_session=_no_lookup)
+    assert (event.event_type, event.session_id) == ("workflow_task.completed", "wr-1")
+    assert "\x00" not in event.delivery_id
