@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0005_overview_indexes'),
+        ('sessions_app', '0006_quarantine_dedupe'),
     ]
 
     operations = [
