@@ -42,6 +42,7 @@ from tests.factories import (
     TagFactory,
     WorkflowSessionFactory,
 )
+from tests.helpers import cursors
 
 pytestmark = pytest.mark.django_db
 
@@ -1083,3 +1084,79 @@ def test_offsets_postgres_would_refuse_are_converted_to_utc(
     response = viewer_client.get(SESSIONS, {"created_after": value})
     assert response.status_code == 200
     assert _ids(response) == [queue[0].pk, queue[1].pk]
+
+
+# --- Hostile cursors (issue 17): a 400 naming the cursor, never a 500 --------------------
+
+LIST_SORTS = {
+    SESSIONS: "-provider_created_at",
+    CHECKS: "-session__provider_created_at",
+    CLIENTS: "display_name",
+    SYNC_RUNS: "-started_at",
+}
+DATE_SORTED = [SESSIONS, CHECKS, SYNC_RUNS]
+
+
+@pytest.fixture
+def one_of_each():
+    session = WorkflowSessionFactory()
+    CheckFactory(session=session)
+    SyncRunFactory(connection=session.connection)
+
+
+@pytest.mark.parametrize("url", LISTS)
+@pytest.mark.parametrize("kind", ["value", "bare", "objects"])
+def test_a_deeply_nested_cursor_is_a_400(url, kind, one_of_each, viewer_client):
+    cursor = cursors.nested_cursors(LIST_SORTS[url])[kind]
+    response = viewer_client.get(url, {"cursor": cursor})
+    assert response.status_code == 400
+    assert response.json() == {
+        "cursor": ["Invalid cursor: cursor is nested too deeply."]
+    }
+
+
+@pytest.mark.parametrize("url", DATE_SORTED)
+@pytest.mark.parametrize("moment", cursors.EDGE_DATES)
+@pytest.mark.parametrize("backwards", [False, True])
+def test_a_cursor_date_off_the_calendar_is_a_400(
+    url, moment, backwards, one_of_each, viewer_client
+):
+    cursor = cursors.date_cursor(LIST_SORTS[url], moment, backwards=backwards)
+    response = viewer_client.get(url, {"cursor": cursor})
+    assert response.status_code == 400
+    [message] = response.json()["cursor"]
+    assert message in (
+        "Invalid cursor: cursor date-time is out of range.",
+        "Invalid cursor: cursor date-time has no time zone.",
+    )
+
+
+@pytest.mark.parametrize("sort", ["created", "-updated"])
+def test_the_session_lists_other_date_sort_refuses_edge_dates_too(
+    sort, one_of_each, viewer_client
+):
+    field = selectors.session_sort_ordering(sort)[0]
+    cursor = cursors.date_cursor(field, "9999-12-31T23:59:59-05:00")
+    response = viewer_client.get(SESSIONS, {"sort": sort, "cursor": cursor})
+    assert response.status_code == 400
+    assert list(response.json()) == ["cursor"]
+
+
+@pytest.mark.parametrize("url", DATE_SORTED)
+@pytest.mark.parametrize("moment", cursors.EDGE_DATES_VALID)
+def test_a_cursor_at_the_calendars_ends_in_utc_is_accepted(
+    url, moment, one_of_each, viewer_client
+):
+    response = viewer_client.get(
+        url, {"cursor": cursors.date_cursor(LIST_SORTS[url], moment)}
+    )
+    assert response.status_code == 200
+    expected = 1 if moment.startswith("9999") else 0
+    assert len(response.json()["results"]) == expected
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_an_overlong_cursor_is_a_400(url, viewer_client):
+    response = viewer_client.get(url, {"cursor": "A" * 10_000})
+    assert response.status_code == 400
+    assert response.json() == {"cursor": ["Invalid cursor: cursor is too long."]}
