@@ -1160,3 +1160,150 @@ def test_an_overlong_cursor_is_a_400(url, viewer_client):
     response = viewer_client.get(url, {"cursor": "A" * 10_000})
     assert response.status_code == 400
     assert response.json() == {"cursor": ["Invalid cursor: cursor is too long."]}
+
+
+# --- Hostile bodies (issue 17) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [1_500, 100_000])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda n: "[" * n + "]" * n,
+        lambda n: '{"a":' * n + "1" + "}" * n,
+        lambda n: (
+            '{"decision": "approve", "reason_code": "verified", "comment": '
+            + "[" * n
+            + "]" * n
+            + "}"
+        ),
+        lambda n: "[" * n,  # unterminated
+    ],
+    ids=["array", "object", "in-a-field", "unterminated"],
+)
+def test_a_deeply_nested_json_body_is_a_400(shape, depth, reviewer, queue):
+    url = reverse("api-session-reviews", args=[queue[0].pk])
+    response = _token_client(reviewer).post(
+        url, shape(depth), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "JSON parse error - the body is nested too deeply."
+    }
+    assert not Review.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="review.").exists()
+
+
+@pytest.mark.parametrize("depth", [100, 500, 900])
+def test_a_nested_value_python_can_decode_is_a_field_error(depth, reviewer, queue):
+    url = reverse("api-session-reviews", args=[queue[0].pk])
+    body = {"decision": "approve", "reason_code": "verified"}
+    nested: list = []
+    for _ in range(depth - 1):
+        nested = [nested]
+    body["comment"] = nested
+    response = _token_client(reviewer).post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["comment"]
+    assert not Review.objects.exists()
+
+
+def test_the_api_uses_the_guarded_json_parser():
+    from sessions_app.parsers import JSONParser
+
+    assert apis.SessionReviewCreateApi().get_parsers()[0].__class__ is JSONParser
+
+
+# --- Every path under /api/ answers JSON (issue 17) ---------------------------------------
+
+NOT_AN_ENDPOINT = [
+    "/api/v1/sessions/abc/",
+    "/api/v1/sessions/-1/",
+    "/api/v1/sessions/1.5/",
+    "/api/v1/checks/abc/",
+    "/api/v1/clients/%F0%9F%98%80/",
+    "/api/v1/sync-runs/1e3/",
+    "/api/v1/sessions/abc/reviews/",
+    "/api/v1/sessions/1/reviews/extra/",
+    "/api/v1/nothing/",
+    "/api/v2/sessions/",
+    "/api/",
+    "/api/v1/sessions/1%0A/",
+]
+
+
+@pytest.mark.parametrize("path", NOT_AN_ENDPOINT)
+@pytest.mark.parametrize("who", ["anonymous", "viewer"])
+def test_a_path_under_api_that_names_no_endpoint_is_a_json_404(path, who, viewer):
+    client = DjangoClient()
+    if who == "viewer":
+        client.force_login(viewer)
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"].startswith("Not found. No API endpoint")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_every_method_gets_the_json_404_without_a_csrf_token(method, reviewer):
+    client = DjangoClient(enforce_csrf_checks=True)
+    client.force_login(reviewer)
+    response = getattr(client, method)(
+        "/api/v1/sessions/abc/reviews/",
+        '{"decision": "approve"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
+
+
+def test_an_endpoint_without_its_slash_is_still_redirected_on_get(viewer_client):
+    response = viewer_client.get("/api/v1/sessions", {"status": "completed"})
+    assert response.status_code == 301
+    assert response["Location"] == "/api/v1/sessions/?status=completed"
+    assert viewer_client.get("/api/v1/checks/7").status_code == 301
+
+
+def test_a_post_without_the_slash_is_a_404_naming_the_path(reviewer, queue):
+    url = reverse("api-session-reviews", args=[queue[0].pk])
+    response = _token_client(reviewer).post(
+        url.rstrip("/"), {"decision": "approve"}, content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": f"Not found. This endpoint's path ends with a slash: {url}"
+    }
+    assert not Review.objects.exists()
+
+
+def test_the_catch_all_is_not_in_the_schema():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert all(path.startswith("/api/v1/") for path in schema["paths"])
+    assert len(schema["paths"]) == 9
+
+
+@pytest.mark.parametrize("path", ["/sessions/abc/", "/nothing/", "/clients/abc/"])
+def test_the_desk_keeps_its_html_404(path, viewer_client):
+    response = viewer_client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_server_error_under_api_is_json_and_the_desk_keeps_its_page(
+    viewer, monkeypatch
+):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(selectors, "session_api_list_queryset", broken)
+    client = DjangoClient(raise_request_exception=False)
+    client.force_login(viewer)
+    response = client.get(SESSIONS)
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Server error."}
+    monkeypatch.setattr(selectors, "session_queue_page", broken)
+    page = client.get(reverse("session-list"))
+    assert page.status_code == 500
+    assert page["Content-Type"].startswith("text/html")
