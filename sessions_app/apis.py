@@ -14,7 +14,9 @@ thousandth page costs what the first does. Responses are
 CursorPagination; `page_size` (default 50) is capped at 500.
 
 A list refuses a query parameter it does not accept (a 400 naming the ones it
-does) rather than ignoring it: an ignored filter would return every row.
+does) rather than ignoring it: an ignored filter would return every row. A
+blank value of a filter it accepts leaves that filter unset, as on the queue
+(filters.BlankIsUnsetFilterSet); the schema says so.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from django.http import (
 from django.urls import Resolver404, resolve, reverse
 from django.views.defaults import server_error as django_server_error
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -51,10 +54,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from . import selectors, services
 from .exceptions import ApplicationError
 from .filters import (
+    BLANK_IS_UNSET,
+    BLANK_ITEMS_IGNORED,
     CheckFilterSet,
     ClientFilterSet,
     SessionFilterSet,
     SyncRunFilterSet,
+    filter_is_list,
     filterset_parameters,
     parameters_unknown,
     unknown_parameter_message,
@@ -105,8 +111,8 @@ class KeysetCursorPagination(BasePagination):
     page_size_query_param = "page_size"
 
     def _page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw in (None, ""):
+        raw = (request.query_params.get(self.page_size_query_param) or "").strip()
+        if not raw:
             return self.page_size
         try:
             size = int(raw)
@@ -129,7 +135,9 @@ class KeysetCursorPagination(BasePagination):
             page_size=self._page_size(request),
             max_page_size=self.max_page_size,
         )
-        cursor = request.query_params.get(self.cursor_query_param) or None
+        cursor = (
+            request.query_params.get(self.cursor_query_param) or ""
+        ).strip() or None
         try:
             self.page = paginator.page(cursor)
         except InvalidCursor as exc:
@@ -174,21 +182,28 @@ class KeysetCursorPagination(BasePagination):
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [
-            {
-                "name": self.cursor_query_param,
-                "required": False,
-                "in": "query",
-                "description": "Opaque cursor from a previous response's next/previous link.",
-                "schema": {"type": "string"},
-            },
-            {
-                "name": self.page_size_query_param,
-                "required": False,
-                "in": "query",
-                "description": f"Rows per page (default {self.page_size}, "
-                f"at most {self.max_page_size}; larger values are capped).",
-                "schema": {"type": "integer", "minimum": 1},
-            },
+            _allow_blank(
+                {
+                    "name": self.cursor_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": "Opaque cursor from a previous response's "
+                    "next/previous link.",
+                    "schema": {"type": "string"},
+                },
+                "Blank means the first page.",
+            ),
+            _allow_blank(
+                {
+                    "name": self.page_size_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": f"Rows per page (default {self.page_size}, "
+                    f"at most {self.max_page_size}; larger values are capped).",
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+                "Blank means the default.",
+            ),
         ]
 
 
@@ -248,6 +263,42 @@ class KnownParametersFilterBackend(DjangoFilterBackend):
         return super().filter_queryset(request, queryset, view)
 
 
+class KnownParametersFilterExtension(DjangoFilterExtension):
+    """drf-spectacular's django-filter schema, saying what a blank value means.
+
+    Each filter is documented with `allowEmptyValue` and a sentence: a blank
+    value leaves it unset (`filters.BlankIsUnsetFilterSet`), as on the queue
+    and in the CSV exports.
+    """
+
+    target_class = KnownParametersFilterBackend
+    priority = 1
+
+    def get_schema_operation_parameters(
+        self, auto_schema: Any, *args: Any, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(
+            auto_schema, *args, **kwargs
+        )
+        filterset_class = auto_schema.view.filterset_class
+        for parameter in parameters:
+            filter_ = filterset_class.base_filters[parameter["name"]]
+            blank = BLANK_ITEMS_IGNORED if filter_is_list(filter_) else BLANK_IS_UNSET
+            _allow_blank(parameter, blank.format(name=parameter["name"]))
+        return parameters
+
+
+def _allow_blank(parameter: dict[str, Any], sentence: str) -> dict[str, Any]:
+    """Mark a query parameter of the schema as accepting a blank value, saying
+    what that means first in its description."""
+    parameter["allowEmptyValue"] = True
+    description = parameter.get("description")
+    parameter["description"] = (
+        f"{sentence}\n\n{description}" if description else sentence
+    )
+    return parameter
+
+
 class ListApi(generics.ListAPIView):
     authentication_classes = AUTHENTICATION
     pagination_class = KeysetCursorPagination
@@ -287,7 +338,8 @@ class DetailApi(BoundedIdLookupMixin, generics.RetrieveAPIView):
             SORT_PARAM,
             OpenApiTypes.STR,
             enum=list(selectors.SESSION_SORT_VALUES),
-            description="The review queue's order: a column, '-' first for "
+            description="Blank means the default.\n\n"
+            "The review queue's order: a column, '-' first for "
             f"descending; ties by id (default `{selectors.SESSION_DEFAULT_SORT}`).",
         )
     ],

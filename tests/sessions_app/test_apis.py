@@ -1307,3 +1307,85 @@ def test_a_server_error_under_api_is_json_and_the_desk_keeps_its_page(
     page = client.get(reverse("session-list"))
     assert page.status_code == 500
     assert page["Content-Type"].startswith("text/html")
+
+
+# --- Blank filter values are unset (issue 17) ---------------------------------------------
+
+LIST_FILTERSETS = {
+    SESSIONS: filters.SessionFilterSet,
+    CHECKS: filters.CheckFilterSet,
+    CLIENTS: filters.ClientFilterSet,
+    SYNC_RUNS: filters.SyncRunFilterSet,
+}
+BLANKS = ["", " ", "\t"]
+LIST_BLANKS = [",", " , ", ",,"]
+
+
+def _blank_cases() -> list[tuple[str, str, str]]:
+    cases = []
+    for url, filterset_class in LIST_FILTERSETS.items():
+        for name, filter_ in filterset_class.base_filters.items():
+            blanks = BLANKS + (LIST_BLANKS if filters.filter_is_list(filter_) else [])
+            cases.extend((url, name, blank) for blank in blanks)
+    return cases
+
+
+@pytest.mark.parametrize(("url", "name", "blank"), _blank_cases())
+def test_a_blank_filter_value_leaves_the_filter_unset(
+    url, name, blank, queue, viewer_client
+):
+    SyncRunFactory(connection=queue[0].connection)
+    everything = _ids(viewer_client.get(url))
+    assert everything
+    assert _ids(viewer_client.get(url, {name: blank})) == everything
+
+
+@pytest.mark.parametrize(
+    ("url", "blanked", "plain"),
+    [
+        (SESSIONS, {"status": "completed,"}, {"status": "completed"}),
+        (SESSIONS, {"status": ", completed , failed"}, {"status": "completed,failed"}),
+        (SESSIONS, {"outcome": "none,"}, {"outcome": "none"}),
+        (SESSIONS, {"provider": "onfido-eu, "}, {"provider": "onfido-eu"}),
+        (CHECKS, {"session_status": ",completed"}, {"session_status": "completed"}),
+        (SYNC_RUNS, {"state": "succeeded,"}, {"state": "succeeded"}),
+    ],
+)
+def test_blank_items_of_a_list_are_ignored(url, blanked, plain, queue, viewer_client):
+    SyncRunFactory(connection=queue[0].connection, state=SyncRunState.SUCCEEDED)
+    expected = _ids(viewer_client.get(url, plain))
+    assert expected
+    assert _ids(viewer_client.get(url, blanked)) == expected
+
+
+def test_outcome_comma_no_longer_silently_means_no_outcome(queue, viewer_client):
+    # Before, `outcome=,` was the list [""], which matched the sessions with
+    # no outcome yet (what `outcome=none` asks for), without saying so.
+    assert _ids(viewer_client.get(SESSIONS, {"outcome": ","})) == _ids(
+        viewer_client.get(SESSIONS)
+    )
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_blank_page_size_and_cursor_are_the_defaults(url, queue, viewer_client):
+    SyncRunFactory(connection=queue[0].connection)
+    first = _ids(viewer_client.get(url))
+    assert _ids(viewer_client.get(url, {"page_size": " ", "cursor": " "})) == first
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/sessions/", "/api/v1/checks/", "/api/v1/clients/", "/api/v1/sync-runs/"],
+)
+def test_the_schema_documents_blank_as_unset(path):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    parameters = schema["paths"][path]["get"]["parameters"]
+    filter_names = set(LIST_FILTERSETS[path].base_filters)
+    documented = {p["name"]: p for p in parameters}
+    assert filter_names <= set(documented)
+    for name in [*filter_names, "cursor", "page_size"]:
+        parameter = documented[name]
+        assert parameter["allowEmptyValue"] is True, name
+        assert parameter["description"].startswith("Blank "), name
+    for name in filter_names:
+        assert "means unset: not filtered" in documented[name]["description"]

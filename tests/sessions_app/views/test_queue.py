@@ -741,3 +741,32 @@ def test_queue_queries_with_a_client_filter_stay_constant(
     with django_assert_max_num_queries(10):
         response = reviewer_client.get(f"{QUEUE}?client={client_id}&assignee=colin")
     assert response.status_code == 200
+
+
+def test_blank_filter_values_are_unset_with_no_chip_and_no_error(
+    reviewer_client, world
+):
+    """As on the API and in the CSV: blank (or only commas) leaves a filter unset."""
+    everything = _ids(reviewer_client.get(QUEUE))
+    blanks = {
+        "status": ",",
+        "outcome": " , ",
+        "provider": " ",
+        "client": " ",
+        "needs_attention": " ",
+        "created_after": " ",
+    }
+    response = reviewer_client.get(QUEUE, blanks)
+    assert _ids(response) == everything
+    assert response.context["filter_errors"] == []
+    assert response.context["chips"] == []
+    assert not response.context["is_filtered"]
+    assert response.context["hidden_inputs"] == []
+
+
+def test_blank_items_of_a_list_filter_are_dropped_from_its_chip(reviewer_client, world):
+    response = reviewer_client.get(QUEUE, {"status": "completed,", "sort": "status"})
+    plain = reviewer_client.get(QUEUE, {"status": "completed", "sort": "status"})
+    assert _ids(response) == _ids(plain)
+    [chip] = response.context["chips"]
+    assert chip["value"] == "Completed"
