@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from sessions_app import views
+from sessions_app import apis, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -16,3 +16,6 @@ urlpatterns = [
     path("webhooks/", include("sessions_app.webhook_urls")),
     path("", include("sessions_app.urls")),
 ]
+
+# A 500 under /api/ answers JSON like every other API response.
+handler500 = apis.server_error

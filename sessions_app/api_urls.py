@@ -1,6 +1,6 @@
 """REST API under /api/: v1 resources, the OpenAPI schema and its docs page."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import apis
@@ -31,4 +31,7 @@ urlpatterns = [
     ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", apis.api_docs, name="api-docs"),
+    # Last, matching any path (an empty regex is found in every string): every
+    # other path under /api/ is a JSON 404, not Django's HTML page.
+    re_path(r"", apis.ApiNotFoundView.as_view(), name=apis.API_NOT_FOUND),
 ]

@@ -14,17 +14,29 @@ thousandth page costs what the first does. Responses are
 CursorPagination; `page_size` (default 50) is capped at 500.
 
 A list refuses a query parameter it does not accept (a 400 naming the ones it
-does) rather than ignoring it: an ignored filter would return every row.
+does) rather than ignoring it: an ignored filter would return every row. A
+blank value of a filter it accepts leaves that filter unset, as on the queue
+(filters.BlankIsUnsetFilterSet); the schema says so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as FormValidationError
 from django.db.models import QuerySet
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.urls import Resolver404, resolve, reverse
+from django.views.defaults import server_error as django_server_error
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -36,15 +48,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import selectors, services
 from .exceptions import ApplicationError
 from .filters import (
+    BLANK_IS_UNSET,
+    BLANK_ITEMS_IGNORED,
     CheckFilterSet,
     ClientFilterSet,
     SessionFilterSet,
     SyncRunFilterSet,
+    filter_is_list,
     filterset_parameters,
     parameters_unknown,
     unknown_parameter_message,
@@ -95,8 +111,8 @@ class KeysetCursorPagination(BasePagination):
     page_size_query_param = "page_size"
 
     def _page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw in (None, ""):
+        raw = (request.query_params.get(self.page_size_query_param) or "").strip()
+        if not raw:
             return self.page_size
         try:
             size = int(raw)
@@ -119,7 +135,9 @@ class KeysetCursorPagination(BasePagination):
             page_size=self._page_size(request),
             max_page_size=self.max_page_size,
         )
-        cursor = request.query_params.get(self.cursor_query_param) or None
+        cursor = (
+            request.query_params.get(self.cursor_query_param) or ""
+        ).strip() or None
         try:
             self.page = paginator.page(cursor)
         except InvalidCursor as exc:
@@ -164,21 +182,28 @@ class KeysetCursorPagination(BasePagination):
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [
-            {
-                "name": self.cursor_query_param,
-                "required": False,
-                "in": "query",
-                "description": "Opaque cursor from a previous response's next/previous link.",
-                "schema": {"type": "string"},
-            },
-            {
-                "name": self.page_size_query_param,
-                "required": False,
-                "in": "query",
-                "description": f"Rows per page (default {self.page_size}, "
-                f"at most {self.max_page_size}; larger values are capped).",
-                "schema": {"type": "integer", "minimum": 1},
-            },
+            _allow_blank(
+                {
+                    "name": self.cursor_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": "Opaque cursor from a previous response's "
+                    "next/previous link.",
+                    "schema": {"type": "string"},
+                },
+                "Blank means the first page.",
+            ),
+            _allow_blank(
+                {
+                    "name": self.page_size_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": f"Rows per page (default {self.page_size}, "
+                    f"at most {self.max_page_size}; larger values are capped).",
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+                "Blank means the default.",
+            ),
         ]
 
 
@@ -238,6 +263,42 @@ class KnownParametersFilterBackend(DjangoFilterBackend):
         return super().filter_queryset(request, queryset, view)
 
 
+class KnownParametersFilterExtension(DjangoFilterExtension):
+    """drf-spectacular's django-filter schema, saying what a blank value means.
+
+    Each filter is documented with `allowEmptyValue` and a sentence: a blank
+    value leaves it unset (`filters.BlankIsUnsetFilterSet`), as on the queue
+    and in the CSV exports.
+    """
+
+    target_class = KnownParametersFilterBackend
+    priority = 1
+
+    def get_schema_operation_parameters(
+        self, auto_schema: Any, *args: Any, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(
+            auto_schema, *args, **kwargs
+        )
+        filterset_class = auto_schema.view.filterset_class
+        for parameter in parameters:
+            filter_ = filterset_class.base_filters[parameter["name"]]
+            blank = BLANK_ITEMS_IGNORED if filter_is_list(filter_) else BLANK_IS_UNSET
+            _allow_blank(parameter, blank.format(name=parameter["name"]))
+        return parameters
+
+
+def _allow_blank(parameter: dict[str, Any], sentence: str) -> dict[str, Any]:
+    """Mark a query parameter of the schema as accepting a blank value, saying
+    what that means first in its description."""
+    parameter["allowEmptyValue"] = True
+    description = parameter.get("description")
+    parameter["description"] = (
+        f"{sentence}\n\n{description}" if description else sentence
+    )
+    return parameter
+
+
 class ListApi(generics.ListAPIView):
     authentication_classes = AUTHENTICATION
     pagination_class = KeysetCursorPagination
@@ -277,7 +338,8 @@ class DetailApi(BoundedIdLookupMixin, generics.RetrieveAPIView):
             SORT_PARAM,
             OpenApiTypes.STR,
             enum=list(selectors.SESSION_SORT_VALUES),
-            description="The review queue's order: a column, '-' first for "
+            description="Blank means the default.\n\n"
+            "The review queue's order: a column, '-' first for "
             f"descending; ties by id (default `{selectors.SESSION_DEFAULT_SORT}`).",
         )
     ],
@@ -439,6 +501,71 @@ class SyncRunDetailApi(DetailApi):
 
     def get_queryset(self) -> QuerySet:
         return selectors.sync_run_queryset()
+
+
+# --- Every other path under /api/ -------------------------------------------------------
+
+
+@extend_schema(exclude=True)
+class ApiNotFoundView(APIView):
+    """A JSON 404 for every path under /api/ that names no endpoint.
+
+    Without it, Django answers its HTML 404 page: for an unknown path, and for
+    a known one whose id is not a whole number (`sessions/abc/`), which the
+    `<int:pk>` patterns do not match. Any method, any user: it reveals
+    nothing, and needs no login, no CSRF token and no media type.
+
+    A GET or HEAD of an endpoint's path without its trailing slash is still
+    redirected to it, as Django's APPEND_SLASH did before this catch-all
+    matched every path; other methods get a 404 naming the right path, since
+    a redirect would drop their body.
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def _path_with_slash(self, request: Request) -> str | None:
+        """Return the endpoint path `request` means without its slash, or None."""
+        path = request.path_info
+        if not settings.APPEND_SLASH or path.endswith("/"):
+            return None
+        try:
+            match = resolve(f"{path}/")
+        except Resolver404:
+            return None
+        return None if match.url_name == API_NOT_FOUND else f"{request.path}/"
+
+    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        with_slash = self._path_with_slash(request)
+        if with_slash is not None and request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(
+                request.get_full_path(force_append_slash=True)
+            )
+        if with_slash is not None:
+            raise NotFound(
+                f"Not found. This endpoint's path ends with a slash: {with_slash}"
+            )
+        raise NotFound(
+            "Not found. No API endpoint has this path (ids are whole numbers); "
+            f"the endpoints are listed in {reverse('api-schema')}."
+        )
+
+    get = post = put = patch = delete = head = options = _not_found
+
+
+# The catch-all's URL name (api_urls.py).
+API_NOT_FOUND = "api-not-found"
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The site's handler500 (config/urls.py): JSON under /api/, else Django's page.
+
+    A bug must not turn an API client's error handling into HTML parsing;
+    the body says nothing of the error (it is in the log).
+    """
+    if request.path_info.startswith(reverse(API_NOT_FOUND)):  # "/api/"
+        return JsonResponse({"detail": "Server error."}, status=500)
+    return django_server_error(request)
 
 
 # --- Documentation ---------------------------------------------------------------------

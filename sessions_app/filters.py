@@ -154,7 +154,70 @@ def _parse_or_none(parse: Any, value: str) -> Any:
         return None
 
 
-class DateCheckedFilterSet(filters.FilterSet):
+# --- Blank values ---------------------------------------------------------------------
+#
+# A blank filter value means "unset", on the queue, the API and the CSV alike:
+# the queue's form submits its empty fields (`?status=&provider=`), and an
+# API client building `status=` + ",".join(wanted) from an empty list means
+# no filter, as it would by leaving the parameter out. Whitespace-only values
+# and the blank items of a comma-separated list (`status=completed,`) are
+# blank too; before, they were refused by some filters, matched nothing in
+# others, and `outcome=,` silently meant "no outcome yet".
+
+BLANK_IS_UNSET = "Blank (`{name}=`, or only spaces) means unset: not filtered."
+BLANK_ITEMS_IGNORED = (
+    "Blank (`{name}=`, or only spaces and commas) means unset: not filtered; "
+    "blank items of the list are ignored (`{name}=a,` is `{name}=a`)."
+)
+
+
+def filter_is_list(filter_: filters.Filter) -> bool:
+    """Whether a filter takes a comma-separated list."""
+    return isinstance(filter_, filters.BaseCSVFilter)
+
+
+def _unblanked(filter_: filters.Filter, value: Any) -> Any:
+    """Return `value` without blank list items, or None when it is blank."""
+    if not isinstance(value, str):
+        return value
+    if filter_is_list(filter_):
+        items = [item.strip() for item in value.split(",")]
+        return ",".join(item for item in items if item) or None
+    return value if value.strip() else None
+
+
+def blank_filters_removed(
+    params: QueryDict | Mapping[str, Any], *, filterset_class: type[filters.FilterSet]
+) -> QueryDict:
+    """Return `params` without the filters set to a blank value, and with the
+    blank items of list filters dropped; other parameters are kept as they are."""
+    cleaned = QueryDict(mutable=True)
+    lists = (
+        params.lists()
+        if isinstance(params, QueryDict)
+        else ((key, [value]) for key, value in params.items())
+    )
+    for key, values in lists:
+        filter_ = filterset_class.base_filters.get(key)
+        if filter_ is not None:
+            values = [
+                v for v in (_unblanked(filter_, v) for v in values) if v is not None
+            ]
+        if values:
+            cleaned.setlist(key, values)
+    return cleaned
+
+
+class BlankIsUnsetFilterSet(filters.FilterSet):
+    """A FilterSet for which a blank value leaves its filter unset (see above)."""
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        if data is not None:
+            data = blank_filters_removed(data, filterset_class=type(self))
+        super().__init__(data, *args, **kwargs)
+
+
+class DateCheckedFilterSet(BlankIsUnsetFilterSet):
     """A FilterSet whose `created_after`/`created_before` values are checked
     when it is validated: FlexibleDateTimeFilter would raise during `.qs`, so
     a bad date is reported as a form error instead."""
@@ -362,7 +425,7 @@ class CheckFilterSet(DateCheckedFilterSet):
         return qs.filter(session_id__in=sessions.values("pk"))
 
 
-class ClientFilterSet(filters.FilterSet):
+class ClientFilterSet(BlankIsUnsetFilterSet):
     """Clients for the API: a search box and the shared external reference."""
 
     q = filters.CharFilter(
@@ -389,7 +452,7 @@ class ClientFilterSet(filters.FilterSet):
         )
 
 
-class SyncRunFilterSet(filters.FilterSet):
+class SyncRunFilterSet(BlankIsUnsetFilterSet):
     provider = CharInFilter(
         field_name="connection__slug", lookup_expr="in", label="Provider"
     )

@@ -107,8 +107,13 @@ def _encode_value(value: Any) -> Any:
 
 # Cursors come from clients: a forged one must be rejected here (a 400), never
 # reach the database as a value it cannot compare (a 500: a bad date, a NUL
-# byte, an id beyond BIGINT).
+# byte, an id beyond BIGINT, a date-time that leaves the calendar when
+# converted to UTC), nor crash the decoder (JSON nested deeper than Python's
+# recursion limit).
 MAX_ID = 2**63 - 1
+# Far above any cursor this module makes (a 255-character sort value escaped
+# to JSON is about 4,100 characters): a longer one is refused before decoding.
+MAX_CURSOR_LENGTH = 8_192
 
 
 def _sort_field(model: type, path: str) -> models.Field:
@@ -132,7 +137,7 @@ def _decode_value(value: Any) -> Any:
             moment = parse_datetime(str(value["dt"]))
             if moment is None:
                 raise InvalidCursor("bad date-time in cursor")
-            return moment
+            return _in_utc(moment)
         if "d" in value:
             day = parse_date(str(value["d"]))
             if day is None:
@@ -140,6 +145,22 @@ def _decode_value(value: Any) -> Any:
             return day
         raise InvalidCursor("unknown value type in cursor")
     return value
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    """Return an aware cursor date-time in UTC, as the database compares it.
+
+    Cursors made here always carry an offset (the database hands back aware
+    values); a naive one is forged. Converting first means an offset that
+    pushes 9999-12-31 or 0001-01-01 past the calendar is refused here
+    instead of overflowing in the database adapter.
+    """
+    if moment.utcoffset() is None:
+        raise InvalidCursor("cursor date-time has no time zone")
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise InvalidCursor("cursor date-time is out of range") from exc
 
 
 class KeysetPaginator:
@@ -185,11 +206,15 @@ class KeysetPaginator:
 
     def decode_cursor(self, cursor: str) -> tuple[Any, Any, bool]:
         """Return (sort value, id, backwards) of a cursor, or raise InvalidCursor."""
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise InvalidCursor("cursor is too long")
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
             payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
         except (ValueError, TypeError, binascii.Error) as exc:
             raise InvalidCursor("cursor is not valid") from exc
+        except RecursionError as exc:  # "[[[[…" a thousand levels deep
+            raise InvalidCursor("cursor is nested too deeply") from exc
         if not isinstance(payload, dict) or not {"s", "v", "i", "b"} <= payload.keys():
             raise InvalidCursor("cursor is incomplete")
         if payload["s"] != self._sort_tag:
@@ -201,6 +226,8 @@ class KeysetPaginator:
             raise InvalidCursor("cursor id is out of range")
         try:
             value = _decode_value(payload["v"])
+        except InvalidCursor:
+            raise
         except (ValueError, TypeError) as exc:  # e.g. a date-time with month 13
             raise InvalidCursor("cursor is not valid") from exc
         if not _fits(_sort_field(self.queryset.model, self.sort_field), value):

@@ -29,9 +29,11 @@ from ..roles import user_can_export
 from .stream import check_csv_response, session_csv_response
 
 
-def _applied_filters(filterset: Any, params: Mapping[str, str]) -> dict[str, str]:
-    """Return the filters the request set, raw as typed (known names only)."""
-    return {name: params[name] for name in filterset.filters if params.get(name)}
+def _applied_filters(filterset: Any) -> dict[str, str]:
+    """Return the filters the request set, as typed but for blanks (which
+    leave a filter unset: filters.py), for the audit record and file name."""
+    data = filterset.data
+    return {name: data[name] for name in filterset.filters if data.get(name)}
 
 
 def _refused(title: str, errors: Mapping[str, Iterable[Any]]) -> HttpResponse:
@@ -75,7 +77,7 @@ def sessions_csv(request: HttpRequest) -> HttpResponse:
     return session_csv_response(
         request=request,
         queryset=filterset.qs,
-        filters=_applied_filters(filterset, request.GET),
+        filters=_applied_filters(filterset),
         sort=sort,
     )
 
@@ -94,5 +96,5 @@ def checks_csv(request: HttpRequest) -> HttpResponse:
     return check_csv_response(
         request=request,
         queryset=filterset.qs,
-        filters=_applied_filters(filterset, request.GET),
+        filters=_applied_filters(filterset),
     )

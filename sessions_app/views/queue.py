@@ -23,6 +23,7 @@ from ..filters import (
     OUTCOME_CHOICES,
     UNASSIGNED,
     SessionFilterSet,
+    blank_filters_removed,
     session_filterset,
 )
 from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, QueueFilterForm, QueueOptionsForm
@@ -182,7 +183,9 @@ def _session_link_query(params: QueryDict) -> str:
 @viewer_required
 def session_list(request: HttpRequest) -> HttpResponse:
     """The review queue: shared filters, sortable columns, keyset pages, no COUNT."""
-    params = request.GET
+    # Blank filters are unset (filters.py): dropped here too, so that no chip,
+    # link or hidden input shows a filter the FilterSet does not apply.
+    params = blank_filters_removed(request.GET, filterset_class=SessionFilterSet)
     providers = selectors.provider_connection_choices()
     reviewers = selectors.reviewer_usernames()
     filterset = session_filterset(params=params, request=request)

@@ -42,6 +42,7 @@ from tests.factories import (
     TagFactory,
     WorkflowSessionFactory,
 )
+from tests.helpers import cursors
 
 pytestmark = pytest.mark.django_db
 
@@ -1083,3 +1084,308 @@ def test_offsets_postgres_would_refuse_are_converted_to_utc(
     response = viewer_client.get(SESSIONS, {"created_after": value})
     assert response.status_code == 200
     assert _ids(response) == [queue[0].pk, queue[1].pk]
+
+
+# --- Hostile cursors (issue 17): a 400 naming the cursor, never a 500 --------------------
+
+LIST_SORTS = {
+    SESSIONS: "-provider_created_at",
+    CHECKS: "-session__provider_created_at",
+    CLIENTS: "display_name",
+    SYNC_RUNS: "-started_at",
+}
+DATE_SORTED = [SESSIONS, CHECKS, SYNC_RUNS]
+
+
+@pytest.fixture
+def one_of_each():
+    session = WorkflowSessionFactory()
+    CheckFactory(session=session)
+    SyncRunFactory(connection=session.connection)
+
+
+@pytest.mark.parametrize("url", LISTS)
+@pytest.mark.parametrize("kind", ["value", "bare", "objects"])
+def test_a_deeply_nested_cursor_is_a_400(url, kind, one_of_each, viewer_client):
+    cursor = cursors.nested_cursors(LIST_SORTS[url])[kind]
+    response = viewer_client.get(url, {"cursor": cursor})
+    assert response.status_code == 400
+    assert response.json() == {
+        "cursor": ["Invalid cursor: cursor is nested too deeply."]
+    }
+
+
+@pytest.mark.parametrize("url", DATE_SORTED)
+@pytest.mark.parametrize("moment", cursors.EDGE_DATES)
+@pytest.mark.parametrize("backwards", [False, True])
+def test_a_cursor_date_off_the_calendar_is_a_400(
+    url, moment, backwards, one_of_each, viewer_client
+):
+    cursor = cursors.date_cursor(LIST_SORTS[url], moment, backwards=backwards)
+    response = viewer_client.get(url, {"cursor": cursor})
+    assert response.status_code == 400
+    [message] = response.json()["cursor"]
+    assert message in (
+        "Invalid cursor: cursor date-time is out of range.",
+        "Invalid cursor: cursor date-time has no time zone.",
+    )
+
+
+@pytest.mark.parametrize("sort", ["created", "-updated"])
+def test_the_session_lists_other_date_sort_refuses_edge_dates_too(
+    sort, one_of_each, viewer_client
+):
+    field = selectors.session_sort_ordering(sort)[0]
+    cursor = cursors.date_cursor(field, "9999-12-31T23:59:59-05:00")
+    response = viewer_client.get(SESSIONS, {"sort": sort, "cursor": cursor})
+    assert response.status_code == 400
+    assert list(response.json()) == ["cursor"]
+
+
+@pytest.mark.parametrize("url", DATE_SORTED)
+@pytest.mark.parametrize("moment", cursors.EDGE_DATES_VALID)
+def test_a_cursor_at_the_calendars_ends_in_utc_is_accepted(
+    url, moment, one_of_each, viewer_client
+):
+    response = viewer_client.get(
+        url, {"cursor": cursors.date_cursor(LIST_SORTS[url], moment)}
+    )
+    assert response.status_code == 200
+    expected = 1 if moment.startswith("9999") else 0
+    assert len(response.json()["results"]) == expected
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_an_overlong_cursor_is_a_400(url, viewer_client):
+    response = viewer_client.get(url, {"cursor": "A" * 10_000})
+    assert response.status_code == 400
+    assert response.json() == {"cursor": ["Invalid cursor: cursor is too long."]}
+
+
+# --- Hostile bodies (issue 17) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [1_500, 100_000])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda n: "[" * n + "]" * n,
+        lambda n: '{"a":' * n + "1" + "}" * n,
+        lambda n: (
+            '{"decision": "approve", "reason_code": "verified", "comment": '
+            + "[" * n
+            + "]" * n
+            + "}"
+        ),
+        lambda n: "[" * n,  # unterminated
+    ],
+    ids=["array", "object", "in-a-field", "unterminated"],
+)
+def test_a_deeply_nested_json_body_is_a_400(shape, depth, reviewer, queue):
+    url = reverse("api-session-reviews", args=[queue[0].pk])
+    response = _token_client(reviewer).post(
+        url, shape(depth), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "JSON parse error - the body is nested too deeply."
+    }
+    assert not Review.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="review.").exists()
+
+
+@pytest.mark.parametrize("depth", [100, 500, 900])
+def test_a_nested_value_python_can_decode_is_a_field_error(depth, reviewer, queue):
+    url = reverse("api-session-reviews", args=[queue[0].pk])
+    body = {"decision": "approve", "reason_code": "verified"}
+    nested: list = []
+    for _ in range(depth - 1):
+        nested = [nested]
+    body["comment"] = nested
+    response = _token_client(reviewer).post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["comment"]
+    assert not Review.objects.exists()
+
+
+def test_the_api_uses_the_guarded_json_parser():
+    from sessions_app.parsers import JSONParser
+
+    assert apis.SessionReviewCreateApi().get_parsers()[0].__class__ is JSONParser
+
+
+# --- Every path under /api/ answers JSON (issue 17) ---------------------------------------
+
+NOT_AN_ENDPOINT = [
+    "/api/v1/sessions/abc/",
+    "/api/v1/sessions/-1/",
+    "/api/v1/sessions/1.5/",
+    "/api/v1/checks/abc/",
+    "/api/v1/clients/%F0%9F%98%80/",
+    "/api/v1/sync-runs/1e3/",
+    "/api/v1/sessions/abc/reviews/",
+    "/api/v1/sessions/1/reviews/extra/",
+    "/api/v1/nothing/",
+    "/api/v2/sessions/",
+    "/api/",
+    "/api/v1/sessions/1%0A/",
+]
+
+
+@pytest.mark.parametrize("path", NOT_AN_ENDPOINT)
+@pytest.mark.parametrize("who", ["anonymous", "viewer"])
+def test_a_path_under_api_that_names_no_endpoint_is_a_json_404(path, who, viewer):
+    client = DjangoClient()
+    if who == "viewer":
+        client.force_login(viewer)
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"].startswith("Not found. No API endpoint")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_every_method_gets_the_json_404_without_a_csrf_token(method, reviewer):
+    client = DjangoClient(enforce_csrf_checks=True)
+    client.force_login(reviewer)
+    response = getattr(client, method)(
+        "/api/v1/sessions/abc/reviews/",
+        '{"decision": "approve"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
+
+
+def test_an_endpoint_without_its_slash_is_still_redirected_on_get(viewer_client):
+    response = viewer_client.get("/api/v1/sessions", {"status": "completed"})
+    assert response.status_code == 301
+    assert response["Location"] == "/api/v1/sessions/?status=completed"
+    assert viewer_client.get("/api/v1/checks/7").status_code == 301
+
+
+def test_a_post_without_the_slash_is_a_404_naming_the_path(reviewer, queue):
+    url = reverse("api-session-reviews", args=[queue[0].pk])
+    response = _token_client(reviewer).post(
+        url.rstrip("/"), {"decision": "approve"}, content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": f"Not found. This endpoint's path ends with a slash: {url}"
+    }
+    assert not Review.objects.exists()
+
+
+def test_the_catch_all_is_not_in_the_schema():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert all(path.startswith("/api/v1/") for path in schema["paths"])
+    assert len(schema["paths"]) == 9
+
+
+@pytest.mark.parametrize("path", ["/sessions/abc/", "/nothing/", "/clients/abc/"])
+def test_the_desk_keeps_its_html_404(path, viewer_client):
+    response = viewer_client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_server_error_under_api_is_json_and_the_desk_keeps_its_page(
+    viewer, monkeypatch
+):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(selectors, "session_api_list_queryset", broken)
+    client = DjangoClient(raise_request_exception=False)
+    client.force_login(viewer)
+    response = client.get(SESSIONS)
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Server error."}
+    monkeypatch.setattr(selectors, "session_queue_page", broken)
+    page = client.get(reverse("session-list"))
+    assert page.status_code == 500
+    assert page["Content-Type"].startswith("text/html")
+
+
+# --- Blank filter values are unset (issue 17) ---------------------------------------------
+
+LIST_FILTERSETS = {
+    SESSIONS: filters.SessionFilterSet,
+    CHECKS: filters.CheckFilterSet,
+    CLIENTS: filters.ClientFilterSet,
+    SYNC_RUNS: filters.SyncRunFilterSet,
+}
+BLANKS = ["", " ", "\t"]
+LIST_BLANKS = [",", " , ", ",,"]
+
+
+def _blank_cases() -> list[tuple[str, str, str]]:
+    cases = []
+    for url, filterset_class in LIST_FILTERSETS.items():
+        for name, filter_ in filterset_class.base_filters.items():
+            blanks = BLANKS + (LIST_BLANKS if filters.filter_is_list(filter_) else [])
+            cases.extend((url, name, blank) for blank in blanks)
+    return cases
+
+
+@pytest.mark.parametrize(("url", "name", "blank"), _blank_cases())
+def test_a_blank_filter_value_leaves_the_filter_unset(
+    url, name, blank, queue, viewer_client
+):
+    SyncRunFactory(connection=queue[0].connection)
+    everything = _ids(viewer_client.get(url))
+    assert everything
+    assert _ids(viewer_client.get(url, {name: blank})) == everything
+
+
+@pytest.mark.parametrize(
+    ("url", "blanked", "plain"),
+    [
+        (SESSIONS, {"status": "completed,"}, {"status": "completed"}),
+        (SESSIONS, {"status": ", completed , failed"}, {"status": "completed,failed"}),
+        (SESSIONS, {"outcome": "none,"}, {"outcome": "none"}),
+        (SESSIONS, {"provider": "onfido-eu, "}, {"provider": "onfido-eu"}),
+        (CHECKS, {"session_status": ",completed"}, {"session_status": "completed"}),
+        (SYNC_RUNS, {"state": "succeeded,"}, {"state": "succeeded"}),
+    ],
+)
+def test_blank_items_of_a_list_are_ignored(url, blanked, plain, queue, viewer_client):
+    SyncRunFactory(connection=queue[0].connection, state=SyncRunState.SUCCEEDED)
+    expected = _ids(viewer_client.get(url, plain))
+    assert expected
+    assert _ids(viewer_client.get(url, blanked)) == expected
+
+
+def test_outcome_comma_no_longer_silently_means_no_outcome(queue, viewer_client):
+    # Before, `outcome=,` was the list [""], which matched the sessions with
+    # no outcome yet (what `outcome=none` asks for), without saying so.
+    assert _ids(viewer_client.get(SESSIONS, {"outcome": ","})) == _ids(
+        viewer_client.get(SESSIONS)
+    )
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_blank_page_size_and_cursor_are_the_defaults(url, queue, viewer_client):
+    SyncRunFactory(connection=queue[0].connection)
+    first = _ids(viewer_client.get(url))
+    assert _ids(viewer_client.get(url, {"page_size": " ", "cursor": " "})) == first
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/sessions/", "/api/v1/checks/", "/api/v1/clients/", "/api/v1/sync-runs/"],
+)
+def test_the_schema_documents_blank_as_unset(path):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    parameters = schema["paths"][path]["get"]["parameters"]
+    filter_names = set(LIST_FILTERSETS[path].base_filters)
+    documented = {p["name"]: p for p in parameters}
+    assert filter_names <= set(documented)
+    for name in [*filter_names, "cursor", "page_size"]:
+        parameter = documented[name]
+        assert parameter["allowEmptyValue"] is True, name
+        assert parameter["description"].startswith("Blank "), name
+    for name in filter_names:
+        assert "means unset: not filtered" in documented[name]["description"]

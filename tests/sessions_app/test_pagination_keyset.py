@@ -10,9 +10,20 @@ import json
 import pytest
 from django.utils import timezone
 
-from sessions_app.models import WorkflowSession
-from sessions_app.pagination import InvalidCursor, KeysetPaginator
+from sessions_app.models import Client, WorkflowSession
+from sessions_app.pagination import (
+    MAX_CURSOR_LENGTH,
+    MAX_ID,
+    InvalidCursor,
+    KeysetPaginator,
+)
 from tests.factories import ProviderConnectionFactory, WorkflowSessionFactory
+from tests.helpers.cursors import (
+    EDGE_DATES,
+    EDGE_DATES_VALID,
+    date_cursor,
+    nested_cursors,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -258,3 +269,51 @@ def test_forged_queue_cursor_is_rejected_not_a_server_error(reviewer_client, pay
     assert response.status_code in (200, 400)
     api = reviewer_client.get("/api/v1/sessions/", {"cursor": forged})
     assert api.status_code == 400
+
+
+# --- Hostile cursors (issue 17) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["value", "bare", "objects"])
+def test_a_deeply_nested_cursor_is_invalid_not_a_recursion_error(kind):
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at"
+    )
+    with pytest.raises(InvalidCursor, match="nested too deeply"):
+        paginator.page(nested_cursors("-provider_created_at")[kind])
+
+
+@pytest.mark.parametrize("moment", EDGE_DATES)
+@pytest.mark.parametrize("backwards", [False, True])
+def test_a_date_time_off_the_calendar_in_utc_or_naive_is_invalid(moment, backwards):
+    WorkflowSessionFactory()
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at"
+    )
+    cursor = date_cursor("-provider_created_at", moment, backwards=backwards)
+    with pytest.raises(InvalidCursor, match=r"time zone|out of range"):
+        paginator.page(cursor)
+
+
+@pytest.mark.parametrize("moment", EDGE_DATES_VALID)
+def test_the_calendars_own_ends_in_utc_are_valid_boundaries(moment):
+    session = WorkflowSessionFactory()
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="provider_created_at"
+    )
+    page = paginator.page(date_cursor("-provider_created_at", moment))
+    expected = [session.pk] if moment.startswith("9999") else []
+    assert [s.pk for s in page.items] == expected
+
+
+def test_a_cursor_longer_than_any_genuine_one_is_refused_before_decoding():
+    paginator = KeysetPaginator(Client.objects.all(), sort_field="display_name")
+    # The longest genuine cursor: a display name of non-BMP characters at the
+    # column's limit, each escaped to a surrogate pair in the JSON.
+    longest = paginator.encode_cursor(
+        value="\U0001f600" * 255, pk=MAX_ID, backwards=True
+    )
+    assert len(longest) < MAX_CURSOR_LENGTH
+    assert paginator.decode_cursor(longest)[0] == "\U0001f600" * 255
+    with pytest.raises(InvalidCursor, match="too long"):
+        paginator.page("A" * (MAX_CURSOR_LENGTH + 1))

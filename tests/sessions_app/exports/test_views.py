@@ -303,3 +303,35 @@ def test_blank_sort_is_the_default_order(queue, exporter_client):
             *selectors.SESSION_QUEUE_ORDERING
         )
     ]
+
+
+# --- Blank filter values are unset, as on the queue and the API (issue 17) ---------------
+
+
+@pytest.mark.parametrize(
+    ("url", "action"),
+    [(SESSIONS_URL, "export.sessions_csv"), (CHECKS_URL, "export.checks_csv")],
+)
+def test_blank_filter_values_export_everything_and_are_not_audited(
+    url, action, queue, exporter_client
+):
+    _header, everything = csv_read(exporter_client.get(url))
+    assert everything
+    AuditEvent.objects.all().delete()
+    blanks = {"status": ",", "outcome": " ", "client": " ", "needs_attention": " "}
+    _header, rows = csv_read(exporter_client.get(url, blanks))
+    assert rows == everything
+    assert AuditEvent.objects.get(action=action).after["filters"] == {}
+
+
+def test_blank_items_of_a_list_filter_are_left_out_of_the_audit(queue, exporter_client):
+    header, rows = csv_read(
+        exporter_client.get(SESSIONS_URL, {"status": "completed, "})
+    )
+    plain = csv_read(exporter_client.get(SESSIONS_URL, {"status": "completed"}))
+    assert csv_ids(header, rows) == csv_ids(*plain)
+    events = AuditEvent.objects.filter(action="export.sessions_csv").order_by("pk")
+    assert [e.after["filters"] for e in events] == [
+        {"status": "completed"},
+        {"status": "completed"},
+    ]

@@ -21,6 +21,7 @@ from tests.factories import (
     UserFactory,
     WorkflowSessionFactory,
 )
+from tests.helpers import cursors
 from tests.sessions_app.desk_data import desk_data_create
 
 pytestmark = [
@@ -332,6 +333,43 @@ def test_bad_or_foreign_cursor_shows_the_first_page_with_a_notice(
     first = _ids(reviewer_client.get(QUEUE))
     assert _ids(response) == first
     assert "showing the first page" in response.content.decode()
+
+
+HOSTILE_QUEUE_CURSORS = {
+    **{
+        f"nested-{kind}": cursor
+        for kind, cursor in cursors.nested_cursors("-provider_created_at").items()
+    },
+    **{
+        f"date-{moment}{'-back' if back else ''}": cursors.date_cursor(
+            "-provider_created_at", moment, backwards=back
+        )
+        for moment in cursors.EDGE_DATES
+        for back in (False, True)
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "cursor", HOSTILE_QUEUE_CURSORS.values(), ids=HOSTILE_QUEUE_CURSORS.keys()
+)
+def test_a_hostile_cursor_shows_the_first_page_with_a_notice(
+    reviewer_client, many_ties, cursor
+):
+    """Nested 1,500 deep or dated off the calendar: a damaged link, not a 500."""
+    response = reviewer_client.get(QUEUE, {"cursor": cursor})
+    assert response.status_code == 200
+    assert _ids(response) == _ids(reviewer_client.get(QUEUE))
+    assert "showing the first page" in response.content.decode()
+
+
+def test_a_hostile_cursor_on_the_updated_sort_shows_its_first_page(
+    reviewer_client, many_ties
+):
+    cursor = cursors.date_cursor("-provider_updated_at", "0001-01-01T00:00:00+05:00")
+    response = reviewer_client.get(QUEUE, {"sort": "-updated", "cursor": cursor})
+    assert _ids(response) == _ids(reviewer_client.get(QUEUE, {"sort": "-updated"}))
+    assert "The page link was damaged" in response.content.decode()
 
 
 def test_chips_remove_one_filter_and_keep_the_rest(reviewer_client, world):
@@ -703,3 +741,32 @@ def test_queue_queries_with_a_client_filter_stay_constant(
     with django_assert_max_num_queries(10):
         response = reviewer_client.get(f"{QUEUE}?client={client_id}&assignee=colin")
     assert response.status_code == 200
+
+
+def test_blank_filter_values_are_unset_with_no_chip_and_no_error(
+    reviewer_client, world
+):
+    """As on the API and in the CSV: blank (or only commas) leaves a filter unset."""
+    everything = _ids(reviewer_client.get(QUEUE))
+    blanks = {
+        "status": ",",
+        "outcome": " , ",
+        "provider": " ",
+        "client": " ",
+        "needs_attention": " ",
+        "created_after": " ",
+    }
+    response = reviewer_client.get(QUEUE, blanks)
+    assert _ids(response) == everything
+    assert response.context["filter_errors"] == []
+    assert response.context["chips"] == []
+    assert not response.context["is_filtered"]
+    assert response.context["hidden_inputs"] == []
+
+
+def test_blank_items_of_a_list_filter_are_dropped_from_its_chip(reviewer_client, world):
+    response = reviewer_client.get(QUEUE, {"status": "completed,", "sort": "status"})
+    plain = reviewer_client.get(QUEUE, {"status": "completed", "sort": "status"})
+    assert _ids(response) == _ids(plain)
+    [chip] = response.context["chips"]
+    assert chip["value"] == "Completed"
