@@ -33,6 +33,8 @@ import logging
 import math
 import os
 import random
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -76,6 +78,36 @@ TRANSIENT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+
+def transport_failure(exc: BaseException) -> str:
+    """Name what stopped a request from being answered: "refused", "dns",
+    "tls", "timeout", "dropped", or "" when none of these is recognised.
+
+    Read from the exception and everything it wraps (requests wraps urllib3,
+    which wraps the socket error), not from its text: the text names the URL
+    first and is clipped before the words that say what happened.
+    """
+    seen: set[int] = set()
+    pending: list[Any] = [exc]
+    while pending:
+        error = pending.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ConnectionRefusedError):
+            return "refused"
+        if isinstance(error, socket.gaierror):
+            return "dns"
+        if isinstance(error, ssl.SSLError):
+            return "tls"
+        if isinstance(error, TimeoutError | requests.exceptions.Timeout):
+            return "timeout"
+        if isinstance(error, ConnectionResetError | ConnectionAbortedError):
+            return "dropped"
+        pending += [error.__cause__, error.__context__, getattr(error, "reason", None)]
+        pending += list(error.args)
+    return ""
 
 
 class RateLimiter:
@@ -320,7 +352,11 @@ class ProviderHTTP:
                     f"{reason} ({where}, {transient_retries + 1} attempts)",
                     provider=self.provider,
                     status=None,
-                    extra={"method": method, "path": path},
+                    extra={
+                        "method": method,
+                        "path": path,
+                        "transport": transport_failure(exc),
+                    },
                 ) from None
             except requests.exceptions.InvalidHeader:
                 # Its message quotes the header value, i.e. the credential.

@@ -193,6 +193,11 @@ def error_kind_of(exc: BaseException) -> str:
     if isinstance(exc, ProviderUnavailable):
         if exc.status is not None:
             return SyncErrorKind.SERVER_ERROR
+        # The HTTP client names the failure from the exception itself
+        # (`providers.http.transport_failure`); the text is the fallback.
+        transport = (exc.extra or {}).get("transport")
+        if transport in SyncErrorKind.__members__.values():
+            return SyncErrorKind(transport)
         words = str(exc).lower()
         for kind, needles in _NETWORK_KINDS:
             if any(needle in words for needle in needles):

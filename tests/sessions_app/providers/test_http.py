@@ -616,3 +616,70 @@ def test_an_invalid_credential_header_is_a_configuration_error_without_the_value
     with pytest.raises(ProviderConfigurationError) as caught:
         http.get_json("/things")
     assert TOKEN not in str(caught.value)
+
+
+# What stopped a request, named from the exception (not its clipped text) ---------
+
+
+def _unanswered_http(base_url, fake_time, **options):
+    return ProviderHTTP(
+        base_url,
+        provider="acme",
+        headers={},
+        rate_limit_per_second=0,
+        error_parser=onfido_error,
+        sleep=fake_time.sleep,
+        max_retries=0,
+        **options,
+    )
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the block ends
+
+
+def test_a_refused_connection_is_named_refused_even_behind_a_long_url(fake_time):
+    """The words "Connection refused" come after the URL in requests' message,
+    past the 300 characters the client keeps: the kind must not depend on them."""
+    http = _unanswered_http(f"http://127.0.0.1:{_closed_port()}/v3", fake_time)
+    long_query = {"updatedAfter": "2026-12-01T11:49:52.000Z", "pad": "x" * 300}
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        http.get_json("/workflowSessions", params=long_query)
+
+    assert "refused" not in str(caught.value).lower()  # clipped away
+    assert caught.value.extra["transport"] == "refused"
+
+
+def test_a_read_timeout_is_named_timeout(fake_time):
+    import socket
+
+    with socket.socket() as silent:  # accepts, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        http = _unanswered_http(f"http://127.0.0.1:{port}", fake_time, read_timeout=0.2)
+        with pytest.raises(ProviderUnavailable) as caught:
+            http.get_json("/slow")
+
+    assert caught.value.extra["transport"] == "timeout"
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "refused"),
+        (OSError("wrapped"), ""),
+    ],
+)
+def test_transport_failure_reads_the_wrapped_cause(error, kind):
+    from sessions_app.providers.http import transport_failure
+
+    outer = requests.exceptions.ConnectionError("HTTPConnectionPool(...)")
+    outer.__cause__ = error
+
+    assert transport_failure(outer) == kind

@@ -305,3 +305,16 @@ def test_sync_run_finish_stores_the_kind_and_audits_it():
     run.refresh_from_db()
     assert run.error_kind == "auth"
     assert AuditEvent.objects.get(object_id=str(run.pk)).after["error_kind"] == "auth"
+
+
+def test_the_http_clients_transport_name_wins_over_the_clipped_text():
+    """A refused connection behind a long URL: the kept text has lost the words,
+    the kind recorded by the HTTP client still says what happened."""
+    clipped = ProviderUnavailable(
+        "ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=9): Max "
+        "retries exceeded with url: /v1/x?" + "p" * 200 + " (Caused by [",
+        provider="complycube",
+        extra={"transport": "refused"},
+    )
+
+    assert runs.error_kind_of(clipped) == "refused"
