@@ -37,6 +37,9 @@ def test_a_sync_worker_and_a_control_worker_with_beat_share_the_queues(
     settings, tmp_path
 ):
     settings.VAR_DIR = tmp_path
+    # `make run`'s embedded broker, whatever broker this test run is given
+    # (CI's second stage runs the suite with Redis).
+    settings.CELERY_BROKER_URL = "filesystem://"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(tmp_path / "broker" / "queue"),
         "data_folder_out": str(tmp_path / "broker" / "queue"),
