@@ -34,6 +34,7 @@ from .connections import (
     SyncStatus,
     provider_connection_choices,
     provider_health_list,
+    sync_notices,
     sync_run_queryset,
     sync_status_get,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "session_tag_names",
     "session_total_estimate",
     "sessions_search",
+    "sync_notices",
     "sync_run_queryset",
     "sync_status_get",
     "user_get_by_username",

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Iterable
 
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import Length, RowNumber, Substr
@@ -312,3 +313,51 @@ def sync_status_get(
 def sync_run_queryset() -> QuerySet[SyncRun]:
     """Sync runs with their connection, newest first."""
     return SyncRun.objects.select_related("connection").order_by("-started_at", "-id")
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncNotice:
+    """What an officer should know about the freshness of the data on a page:
+    "Onfido data last synced 06:21, failing since 06:25"."""
+
+    connection: ProviderConnection
+    text: str
+    failing: bool  # False: only stale (no success for too long)
+
+
+def sync_notices(
+    *, connection_ids: Iterable[int] | None = None, now: dt.datetime | None = None
+) -> list[SyncNotice]:
+    """Return a notice for each enabled connection (of `connection_ids`, or all)
+    whose data may no longer be true: it is failing, or stale. Two queries.
+
+    The queue, session and client pages show them above what they list, so
+    an officer is not shown old provider state as if it were current.
+    """
+    now = now or timezone.now()
+    wanted = None if connection_ids is None else set(connection_ids)
+    notices = []
+    for health in provider_health_list(now=now):
+        connection = health.connection
+        if not connection.enabled or (
+            wanted is not None and connection.pk not in wanted
+        ):
+            continue
+        if health.problem is None and not health.stale:
+            continue
+        name = connection.display_name or connection.slug
+        synced = (
+            f"last synced {since_label(health.last_success_at, now=now)}"
+            if health.last_success_at
+            else "never synced"
+        )
+        if health.problem is not None:
+            text = f"{name} data {synced}, failing since {health.problem.since_label}."
+        else:
+            text = f"{name} data {synced}: it may be out of date."
+        notices.append(
+            SyncNotice(
+                connection=connection, text=text, failing=health.problem is not None
+            )
+        )
+    return notices

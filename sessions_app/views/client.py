@@ -31,6 +31,9 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "detail": detail,
             "client": client,
+            "sync_notices": selectors.sync_notices(
+                connection_ids={pc.connection_id for pc in detail.provider_clients}
+            ),
             "audit_rows": audit_rows(
                 detail.audit_events,
                 current_url=client.get_absolute_url(),

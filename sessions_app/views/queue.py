@@ -233,6 +233,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
         "sessions_app/session_list.html",
         {
             "filter_form": filter_form,
+            "sync_notices": selectors.sync_notices(),
             "hidden_inputs": _hidden_inputs(params),
             "filter_errors": filter_errors,
             "notices": notices,

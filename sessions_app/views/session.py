@@ -111,6 +111,9 @@ def _session_page(
             "detail": detail,
             "session": session,
             "client": client,
+            "sync_notices": selectors.sync_notices(
+                connection_ids=[session.connection_id]
+            ),
             "raw_payload": raw_payload,
             "raw_truncated": raw_truncated,
             "raw_max_chars": RAW_PAYLOAD_MAX_CHARS,

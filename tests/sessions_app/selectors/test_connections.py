@@ -256,3 +256,32 @@ def test_since_names_the_day_when_it_is_not_today(settings):
     assert since_label(NOW.replace(hour=6, minute=21), now=NOW) == "06:21"
     assert since_label(NOW - dt.timedelta(days=12), now=NOW) == "3 Jun 12:00"
     assert since_label(NOW - dt.timedelta(days=400), now=NOW) == "11 May 2025 12:00"
+
+
+def test_sync_notices_say_when_data_was_last_true(django_assert_num_queries, settings):
+    settings.TIME_ZONE = "UTC"
+    onfido = ProviderConnectionFactory(
+        slug="onfido", display_name="Onfido", sync_interval_seconds=300
+    )
+    _run(onfido, SyncRunState.SUCCEEDED, 21)
+    _run(onfido, SyncRunState.FAILED, 25, error=REFUSED, error_kind="refused")
+    quiet = ProviderConnectionFactory(  # no success for hours, no failure either
+        slug="quiet", display_name="ICA", sync_interval_seconds=300
+    )
+    _run(quiet, SyncRunState.SUCCEEDED, 0)
+    fine = ProviderConnectionFactory(slug="fine", sync_interval_seconds=86_400)
+    _run(fine, SyncRunState.SUCCEEDED, 30)
+    off = ProviderConnectionFactory(slug="off", enabled=False)
+    _run(off, SyncRunState.FAILED, 1, error="x", error_kind="timeout")
+    never = ProviderConnectionFactory(slug="never", display_name="Cube")
+
+    with django_assert_num_queries(2):
+        notices = selectors.sync_notices(now=NOW)
+
+    assert {n.connection.slug: (n.text, n.failing) for n in notices} == {
+        "onfido": ("Onfido data last synced 06:21, failing since 06:25.", True),
+        "quiet": ("ICA data last synced 06:00: it may be out of date.", False),
+        "never": ("Cube data never synced: it may be out of date.", False),
+    }
+    scoped = selectors.sync_notices(connection_ids=[fine.pk, never.pk], now=NOW)
+    assert [n.connection for n in scoped] == [never]
