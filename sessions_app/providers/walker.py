@@ -204,6 +204,16 @@ class PassState:
         """The `"pass"` object, with the keys and order earlier releases wrote."""
         return {"mode": self.mode, "started_at": self.started_at}
 
+    def in_phase(self, name: str) -> bool:
+        """Whether the walk should (re)enter phase `name`: a pass without
+        phases walks each one it is given."""
+        return True
+
+    def retry_next_pass(self) -> list[str]:
+        """The sessions this pass read incompletely, for the next pass to read
+        again by id (none for a pass that does not track them)."""
+        return []
+
 
 @dataclass(kw_only=True)
 class ListingPass(PassState):
@@ -226,6 +236,12 @@ class ListingPass(PassState):
     # without one (None: such a pass cannot be resumed).
     PHASES: ClassVar[tuple[str, ...]] = ("list",)
     PHASE_DEFAULT: ClassVar[str | None] = None
+
+    def in_phase(self, name: str) -> bool:
+        return self.phase == name
+
+    def retry_next_pass(self) -> list[str]:
+        return list(self.incomplete_ids)
 
     @classmethod
     def fields_from_json(cls, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -292,7 +308,7 @@ class PassWalk[S: PassState]:
         """
         finished = True
         for name, walk in phases:
-            if getattr(self.state, "phase", name) == name:
+            if self.state.in_phase(name):
                 finished = yield from walk()
                 if not finished:
                     break
@@ -308,9 +324,9 @@ class PassWalk[S: PassState]:
             **fields,
             "last_pass_started_at": self.state.started_at,
         }
-        incomplete = getattr(self.state, "incomplete_ids", None)
-        if incomplete:
-            closing["retry_ids"] = list(incomplete)
+        retry = self.state.retry_next_pass()
+        if retry:
+            closing["retry_ids"] = retry
         return closing
 
 

@@ -60,11 +60,11 @@ from .lease import connection_lease_acquire, connection_lease_release
 from .runs import (
     RUN_COUNT_FIELDS,
     error_is_ordinary,
-    error_kind_of,
     error_text,
     pages_coalesced,
     sync_page_commit,
     sync_run_add,
+    sync_run_fail,
     sync_run_finish,
     sync_run_skipped,
     sync_run_start,
@@ -189,25 +189,13 @@ def _provider_sync_leased(
             if budget.exhausted(run.pages):
                 break  # the adapter should have stopped; the cursor is safe either way
     except ProviderRateLimited as exc:
-        sync_run_finish(
-            connection=connection,
-            run=run,
-            state=SyncRunState.RATE_LIMITED,
-            error=error_text(exc),
-            error_kind=error_kind_of(exc),
-        )
+        sync_run_fail(connection=connection, run=run, exc=exc)
         raise SyncRateLimited(exc, run=run) from exc
     except Exception as exc:
         _failure_log(
             exc, "Sync of %s failed after %d page(s)", connection.slug, run.pages
         )
-        return sync_run_finish(
-            connection=connection,
-            run=run,
-            state=SyncRunState.FAILED,
-            error=error_text(exc),
-            error_kind=error_kind_of(exc),
-        )
+        return sync_run_fail(connection=connection, run=run, exc=exc)
     state = SyncRunState.SUCCEEDED if done else SyncRunState.PARTIAL
     return sync_run_finish(connection=connection, run=run, state=state)
 
@@ -398,18 +386,7 @@ def session_refresh_from_provider(
             connection=connection, run=run, state=SyncRunState.SUCCEEDED, error=note
         )
     except (ProviderRateLimited, ProviderUnavailable) as exc:
-        state = (
-            SyncRunState.RATE_LIMITED
-            if isinstance(exc, ProviderRateLimited)
-            else SyncRunState.FAILED
-        )
-        sync_run_finish(
-            connection=connection,
-            run=run,
-            state=state,
-            error=error_text(exc),
-            error_kind=error_kind_of(exc),
-        )
+        sync_run_fail(connection=connection, run=run, exc=exc)
         if deliveries is not None:
             deliveries.update(error=error_text(exc))
         raise
@@ -417,10 +394,4 @@ def session_refresh_from_provider(
         _failure_log(exc, "Refresh of %s %s failed", connection.slug, external_id)
         if deliveries is not None:
             deliveries.update(error=error_text(exc))
-        return sync_run_finish(
-            connection=connection,
-            run=run,
-            state=SyncRunState.FAILED,
-            error=error_text(exc),
-            error_kind=error_kind_of(exc),
-        )
+        return sync_run_fail(connection=connection, run=run, exc=exc)

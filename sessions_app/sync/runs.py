@@ -376,6 +376,22 @@ def sync_run_finish(
     return run
 
 
+def sync_run_fail(
+    *, connection: ProviderConnection, run: SyncRun, exc: BaseException
+) -> SyncRun:
+    """Close a run that `exc` ended: `rate_limited` for a provider's 429, else
+    `failed`, with the error's text and kind (what the sync page says)."""
+    return sync_run_finish(
+        connection=connection,
+        run=run,
+        state=SyncRunState.RATE_LIMITED
+        if isinstance(exc, ProviderRateLimited)
+        else SyncRunState.FAILED,
+        error=error_text(exc),
+        error_kind=error_kind_of(exc),
+    )
+
+
 def sync_run_skipped(*, connection: ProviderConnection, trigger: str) -> SyncRun:
     """Record that a sync did not run because another holds the lease."""
     holder_until = connection_lease_expires_at(connection_id=connection.pk)
