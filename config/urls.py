@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from sessions_app import apis, views
+from sessions_app import api_errors, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -18,4 +18,4 @@ urlpatterns = [
 ]
 
 # A 500 under /api/ answers JSON like every other API response.
-handler500 = apis.server_error
+handler500 = api_errors.server_error

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import apis
+from . import api_errors, apis
 
 urlpatterns = [
     path("v1/sessions/", apis.SessionListApi.as_view(), name="api-session-list"),
@@ -33,5 +33,5 @@ urlpatterns = [
     path("docs/", apis.api_docs, name="api-docs"),
     # Last, matching any path (an empty regex is found in every string): every
     # other path under /api/ is a JSON 404, not Django's HTML page.
-    re_path(r"", apis.ApiNotFoundView.as_view(), name=apis.API_NOT_FOUND),
+    re_path(r"", api_errors.ApiNotFoundView.as_view(), name=api_errors.API_NOT_FOUND),
 ]

@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (  # interfaces: what a request, a task or a command enters through
         "sessions_app.views",
         "sessions_app.apis",
+        "sessions_app.api_errors",
         "sessions_app.admin",
         "sessions_app.webhooks",
         "sessions_app.tasks",

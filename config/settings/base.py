@@ -193,7 +193,7 @@ REST_FRAMEWORK = {
     # The browsable API would render every FK filter as a <select> over a big table.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "sessions_app.apis.exception_handler",
+    "EXCEPTION_HANDLER": "sessions_app.api_errors.exception_handler",
 }
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
 SPECTACULAR_SETTINGS = {

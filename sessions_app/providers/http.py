@@ -26,16 +26,12 @@ What it guarantees, whichever provider is behind it:
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import json
 import logging
-import math
 import os
 import random
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -53,6 +49,7 @@ from ..exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
+from .pacing import RateLimiter, retry_after_seconds, shared_rate_limiter
 
 if TYPE_CHECKING:
     from .base import ConnectionConfig
@@ -108,65 +105,6 @@ def transport_failure(exc: BaseException) -> str:
         pending += [error.__cause__, error.__context__, getattr(error, "reason", None)]
         pending += list(error.args)
     return ""
-
-
-class RateLimiter:
-    """Space calls at least `1 / rate_per_second` apart; thread-safe.
-
-    `reserve()` books the next free slot and returns how long the caller must
-    wait for it, so concurrent callers get distinct slots and sleep outside
-    the lock.
-    """
-
-    def __init__(
-        self, rate_per_second: float, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate_per_second = rate_per_second
-        self.interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
-        self._clock = clock
-        self._next_slot = -math.inf
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        """Book the next slot; return the seconds to wait before using it."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self.interval
-            return slot - now
-
-
-_shared_limiters: dict[str, RateLimiter] = {}
-_shared_limiters_lock = threading.Lock()
-
-
-def shared_rate_limiter(key: str, rate_per_second: float) -> RateLimiter:
-    """Return the process-wide limiter of one connection (new if its rate changed)."""
-    with _shared_limiters_lock:
-        limiter = _shared_limiters.get(key)
-        if limiter is None or limiter.rate_per_second != rate_per_second:
-            limiter = _shared_limiters[key] = RateLimiter(rate_per_second)
-        return limiter
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse a `Retry-After` header (delta seconds or HTTP-date); None if absent or bad."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 def response_json(response: requests.Response) -> Any:

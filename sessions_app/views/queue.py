@@ -18,12 +18,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 
 from .. import selectors
+from ..filter_fields import blank_filters_removed
 from ..filters import (
     ASSIGNED_TO_ME,
     OUTCOME_CHOICES,
     UNASSIGNED,
     SessionFilterSet,
-    blank_filters_removed,
     session_filterset,
 )
 from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, QueueFilterForm, QueueOptionsForm

@@ -16,7 +16,7 @@ from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 
-from sessions_app import apis, filters, selectors, services
+from sessions_app import apis, filter_fields, filters, selectors, services
 from sessions_app.exceptions import ApplicationError
 from sessions_app.forms import DecisionForm
 from sessions_app.models import (
@@ -1325,7 +1325,9 @@ def _blank_cases() -> list[tuple[str, str, str]]:
     cases = []
     for url, filterset_class in LIST_FILTERSETS.items():
         for name, filter_ in filterset_class.base_filters.items():
-            blanks = BLANKS + (LIST_BLANKS if filters.filter_is_list(filter_) else [])
+            blanks = BLANKS + (
+                LIST_BLANKS if filter_fields.filter_is_list(filter_) else []
+            )
             cases.extend((url, name, blank) for blank in blanks)
     return cases
 

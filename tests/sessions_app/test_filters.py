@@ -29,7 +29,8 @@ def test_needs_attention_is_a_shared_filter():
 def test_blank_filters_removed_keeps_other_parameters_and_non_text_values():
     from django.http import QueryDict
 
-    from sessions_app.filters import SessionFilterSet, blank_filters_removed
+    from sessions_app.filter_fields import blank_filters_removed
+    from sessions_app.filters import SessionFilterSet
 
     params = QueryDict(
         "status=,completed,&status=%20&q=%20&tag=vip&cursor=&sort=%20&provider=a,%20b"

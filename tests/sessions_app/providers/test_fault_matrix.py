@@ -40,9 +40,9 @@ from sessions_app.exceptions import (
 )
 from sessions_app.providers.base import Budget, Page, ProviderAdapter, SessionRecord
 from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
-from sessions_app.providers.http import RateLimiter
 from sessions_app.providers.ica.adapter import IcaAdapter
 from sessions_app.providers.onfido.adapter import OnfidoAdapter
+from sessions_app.providers.pacing import RateLimiter
 from tests.helpers.providers import (
     COMPLYCUBE_BASE,
     ICA_BASE,

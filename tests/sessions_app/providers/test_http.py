@@ -24,14 +24,14 @@ from sessions_app.exceptions import (
 from sessions_app.providers.base import ConnectionConfig
 from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
 from sessions_app.providers.complycube.http import complycube_error
-from sessions_app.providers.http import (
-    ProviderHTTP,
+from sessions_app.providers.http import ProviderHTTP
+from sessions_app.providers.ica.http import ica_error
+from sessions_app.providers.onfido.http import onfido_error
+from sessions_app.providers.pacing import (
     RateLimiter,
     retry_after_seconds,
     shared_rate_limiter,
 )
-from sessions_app.providers.ica.http import ica_error
-from sessions_app.providers.onfido.http import onfido_error
 from tests.helpers.providers import TOKEN, load
 
 BASE = "https://api.example.test/v1"
