@@ -13,6 +13,11 @@ How this adapter reads it:
   item, and only changed sessions cost `POST .../{id}/analyses:search` (the
   session's analyses are its checks). An expired page token restarts that
   project's walk once.
+- One failing project (404/403, or a 5xx, 400 or garbage of its own) is
+  quarantined (record type `project`) and the others are synced; every pass
+  walks every project, so the next one retries it. A 429, a transport failure,
+  a 401, or the same failure on two projects in a row (or on the only one)
+  is the provider's and stops the pass (`_project_failure`).
 - There is no GET-by-id: `fetch_session` searches the hinted project (or all
   of them), narrowed by `userReference` when the hint carries one.
 - Every call sends `Accept: application/vnd.illumina.v3+json` (ICA answers 400

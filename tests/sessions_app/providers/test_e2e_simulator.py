@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
+import requests
 
 from sessions_app.exceptions import (
     ProviderAuthError,
@@ -329,6 +331,35 @@ def essentials(record: SessionRecord) -> dict[str, Any]:
 
 
 # 1. A first pass is the ground truth --------------------------------------------
+
+
+def test_onfido_contract_fields_come_through_and_credentials_do_not(sim, fake_time):
+    """The simulator serves sdk_token and link.url (credentials), output and
+    a dashboard URL; the records keep the decision, score and link expiry,
+    and nothing of the credentials."""
+    listed = requests.get(
+        f"{sim.base_urls['onfido']}/workflow_runs",
+        params={"page": 1},
+        headers={"Authorization": f"Token token={sim.credentials['onfido']}"},
+        timeout=10,
+    ).json()
+    served = [run for run in listed if run["sdk_token"]]
+    assert served, "the simulator serves tokens for unfinished runs"
+    pages, _ = run_pass(make_adapter(sim, "onfido", fake_time))
+    records = by_id(pages).values()
+    stored = json.dumps(
+        [r.raw for r in records] + [c.raw for r in records for c in r.checks]
+    )
+    assert "sim-sdk-token" not in stored
+    assert "onfido.app/l/" not in stored
+    decided = [r for r in records if r.decision]
+    assert decided
+    assert all(r.risk_score is not None for r in decided)
+    assert all(r.link_expires_at is not None for r in records)
+    assert all(
+        r.dashboard_url.startswith("https://dashboard.onfido.com/results/")
+        for r in records
+    )
 
 
 @parametrize_kind

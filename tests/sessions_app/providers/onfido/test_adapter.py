@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from responses import matchers
@@ -35,6 +36,7 @@ R3 = "c1d2e3f4-0000-4111-8222-000000000003"
 R4 = "c1d2e3f4-0000-4111-8222-000000000004"
 R5 = "c1d2e3f4-0000-4111-8222-000000000005"
 GONE = "c1d2e3f4-0000-4111-8222-0000000000ff"
+CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 ALL_RUNS = [R1, R2, R3, R4, R5]
 
 
@@ -847,8 +849,18 @@ def test_dashboard_url_only_on_onfidos_own_dashboard(rsps, adapter, url, kept):
 
 
 def test_the_status_listing_names_every_unfinished_status():
-    from sessions_app.providers.onfido.adapter import IN_ROTATION_STATUSES
+    import yaml
 
+    from sessions_app.providers.onfido.adapter import (
+        FILTER_STATUSES,
+        IN_ROTATION_STATUSES,
+    )
+
+    spec = yaml.safe_load(
+        (CONTRACTS / "onfido-openapi.bundled.yaml").read_text(encoding="utf-8")
+    )
+    enum = spec["components"]["schemas"]["workflow_run_status"]["enum"]
+    assert set(FILTER_STATUSES) == set(enum)
     assert IN_ROTATION_STATUSES == (
         "awaiting_client_input",
         "awaiting_input",
