@@ -86,7 +86,10 @@ class SessionFilterSet(DateCheckedFilterSet):
     q = filters.CharFilter(
         method="filter_q",
         label="Search",
-        help_text="Client name (contains), or an exact session, client or provider id.",
+        help_text=(
+            "Client name (contains), or an exact session id, user reference, "
+            "client or provider id."
+        ),
     )
     created_after = FlexibleDateTimeFilter(
         field_name="provider_created_at", bound="after", label="Created from"

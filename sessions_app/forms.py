@@ -58,7 +58,7 @@ class QueueFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         label="Search",
-        help_text="Client name, or an exact session, client or provider id.",
+        help_text="Client name, or an exact session id, user reference, client or provider id.",
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or id"}),
     )
     tag = forms.CharField(required=False, label="Tag")

@@ -117,7 +117,31 @@ class SessionSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
     )
     tags = TagSerializer(many=True, read_only=True)
     dashboard_url = serializers.SerializerMethodField(
-        help_text="The session in the provider's dashboard, when the provider has one."
+        help_text=(
+            "The session in the provider's dashboard, when the provider gave one: "
+            "always https on the provider's own dashboard host."
+        )
+    )
+    user_reference = serializers.CharField(
+        read_only=True,
+        help_text="The provider user's own reference (ICA `userReference`); '' if none.",
+    )
+    decision = serializers.CharField(
+        read_only=True,
+        help_text="The provider workflow's decision (Onfido run `output.decision`); '' if none.",
+    )
+    risk_score = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="The provider workflow's risk score (Onfido run `output.risk_score`).",
+    )
+    link_expires_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "When the applicant's link to the session expires (Onfido run "
+            "`link.expires_at`; the link itself is a credential and is not kept)."
+        ),
     )
 
     class Meta:
@@ -151,6 +175,10 @@ class SessionSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
             "last_decision",
             "last_decision_at",
             "dashboard_url",
+            "user_reference",
+            "decision",
+            "risk_score",
+            "link_expires_at",
         ]
         read_only_fields = fields
         list_serializer_class = RowListSerializer

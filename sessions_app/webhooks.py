@@ -111,7 +111,9 @@ def _delivery_store(
                 resource_id=text(event.session_id),
                 hint={key: text(value) for key, value in event.hint.items()},
                 signature_valid=True,
-                body=body_text(body),
+                body=event.stored_body
+                if event.stored_body is not None
+                else body_text(body),
                 error=text(error),
                 processed_at=now if processed else None,
                 enqueued_at=now if refresh else None,

@@ -40,7 +40,7 @@ def csv_safe_cell(value: Any) -> str:
     return text
 
 
-def csv_number(value: int | None) -> str:
+def csv_number(value: float | None) -> str:
     """Return a numeric cell unchanged (a negative number stays `-5`)."""
     return "" if value is None else str(value)
 
@@ -90,6 +90,10 @@ SESSION_COLUMNS: tuple[Column, ...] = (
     Column("Assignee", "assignee__username"),
     Column("Last decision", "last_decision"),
     Column("Last decision at (UTC)", "last_decision_at", csv_datetime),
+    Column("User reference", "user_reference"),
+    Column("Provider decision", "decision"),
+    Column("Risk score", "risk_score", csv_number),
+    Column("Applicant link expires (UTC)", "link_expires_at", csv_datetime),
 )
 # Derived per row from the session id, after the database columns.
 SESSION_EXTRA_HEADERS = ("Tags", "Verity URL")

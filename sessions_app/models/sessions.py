@@ -87,7 +87,19 @@ class WorkflowSession(models.Model):
     reasons = models.JSONField(default=list, blank=True)
     summary = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    # Only ever an https URL on the provider's own dashboard host (the
+    # adapters drop anything else), so the session page may link it.
     dashboard_url = models.URLField(max_length=URL_MAX, blank=True)
+    # The provider user's own reference for the session (ICA `userReference`):
+    # shown and searchable (exact match) in the queue, the API and the CSV.
+    user_reference = models.CharField(max_length=ID_MAX, blank=True)
+    # What the provider's workflow decided and scored (Onfido run `output`
+    # `decision` and `risk_score`), and when the applicant's link to the
+    # session expires (Onfido run `link.expires_at`; the link itself is a
+    # credential and is not stored).
+    decision = models.CharField(max_length=RAW_WORD_MAX, blank=True)
+    risk_score = models.FloatField(null=True, blank=True)
+    link_expires_at = models.DateTimeField(null=True, blank=True)
     # Never null: they are sort keys of the review queue's keyset pagination. The
     # sync falls back to the time it first saw the session when a provider omits them.
     provider_created_at = models.DateTimeField(default=timezone.now)
@@ -156,6 +168,13 @@ class WorkflowSession(models.Model):
                 fields=["-provider_updated_at", "-id"], name="session_updated_desc"
             ),
             models.Index(fields=["provider_client"], name="session_provider_client"),
+            # The free-text search's exact match on a user reference; only the
+            # sessions that have one (ICA's) are in it.
+            models.Index(
+                fields=["user_reference"],
+                condition=~models.Q(user_reference=""),
+                name="session_user_reference",
+            ),
             # The overview: what needs attention and how old it is, and the
             # needs-attention queue in its default order (a fifth of the rows).
             models.Index(

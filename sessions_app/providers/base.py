@@ -108,7 +108,15 @@ class SessionRecord:
     reasons: list[str] = field(default_factory=list)
     summary: str = ""
     error: str = ""
+    # Only an https URL on the provider's own dashboard host (else "").
     dashboard_url: str = ""
+    # The reference the provider's user gave the session (ICA `userReference`).
+    user_reference: str = ""
+    # What the provider's workflow decided and scored (Onfido run `output`).
+    decision: str = ""
+    risk_score: float | None = None
+    # When the applicant's link to the session expires (Onfido run `link`).
+    link_expires_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     started_at: dt.datetime | None = None

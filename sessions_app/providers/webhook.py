@@ -36,6 +36,9 @@ class WebhookEvent:
     # The session to refresh ("" when the event concerns none Verity mirrors).
     session_id: str = ""
     hint: dict[str, Any] = field(default_factory=dict)
+    # What to store in place of the body as received, when the provider's
+    # parser cut credentials out of it (None: store the body as received).
+    stored_body: str | None = None
 
 
 class ProviderWebhook(abc.ABC):

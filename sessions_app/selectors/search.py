@@ -22,11 +22,12 @@ SEARCH_NARROW_LIMIT = 5000
 
 def sessions_search(*, queryset: QuerySet, term: str) -> QuerySet:
     """Keep the sessions of `queryset` whose client names contain `term`, or
-    whose session, provider client or external reference id is exactly `term`.
+    whose session id, user reference (ICA `userReference`), provider client
+    or external reference id is exactly `term`.
 
     The queue's, the API's, the CSV's and the admin's free-text search. Runs
     one or two small queries first (the matching provider clients, then the
-    sessions with that exact id) unless the term matches more than
+    sessions with that exact id or user reference) unless the term matches more than
     SEARCH_NARROW_LIMIT provider clients; the rows are the same either way.
     """
     value = term.strip()
@@ -69,15 +70,21 @@ def sessions_search(*, queryset: QuerySet, term: str) -> QuerySet:
             Q(provider_client__name__icontains=value)
             | Q(provider_client__client__display_name__icontains=value)
             | Q(external_id=value)
+            | Q(user_reference=value)
             | Q(provider_client__external_id=value)
             | Q(provider_client__external_reference=value)
         )
     # Both lists are literal so the planner sees two index conditions it
     # can OR together (a bitmap), not a subquery it would hash against a
     # scan.
+    # Two indexed conditions the planner ORs in a bitmap: the (connection,
+    # external_id) unique index and the partial user-reference index.
     exact_ids = list(
         WorkflowSession.objects.order_by()
-        .filter(connection_id__in=connections, external_id=value)
+        .filter(
+            Q(connection_id__in=connections, external_id=value)
+            | Q(user_reference=value)
+        )
         .values_list("pk", flat=True)
     )
     return queryset.filter(Q(provider_client_id__in=set(rows)) | Q(pk__in=exact_ids))

@@ -168,6 +168,10 @@ SESSION_API_ROW_FIELDS = (
     "completed_at",
     "last_synced_at",
     "dashboard_url",
+    "user_reference",
+    "decision",
+    "risk_score",
+    "link_expires_at",
 )
 
 

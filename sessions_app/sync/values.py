@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 # Column caps: a longer value would fail the insert on PostgreSQL, and with it
 # a whole page of a sync.
@@ -157,3 +159,60 @@ def aware(value: Any) -> dt.datetime | None:
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         return value.replace(tzinfo=dt.UTC)
     return value
+
+
+def without_keys(value: Any, keys: Collection[str]) -> Any:
+    """Return JSON data with every object key in `keys` removed, at any depth.
+
+    For credentials a payload carries (Onfido's `sdk_token`): they are cut
+    before anything is stored, raw payloads included. Data holding none of
+    them is returned as it is.
+    """
+    if isinstance(value, dict):
+        return {k: without_keys(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [without_keys(v, keys) for v in value]
+    return value
+
+
+def https_url_on(value: Any, hosts: Collection[str]) -> str:
+    """Return `value` if it is an https URL on one of `hosts` (and fits URL_MAX), else "".
+
+    For links Verity renders (a provider's dashboard): anything else (http,
+    javascript:, another host, credentials in the URL, garbage) is dropped.
+    """
+    url = text(value)
+    if not url or len(url) > URL_MAX or any(c.isspace() for c in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    host = (parts.hostname or "").lower()
+    if (
+        parts.scheme.lower() != "https"
+        or host not in hosts
+        or parts.username is not None
+        or port not in (None, 443)
+    ):
+        return ""
+    return url
+
+
+def finite_number(value: Any) -> float | None:
+    """Return a JSON number (or numeric string) as a finite float, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None

@@ -104,12 +104,6 @@ def openapi_spec(name: str) -> tuple[OpenAPI, dict]:
 # (/ica/rest), which the simulator's paths already match.
 ONFIDO_OFFICIAL_HOST = "https://api.eu.onfido.com"
 
-# Real ICA mixes V3 status spellings into V4 payloads (see docs/providers/ica.md, "Vocabularies"),
-# but WorkflowSessionV4.status is checked against the unanchored V4 pattern.
-# FAILEDFINAL passes it (it contains "FAILED"); these two do not. This is the
-# one deviation from the spec the simulator makes on purpose, and only here.
-ICA_V3_ONLY_SPELLINGS = {"INPROGRESS", "AWAITINGINPUT"}
-
 
 class _ContractRequest(RequestsOpenAPIRequest):
     """The request as sent, addressed to the provider's own server."""
@@ -154,22 +148,3 @@ def assert_contract(
     assert not errors, (
         f"{response.request.method} {response.url} -> {response.status_code}: {errors}"
     )
-
-
-def assert_ica_contract(
-    spec: OpenAPI, response: requests.Response, *, check_request: bool = True
-) -> int:
-    """Like assert_contract, tolerating only V3 spellings of items[].status; return how many."""
-    errors = contract_errors(spec, response, check_request=check_request)
-    tolerated = [
-        error
-        for error in errors
-        if getattr(error, "validator", None) == "pattern"
-        and len(error.path) == 3
-        and error.path[0] == "items"
-        and error.path[2] == "status"
-        and error.instance in ICA_V3_ONLY_SPELLINGS
-    ]
-    unexpected = [error for error in errors if error not in tolerated]
-    assert not unexpected, f"{response.request.method} {response.url}: {unexpected}"
-    return len(tolerated)

@@ -1391,3 +1391,39 @@ def test_the_schema_documents_blank_as_unset(path):
         assert parameter["description"].startswith("Blank "), name
     for name in filter_names:
         assert "means unset: not filtered" in documented[name]["description"]
+
+
+def test_session_rows_carry_user_reference_decision_score_and_link_expiry(
+    viewer_client,
+):
+    session = WorkflowSessionFactory(
+        user_reference="ws_250603_1",
+        decision="review",
+        risk_score=0.42,
+        link_expires_at=dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC),
+        dashboard_url="https://dashboard.onfido.com/results/r1",
+    )
+    plain = WorkflowSessionFactory()
+    for url in (SESSIONS, reverse("api-session-detail", args=[session.pk])):
+        body = viewer_client.get(url).json()
+        row = (
+            next(r for r in body["results"] if r["id"] == session.pk)
+            if "results" in body
+            else body
+        )
+        assert (
+            row["user_reference"],
+            row["decision"],
+            row["risk_score"],
+            row["link_expires_at"],
+            row["dashboard_url"],
+        ) == (
+            "ws_250603_1",
+            "review",
+            0.42,
+            "2026-07-01T12:00:00Z",
+            "https://dashboard.onfido.com/results/r1",
+        )
+    row = viewer_client.get(reverse("api-session-detail", args=[plain.pk])).json()
+    assert (row["user_reference"], row["decision"], row["risk_score"]) == ("", "", None)
+    assert row["link_expires_at"] is None

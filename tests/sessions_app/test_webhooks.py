@@ -725,3 +725,34 @@ def test_a_retry_of_a_delivery_still_queued_is_not_enqueued_again(
 
     assert delay.call_count == 2
     assert WebhookDelivery.objects.get().enqueue_attempts == 2
+
+
+def test_an_onfido_delivery_is_stored_without_the_credentials_it_carries(
+    onfido, client
+):
+    data = json.loads(_onfido_body("wr-1"))
+    data["payload"]["resource"] = {
+        "id": "wr-1",
+        "status": "approved",
+        "sdk_token": "eyJhbGciOi.sdk-secret",
+        "link": {"url": "https://eu.onfido.app/l/link-secret", "language": "en_US"},
+        "output": {"decision": "approved"},
+    }
+    body = json.dumps(data).encode()
+    with mock.patch.object(tasks.session_refresh, "delay"):
+        response = _post(
+            client, "onfido-hooks", body, **{"X-SHA2-Signature": _sign(body)}
+        )
+
+    assert response.status_code == 202
+    stored = WebhookDelivery.objects.get()
+    assert "secret" not in stored.body
+    assert "sdk_token" not in stored.body
+    resource = json.loads(stored.body)["payload"]["resource"]
+    assert resource == {
+        "id": "wr-1",
+        "status": "approved",
+        "link": {"language": "en_US"},
+        "output": {"decision": "approved"},
+    }
+    assert stored.resource_id == "wr-1"

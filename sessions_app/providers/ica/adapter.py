@@ -13,6 +13,11 @@ How this adapter reads it:
   item, and only changed sessions cost `POST .../{id}/analyses:search` (the
   session's analyses are its checks). An expired page token restarts that
   project's walk once.
+- One failing project (404/403, or a 5xx, 400 or garbage of its own) is
+  quarantined (record type `project`) and the others are synced; every pass
+  walks every project, so the next one retries it. A 429, a transport failure,
+  a 401, or the same failure on two projects in a row (or on the only one)
+  is the provider's and stops the pass (`_project_failure`).
 - There is no GET-by-id: `fetch_session` searches the hinted project (or all
   of them), narrowed by `userReference` when the hint carries one.
 - Every call sends `Accept: application/vnd.illumina.v3+json` (ICA answers 400
@@ -32,7 +37,14 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ...exceptions import ProviderAuthError, ProviderBadRequest, ProviderNotFound
+from ...exceptions import (
+    ProviderAuthError,
+    ProviderBadRequest,
+    ProviderError,
+    ProviderNotFound,
+    ProviderResponseInvalid,
+    ProviderUnavailable,
+)
 from ...sync.values import clean_id, format_timestamp
 from ..base import (
     Budget,
@@ -104,6 +116,8 @@ class IcaAdapter(ProviderAdapter):
         """Walk every session of every project, project after project."""
         state = walk.state
         restarted: set[str] = set()
+        # Projects that failed one after the other (`_project_failure`).
+        failed_in_a_row = 0
         while True:
             if state.projects is None:
                 if walk.exhausted():
@@ -117,8 +131,12 @@ class IcaAdapter(ProviderAdapter):
             project_id = state.projects[state.index]
             try:
                 envelope = self._search(project_id, state.page_token)
-            except ProviderBadRequest as exc:
-                if state.page_token and project_id not in restarted:
+            except ProviderError as exc:
+                if (
+                    isinstance(exc, ProviderBadRequest)
+                    and state.page_token
+                    and project_id not in restarted
+                ):
                     # Page tokens are opaque and their lifetime undocumented.
                     logger.warning(
                         "ICA page token of project %s refused (%s); restarting it.",
@@ -128,17 +146,19 @@ class IcaAdapter(ProviderAdapter):
                     restarted.add(project_id)
                     state.page_token, state.offset = None, 0
                     continue
-                raise
-            except (ProviderNotFound, ProviderAuthError) as exc:
-                if isinstance(exc, ProviderAuthError) and exc.status != 403:
-                    raise  # 401: the key itself is wrong, every project will fail
-                # One project deleted or not shared with this key: report it
-                # where operators look (the sync page), carry on with the rest.
+                reason = self._project_failure(exc, state, failed_in_a_row)
+                if reason is None:
+                    raise
+                # One project is broken, deleted or not shared with this key:
+                # report it where operators look (the sync page, as a
+                # quarantined "project" of this run), carry on with the rest;
+                # every pass walks every project, so the next one retries it.
+                failed_in_a_row += 1
                 page = Page(
                     quarantined=[
                         quarantine(
                             "project",
-                            f"project cannot be searched: {exc}",
+                            f"{reason}: {exc}",
                             {"projectId": project_id},
                             external_id=project_id,
                         )
@@ -147,6 +167,7 @@ class IcaAdapter(ProviderAdapter):
                 state.next_project()
                 yield from walk.emit(page)
                 continue
+            failed_in_a_row = 0
             items = envelope["items"]
             next_token = next_page_token(envelope)
             if next_token is not None and next_token == state.page_token:
@@ -172,6 +193,30 @@ class IcaAdapter(ProviderAdapter):
                 yield from walk.emit(page)
                 if not pending:
                     break
+
+    @staticmethod
+    def _project_failure(
+        exc: ProviderError, state: IcaPass, failed_in_a_row: int
+    ) -> str | None:
+        """Why one project is skipped this pass, or None when the pass must stop.
+
+        404/410 and 403 are that project's (deleted, not shared with this
+        key). A server error (5xx after the retries), a refused request or
+        garbage is taken as that project's too, unless it is the only project
+        or the project before it failed as well: then it looks like the
+        provider's, and the pass stops as it would for a 429, a transport
+        failure (no answer at all) or a 401 (the key itself), which always stop it.
+        """
+        if isinstance(exc, ProviderNotFound):
+            return "project cannot be searched"
+        if isinstance(exc, ProviderAuthError):
+            return "project cannot be searched" if exc.status == 403 else None
+        per_project = isinstance(exc, ProviderBadRequest | ProviderResponseInvalid) or (
+            isinstance(exc, ProviderUnavailable) and exc.status is not None
+        )
+        if not per_project or failed_in_a_row or len(state.projects or ()) < 2:
+            return None
+        return "project could not be read this pass (retried next pass)"
 
     def _project_ids(self) -> list[str]:
         """Return the configured projects, or every project the key can list."""

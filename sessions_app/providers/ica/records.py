@@ -83,7 +83,10 @@ class SessionReader:
             # Sessions have no timeModified: the latest moment known stands in.
             updated_at=max(moments) if moments else None,
             started_at=started,
-            completed_at=ended,
+            # ICA may set endDate on a session still awaiting input or running
+            # again; only a final status completes it.
+            completed_at=ended if normalised.is_final else None,
+            user_reference=text(item.get("userReference"), limit=ID_MAX),
             tags=tag_records(tags.get("technicalTags"), "technical")
             + tag_records(tags.get("userTags"), "user"),
             checks=checks,

@@ -70,13 +70,15 @@ logger = logging.getLogger(__name__)
 
 RECORD_TYPE = "workflow_run"
 # The run statuses the sync keeps re-polling (unfinished, or `review`, which a
-# person may still decide) that `GET /workflow_runs?status=` is documented to
-# take: its description omits `awaiting_client_input` (which the status enum
-# has), so runs in that status are read by id rather than risk a refused filter.
+# person may still decide), as `GET /workflow_runs?status=` takes them: every
+# word of the spec's `workflow_run_status` enum. The parameter's description
+# lists all but `awaiting_client_input`, which the enum (and the runs) have;
+# a provider that refused it falls back to reading those runs by id.
 FILTER_STATUSES = frozenset(
     (
         "processing",
         "awaiting_input",
+        "awaiting_client_input",
         "approved",
         "declined",
         "review",

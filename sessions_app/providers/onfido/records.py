@@ -18,13 +18,15 @@ from ...sync.values import (
     ID_MAX,
     NAME_MAX,
     RAW_WORD_MAX,
-    URL_MAX,
     VERSION_MAX,
     clean_id,
+    finite_number,
+    https_url_on,
     json_list,
     json_object,
     parse_timestamp,
     text,
+    without_keys,
 )
 from ..base import CheckRecord, ClientRecord, SessionRecord
 from ..common import (
@@ -40,6 +42,19 @@ from ..common import (
 from ..http import ProviderHTTP
 
 KIND = "onfido"
+# Credentials a run carries (spec `workflow_run_response`): `sdk_token` lets
+# the Onfido SDK act as the applicant on the run. Cut at any depth of the run
+# and its tasks before anything is stored, raw payloads included.
+CREDENTIAL_KEYS = frozenset({"sdk_token"})
+# The run's `link.url` is the same kind of key (whoever opens it does the
+# run as the applicant, until `link.expires_at`): cut as well.
+LINK_CREDENTIAL_KEYS = frozenset({"url"})
+# Where `dashboard_url` may point: the Onfido Dashboard of each region (EU
+# `dashboard.onfido.com` as in the spec's examples; US and CA under their
+# region, as the API hosts are). Anything else is dropped, never linked.
+DASHBOARD_HOSTS = frozenset(
+    {"dashboard.onfido.com", "dashboard.us.onfido.com", "dashboard.ca.onfido.com"}
+)
 # Keys of a task output (or of one of its values) that mark a report.
 REPORT_KEYS = frozenset({"result", "sub_result", "status", "breakdown"})
 # Task definitions that verify something (Onfido's report names, as Studio
@@ -83,14 +98,17 @@ class RunReader:
 
     def record(self, ident: str, run: dict[str, Any]) -> SessionRecord:
         missing: list[str] = []
-        tasks = self._tasks(ident, missing)
+        run = without_credentials(run)
+        tasks = without_keys(self._tasks(ident, missing), CREDENTIAL_KEYS)
         raw_status = text(run.get("status"), limit=RAW_WORD_MAX)
         normalised = normalise_session(KIND, raw_status)
         unknown = unknown_session_words(KIND, raw_status)
         checks: list[CheckRecord] = []
         for task in tasks:
             checks.extend(self._checks_of(ident, task, unknown))
-        dashboard_url = text(run.get("dashboard_url"))
+        # The run's `output` holds what its workflow version configures; these
+        # two are the keys Verity shows (the rest stays in the raw payload).
+        output = json_object(run.get("output"))
         return SessionRecord(
             external_id=ident,
             raw_status=raw_status,
@@ -106,7 +124,12 @@ class RunReader:
                 if reason
             ],
             error=self._error_text(run.get("error")),
-            dashboard_url=dashboard_url if len(dashboard_url) <= URL_MAX else "",
+            dashboard_url=https_url_on(run.get("dashboard_url"), DASHBOARD_HOSTS),
+            decision=_word(output.get("decision")),
+            risk_score=finite_number(output.get("risk_score")),
+            link_expires_at=parse_timestamp(
+                json_object(run.get("link")).get("expires_at")
+            ),
             created_at=parse_timestamp(run.get("created_at")),
             updated_at=parse_timestamp(run.get("updated_at")),
             tags=tag_records(run.get("tags"), "user"),
@@ -254,6 +277,26 @@ class RunReader:
             }
             self._applicants[applicant_id] = (name[:NAME_MAX], trimmed, problem)
         return self._applicants[applicant_id]
+
+
+def without_credentials(run: Any) -> Any:
+    """Return a run (or a webhook's run resource) without its credentials.
+
+    `CREDENTIAL_KEYS` at any depth, and the link's `url`; the rest of the
+    link (its expiry, language, redirects) is kept.
+    """
+    clean = without_keys(run, CREDENTIAL_KEYS)
+    link = clean.get("link") if isinstance(clean, dict) else None
+    if isinstance(link, dict) and not LINK_CREDENTIAL_KEYS.isdisjoint(link):
+        clean["link"] = {
+            key: value for key, value in link.items() if key not in LINK_CREDENTIAL_KEYS
+        }
+    return clean
+
+
+def _word(value: Any) -> str:
+    """A word the provider sent as a string ("" for anything else)."""
+    return text(value, limit=RAW_WORD_MAX).strip() if isinstance(value, str) else ""
 
 
 def _is_report(value: Any) -> bool:

@@ -5,9 +5,10 @@ Onfido sends no event id; see `docs/providers/onfido.md` for the event format.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from ...sync.values import ID_MAX, json_object
+from ...sync.values import ID_MAX, json_object, without_keys
 from ..webhook import (
     CheckSessionLookup,
     HmacSignedWebhook,
@@ -15,6 +16,7 @@ from ..webhook import (
     body_id,
     event_text,
 )
+from .records import CREDENTIAL_KEYS, without_credentials
 
 SIGNATURE_HEADER = "X-SHA2-Signature"
 # Events that concern a workflow run (tasks carry the run id).
@@ -55,8 +57,23 @@ class OnfidoWebhook(HmacSignedWebhook):
                 resource.get("workflow_run_id")
             )
         return WebhookEvent(
-            delivery_id=delivery_id[:ID_MAX], event_type=action, session_id=session_id
+            delivery_id=delivery_id[:ID_MAX],
+            event_type=action,
+            session_id=session_id,
+            stored_body=_stored_without_credentials(data),
         )
+
+
+def _stored_without_credentials(data: dict[str, Any]) -> str | None:
+    """The delivery to store when it carries credentials (a Studio event's
+    resource is a run, with its link), else None (stored as received)."""
+    clean = without_keys(data, CREDENTIAL_KEYS)
+    payload = clean.get("payload")
+    if isinstance(payload, dict) and isinstance(payload.get("resource"), dict):
+        payload["resource"] = without_credentials(payload["resource"])
+    if clean == data:
+        return None
+    return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
 
 
 WEBHOOK = OnfidoWebhook()

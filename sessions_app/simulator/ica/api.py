@@ -34,7 +34,6 @@ from .paging import paged_response
 from .render import (
     analysis_json,
     analysis_status,
-    canonical_status,
     derived_uuid,
     problem,
     project_json,
@@ -141,7 +140,9 @@ class IcaApi(ProviderApi):
 
     @staticmethod
     def _status_filter(query: dict[str, Any]) -> set[str]:
-        return {canonical_status(word) for word in query.get("status") or () if word}
+        # V4 words only, as the V4 search's `status` takes them: a V3
+        # spelling matches nothing.
+        return {word for word in query.get("status") or () if word}
 
     # --- handlers ---------------------------------------------------------
 
@@ -205,7 +206,7 @@ class IcaApi(ProviderApi):
             current = session_status(session, view)
             if current is None:
                 continue
-            if statuses and canonical_status(current[0]) not in statuses:
+            if statuses and current[0] not in statuses:
                 continue
             if user_reference and session.user_reference != user_reference:
                 continue
@@ -246,9 +247,7 @@ class IcaApi(ProviderApi):
         analyses = []
         for analysis in session.analyses:
             current = analysis_status(analysis, view)
-            if current is None or (
-                statuses and canonical_status(current[0]) not in statuses
-            ):
+            if current is None or (statuses and current[0] not in statuses):
                 continue
             analyses.append(analysis)
         return paged_response(
@@ -299,10 +298,9 @@ class IcaApi(ProviderApi):
 
     @staticmethod
     def event_for(word: str) -> str:
-        canonical = canonical_status(word)
-        if canonical == "SUCCEEDED":
+        if word == "SUCCEEDED":
             return "ICA_WFS_003"
-        if canonical in {"FAILED", "FAILED_FINAL"}:
+        if word in {"FAILED", "FAILED_FINAL"}:
             return "ICA_WFS_002"
         return "ICA_WFS_001"
 

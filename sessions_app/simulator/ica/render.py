@@ -2,9 +2,11 @@
 
 `WorkflowSessionV4`, `ProjectV4` (with its region) and the analysis items of
 `analyses:search`, as the official OpenAPI spec describes them, and the
-`application/problem+json` errors. The status words are the V4 ones, except
-that a V3 session is served with V3 spellings throughout; the unknown-enum
-fault swaps in `UNKNOWN_STATUS` / `UNKNOWN_ANALYSIS_STATUS`.
+`application/problem+json` errors. The status words are the V4 ones only
+(`IN_PROGRESS`, not V3's `INPROGRESS`): the search endpoints answer V4
+schemas, whose `status` pattern has no V3 spelling (V3 spellings belong to the
+deprecated V3 endpoints, which the simulator does not serve); the
+unknown-enum fault swaps in `UNKNOWN_STATUS` / `UNKNOWN_ANALYSIS_STATUS`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from ..config import ICA_PROBLEM_MEDIA_TYPE
 from ..wire import SimResponse, View, iso_millis
 from .world import (
     ICA_TERMINAL,
-    ICA_V3_SPELLING,
-    ICA_V4_SPELLING,
     IcaAnalysis,
     IcaProject,
     IcaSession,
@@ -52,11 +52,6 @@ TITLES = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
-
-
-def canonical_status(word: str) -> str:
-    """The V4 spelling of an ICA status word."""
-    return ICA_V4_SPELLING.get(word, word)
 
 
 def derived_uuid(*parts: str) -> str:
@@ -104,14 +99,8 @@ def _dates_json(
 
 
 def session_status(session: IcaSession, view: View) -> tuple[str, int] | None:
-    """The served status word (V3 spelling for V3 sessions) and since when."""
-    current = served_status(
-        session, view, salt="ica-session", unknown_word=UNKNOWN_STATUS
-    )
-    if current is None or not session.v3:
-        return current
-    word, since = current
-    return ICA_V3_SPELLING.get(word, word), since
+    """The served status word (its V4 spelling) and since when."""
+    return served_status(session, view, salt="ica-session", unknown_word=UNKNOWN_STATUS)
 
 
 def session_json(world: World, session: IcaSession, view: View) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """ICA's part of the world: the tenant, projects (the clients), workflow sessions
 and their orchestrated analyses (the checks).
 
-Sessions end in every status word of ICA's row of Verity's normalisation table,
-in both spellings (`ICA_COVERAGE`, once `sessions` >= 15): a session whose
-final word has a V3 spelling is served in V3 throughout. `api.py` serves these
-records in ICA's wire format.
+Sessions end in every V4 status word of ICA's row of Verity's normalisation
+table (`ICA_COVERAGE`, once `sessions` >= 15). The V4 search endpoints the
+simulator serves answer V4 spellings only (`IN_PROGRESS`, never V3's
+`INPROGRESS`: the spec's V4 status pattern has none); V3 spellings belong to
+ICA's deprecated V3 endpoints. `api.py` serves these records in ICA's wire format.
 """
 
 from __future__ import annotations
@@ -75,10 +76,9 @@ class IcaSession:
     project: IcaProject
     user_reference: str
     workflow: IcaWorkflow
-    timeline: Timeline  # V4 words; `v3` sessions are served with V3 spellings
+    timeline: Timeline  # V4 words, as served
     technical_tags: tuple[str | None, ...] | None
     user_tags: tuple[str | None, ...] | None
-    v3: bool
     owner_id: str
     analyses: tuple[IcaAnalysis, ...]
     summary: str | None  # served once final
@@ -126,24 +126,22 @@ ICA_V4_PATH = (
     "REQUESTED", "QUEUED", "INITIALIZING", "PREPARING_INPUTS", "IN_PROGRESS",
     "GENERATING_OUTPUTS", "SUCCEEDED",
 )  # fmt: skip
-# V3 spelling of the V4 words that have one. Real ICA still serves these.
+# V3 spelling of the V4 words that have one (ICA's deprecated V3 endpoints).
 ICA_V3_SPELLING = {
     "IN_PROGRESS": "INPROGRESS",
     "AWAITING_INPUT": "AWAITINGINPUT",
     "FAILED_FINAL": "FAILEDFINAL",
 }
-ICA_V4_SPELLING = {v3: v4 for v4, v3 in ICA_V3_SPELLING.items()}
 ICA_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "FAILED_FINAL", "ABORTED"})
 ICA_COVERAGE = (
-    "REQUESTED", "QUEUED", "INITIALIZING", "PREPARING_INPUTS", "INPROGRESS", "IN_PROGRESS",
-    "GENERATING_OUTPUTS", "ABORTING", "AWAITINGINPUT", "AWAITING_INPUT", "SUCCEEDED",
-    "FAILED", "FAILEDFINAL", "FAILED_FINAL", "ABORTED",
+    "REQUESTED", "QUEUED", "INITIALIZING", "PREPARING_INPUTS", "IN_PROGRESS",
+    "GENERATING_OUTPUTS", "ABORTING", "AWAITING_INPUT", "SUCCEEDED", "FAILED",
+    "FAILED_FINAL", "ABORTED",
 )  # fmt: skip
 ICA_WEIGHTS = {
-    "SUCCEEDED": 45, "FAILED": 8, "FAILED_FINAL": 5, "FAILEDFINAL": 3, "ABORTED": 5,
-    "IN_PROGRESS": 8, "INPROGRESS": 3, "GENERATING_OUTPUTS": 4, "AWAITING_INPUT": 5,
-    "AWAITINGINPUT": 2, "REQUESTED": 3, "QUEUED": 3, "INITIALIZING": 2,
-    "PREPARING_INPUTS": 2, "ABORTING": 2,
+    "SUCCEEDED": 45, "FAILED": 8, "FAILED_FINAL": 8, "ABORTED": 5, "IN_PROGRESS": 11,
+    "GENERATING_OUTPUTS": 4, "AWAITING_INPUT": 7, "REQUESTED": 3, "QUEUED": 3,
+    "INITIALIZING": 2, "PREPARING_INPUTS": 2, "ABORTING": 2,
 }  # fmt: skip
 ICA_WORKFLOWS = (
     (
@@ -160,7 +158,7 @@ ICA_WORKFLOWS = (
 
 
 def _ica_path(final: str) -> list[str]:
-    word = ICA_V4_SPELLING.get(final, final)
+    word = final
     upto_running = list(ICA_V4_PATH[: ICA_V4_PATH.index("IN_PROGRESS") + 1])
     if word in ICA_V4_PATH:
         return list(ICA_V4_PATH[: ICA_V4_PATH.index(word) + 1])
@@ -225,7 +223,7 @@ def _ica_analyses(
 
 
 def _ica_summary(final: str, analyses: Sequence[IcaAnalysis]) -> str | None:
-    word = ICA_V4_SPELLING.get(final, final)
+    word = final
     if word == "SUCCEEDED":
         return f"All {len(analyses)} orchestrated analyses succeeded."
     if word in {"FAILED", "FAILED_FINAL"}:
@@ -313,11 +311,6 @@ def ica_world_build(*, seed: int, sessions: int) -> IcaWorld:
             user = None
         elif roll < 0.3:
             user = (*(user or ()), None)
-        # Sessions ending in a V3 spelling speak V3 throughout, and a few others
-        # too; never those ending in a V4 word that has a V3 twin (coverage).
-        v3 = slot.final in ICA_V4_SPELLING or (
-            slot.final not in ICA_V3_SPELLING and rng.random() < 0.1
-        )
         analyses = _ica_analyses(rng, ids, timeline, workflow, user_reference, owner_id)
         summary = _ica_summary(slot.final, analyses)
         if summary == "" and rng.random() < 0.3:
@@ -331,7 +324,6 @@ def ica_world_build(*, seed: int, sessions: int) -> IcaWorld:
                 timeline=timeline,
                 technical_tags=technical,
                 user_tags=user,
-                v3=v3,
                 owner_id=owner_id,
                 analyses=analyses,
                 summary=summary,

@@ -109,7 +109,9 @@ class OnfidoApi(ProviderApi):
             },
             "created_at": iso_seconds(created),
             "updated_at": iso_seconds(view.at(since)),
-            "sdk_token": None,
+            # A credential (the SDK acts as the applicant with it) while the
+            # run still waits for the applicant; Verity must never store it.
+            "sdk_token": None if final else f"sim-sdk-token.{run.link_token}",
         }
         if run.applicant.reference:
             data["customer_user_id"] = run.applicant.reference

@@ -69,6 +69,7 @@ def test_numeric_and_date_columns_never_go_through_the_text_guard():
         "checks_attention",
         "checks_rejected",
         "checks_none",
+        "risk_score",
     }
     for column in (*exports.SESSION_COLUMNS, *exports.CHECK_COLUMNS):
         if column.field in numeric:
@@ -123,9 +124,30 @@ def test_sessions_csv_header_and_one_full_row(queue, exporter_client):
         "Assignee": "rita-reviewer",
         "Last decision": "",
         "Last decision at (UTC)": "",
+        "User reference": "",
+        "Provider decision": "",
+        "Risk score": "",
+        "Applicant link expires (UTC)": "",
         "Tags": "vip",
         "Verity URL": f"http://testserver/sessions/{session.pk}/",
     }
+
+
+def test_sessions_csv_carries_user_reference_decision_score_and_link_expiry(
+    exporter_client,
+):
+    WorkflowSessionFactory(
+        user_reference="=ws_250603_1",
+        decision="review",
+        risk_score=-0.25,
+        link_expires_at=dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC),
+    )
+    header, rows = csv_read(exporter_client.get(SESSIONS_URL))
+    row = dict(zip(header, rows[0], strict=True))
+    assert row["User reference"] == "'=ws_250603_1"  # a provider's text: guarded
+    assert row["Provider decision"] == "review"
+    assert row["Risk score"] == "-0.25"  # a number: as it is
+    assert row["Applicant link expires (UTC)"] == "2026-07-01T12:00:00Z"
 
 
 def test_session_without_provider_client_exports_empty_cells(exporter_client):

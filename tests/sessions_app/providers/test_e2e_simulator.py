@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
+import requests
 
 from sessions_app.exceptions import (
     ProviderAuthError,
@@ -331,6 +333,35 @@ def essentials(record: SessionRecord) -> dict[str, Any]:
 # 1. A first pass is the ground truth --------------------------------------------
 
 
+def test_onfido_contract_fields_come_through_and_credentials_do_not(sim, fake_time):
+    """The simulator serves sdk_token and link.url (credentials), output and
+    a dashboard URL; the records keep the decision, score and link expiry,
+    and nothing of the credentials."""
+    listed = requests.get(
+        f"{sim.base_urls['onfido']}/workflow_runs",
+        params={"page": 1},
+        headers={"Authorization": f"Token token={sim.credentials['onfido']}"},
+        timeout=10,
+    ).json()
+    served = [run for run in listed if run["sdk_token"]]
+    assert served, "the simulator serves tokens for unfinished runs"
+    pages, _ = run_pass(make_adapter(sim, "onfido", fake_time))
+    records = by_id(pages).values()
+    stored = json.dumps(
+        [r.raw for r in records] + [c.raw for r in records for c in r.checks]
+    )
+    assert "sim-sdk-token" not in stored
+    assert "onfido.app/l/" not in stored
+    decided = [r for r in records if r.decision]
+    assert decided
+    assert all(r.risk_score is not None for r in decided)
+    assert all(r.link_expires_at is not None for r in records)
+    assert all(
+        r.dashboard_url.startswith("https://dashboard.onfido.com/results/")
+        for r in records
+    )
+
+
 @parametrize_kind
 def test_first_pass_returns_exactly_the_ground_truth(sim, fake_time, kind):
     adapter = make_adapter(sim, kind, fake_time)
@@ -407,7 +438,9 @@ def test_second_pass_with_known_versions_fetches_no_details(sim, fake_time, kind
             for _, path, _ in made
             if not LIST_PATHS[kind].fullmatch(path)
         )
-        # By id only what the status filter does not name (awaiting_client_input).
+        # By id only what the status filter does not name: every unfinished
+        # status, awaiting_client_input included, is in it.
+        assert "awaiting_client_input" in IN_ROTATION_STATUSES
         status_of = {s["id"]: s["status"] for s in truth["sessions"]}
         assert by_id_calls == sorted(
             i
@@ -746,7 +779,7 @@ def test_one_truncated_list_page_is_retried_transparently(sim, fake_time, kind):
     assert_matches_truth(kind, by_id(pages), truth_of(sim, kind))
 
 
-@parametrize_kind
+@pytest.mark.parametrize("kind", ["onfido", "complycube"])
 def test_truncated_list_page_raises_invalid_and_a_rerun_from_the_cursor_completes(
     sim, fake_time, kind
 ):
@@ -765,6 +798,36 @@ def test_truncated_list_page_raises_invalid_and_a_rerun_from_the_cursor_complete
     pages = committed + rest
     assert_clean(pages)
     assert_matches_truth(kind, by_id(pages), truth_of(sim, kind))
+
+
+def test_a_truncated_ica_project_page_skips_that_project_until_the_next_pass(
+    sim, fake_time
+):
+    """ICA: one project answering garbage is reported and the others synced;
+    the next pass reads it again (IcaAdapter._project_failure)."""
+    adapter = make_adapter(sim, "ica", fake_time, options=SMALL_PAGES["ica"])
+    pages: list[Page] = []
+
+    def fault_after_first(page: Page) -> None:
+        pages.append(page)
+        if len(pages) == 1:
+            sim.set_faults("ica", malformed_burst=2)
+
+    first, _ = run_pass(adapter, on_page=fault_after_first)
+
+    [skipped] = [q for page in first for q in page.quarantined]
+    assert skipped.record_type == "project"
+    assert "not valid JSON" in skipped.reason
+    truth = truth_of(sim, "ica")
+    of_project = {
+        s["id"] for s in truth["sessions"] if s["client_id"] == skipped.external_id
+    }
+    others = {s["id"] for s in truth["sessions"]} - of_project
+    assert of_project - set(by_id(first)), "sessions of the skipped project were left"
+    assert others <= set(by_id(first))
+    second, _ = run_pass(adapter, cursor=first[-1].cursor)
+    assert_clean(second)
+    assert_matches_truth("ica", by_id(second), truth)
 
 
 # 5d. Unknown enum values ---------------------------------------------------------------------

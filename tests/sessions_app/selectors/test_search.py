@@ -39,6 +39,7 @@ def _old_q(value: str) -> list[int]:
             Q(provider_client__name__icontains=value)
             | Q(provider_client__client__display_name__icontains=value)
             | Q(external_id=value)
+            | Q(user_reference=value)
             | Q(provider_client__external_id=value)
             | Q(provider_client__external_reference=value)
         ).values_list("pk", flat=True)
@@ -114,6 +115,12 @@ def people():
         connection=onfido, provider_client=None, external_id="pc-zora"
     )
     WorkflowSessionFactory(connection=cube, provider_client=None, external_id="orphan")
+    # ICA sessions found by their user reference (two share one).
+    ica = ProviderConnectionFactory(kind=ProviderKind.ICA, slug="ica")
+    for n, reference in enumerate(("ws_250603_run_1", "ws_250603_run_1", "ws_other")):
+        WorkflowSessionFactory(
+            connection=ica, external_id=f"ica-{n}", user_reference=reference
+        )
     return pcs
 
 
@@ -132,6 +139,8 @@ TERMS = [
     "  acme  ",  # padded
     "no such person",  # matches nothing
     "ref-acme",  # exact ids are case-sensitive: nothing
+    "ws_250603_run_1",  # an ICA user reference, on two sessions
+    "ws_250603",  # user references match exactly: nothing
 ]
 
 
@@ -187,6 +196,13 @@ def test_a_cut_off_list_with_repeated_provider_clients_never_loses_rows(monkeypa
     got, _ = _searched("tern")
     assert got == _old_q("tern")
     assert len(got) == 3
+
+
+def test_a_user_reference_finds_its_sessions(people):
+    got, _ = _searched("ws_250603_run_1")
+    assert sorted(
+        WorkflowSession.objects.filter(pk__in=got).values_list("external_id", flat=True)
+    ) == ["ica-0", "ica-1"]
 
 
 def test_blank_search_filters_nothing_and_runs_no_query(people):

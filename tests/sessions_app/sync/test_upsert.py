@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
+import responses
 from django.db import connection as db_conn
 from django.db import transaction
 from django.test.utils import CaptureQueriesContext
@@ -22,9 +24,18 @@ from sessions_app.models import (
 )
 from sessions_app.normalization import Normalised
 from sessions_app.providers.base import QuarantineRecord, SessionRecord
+from sessions_app.providers.onfido.adapter import OnfidoAdapter
 from sessions_app.sync import engine as sync
 from sessions_app.sync import upsert
 from tests.factories import ProviderConnectionFactory, SyncRunFactory
+from tests.helpers.providers import (
+    ONFIDO_BASE,
+    FakeTime,
+    load,
+    make_adapter,
+    register_onfido,
+    run_pass,
+)
 from tests.helpers.sync import session_writes, sessions_populate
 from tests.sessions_app.fake_provider import fake_provider_install
 
@@ -463,3 +474,66 @@ def test_a_row_a_concurrent_writer_inserted_meanwhile_does_not_fail_the_page(
     assert result.quarantined == 1
     record = QuarantinedRecord.objects.get()
     assert (record.created_at, record.last_seen_at) == (t0, later)
+
+
+def test_the_contract_columns_are_written_and_rewritten(monkeypatch):
+    _, connection = fake_provider_install(monkeypatch)
+    record = SessionRecord(
+        external_id="ok-1",
+        raw_status="review",
+        normalised=Normalised("completed", "attention", True),
+        user_reference="ws_250603_1",
+        decision="review",
+        risk_score=0.75,
+        link_expires_at=dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC),
+        raw={"id": "ok-1"},
+    )
+    with transaction.atomic():
+        upsert.session_upsert_batch(connection=connection, records=[record])
+    stored = WorkflowSession.objects.get(external_id="ok-1")
+    assert (
+        stored.user_reference,
+        stored.decision,
+        stored.risk_score,
+        stored.link_expires_at,
+    ) == ("ws_250603_1", "review", 0.75, dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC))
+
+    changed = dataclasses.replace(
+        record,
+        decision="approved",
+        risk_score=float("nan"),  # never stored: not a number a page can show
+        link_expires_at=None,
+        raw={"id": "ok-1", "v": 2},
+    )
+    with transaction.atomic():
+        upsert.session_upsert_batch(connection=connection, records=[changed])
+    stored.refresh_from_db()
+    assert (stored.decision, stored.risk_score, stored.link_expires_at) == (
+        "approved",
+        None,
+        None,
+    )
+
+
+def test_an_onfido_run_is_stored_without_its_credentials():
+    connection = ProviderConnectionFactory(kind="onfido")
+    run = {
+        **load("onfido", "workflow_runs/page-1.json")[1],
+        "sdk_token": "eyJhbGciOi.sdk-secret",
+        "output": {"decision": "review", "risk_score": 0.5},
+    }
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        register_onfido(rsps, pages=[[run], []])
+        adapter = make_adapter(OnfidoAdapter, FakeTime(), base_url=ONFIDO_BASE)
+        records = [r for page in run_pass(adapter) for r in page.sessions]
+
+    with transaction.atomic():
+        upsert.session_upsert_batch(connection=connection, records=records)
+
+    stored = WorkflowSession.objects.get()
+    raw = json.dumps(stored.raw_payload)
+    assert "sdk-secret" not in raw
+    assert "sdk_token" not in raw
+    assert "eu.onfido.app/l/" not in raw  # the run link's url: a credential too
+    assert (stored.decision, stored.risk_score) == ("review", 0.5)
+    assert stored.dashboard_url.startswith("https://dashboard.onfido.com/results/")

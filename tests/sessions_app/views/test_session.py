@@ -507,3 +507,35 @@ def test_next_in_queue_costs_a_constant_number_of_queries(
         return len(captured.captured_queries)
 
     assert count(8) == count(60)
+
+
+def test_session_page_shows_user_reference_decision_score_and_link_expiry(
+    viewer_client, data
+):
+    session = data.sessions[0]
+    WorkflowSession.objects.filter(pk=session.pk).update(
+        user_reference="ws_250603_A01234_0042_1",
+        decision="review",
+        risk_score=0.42,
+        link_expires_at=dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC),
+    )
+    page = viewer_client.get(
+        reverse("session-detail", args=[session.pk])
+    ).content.decode()
+    assert (
+        '<dt>User reference</dt><dd class="mono">ws_250603_A01234_0042_1</dd>' in page
+    )
+    provider_decision = page.split("<dt>Provider decision</dt>")[1].split("</dd>")[0]
+    assert "review" in provider_decision
+    assert "0.42" in provider_decision
+    assert "Applicant link expires</th><td>2026-07-01 12:00:00" in page
+
+
+def test_session_page_without_them_shows_no_empty_rows(viewer_client, data):
+    session = data.sessions[0]
+    page = viewer_client.get(
+        reverse("session-detail", args=[session.pk])
+    ).content.decode()
+    assert "<dt>User reference</dt>" not in page
+    assert "<dt>Provider decision</dt>" not in page
+    assert "Applicant link expires" not in page

@@ -6,9 +6,15 @@ import datetime as dt
 import json
 
 import pytest
+import requests
 from responses import matchers
 
-from sessions_app.exceptions import ProviderAuthError, ProviderResponseInvalid
+from sessions_app.exceptions import (
+    ProviderAuthError,
+    ProviderRateLimited,
+    ProviderResponseInvalid,
+    ProviderUnavailable,
+)
 from sessions_app.providers.base import Budget, payload_hash
 from sessions_app.providers.ica.adapter import IcaAdapter
 from tests.helpers.providers import (
@@ -118,6 +124,7 @@ def test_a_succeeded_session_with_tags_analyses_and_project(rsps, adapter):
         load("ica", f"projects/{P1}/workflowSessions-search/page-1.json")["items"][0]
     )
     assert session.raw["session"]["userReference"] == "ws_250603_A01234_0042_1"
+    assert session.user_reference == "ws_250603_A01234_0042_1"
     assert session.raw["project_id"] == P1
 
 
@@ -366,3 +373,143 @@ def test_budget_spent_before_the_first_page_yields_a_resumable_page(rsps, adapte
     assert [page.done for page in pages] == [False]
     assert pages[0].cursor["pass"]["projects"] is None
     assert len(rsps.calls) == 0
+
+
+# A project that fails is that project's problem; the provider's stops the pass.
+
+
+def _project_fails(rsps, project_id, **response):
+    rsps.post(
+        f"{ICA_BASE}/api/projects/{project_id}/workflowSessions:search", **response
+    )
+
+
+SERVER_ERROR = {
+    "status": 500,
+    "json": {"type": "about:blank", "title": "ICA_GENR_001", "status": 500},
+    "content_type": "application/problem+json",
+}
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [SERVER_ERROR, {"json": {"data": []}}, {"status": 400, "json": {"title": "x"}}],
+    ids=["server error", "garbage", "refused"],
+)
+def test_one_failing_project_is_reported_and_the_others_synced(
+    rsps, fake_time, failure
+):
+    adapter = make_adapter(
+        IcaAdapter,
+        fake_time,
+        base_url=ICA_BASE,
+        options={"project_ids": [P2, "broken-project", P1]},
+    )
+    register_ica(rsps, projects=False)
+    _project_fails(rsps, "broken-project", **failure)
+
+    pages = run_pass(adapter)
+
+    assert session_ids(pages) == [W4, W1, W2, W3]
+    [quarantined] = [q for page in pages for q in page.quarantined]
+    assert (quarantined.record_type, quarantined.external_id) == (
+        "project",
+        "broken-project",
+    )
+    assert quarantined.reason.startswith(
+        "project could not be read this pass (retried next pass): "
+    )
+    assert pages[-1].done is True
+
+
+def test_the_failed_project_is_read_again_by_the_next_pass(rsps, fake_time):
+    adapter = make_adapter(
+        IcaAdapter, fake_time, base_url=ICA_BASE, options={"project_ids": [P1, P2]}
+    )
+    register_ica(rsps, projects=False)
+    rsps.replace(
+        "POST", f"{ICA_BASE}/api/projects/{P1}/workflowSessions:search", **SERVER_ERROR
+    )
+    first = run_pass(adapter)
+    assert session_ids(first) == [W4]
+
+    rsps.reset()
+    register_ica(rsps, projects=False)
+    second = run_pass(adapter, cursor=first[-1].cursor)
+
+    assert session_ids(second) == [W1, W2, W3, W4]
+
+
+def test_two_projects_failing_in_a_row_stop_the_pass(rsps, fake_time):
+    adapter = make_adapter(
+        IcaAdapter,
+        fake_time,
+        base_url=ICA_BASE,
+        options={"project_ids": [P2, "broken-1", "broken-2", P1]},
+    )
+    register_ica(rsps, projects=False)
+    _project_fails(rsps, "broken-1", **SERVER_ERROR)
+    _project_fails(rsps, "broken-2", **SERVER_ERROR)
+
+    with pytest.raises(ProviderUnavailable):
+        run_pass(adapter)
+
+
+def test_a_failing_only_project_stops_the_pass(rsps, fake_time):
+    adapter = make_adapter(
+        IcaAdapter, fake_time, base_url=ICA_BASE, options={"project_ids": [P2]}
+    )
+    _project_fails(rsps, P2, **SERVER_ERROR)
+
+    with pytest.raises(ProviderUnavailable):
+        run_pass(adapter)
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        ({"status": 429, "headers": {"Retry-After": "30"}}, ProviderRateLimited),
+        ({"body": requests.ConnectionError("refused")}, ProviderUnavailable),
+        (
+            {"status": 401, "json": load("ica", "errors/unauthorized.json")},
+            ProviderAuthError,
+        ),
+    ],
+    ids=["rate limited", "unreachable", "bad key"],
+)
+def test_the_providers_own_failures_still_stop_the_pass(
+    rsps, fake_time, failure, error
+):
+    adapter = make_adapter(
+        IcaAdapter, fake_time, base_url=ICA_BASE, options={"project_ids": [P2, P1]}
+    )
+    register_ica(rsps, projects=False)
+    rsps.replace(
+        "POST", f"{ICA_BASE}/api/projects/{P1}/workflowSessions:search", **failure
+    )
+
+    with pytest.raises(error):
+        run_pass(adapter)
+
+
+def test_completed_at_only_for_final_statuses(rsps, fake_time):
+    adapter = make_adapter(
+        IcaAdapter, fake_time, base_url=ICA_BASE, options={"project_ids": P2}
+    )
+    register_ica(rsps, projects=False)
+    body = load("ica", f"projects/{P2}/workflowSessions-search/page-1.json")
+    # An AWAITING_INPUT session carrying an endDate (a step's end, not the
+    # session's): it has not completed.
+    body["items"][0]["endDate"] = "2025-06-04T10:00:00Z"
+    rsps.replace(
+        "POST",
+        f"{ICA_BASE}/api/projects/{P2}/workflowSessions:search",
+        json=body,
+        content_type=MEDIA,
+    )
+
+    [session] = by_id(run_pass(adapter)).values()
+
+    assert session.normalised.status == "awaiting_input"
+    assert session.completed_at is None
+    assert session.updated_at == dt.datetime(2025, 6, 4, 10, 0, tzinfo=dt.UTC)

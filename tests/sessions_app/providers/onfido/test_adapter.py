@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from responses import matchers
@@ -35,6 +36,7 @@ R3 = "c1d2e3f4-0000-4111-8222-000000000003"
 R4 = "c1d2e3f4-0000-4111-8222-000000000004"
 R5 = "c1d2e3f4-0000-4111-8222-000000000005"
 GONE = "c1d2e3f4-0000-4111-8222-0000000000ff"
+CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 ALL_RUNS = [R1, R2, R3, R4, R5]
 
 
@@ -211,7 +213,7 @@ BEFORE_WINDOW = {"created_at_lt": "2025-06-04"}
 STATUS_QUERY = {
     "page": "1",
     "sort": "desc",
-    "status": "awaiting_input,processing,review",
+    "status": "awaiting_client_input,awaiting_input,processing,review",
     **BEFORE_WINDOW,
 }
 
@@ -757,3 +759,111 @@ def test_the_token_never_reaches_quarantine_logs_or_errors(rsps, adapter, secret
     assert secret_logs.records  # the failures were logged...
     for record in secret_logs.records:  # ...without the credential
         assert TOKEN not in record.getMessage()
+
+
+# Contract details: what a run's output, link, token and dashboard URL become.
+
+
+def _one_run(rsps, adapter, **fields):
+    run = {**load("onfido", "workflow_runs/page-1.json")[1], **fields}
+    register_onfido(rsps, pages=[[run], []])
+    [page, _] = run_pass(adapter)
+    [record] = page.sessions
+    return record
+
+
+def test_output_decision_risk_score_and_link_expiry(rsps, adapter):
+    record = _one_run(
+        rsps,
+        adapter,
+        output={"decision": "approved", "risk_score": 0.27, "doc": {"x": 1}},
+        link={
+            "url": "https://eu.onfido.app/l/secret-link",
+            "completed_redirect_url": "https://example.com/done",
+            "expired_redirect_url": None,
+            "expires_at": "2025-06-10T12:00:00Z",
+            "language": "en_US",
+        },
+    )
+
+    assert (record.decision, record.risk_score) == ("approved", 0.27)
+    assert record.link_expires_at == dt.datetime(2025, 6, 10, 12, tzinfo=dt.UTC)
+    assert record.raw["run"]["output"]["doc"] == {"x": 1}
+    assert record.raw["run"]["link"] == {
+        "completed_redirect_url": "https://example.com/done",
+        "expired_redirect_url": None,
+        "expires_at": "2025-06-10T12:00:00Z",
+        "language": "en_US",
+    }
+
+
+@pytest.mark.parametrize(
+    "output",
+    [{}, {"decision": ["x"], "risk_score": "high"}, {"risk_score": True}, None],
+)
+def test_an_output_without_a_usable_decision_or_score(rsps, adapter, output):
+    record = _one_run(rsps, adapter, output=output)
+    assert (record.decision, record.risk_score) == ("", None)
+
+
+def test_credentials_are_cut_from_the_run_and_its_tasks(rsps, adapter):
+    run = {
+        **load("onfido", "workflow_runs/page-1.json")[0],
+        "sdk_token": "eyJhbGciOi.sdk-secret",
+    }
+    register_onfido(rsps, pages=[[run], []])
+    task_path = f"{ONFIDO_BASE}/workflow_runs/{R1}/tasks"
+    [listed, *_] = load("onfido", f"workflow_runs/{R1}/tasks.json")
+    task = load("onfido", f"workflow_runs/{R1}/tasks/{listed['id']}.json")
+    task["output"] = {**(task["output"] or {}), "nested": {"sdk_token": "t-secret"}}
+    rsps.replace("GET", f"{task_path}/{listed['id']}", json=task)
+
+    [page, _] = run_pass(adapter)
+
+    [record] = page.sessions
+    stored = json.dumps(record.raw) + json.dumps([c.raw for c in record.checks])
+    assert "secret" not in stored
+    assert "sdk_token" not in stored
+    assert "url" not in record.raw["run"]["link"]
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        (f"https://dashboard.onfido.com/results/{R2}", True),
+        (f"https://dashboard.us.onfido.com/results/{R2}", True),
+        (f"https://DASHBOARD.CA.ONFIDO.COM/results/{R2}", True),
+        (f"http://dashboard.onfido.com/results/{R2}", False),
+        ("javascript:alert(1)//dashboard.onfido.com", False),
+        (f"https://dashboard.onfido.com.evil.example/results/{R2}", False),
+        (f"https://user@dashboard.onfido.com/results/{R2}", False),
+        (f"https://dashboard.onfido.com:8443/results/{R2}", False),
+        ("https://evil.example/", False),
+        ("https://dashboard.onfido.com/" + "x" * 1000, False),
+        (17, False),
+    ],
+)
+def test_dashboard_url_only_on_onfidos_own_dashboard(rsps, adapter, url, kept):
+    record = _one_run(rsps, adapter, dashboard_url=url)
+    assert record.dashboard_url == (url if kept else "")
+
+
+def test_the_status_listing_names_every_unfinished_status():
+    import yaml
+
+    from sessions_app.providers.onfido.adapter import (
+        FILTER_STATUSES,
+        IN_ROTATION_STATUSES,
+    )
+
+    spec = yaml.safe_load(
+        (CONTRACTS / "onfido-openapi.bundled.yaml").read_text(encoding="utf-8")
+    )
+    enum = spec["components"]["schemas"]["workflow_run_status"]["enum"]
+    assert set(FILTER_STATUSES) == set(enum)
+    assert IN_ROTATION_STATUSES == (
+        "awaiting_client_input",
+        "awaiting_input",
+        "processing",
+        "review",
+    )

@@ -2,22 +2,20 @@
 
 Every request made here is a real HTTP exchange with the running simulator;
 openapi-core validates the request and the response as the spec declares them
-(tests/contracts/), tolerating only the V3 status spellings real ICA mixes in
-(`assert_ica_contract`).
+(tests/contracts/), strictly: the V4 search answers V4 status spellings only.
 """
 
 from __future__ import annotations
 
 from openapi_core import OpenAPI
 
-from tests.helpers.simulator import Provider, assert_contract, assert_ica_contract
+from tests.helpers.simulator import Provider, assert_contract
 
 
 def _ica_pages(
     ica: Provider, spec: OpenAPI, method: str, path: str, page_size: int
-) -> tuple[list[dict], int]:
+) -> list[dict]:
     items: list[dict] = []
-    tolerated = 0
     token = None
     while True:
         params = {"pageSize": page_size, **({"pageToken": token} if token else {})}
@@ -26,22 +24,22 @@ def _ica_pages(
         else:
             response = ica.post(path, params=params, json={})
         assert response.status_code == 200, response.text
-        tolerated += assert_ica_contract(spec, response)
+        assert_contract(spec, response)
         items.extend(response.json()["items"])
         token = response.json()["nextPageToken"]
         if not token:
-            return items, tolerated
+            return items
 
 
 def test_every_ica_endpoint_matches_the_spec(sim, ica: Provider, ica_contract):
     spec, _ = ica_contract
-    projects, _ = _ica_pages(ica, spec, "GET", "/api/projects", page_size=2)
+    projects = _ica_pages(ica, spec, "GET", "/api/projects", page_size=2)
     assert len(projects) == len(sim.world.ica.projects)
-    sessions_total = tolerated = analyses = 0
+    sessions_total = analyses = 0
     analysed_statuses: set[str] = set()
     for project in projects:
         assert_contract(spec, ica.get(f"/api/projects/{project['id']}"))
-        sessions, v3 = _ica_pages(
+        sessions = _ica_pages(
             ica,
             spec,
             "POST",
@@ -49,7 +47,6 @@ def test_every_ica_endpoint_matches_the_spec(sim, ica: Provider, ica_contract):
             4,
         )
         sessions_total += len(sessions)
-        tolerated += v3
         for session in sessions:
             if session["status"] in analysed_statuses:
                 continue  # one session per status covers every analysis shape
@@ -64,8 +61,6 @@ def test_every_ica_endpoint_matches_the_spec(sim, ica: Provider, ica_contract):
     assert sessions_total == state["counts"]["sessions"]
     assert analysed_statuses == set(state["by_status"])
     assert analyses > 0
-    # The documented exception really is exercised (V3 spellings are on the wire).
-    assert tolerated >= 2
 
 
 def test_ica_search_filters_and_offset_paging_match_the_spec(
@@ -78,13 +73,13 @@ def test_ica_search_filters_and_offset_paging_match_the_spec(
         path,
         json={"status": ["SUCCEEDED", "FAILED", "IN_PROGRESS"], "userReference": None},
     )
-    assert_ica_contract(spec, filtered)
+    assert_contract(spec, filtered)
     offset = ica.post(
         path,
         params={"sort": "startDate desc", "pageOffset": "0", "pageSize": "3"},
         json={},
     )
-    assert_ica_contract(spec, offset)
+    assert_contract(spec, offset)
     assert offset.json()["nextPageToken"] == ""
 
 
