@@ -9,8 +9,9 @@
    nor Django, DRF, Celery or the project's settings: sharing code with the client
    it plays against would let a bug on one side hide the same bug on the other,
    and `simulate_providers` serves without a database.
-5. Inside `sessions_app.sync` imports run one way: engine -> runs -> upsert ->
-   schedule/related -> values (lease beside them, used by runs and the engine).
+5. Inside `sessions_app.sync` imports run one way: engine -> children -> runs ->
+   upsert -> schedule/related -> values (lease beside them, used by runs and the
+   engine).
 6. Shared leaves (`sessions_app.sync.values`, the providers' normalisation rows)
    import nothing of Verity's but the vocabulary: any layer may use them, which
    is why the models take their column caps from `sync.values`.
@@ -85,7 +86,8 @@ SYNC_RANK = {
     "sessions_app.sync.related": 1,
     "sessions_app.sync.upsert": 2,
     "sessions_app.sync.runs": 3,
-    "sessions_app.sync.engine": 4,
+    "sessions_app.sync.children": 4,
+    "sessions_app.sync.engine": 5,
 }
 
 # (importer, imported) imports that break a rule today, and what removes them.

@@ -290,6 +290,10 @@ VERITY_SYNC_LEASE_SECONDS = env.int(
 )
 # How many unfinished sessions one sync hands the adapter to re-poll by id.
 VERITY_SYNC_REFRESH_LIMIT = env.int("VERITY_SYNC_REFRESH_LIMIT", default=500)
+# How many sessions in rotation one sync re-reads in full, checks included,
+# least recently read first (their own change marker says nothing about their
+# checks; see docs/operations.md, "Fresh checks"). 0 turns it off.
+VERITY_SYNC_CHILDREN_LIMIT = env.int("VERITY_SYNC_CHILDREN_LIMIT", default=100)
 # A 429's Retry-After becomes the task's retry countdown, capped far below the
 # Redis visibility timeout (1 h) so a delayed retry is never redelivered twice.
 VERITY_RETRY_COUNTDOWN_CAP = env.int("VERITY_RETRY_COUNTDOWN_CAP", default=900)

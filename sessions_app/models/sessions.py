@@ -114,7 +114,15 @@ class WorkflowSession(models.Model):
     # the sync skips the per-session detail calls.
     source_version = models.CharField(max_length=SOURCE_VERSION_MAX, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
+    # Bumped whenever a sync sees the session, even listed unchanged: the
+    # re-poll rotation (`sync.schedule.refresh_ids`).
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # When the session was last read in full (its checks with it), by a pass or
+    # a webhook refresh; never by a listing that found it unchanged. While the
+    # session is in rotation, the sync re-reads the least recently read ones so
+    # that checks progressing under a still session are seen
+    # (`sync.schedule.children_due`).
+    detail_read_at = models.DateTimeField(null=True, blank=True)
     # Review state, written only by the review services (audited).
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -193,6 +201,12 @@ class WorkflowSession(models.Model):
             models.Index(
                 fields=["connection", "status", "outcome"],
                 name="session_conn_status_outcome",
+            ),
+            # The children re-read rotation: a connection's sessions, least
+            # recently read in full first.
+            models.Index(
+                fields=["connection", "detail_read_at"],
+                name="session_conn_detail_read",
             ),
         ]
 

@@ -249,3 +249,9 @@ class ProviderAdapter(abc.ABC):
 
         `hint` carries what a webhook said (e.g. an ICA project id).
         """
+
+    def refresh_hint(self, stored_payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the `fetch_session` hint that finds a stored session again,
+        from the payload this adapter's records stored for it (`SessionRecord.raw`).
+        The sync's children re-read uses it; none is needed by default."""
+        return {}

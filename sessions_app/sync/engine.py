@@ -1,7 +1,7 @@
 """The sync engine: provider pages → normalised records → batched upserts → SyncRun.
 
-Where things are (imports run one way: engine → runs → upsert → schedule →
-values; `lease` is used by runs and the engine):
+Where things are (imports run one way: engine → children → runs → upsert →
+schedule → values; `lease` is used by runs and the engine):
 
 - `engine` (here): the passes. `provider_sync` runs one bounded sync of one
   connection, `provider_sync_pass` repeats it to the end of the pass
@@ -11,7 +11,9 @@ values; `lease` is used by runs and the engine):
 - `runs`: SyncRun start, page commit (rows + cursor + lease renewal in one
   transaction), finish, skipped; batching adapter pages into commits.
 - `upsert` and `related`: the write service (`session_upsert_batch`).
-- `schedule`: what is due, full passes, the re-poll rotation, known versions.
+- `children`: the children re-read after a pass (fresh checks under still sessions).
+- `schedule`: what is due, full passes, the re-poll and children rotations,
+  known versions.
 - `lease`: the per-connection lease.
 - `values`: value cleaning and the column caps (also used by the adapters).
 
@@ -27,6 +29,12 @@ Contract of the passes:
   caller as SyncRateLimited, which carries the run and the provider's
   Retry-After (the Celery task reschedules, a foreground pass waits).
 - A full pass (`full=True`) ignores every stored change marker.
+- Fresh children (`children`): each run also re-reads in full, checks
+  included, up to VERITY_SYNC_CHILDREN_LIMIT sessions in rotation, least
+  recently read in full first. The adapter gets them as unknown (and as
+  refresh ids), so a listing that returns them reads them in full; once the
+  pass is done, those it did not read are fetched by id with what is left of
+  the budget.
 - A webhook's targeted refresh does not take the lease: it is one idempotent
   upsert recorded as a `webhook` SyncRun, and a long sync must not delay it.
   A page fetched just before it can commit an older copy over the refreshed
@@ -56,6 +64,7 @@ from ..models import (
 )
 from ..providers import adapter_for
 from ..providers.base import Budget, no_known_versions
+from .children import children_reread, pages_read_ids, pass_started_at
 from .lease import connection_lease_acquire, connection_lease_release
 from .runs import (
     RUN_COUNT_FIELDS,
@@ -70,7 +79,7 @@ from .runs import (
     sync_run_start,
     sync_runs_interrupted_fail,
 )
-from .schedule import known_versions_for, refresh_ids
+from .schedule import children_due, known_versions_for, refresh_ids
 from .upsert import BatchResult, session_upsert_batch
 
 logger = logging.getLogger(__name__)
@@ -154,17 +163,22 @@ def _provider_sync_leased(
         max_seconds=settings.VERITY_SYNC_MAX_SECONDS,
     )
     done = False
+    # Sessions read in full since the pass began are not due again in it.
+    pass_started = pass_started_at(connection.sync_cursor, full=full, now=now)
+    read: set[str] = set()
     try:
         adapter = adapter_for(connection)
+        children = children_due(connection=connection, read_before=pass_started)
         pages = adapter.iter_pages(
             cursor=dict(connection.sync_cursor or {}),
             budget=budget,
             full=full,
-            refresh_ids=refresh_ids(connection),
-            # A full pass re-reads every session, whatever change marker it has.
+            refresh_ids=list(dict.fromkeys([*refresh_ids(connection), *children])),
+            # A full pass re-reads every session, whatever change marker it has;
+            # sessions whose children are due are read in full whatever theirs.
             known_versions=no_known_versions
             if full
-            else known_versions_for(connection),
+            else known_versions_for(connection, not_known=children),
         )
         batches = pages_coalesced(
             pages,
@@ -181,6 +195,7 @@ def _provider_sync_leased(
             )
             if on_page is not None:
                 on_page(run, result)
+            read |= pages_read_ids(batch.page)
             if batch.error is not None:
                 raise batch.error
             if batch.page.done:
@@ -188,6 +203,17 @@ def _provider_sync_leased(
                 break
             if budget.exhausted(run.pages):
                 break  # the adapter should have stopped; the cursor is safe either way
+        if done and not budget.exhausted(run.pages):
+            children_reread(
+                connection=connection,
+                run=run,
+                adapter=adapter,
+                external_ids=[i for i in children if i not in read],
+                read_before=pass_started,
+                budget=budget,
+                token=token,
+                on_page=on_page,
+            )
     except ProviderRateLimited as exc:
         sync_run_fail(connection=connection, run=run, exc=exc)
         raise SyncRateLimited(exc, run=run) from exc

@@ -17,19 +17,34 @@ Contract (reads only; nothing here writes):
   least recently synced first and bounded by VERITY_SYNC_REFRESH_LIMIT
   (`refresh_ids`). Every sync that sees such a session bumps its
   `last_synced_at`, which moves the rotation along.
+- The children rotation: a session's change marker says nothing about its
+  checks (ComplyCube `updatedAt`, an Onfido run's `updated_at` and ICA's
+  search item hold still while checks progress), so sessions in rotation are
+  also re-read in full, checks included, least recently read in full first
+  (`detail_read_at`, never read first), at most
+  VERITY_SYNC_CHILDREN_LIMIT per run (`children_due`): an unfinished session
+  always (a new check may appear), a final-looking one still in rotation
+  (Onfido `review`) only while one of its checks is not final. A session
+  read in full since the pass began is not due again in that pass. The
+  engine treats these ids as unknown (`known_versions_for(...,
+  not_known=...)`), so a listing that returns them reads them in full, and
+  reads the rest by id once the pass is done (`children_unread`, see
+  `sync/children.py`). Final sessions are never due.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Max, Min, Q
+from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from ..models import (
     FINAL_STATUSES,
+    Check,
     ProviderConnection,
     Status,
     SyncRun,
@@ -127,15 +142,76 @@ def refresh_ids(connection: ProviderConnection) -> list[str]:
     )
 
 
-def known_versions_for(
+def children_due(
+    *,
     connection: ProviderConnection,
+    read_before: dt.datetime,
+    limit: int | None = None,
+) -> list[str]:
+    """Sessions in rotation whose checks are due to be re-read: not read in full
+    since `read_before` (the pass's start), least recently read first (never
+    read first), at most `limit` (VERITY_SYNC_CHILDREN_LIMIT). One query."""
+    limit = settings.VERITY_SYNC_CHILDREN_LIMIT if limit is None else limit
+    if limit <= 0:
+        return []
+    return list(
+        WorkflowSession.objects.filter(_children_due_q(connection.kind, read_before))
+        .filter(connection=connection)
+        .order_by(F("detail_read_at").asc(nulls_first=True), "id")
+        .values_list("external_id", flat=True)[:limit]
+    )
+
+
+def children_unread(
+    *,
+    connection: ProviderConnection,
+    external_ids: Sequence[str],
+    read_before: dt.datetime,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Of `external_ids` (in that order), those still in rotation and still not
+    read in full since `read_before`, each with its stored payload (what the
+    adapter needs to find it again, `ProviderAdapter.refresh_hint`).
+
+    A session that became final, or was read in full, since it was chosen is
+    left out. One query per chunk of ids (`values.chunks`).
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in chunks(list(dict.fromkeys(external_ids))):
+        found.update(
+            WorkflowSession.objects.filter(
+                _children_due_q(connection.kind, read_before)
+            )
+            .filter(connection=connection, external_id__in=chunk)
+            .order_by()
+            .values_list("external_id", "raw_payload")
+        )
+    return [(ident, found[ident]) for ident in external_ids if ident in found]
+
+
+def _children_due_q(kind: str, read_before: dt.datetime) -> Q:
+    """In rotation, not read in full since `read_before`, and unfinished or
+    holding a check that is not final."""
+    open_check = Check.objects.filter(session=OuterRef("pk")).exclude(
+        status__in=FINAL_STATUSES
+    )
+    return (
+        in_rotation_q(kind)
+        & (Q(status__in=NON_FINAL_STATUSES) | Exists(open_check))
+        & (Q(detail_read_at__isnull=True) | Q(detail_read_at__lt=read_before))
+    )
+
+
+def known_versions_for(
+    connection: ProviderConnection, *, not_known: Collection[str] = ()
 ) -> Callable[[Sequence[str]], Mapping[str, str]]:
     """Return the adapter's `known_versions`: {external_id: stored change marker}
-    for those of the given ids Verity holds with a marker."""
+    for those of the given ids Verity holds with a marker, except `not_known`
+    (sessions due to be read in full whatever their marker, `children_due`)."""
+    skip = frozenset(not_known)
 
     def known_versions(ids: Sequence[str]) -> Mapping[str, str]:
         found: dict[str, str] = {}
-        for chunk in chunks(list(dict.fromkeys(ids))):
+        for chunk in chunks([i for i in dict.fromkeys(ids) if i not in skip]):
             found.update(
                 WorkflowSession.objects.filter(
                     connection=connection, external_id__in=chunk

@@ -16,6 +16,9 @@ Contract:
   written at all; an unfinished one only gets `last_synced_at` bumped (one
   `UPDATE … WHERE id IN (…)` per batch), which moves the re-poll rotation
   (`schedule.refresh_ids`) along.
+- `detail_read_at` (read in full, checks included) is set for every record
+  read completely, written or not, never for one only listed as unchanged or
+  read incompletely: it moves the children rotation (`schedule.children_due`).
 - A session the adapter could not read completely (`SessionRecord.missing`)
   is stored with what was read but without its change marker, whatever the
   adapter put there, so the next pass fetches it in full again. An
@@ -116,6 +119,7 @@ SESSION_SYNC_FIELDS = [
     "payload_hash",
     "source_version",
     "last_synced_at",
+    "detail_read_at",
 ]
 
 
@@ -144,6 +148,7 @@ class _StoredSession(NamedTuple):
     created: dt.datetime
     status: str
     raw_status: str
+    detail_read_at: dt.datetime | None
 
 
 def session_digest(record: SessionRecord) -> str:
@@ -212,9 +217,11 @@ def _session_row(
     digest: str,
     client_ids: Mapping[str, int],
     first_seen_created: dt.datetime,
+    detail_read_before: dt.datetime | None,
     now: dt.datetime,
 ) -> WorkflowSession:
-    """Build the row for a new or changed session (not saved)."""
+    """Build the row for a new or changed session (not saved); an incomplete
+    record keeps the stored `detail_read_at` (`detail_read_before`)."""
     client_key = text(record.client.external_id, ID_MAX) if record.client else ""
     return WorkflowSession(
         connection=connection,
@@ -244,6 +251,7 @@ def _session_row(
         payload_hash=digest,
         source_version=_version(record),
         last_synced_at=now,
+        detail_read_at=detail_read_before if record.missing else now,
     )
 
 
@@ -407,11 +415,13 @@ def session_upsert_batch(
             "provider_created_at",
             "status",
             "raw_status",
+            "detail_read_at",
         ):
             existing[row[0]] = _StoredSession(*row[1:])
 
     changed: list[tuple[SessionRecord, str]] = []
     unchanged_pks: list[int] = []
+    unchanged_read_pks: list[int] = []  # read in full: `detail_read_at` too
     for record in records:
         digest = session_digest(record)
         _unknown_values_count(record, result.unknown_values)
@@ -424,7 +434,10 @@ def session_upsert_batch(
             result.unchanged += 1
             result.session_ids[record.external_id] = current.pk
             if in_rotation(connection.kind, current.status, current.raw_status):
-                unchanged_pks.append(current.pk)
+                if record.missing:
+                    unchanged_pks.append(current.pk)
+                else:
+                    unchanged_read_pks.append(current.pk)
         else:
             changed.append((record, digest))
 
@@ -443,6 +456,10 @@ def session_upsert_batch(
             ).update(last_synced_at=now)
     if unchanged_pks:
         WorkflowSession.objects.filter(pk__in=unchanged_pks).update(last_synced_at=now)
+    if unchanged_read_pks:
+        WorkflowSession.objects.filter(pk__in=unchanged_read_pks).update(
+            last_synced_at=now, detail_read_at=now
+        )
 
     if changed:
         client_ids = provider_clients_upsert(
@@ -458,6 +475,9 @@ def session_upsert_batch(
                 first_seen_created=existing[record.external_id].created
                 if record.external_id in existing
                 else now,
+                detail_read_before=existing[record.external_id].detail_read_at
+                if record.external_id in existing
+                else None,
                 now=now,
             )
             for record, digest in changed

@@ -59,6 +59,13 @@ class FakeProvider:
         # Per iter_pages call, the ids reported unchanged by their version.
         self.listed_unchanged: list[list[str]] = []
         self.fetch_calls: list[tuple[str, Mapping[str, Any] | None]] = []
+        # Sessions the listing leaves out (a window that does not show sessions
+        # holding still, like ComplyCube's `updatedAfter`): only fetch_session
+        # reads them.
+        self.unlisted: set[str] = set()
+        # Write the walker's cursor shape around an unfinished pass
+        # ({"v": 1, "pass": {"mode", "started_at"}}), which says when it began.
+        self.walker_cursor = False
 
     def add(
         self,
@@ -193,7 +200,7 @@ class FakeAdapter(ProviderAdapter):
                 provider=provider.slug,
                 retry_after=provider.rate_limit_retry_after,
             )
-        ids = list(provider.sessions)
+        ids = [i for i in provider.sessions if i not in provider.unlisted]
         listed_unchanged: list[str] = []
         provider.listed_unchanged.append(listed_unchanged)
         offset = int(cursor.get("offset", 0))
@@ -232,6 +239,14 @@ class FakeAdapter(ProviderAdapter):
                 yield page
                 return
             page.cursor = {"offset": offset, "passes": passes}
+            if provider.walker_cursor:
+                started = (cursor.get("pass") or {}).get("started_at") or (
+                    dt.datetime.now(dt.UTC).isoformat()
+                )
+                page.cursor |= {
+                    "v": 1,
+                    "pass": {"mode": "incremental", "started_at": started},
+                }
             yield page
 
     def fetch_session(

@@ -316,5 +316,19 @@ class IcaAdapter(ProviderAdapter):
                 token = next_token
         return None
 
+    def refresh_hint(self, stored_payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The project and `userReference` a stored session was read with
+        (`SessionReader.record`'s raw), so `fetch_session` costs one narrowed
+        search instead of walking every project."""
+        session = stored_payload.get("session")
+        reference = session.get("userReference") if isinstance(session, dict) else None
+        project_id = stored_payload.get("project_id")
+        hint: dict[str, Any] = {}
+        if isinstance(project_id, str) and project_id:
+            hint["project_id"] = project_id
+        if isinstance(reference, str) and reference:
+            hint["user_reference"] = reference
+        return hint
+
 
 ADAPTER = IcaAdapter

@@ -272,7 +272,12 @@ def test_a_changed_client_is_written_even_when_the_session_payload_is_the_same(
     assert client.client.reference == "cust-9"
 
 
-def test_a_session_read_incompletely_is_fetched_again_by_the_next_pass(monkeypatch):
+def test_a_session_read_incompletely_is_fetched_again_by_the_next_pass(
+    monkeypatch, settings
+):
+    # Without the children re-read, which would read run-1 (processing) in
+    # full whatever its marker (tested in sync/test_children.py).
+    settings.VERITY_SYNC_CHILDREN_LIMIT = 0
     provider, connection = fake_provider_install(monkeypatch, page_size=10)
     provider.use_versions = True
     sessions_populate(provider, 2)
@@ -537,3 +542,44 @@ def test_an_onfido_run_is_stored_without_its_credentials():
     assert "eu.onfido.app/l/" not in raw  # the run link's url: a credential too
     assert (stored.decision, stored.risk_score) == ("review", 0.5)
     assert stored.dashboard_url.startswith("https://dashboard.onfido.com/results/")
+
+
+def test_detail_read_at_marks_only_sessions_read_in_full(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=10)
+    sessions_populate(provider, 4)  # run-0, run-2 approved; run-1, run-3 processing
+    provider.incomplete = {"run-3": "check run-check-3: HTTP 500"}
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.MANUAL)
+    read = dict(WorkflowSession.objects.values_list("external_id", "detail_read_at"))
+    assert read["run-3"] is None  # its checks were not read
+    assert all(read[key] for key in ("run-0", "run-1", "run-2"))
+
+    def upsert_at(moment: dt.datetime, **batch) -> upsert.BatchResult:
+        with transaction.atomic():
+            return upsert.session_upsert_batch(
+                connection=connection, now=moment, **batch
+            )
+
+    def stored(key: str) -> tuple:
+        return WorkflowSession.objects.filter(external_id=key).values_list(
+            "detail_read_at", "last_synced_at", "raw_status"
+        )[0]
+
+    hour = timezone.now() + dt.timedelta(hours=1)
+    # Listed unchanged: seen (the re-poll rotation moves), not read.
+    upsert_at(hour, records=[], unchanged_ids=["run-1"])
+    assert stored("run-1")[:2] == (read["run-1"], hour)
+    # Read in full and found unchanged: not rewritten, but read.
+    two = hour + dt.timedelta(hours=1)
+    result = upsert_at(two, records=[provider.record(provider.sessions["run-1"])])
+    assert (result.unchanged, result.updated) == (1, 0)
+    assert stored("run-1")[:2] == (two, two)
+    # Changed but read incompletely: written, and still not read in full.
+    provider.change("run-1", status="declined")
+    provider.incomplete = {"run-1": "check run-check-1: HTTP 500"}
+    three = two + dt.timedelta(hours=1)
+    upsert_at(three, records=[provider.record(provider.sessions["run-1"])])
+    assert stored("run-1") == (two, three, "declined")
+    # A webhook's refresh reads the session in full.
+    provider.incomplete = {}
+    sync.session_refresh_from_provider(connection=connection, external_id="run-3")
+    assert stored("run-3")[0] is not None

@@ -354,6 +354,31 @@ def test_fetch_session_searches_the_hinted_project_by_user_reference(rsps, adapt
     assert session.client.external_id == P2
 
 
+def test_a_stored_session_is_found_again_through_its_refresh_hint(rsps, adapter):
+    register_ica(rsps, projects=False)
+    rsps.replace(
+        "POST",
+        f"{ICA_BASE}/api/projects/{P2}/workflowSessions:search",
+        json=load("ica", f"projects/{P2}/workflowSessions-search/page-1.json"),
+        content_type=MEDIA,
+        match=[matchers.json_params_matcher({"userReference": "ws_manual_trio_17"})],
+    )
+    stored = adapter.fetch_session(
+        W4, hint={"project_id": P2, "user_reference": "ws_manual_trio_17"}
+    ).raw
+    searches = len(calls_to(rsps, SEARCH, "POST"))
+
+    hint = adapter.refresh_hint(stored)
+    session = adapter.fetch_session(W4, hint=hint)
+
+    assert hint == {"project_id": P2, "user_reference": "ws_manual_trio_17"}
+    assert session.external_id == W4
+    # One narrowed search of its project, not a walk of every project.
+    assert len(calls_to(rsps, SEARCH, "POST")) == searches + 1
+    assert adapter.refresh_hint({}) == {}
+    assert adapter.refresh_hint({"project_id": 7, "session": "?"}) == {}
+
+
 def test_fetch_session_without_hint_searches_every_project(rsps, adapter):
     register_ica(rsps)
 
