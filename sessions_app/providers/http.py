@@ -6,21 +6,16 @@ What it guarantees, whichever provider is behind it:
   redirect to another host would carry the API key with it);
 - proxies and the CA bundle read from the environment once, when the client
   is built, and `~/.netrc` never (`environment_settings_freeze`);
-- requests paced by the connection's limiter (`pacing`): one per connection
-  shared by every process (Redis or a locked file), at its effective limit
-  (its override, else the provider's documented one), adaptive: a 429 holds
-  every request of the connection for its `Retry-After` and halves the rate,
-  successes creep it back (`pacing/state.py`);
+- requests paced by the connection's one limiter, shared by every process, at
+  its effective limit, adaptively: a 429 holds it and halves the rate (`pacing`);
 - a few quick retries, exponential backoff with full jitter (0.5 s base, 8 s
   cap), on connection errors, time-outs and 502/503/504, and one on a 2xx
   whose body is not JSON; never urllib3's `Retry`, whose `Retry-After`
   handling can sleep for hours inside a worker;
-- on 429, the provider's `Retry-After` (seconds or HTTP-date) or a backoff
-  value is waited in-process (through the limiter's hold) only when it is at
-  most `max_inline_sleep`, at most twice in a row; otherwise
-  `ProviderRateLimited(retry_after=...)` is raised so the Celery task
-  reschedules itself instead of blocking a worker. A quota 429 (`quota_error`)
-  neither waits nor touches the pace;
+- on 429, `Retry-After` (seconds or HTTP-date) or a backoff is waited (the
+  limiter's hold) only if at most `max_inline_sleep`, twice; else
+  `ProviderRateLimited(retry_after=...)` lets the Celery task reschedule
+  itself. A quota 429 (`quota_error`) neither waits nor touches the pace;
 - every failure is one of the `ProviderError` subclasses of
   `sessions_app.exceptions`, with the HTTP status, the provider's error type
   and message (each provider supplies an `error_parser`);
@@ -369,16 +364,14 @@ class ProviderHTTP:
                     wait = min(
                         BACKOFF_CAP, BACKOFF_BASE * 2 ** (rate_limit_retries + 1)
                     )
-                # Every request of the connection, in every process, holds
-                # until then, and the connection's rate is cut.
+                # The connection holds until then, in every process; its rate is cut.
                 self.rate_limiter.throttled(wait)
                 if (
                     rate_limit_retries < self.max_rate_limit_retries
                     and wait <= self.max_inline_sleep
                 ):
                     rate_limit_retries += 1
-                    # Routine under adaptive pacing: not a warning.
-                    logger.info(
+                    logger.info(  # routine under adaptive pacing: not a warning
                         "%s %s: HTTP %s, waiting %.1f s then retrying (%d/%d)",
                         self.provider,
                         where,
@@ -409,8 +402,7 @@ class ProviderHTTP:
             raise self._error(response, method=method, path=path, where=where)
 
     def _wait_turn(self) -> None:
-        # Sleep for a booked slot, outside every lock; if a 429 arrived
-        # meanwhile (another thread or process), honour its hold and book again.
+        # Sleep for a slot outside every lock; honour a hold set meanwhile.
         while True:
             wait = self.rate_limiter.reserve()
             if wait > 0:
@@ -484,10 +476,8 @@ def connection_http(
     """Return the ProviderHTTP of one connection: `options` from its adapter, then `overrides`.
 
     The credential is always scrubbed from errors and logs. The connection is
-    paced at its effective limit (its override, else `rate_limits`, the
-    provider's documented default) by its one shared limiter
-    (`pacing.connection_rate_limiter`), unless a test injects its own clock
-    or limiter through `overrides`.
+    paced at its effective limit (its override, else `rate_limits`) by its
+    shared limiter, unless a test injects its own clock or limiter.
     """
     rate = rate_limit_effective(
         rate_limits,
