@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from django.test import Client as DjangoClient
 
+from sessions_app.providers.pacing import limiters_reset
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pace():
+    """Each test starts with no connection's pace held or cut by an earlier one."""
+    limiters_reset()
+    yield
+    limiters_reset()
 
 
 @pytest.fixture

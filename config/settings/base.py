@@ -300,6 +300,11 @@ VERITY_RETRY_COUNTDOWN_CAP = env.int("VERITY_RETRY_COUNTDOWN_CAP", default=900)
 VERITY_RETRY_JITTER_SECONDS = env.float("VERITY_RETRY_JITTER_SECONDS", default=5.0)
 # Provider HTTP: never sleep in-process longer than this on a 429.
 VERITY_HTTP_MAX_INLINE_SLEEP = env.float("VERITY_HTTP_MAX_INLINE_SLEEP", default=5.0)
+# Where each connection's pace (rate limiter) lives, shared by every process:
+# redis://… (production), a directory (one locked file per connection), or
+# "memory" (this process only). Empty: Redis (REDIS_URL, else the broker's URL)
+# when the broker is Redis, else the directory VAR_DIR/pace. docs/operations.md.
+VERITY_RATE_LIMIT_URL = env("VERITY_RATE_LIMIT_URL", default="")
 # CSV exports on PostgreSQL: the server writes the CSV (COPY), four times
 # faster than formatting in Python; off, every database takes the Python path.
 VERITY_EXPORT_POSTGRES_COPY = env.bool("VERITY_EXPORT_POSTGRES_COPY", default=True)

@@ -9,6 +9,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 VERITY_HTTP_MAX_INLINE_SLEEP = 0.0
+# Each test process paces on its own; the shared-pace tests give their workers one.
+VERITY_RATE_LIMIT_URL = env("VERITY_RATE_LIMIT_URL", default="memory")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from ..models import ProviderConnection, QuarantinedRecord, SyncRun, WebhookDelivery
+from ..providers import connection_rate_limit
 from .base import AuditedModelAdmin, ReadOnlyAdmin, pretty_json_field
 
 
@@ -18,7 +19,7 @@ class ProviderConnectionAdmin(AuditedModelAdmin):
         "kind",
         "enabled",
         "sync_interval_seconds",
-        "rate_limit_per_second",
+        "effective_rate_limit",
         "last_sync_finished_at",
         "last_success_at",
     )
@@ -26,6 +27,7 @@ class ProviderConnectionAdmin(AuditedModelAdmin):
     search_fields = ("slug", "display_name")
     # What the sync and the lease write: shown, never edited.
     readonly_fields = (
+        "effective_rate_limit",
         "sync_cursor_pretty",
         "last_sync_started_at",
         "last_sync_finished_at",
@@ -41,12 +43,29 @@ class ProviderConnectionAdmin(AuditedModelAdmin):
         ),
         (
             "Sync",
-            {"fields": ("sync_interval_seconds", "rate_limit_per_second", "options")},
+            {
+                "fields": (
+                    "sync_interval_seconds",
+                    "rate_limit_per_second",
+                    "effective_rate_limit",
+                    "options",
+                )
+            },
         ),
-        ("State", {"fields": readonly_fields}),
+        ("State", {"fields": readonly_fields[1:]}),
     )
 
     sync_cursor_pretty = pretty_json_field("sync_cursor", "Sync cursor")
+
+    @admin.display(description="Effective rate limit")
+    def effective_rate_limit(self, obj: ProviderConnection) -> str:
+        """The requests/s the connection is paced to, and where that comes from."""
+        if obj.pk is None and not obj.kind:
+            return "-"
+        limit = connection_rate_limit(obj)
+        if limit.per_second <= 0:
+            return limit.source  # an invalid option, said in words
+        return f"{limit.per_second:.3g}/s ({limit.per_minute:.0f}/min): {limit.source}"
 
 
 @admin.register(SyncRun)

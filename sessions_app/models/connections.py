@@ -41,10 +41,15 @@ class ProviderConnection(TimeStampedModel):
         blank=True,
         help_text='Provider options, e.g. {"region": "eu"} or {"project_ids": ["…"]}.',
     )
+    # An override: blank = the provider's documented limit (providers/pacing/limits.py).
     rate_limit_per_second = models.FloatField(
-        default=5.0,
+        null=True,
+        blank=True,
+        default=None,
         validators=[MinValueValidator(0.01)],
-        help_text="Most requests per second this connection may send.",
+        help_text="Most requests per second this connection may send. Leave blank "
+        "for the provider's documented limit (live or sandbox by the credential's "
+        "prefix, or the 'environment' option).",
     )
     enabled = models.BooleanField(default=True)
     sync_interval_seconds = models.PositiveIntegerField(

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import ProviderConfigurationError
 from .base import ConnectionConfig, ProviderAdapter
-from .registry import adapter_paths
+from .pacing import EffectiveRateLimit, rate_limit_effective
+from .registry import adapter_paths, rate_limits_for
 
 if TYPE_CHECKING:
     from ..models import ProviderConnection
@@ -51,3 +52,18 @@ def connection_config(connection: ProviderConnection) -> ConnectionConfig:
 
 def adapter_for(connection: ProviderConnection) -> ProviderAdapter:
     return adapter_class(connection.kind)(connection_config(connection))
+
+
+def connection_rate_limit(connection: ProviderConnection) -> EffectiveRateLimit:
+    """The rate `connection` is paced to and where it comes from, for the admin
+    and /sync/. Never raises: a bad `environment` option is shown as such."""
+    credential = os.environ.get(connection.credential_env or "") or None
+    try:
+        return rate_limit_effective(
+            rate_limits_for(connection.kind),
+            override=connection.rate_limit_per_second,
+            credential=credential,
+            options=connection.options if isinstance(connection.options, dict) else {},
+        )
+    except ProviderConfigurationError as exc:
+        return EffectiveRateLimit(0.0, str(exc))

@@ -50,7 +50,9 @@ class ConnectionConfig:
     base_url: str
     credential: str = field(repr=False)
     options: Mapping[str, Any] = field(default_factory=dict)
-    rate_limit_per_second: float = 5.0
+    # The connection's own limit (requests/s); None = the provider's documented
+    # default (`<provider>/http.py: RATE_LIMITS`), see `pacing.limits`.
+    rate_limit_per_second: float | None = None
 
 
 @dataclass(slots=True)

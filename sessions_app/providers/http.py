@@ -6,17 +6,16 @@ What it guarantees, whichever provider is behind it:
   redirect to another host would carry the API key with it);
 - proxies and the CA bundle read from the environment once, when the client
   is built, and `~/.netrc` never (`environment_settings_freeze`);
-- requests spaced to the connection's rate limit (`RateLimiter`): per process,
-  which is enough because the sync lock lets one worker sync a connection at a
-  time;
+- requests paced by the connection's one limiter, shared by every process, at
+  its effective limit, adaptively: a 429 holds it and halves the rate (`pacing`);
 - a few quick retries, exponential backoff with full jitter (0.5 s base, 8 s
   cap), on connection errors, time-outs and 502/503/504, and one on a 2xx
   whose body is not JSON; never urllib3's `Retry`, whose `Retry-After`
   handling can sleep for hours inside a worker;
-- on 429, the provider's `Retry-After` (seconds or HTTP-date) or a backoff
-  value is slept in-process only when it is at most `max_inline_sleep`, at most
-  twice; otherwise `ProviderRateLimited(retry_after=...)` is raised so the
-  Celery task reschedules itself instead of blocking a worker;
+- on 429, `Retry-After` (seconds or HTTP-date) or a backoff is waited (the
+  limiter's hold) only if at most `max_inline_sleep`, twice; else
+  `ProviderRateLimited(retry_after=...)` lets the Celery task reschedule
+  itself. A quota 429 (`quota_error`) neither waits nor touches the pace;
 - every failure is one of the `ProviderError` subclasses of
   `sessions_app.exceptions`, with the HTTP status, the provider's error type
   and message (each provider supplies an `error_parser`);
@@ -49,7 +48,14 @@ from ..exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
-from .pacing import RateLimiter, retry_after_seconds, shared_rate_limiter
+from .pacing import (
+    PaceLimiter,
+    ProviderRateLimits,
+    RateLimiter,
+    connection_rate_limiter,
+    rate_limit_effective,
+    retry_after_seconds,
+)
 
 if TYPE_CHECKING:
     from .base import ConnectionConfig
@@ -171,7 +177,7 @@ class ProviderHTTP:
         quota_retry_after: float = 3600.0,
         json_content_type: str = "application/json",
         secrets: Iterable[str] = (),
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: PaceLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
@@ -199,7 +205,7 @@ class ProviderHTTP:
         self.quota_retry_after = quota_retry_after
         self.json_content_type = json_content_type
         self.error_parser = error_parser
-        self.rate_limiter = rate_limiter or RateLimiter(
+        self.rate_limiter: PaceLimiter = rate_limiter or RateLimiter(
             rate_limit_per_second, clock=clock
         )
         self._sleep = sleep
@@ -264,9 +270,7 @@ class ProviderHTTP:
             data = json.dumps({} if body is None else body).encode("utf-8")
         transient_retries = rate_limit_retries = invalid_json_retries = 0
         while True:
-            wait = self.rate_limiter.reserve()
-            if wait > 0:
-                self._sleep(wait)
+            self._wait_turn()
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -317,6 +321,7 @@ class ProviderHTTP:
             )
 
             if 200 <= status < 300:
+                self.rate_limiter.succeeded()
                 if status == 204:
                     return None
                 try:
@@ -359,12 +364,14 @@ class ProviderHTTP:
                     wait = min(
                         BACKOFF_CAP, BACKOFF_BASE * 2 ** (rate_limit_retries + 1)
                     )
+                # The connection holds until then, in every process; its rate is cut.
+                self.rate_limiter.throttled(wait)
                 if (
                     rate_limit_retries < self.max_rate_limit_retries
                     and wait <= self.max_inline_sleep
                 ):
                     rate_limit_retries += 1
-                    logger.warning(
+                    logger.info(  # routine under adaptive pacing: not a warning
                         "%s %s: HTTP %s, waiting %.1f s then retrying (%d/%d)",
                         self.provider,
                         where,
@@ -373,8 +380,7 @@ class ProviderHTTP:
                         rate_limit_retries,
                         self.max_rate_limit_retries,
                     )
-                    self._sleep(wait)
-                    continue
+                    continue  # `_wait_turn` waits for the hold
                 raise ProviderRateLimited(
                     f"{message or 'rate limited'} ({where})",
                     retry_after=retry_after
@@ -394,6 +400,17 @@ class ProviderHTTP:
                 continue
 
             raise self._error(response, method=method, path=path, where=where)
+
+    def _wait_turn(self) -> None:
+        # Sleep for a slot outside every lock; honour a hold set meanwhile.
+        while True:
+            wait = self.rate_limiter.reserve()
+            if wait > 0:
+                self._sleep(wait)
+            held = self.rate_limiter.held()
+            if held <= 0:
+                return
+            self._sleep(held)
 
     def _retry_sleep(self, where: str, reason: str, attempt: int, limit: int) -> None:
         # Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))].
@@ -450,23 +467,33 @@ class ProviderHTTP:
 
 
 def connection_http(
-    config: ConnectionConfig, overrides: Mapping[str, Any], **options: Any
+    config: ConnectionConfig,
+    overrides: Mapping[str, Any],
+    *,
+    rate_limits: ProviderRateLimits | None = None,
+    **options: Any,
 ) -> ProviderHTTP:
     """Return the ProviderHTTP of one connection: `options` from its adapter, then `overrides`.
 
-    The credential is always scrubbed from errors and logs, and the connection's
-    adapters in this process share one rate limiter, unless a test injects its
-    own clock or limiter through `overrides`.
+    The credential is always scrubbed from errors and logs. The connection is
+    paced at its effective limit (its override, else `rate_limits`) by its
+    shared limiter, unless a test injects its own clock or limiter.
     """
+    rate = rate_limit_effective(
+        rate_limits,
+        override=config.rate_limit_per_second,
+        credential=config.credential,
+        options=config.options,
+    ).per_second
     kwargs: dict[str, Any] = {
         "provider": config.slug or config.kind,
-        "rate_limit_per_second": config.rate_limit_per_second,
+        "rate_limit_per_second": rate,
         "secrets": [config.credential],
         **options,
     }
     if "rate_limiter" not in overrides and "clock" not in overrides:
-        kwargs["rate_limiter"] = shared_rate_limiter(
-            f"{config.kind}:{config.slug}", config.rate_limit_per_second
+        kwargs["rate_limiter"] = connection_rate_limiter(
+            f"{config.kind}:{config.slug}", rate
         )
     kwargs.update(overrides)
     return ProviderHTTP(config.base_url, **kwargs)

@@ -10,7 +10,8 @@ line in `PROVIDERS` (and its `ProviderKind`). A provider package holds:
   parsing for `sessions_app.webhooks`);
 - and what the adapter is made of: typically `cursor.py` (its pass state, a
   `walker.PassState`), `records.py` (one session read in full), `http.py`
-  (client setup and error parser), `options.py` (option checks).
+  (client setup, error parser and `RATE_LIMITS`, its documented request
+  rates as a `pacing.ProviderRateLimits`), `options.py` (option checks).
 
 Modules are imported when first asked for, so this registry imports nothing
 of Verity's and any module may use it without an import cycle.
@@ -22,6 +23,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .pacing import ProviderRateLimits
     from .rows import NormalisationRows
     from .webhook import ProviderWebhook
 
@@ -52,3 +54,11 @@ def webhook_for(kind: str) -> ProviderWebhook | None:
     if package is None:
         return None
     return importlib.import_module(f"{package}.webhook").WEBHOOK
+
+
+def rate_limits_for(kind: str) -> ProviderRateLimits | None:
+    """Return the documented request rates of provider `kind` (None if unknown)."""
+    package = PROVIDERS.get(kind)
+    if package is None:
+        return None
+    return importlib.import_module(f"{package}.http").RATE_LIMITS

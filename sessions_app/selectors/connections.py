@@ -22,6 +22,8 @@ from ..models import (
     WebhookDelivery,
 )
 from ..models.connections import SyncErrorKind
+from ..providers import connection_rate_limit
+from ..providers.pacing import EffectiveRateLimit
 
 # A sync connection is stale when its last success is older than this many
 # sync intervals (one missed run is noise, three is an outage).
@@ -217,6 +219,8 @@ class ConnectionSyncStatus:
     health: ProviderHealth
     recent_runs: list[RunRow]
     unknown_values: list[tuple[str, int]]
+    # The requests/s it is paced to and where that comes from (override or default).
+    rate_limit: EffectiveRateLimit | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -302,6 +306,7 @@ def sync_status_get(
                 health=h,
                 recent_runs=runs_by_connection.get(h.connection.pk, []),
                 unknown_values=unknown.get(h.connection.pk, Counter()).most_common(),
+                rate_limit=connection_rate_limit(h.connection),
             )
             for h in health
         ],

@@ -14,7 +14,17 @@ import requests
 from ...sync.values import text
 from ..base import ConnectionConfig
 from ..http import ProviderHTTP, connection_http, response_object
+from ..pacing import DocumentedRate, ProviderRateLimits
 
+# ComplyCube's documented limits (docs/providers/complycube.md#rate-limits-and-quota):
+# 10 requests/s live, 5 requests/s sandbox; keys start `live_` or `test_`.
+RATE_LIMITS = ProviderRateLimits(
+    provider="ComplyCube",
+    live=DocumentedRate(10.0, "10 requests/second"),
+    sandbox=DocumentedRate(5.0, "5 requests/second"),
+    sandbox_prefixes=("test_",),
+    live_prefixes=("live_",),
+)
 RATE_LIMIT_TYPE = "rate_limit_exceeded"
 # ComplyCube's docs ask for an initial back-off of 30 s after a 429.
 DEFAULT_RETRY_AFTER = 30.0
@@ -48,4 +58,5 @@ def complycube_http(config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
         default_retry_after=DEFAULT_RETRY_AFTER,
         quota_error=is_quota_error,
         quota_retry_after=QUOTA_RETRY_AFTER,
+        rate_limits=RATE_LIMITS,
     )

@@ -15,10 +15,18 @@ from ...exceptions import ProviderResponseInvalid
 from ...sync.values import text
 from ..base import ConnectionConfig
 from ..http import ProviderHTTP, connection_http, response_object
+from ..pacing import DocumentedRate, ProviderRateLimits
 
 MEDIA_TYPE = "application/vnd.illumina.v3+json"
 # ICA documents a 429 but no quota and no Retry-After.
 DEFAULT_RETRY_AFTER = 30.0
+# Illumina publishes no number (docs/providers/ica.md#rate-limits): 5 requests/s
+# is Verity's choice, and the adaptive pacing slows down on ICA's 429s.
+RATE_LIMITS = ProviderRateLimits(
+    provider="ICA",
+    live=DocumentedRate(5.0, "5 requests/second"),
+    note="Illumina publishes no number; slowed down on its 429s",
+)
 # Analyses of one session and projects of one tenant are few; this bounds a
 # provider that keeps returning page tokens.
 MAX_SMALL_LIST_PAGES = 100
@@ -41,6 +49,7 @@ def ica_http(config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
         json_content_type=MEDIA_TYPE,
         error_parser=ica_error,
         default_retry_after=DEFAULT_RETRY_AFTER,
+        rate_limits=RATE_LIMITS,
     )
 
 

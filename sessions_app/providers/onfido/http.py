@@ -12,9 +12,19 @@ import requests
 from ...sync.values import text
 from ..base import ConnectionConfig
 from ..http import ProviderHTTP, connection_http, response_object
+from ..pacing import DocumentedRate, ProviderRateLimits
 
-# Onfido's published live limit is 400 requests/minute (sandbox 30/minute) and
-# its 429s carry no Retry-After: wait for the minute window to roll over.
+# Onfido's documented limits (docs/providers/onfido.md#rate-limits): 400
+# requests/minute live unless contracted otherwise, 30/minute on sandbox. Its
+# guide says sandbox tokens start `api_sandbox`, live ones `api_live`.
+RATE_LIMITS = ProviderRateLimits(
+    provider="Onfido",
+    live=DocumentedRate(400 / 60, "400 requests/minute"),
+    sandbox=DocumentedRate(30 / 60, "30 requests/minute"),
+    sandbox_prefixes=("api_sandbox",),
+    live_prefixes=("api_live",),
+)
+# Onfido's 429s carry no Retry-After: wait for the minute window to roll over.
 DEFAULT_RETRY_AFTER = 60.0
 
 
@@ -38,4 +48,5 @@ def onfido_http(config: ConnectionConfig, **overrides: Any) -> ProviderHTTP:
         headers={"Authorization": f"Token token={config.credential}"},
         error_parser=onfido_error,
         default_retry_after=DEFAULT_RETRY_AFTER,
+        rate_limits=RATE_LIMITS,
     )

@@ -118,7 +118,7 @@ def test_admin_edit_writes_an_audit_event_with_before_and_after(
         "credential_env": connection.credential_env,
         "webhook_secret_env": "",
         "sync_interval_seconds": "600",
-        "rate_limit_per_second": "5.0",
+        "rate_limit_per_second": "",  # blank: the provider's documented limit
         "options": "{}",
     }
     response = admin_client_verity.post(url, form)
@@ -219,7 +219,11 @@ def _connection_form(connection, **changes):
         "credential_env": connection.credential_env,
         "webhook_secret_env": "",
         "sync_interval_seconds": str(connection.sync_interval_seconds),
-        "rate_limit_per_second": str(connection.rate_limit_per_second),
+        "rate_limit_per_second": (
+            ""
+            if connection.rate_limit_per_second is None
+            else str(connection.rate_limit_per_second)
+        ),
         "options": "{}",
         # A field with a callable default posts its initial value too (as a browser would).
         "initial-options": "{}",

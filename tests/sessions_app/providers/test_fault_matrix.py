@@ -444,7 +444,8 @@ def run_scenario(
         fake_time,
         base_url=BASES[endpoint.kind],
         options=dict(endpoint.options),
-        rate_limiter=RateLimiter(0.0),  # no spacing: the fake clock only sees waits
+        # No spacing: the fake clock only sees waits (and the holds of 429s).
+        rate_limiter=RateLimiter(0.0, clock=fake_time.clock),
         max_inline_sleep=INLINE_CAP,
     )
     base = BASES[endpoint.kind]
