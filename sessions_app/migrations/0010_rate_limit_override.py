@@ -34,7 +34,7 @@ def default_to_five(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sessions_app", "0007_webhook_outbox"),
+        ("sessions_app", "0009_session_detail_read_at"),
     ]
 
     operations = [

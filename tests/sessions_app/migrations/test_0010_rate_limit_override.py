@@ -1,4 +1,4 @@
-"""Migration 0008: the rate limit becomes an override; the old default 5.0 becomes "default"."""
+"""Migration 0010: the rate limit becomes an override; the old default 5.0 becomes "default"."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("sessions_app", "0007_webhook_outbox")]
-AFTER = [("sessions_app", "0008_rate_limit_override")]
+BEFORE = [("sessions_app", "0009_session_detail_read_at")]
+AFTER = [("sessions_app", "0010_rate_limit_override")]
 
 
 def _migrate(targets):
