@@ -138,7 +138,7 @@ def tags_ensure(records: Sequence[Any]) -> dict[tuple[str, str], int]:
     return {(n, k): pk for pk, n, k in m.Tag.objects.values_list("pk", "name", "kind")}
 
 
-def _tag_id_next() -> int:
+def tag_id_next() -> int:
     from django.db.models import Max
 
     return (_models().Tag.objects.aggregate(top=Max("id"))["top"] or 0) + 1
@@ -590,7 +590,7 @@ def measure(
     # The tags and connections this measurement adds are removed at the end:
     # left behind, thousands of simulator tags would slow the stock admin's
     # tag filter in the queue measurement that follows (they did, before run D).
-    first_new_tag_id = _tag_id_next()
+    first_new_tag_id = tag_id_next()
     try:
         conns = connections_ensure(sim)
         marks = marks_take()

@@ -1,6 +1,6 @@
 """Run the measurements on the data `bench/generate.py` loaded; print every figure.
 
-    python -m bench.main                      # all three, sizes from the environment
+    python -m bench.main                      # all four, sizes from the environment
     python -m bench.main --only queue,export  # some of them
 
 Environment (optional; defaults in brackets):
@@ -8,6 +8,10 @@ Environment (optional; defaults in brackets):
   BENCH_SYNC_REPEAT       runs of each database write path [3]
   BENCH_SYNC_E2E_REPEAT   runs of the end-to-end (HTTP) sync and re-syncs [1]
   BENCH_SYNC_PER_ROW_SAMPLE  sessions written by the per-row loop [300]
+  BENCH_PACE_SESSIONS     sessions of the provider-pace measurement [60]
+  BENCH_PACE_LATENCY_MS   its simulated provider latency per request [250]
+  BENCH_PACE_RPS          its provider rate limit, requests per second [10]
+  BENCH_PACE_CONCURRENCY  the concurrencies it runs, comma-separated [1,4]
   BENCH_REPEAT            runs per page in the queue measurement [10]
   BENCH_EXPORT_REPEAT     runs of each full export [2]
   BENCH_IMPORT_EXPORT_ROWS  django-import-export sample [10000]
@@ -23,7 +27,7 @@ import time
 
 from bench.harness import banner, django_setup, machine, results_save, table, times
 
-MEASUREMENTS = ("sync", "queue", "export")
+MEASUREMENTS = ("sync", "pace", "queue", "export")
 
 
 def env_int(name: str, default: int) -> int:
@@ -45,7 +49,7 @@ def main() -> None:
     django_setup()
     from django.db import connection
 
-    from bench import csv_export, ingest, review_queue
+    from bench import csv_export, ingest, review_queue, sync_pace
     from sessions_app.models import WorkflowSession
 
     postgres = connection.vendor == "postgresql"
@@ -63,6 +67,17 @@ def main() -> None:
             repeat=env_int("BENCH_SYNC_REPEAT", 3),
             e2e_repeat=env_int("BENCH_SYNC_E2E_REPEAT", 1),
             per_row_sample=env_int("BENCH_SYNC_PER_ROW_SAMPLE", 300),
+        )
+    if "pace" in only:
+        results["pace"] = sync_pace.measure(
+            sessions=env_int("BENCH_PACE_SESSIONS", 60),
+            latency=env_int("BENCH_PACE_LATENCY_MS", 250) / 1000,
+            limit=float(env_int("BENCH_PACE_RPS", 10)),
+            concurrencies=[
+                int(n)
+                for n in os.environ.get("BENCH_PACE_CONCURRENCY", "1,4").split(",")
+                if n.strip()
+            ],
         )
     if "queue" in only:
         # A database reused from a run before the sync cleaned up after itself
@@ -123,6 +138,20 @@ def targets(results: dict) -> list[dict]:
                 times(r[key], threshold=0.1, digits=3),
                 r[key] < 0.1,
             )
+    pace = results.get("pace")
+    if pace:
+        from django.conf import settings
+
+        default = settings.VERITY_SYNC_CONCURRENCY
+        at_default = [r for r in pace["runs"] if r["concurrency"] == default]
+        best = (at_default or sorted(pace["runs"], key=lambda r: r["rate"]))[-1]
+        add(
+            f"sync at {pace['latency_seconds'] * 1000:.0f} ms a request uses >= 0.9x "
+            f"a {pace['limit_per_second']:g} req/s limit",
+            f"{best['rate']:.2f} req/s ({best['share']:.0%}, concurrency "
+            f"{best['concurrency']}, {best['throttled']} throttled)",
+            best["share"] >= 0.9,
+        )
     queue = results.get("queue")
     if queue:
         labels = {

@@ -288,6 +288,10 @@ VERITY_SYNC_COMMIT_SECONDS = env.float("VERITY_SYNC_COMMIT_SECONDS", default=5.0
 VERITY_SYNC_LEASE_SECONDS = env.int(
     "VERITY_SYNC_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
 )
+# How many of a page's sessions are read at once (their details, checks,
+# applicants), all paced by the connection's one rate limiter; a connection's
+# `concurrency` option overrides it (1-16; 1 reads one session at a time).
+VERITY_SYNC_CONCURRENCY = env.int("VERITY_SYNC_CONCURRENCY", default=4)
 # How many unfinished sessions one sync hands the adapter to re-poll by id.
 VERITY_SYNC_REFRESH_LIMIT = env.int("VERITY_SYNC_REFRESH_LIMIT", default=500)
 # How many sessions in rotation one sync re-reads in full, checks included,

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from django.conf import settings
+
 from ..exceptions import (
     ProviderBadRequest,
     ProviderConfigurationError,
@@ -32,6 +34,7 @@ from ..sync.values import (
     text,
 )
 from .base import Page, QuarantineRecord, SessionRecord, TagRecord, payload_hash
+from .concurrency import CONCURRENCY_MAX, ReadPool
 
 if TYPE_CHECKING:
     from .http import ProviderHTTP
@@ -44,6 +47,15 @@ MISSING_REASON_MAX = 300
 # with what the contract promises. Outages, rate limits and auth errors are
 # not tolerated: they stop the page, which is read again later.
 SOFT_ERRORS = (ProviderBadRequest, ProviderResponseInvalid)
+# Data the parser chokes on: quarantines one record, lets its page-mates through.
+PARSE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+# Everything `build_or_quarantine` absorbs; any other error ends the page.
+BUILD_TOLERATED = (ProviderNotFound, *SOFT_ERRORS, *PARSE_ERRORS)
+
+
+def build_stops_page(error: BaseException) -> bool:
+    """Whether a session build's `error` ends its page (see `build_or_quarantine`)."""
+    return not isinstance(error, BUILD_TOLERATED)
 
 
 def quarantine(
@@ -138,6 +150,20 @@ def int_option(
     return number
 
 
+def read_pool_of(options: Mapping[str, Any]) -> ReadPool:
+    """The connection's pool of concurrent session reads: its `concurrency`
+    option, else `VERITY_SYNC_CONCURRENCY` (1: one read at a time)."""
+    return ReadPool(
+        int_option(
+            options,
+            "concurrency",
+            settings.VERITY_SYNC_CONCURRENCY,
+            minimum=1,
+            maximum=CONCURRENCY_MAX,
+        )
+    )
+
+
 def list_option(options: Mapping[str, Any], key: str) -> list[str]:
     """Read a list option given as a JSON array or a comma-separated string."""
     value = options.get(key)
@@ -161,11 +187,14 @@ def page_of_items(
     known_versions: Callable[[Sequence[str]], Mapping[str, str]],
     version_of: Callable[[dict[str, Any]], str],
     build: Callable[[str, dict[str, Any]], SessionRecord | None],
+    pool: ReadPool | None = None,
 ) -> Page:
     """Turn listed items into a Page: quarantined, unchanged, or built in full.
 
-    One `known_versions` call per page; an item whose `version_of` equals what
-    Verity holds costs nothing more. `build(ident, item)` makes the detail calls.
+    One `known_versions` call per page (in the calling thread: it reads the
+    database); an item whose `version_of` equals what Verity holds costs
+    nothing more. `build(ident, item)` makes the detail calls, on `pool`'s
+    lanes (`builds_or_quarantine`).
     """
     page = Page()
     valid: list[tuple[str, dict[str, Any]]] = []
@@ -176,18 +205,40 @@ def page_of_items(
         else:
             valid.append((ident, item))
     known = known_versions([ident for ident, _ in valid]) if valid else {}
+    changed = []
     for ident, item in valid:
         if known.get(ident) == version_of(item):
             page.unchanged_ids.append(ident)
-            continue
-        build_or_quarantine(
-            page,
-            record_type=record_type,
-            ident=ident,
-            raw=item,
-            build=lambda ident=ident, item=item: build(ident, item),
-        )
+        else:
+            changed.append(
+                (ident, item, lambda ident=ident, item=item: build(ident, item))
+            )
+    builds_or_quarantine(page, record_type=record_type, builds=changed, pool=pool)
     return page
+
+
+def builds_or_quarantine(
+    page: Page,
+    *,
+    record_type: str,
+    builds: Sequence[tuple[str, Any, Callable[[], SessionRecord | None]]],
+    pool: ReadPool | None = None,
+) -> None:
+    """`build_or_quarantine` for each (ident, raw, build), the builds on `pool`.
+
+    The builds run concurrently (at most `pool.size` at once) and their
+    outcomes are replayed in order through `build_or_quarantine`, so `page`
+    ends as the sequential loop would leave it, and the first build (in
+    order) that failed with an error ending the page raises it here; builds
+    after it are not started.
+    """
+    outcomes = (pool or ReadPool()).run(
+        [build for _, _, build in builds], stops=build_stops_page
+    )
+    for (ident, raw, _), outcome in zip(builds, outcomes, strict=False):
+        build_or_quarantine(
+            page, record_type=record_type, ident=ident, raw=raw, build=outcome.get
+        )
 
 
 def change_marker(item: dict[str, Any], key: str) -> str:
@@ -261,7 +312,7 @@ def build_or_quarantine(
             )
         )
         return
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+    except PARSE_ERRORS as exc:
         logger.warning("Could not parse %s %s", record_type, ident, exc_info=True)
         page.quarantined.append(
             quarantine(

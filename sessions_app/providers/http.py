@@ -48,6 +48,7 @@ from ..exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
+from .concurrency import CONCURRENCY_MAX
 from .pacing import (
     PaceLimiter,
     ProviderRateLimits,
@@ -223,6 +224,10 @@ class ProviderHTTP:
         if session is None:
             session = requests.Session()
             environment_settings_freeze(session, self.base_url)
+            # A pooled connection per concurrent read (`concurrency.py`).
+            pooled = requests.adapters.HTTPAdapter(pool_maxsize=CONCURRENCY_MAX)
+            session.mount("http://", pooled)
+            session.mount("https://", pooled)
         self.session = session
         self.session.headers.update(
             {"Accept": "application/json", "User-Agent": "verity/0.1"}

@@ -45,7 +45,7 @@ from ..base import (
     SessionRecord,
     no_known_versions,
 )
-from ..common import build_or_quarantine, int_option, page_of_items
+from ..common import builds_or_quarantine, int_option, page_of_items, read_pool_of
 from ..walker import ListingWalk, PhaseWalk, item_id, now_utc, resumable, retry_ids_of
 from .cursor import ComplyCubePass
 from .http import complycube_http
@@ -69,6 +69,7 @@ class ComplyCubeAdapter(ProviderAdapter):
             )
         )
         self.reader = SessionReader(self.http)
+        self.pool = read_pool_of(options)
 
     # The pass ---------------------------------------------------------------
 
@@ -146,14 +147,19 @@ class ComplyCubeAdapter(ProviderAdapter):
     def _retry_page(self, ids: Sequence[str]) -> Page:
         """Fetch by id sessions an earlier pass read incompletely (404/410: gone)."""
         page = Page()
-        for ident in ids:
-            build_or_quarantine(
-                page,
-                record_type=RECORD_TYPE,
-                ident=ident,
-                raw={"id": ident},
-                build=lambda ident=ident: self.reader.record(ident, {}),
-            )
+        builds_or_quarantine(
+            page,
+            record_type=RECORD_TYPE,
+            builds=[
+                (
+                    ident,
+                    {"id": ident},
+                    lambda ident=ident: self.reader.record(ident, {}),
+                )
+                for ident in ids
+            ],
+            pool=self.pool,
+        )
         return page
 
     def _new_pass(
@@ -227,6 +233,7 @@ class ComplyCubeAdapter(ProviderAdapter):
             known_versions=known_versions,
             version_of=self.reader.version,
             build=self.reader.record,
+            pool=self.pool,
         )
 
     # One session ------------------------------------------------------------

@@ -39,6 +39,7 @@ from ..common import (
     unknown_check_words,
     unknown_session_words,
 )
+from ..concurrency import FetchOnce
 from ..http import ProviderHTTP
 from .rows import SESSION_OUTCOME
 
@@ -57,8 +58,9 @@ class SessionReader:
 
     def __init__(self, http: ProviderHTTP) -> None:
         self.http = http
-        # client id -> (trimmed client, why it was unreadable or "").
-        self._clients: dict[str, tuple[dict[str, Any], str]] = {}
+        # client id -> (trimmed client, why it was unreadable or ""); read by
+        # concurrent session reads, each client fetched once.
+        self._clients: FetchOnce[str, tuple[dict[str, Any], str]] = FetchOnce()
 
     @staticmethod
     def version(session: dict[str, Any]) -> str:
@@ -163,17 +165,16 @@ class SessionReader:
         A deleted client (404/410) is not a failure: the session's entityName
         still names it. Other client errors and garbage are reported.
         """
-        if client_id not in self._clients:
+
+        def fetch() -> tuple[dict[str, Any], str]:
             client, problem = object_read(
                 self.http,
                 f"/clients/{path_id(client_id)}",
                 gone=f"ComplyCube client {client_id}",
             )
-            self._clients[client_id] = (
-                {key: client[key] for key in CLIENT_KEYS if key in client},
-                problem,
-            )
-        return self._clients[client_id]
+            return {key: client[key] for key in CLIENT_KEYS if key in client}, problem
+
+        return self._clients.get(client_id, fetch)
 
 
 def _first(item: dict[str, Any], keys: Sequence[str]) -> Any:

@@ -55,7 +55,14 @@ from ..base import (
     no_known_versions,
     payload_hash,
 )
-from ..common import int_option, list_option, page_of_items, path_id, quarantine
+from ..common import (
+    int_option,
+    list_option,
+    page_of_items,
+    path_id,
+    quarantine,
+    read_pool_of,
+)
 from ..walker import PassWalk, PhaseWalk, now_utc, resumable
 from .cursor import IcaPass
 from .http import MAX_SMALL_LIST_PAGES, ica_http, next_page_token, paged_envelope
@@ -77,6 +84,7 @@ class IcaAdapter(ProviderAdapter):
         self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=1000)
         self.reader = SessionReader(self.http, page_size=self.page_size)
+        self.pool = read_pool_of(options)
 
     # The pass ---------------------------------------------------------------
 
@@ -271,6 +279,7 @@ class IcaAdapter(ProviderAdapter):
             known_versions=known_versions,
             version_of=payload_hash,
             build=lambda ident, item: self.reader.record(project_id, ident, item),
+            pool=self.pool,
         )
 
     # One session ------------------------------------------------------------

@@ -36,6 +36,7 @@ from ..common import (
     unknown_check_words,
     unknown_session_words,
 )
+from ..concurrency import FetchOnce
 from ..http import ProviderHTTP
 from .http import MAX_SMALL_LIST_PAGES, next_page_token, paged_envelope
 
@@ -48,10 +49,12 @@ class SessionReader:
     def __init__(self, http: ProviderHTTP, *, page_size: int) -> None:
         self.http = http
         self.page_size = page_size
-        # project id -> project (from the listing, or fetched by id).
+        # project id -> project (from the listing).
         self.projects: dict[str, dict[str, Any]] = {}
-        # Projects fetched by id that could not be read: project id -> why.
-        self._project_problems: dict[str, str] = {}
+        # Projects not listed, fetched by id: project id -> (project, why it
+        # could not be read or ""); read by concurrent session reads, each
+        # project fetched once.
+        self._fetched: FetchOnce[str, tuple[dict[str, Any], str]] = FetchOnce()
 
     def record(
         self, project_id: str, ident: str, item: dict[str, Any]
@@ -169,8 +172,7 @@ class SessionReader:
         )
 
     def _client(self, project_id: str, missing: list[str]) -> ClientRecord:
-        project = self._project(project_id)
-        problem = self._project_problems.get(project_id, "")
+        project, problem = self._project(project_id)
         if problem:
             missing.append(missing_reason(f"project {project_id}", problem))
         return ClientRecord(
@@ -180,19 +182,21 @@ class SessionReader:
             incomplete=bool(problem),
         )
 
-    def _project(self, project_id: str) -> dict[str, Any]:
-        """Return the project (from the listing, else fetched once per adapter).
+    def _project(self, project_id: str) -> tuple[dict[str, Any], str]:
+        """Return (the project, why it could not be read or ""): from the
+        listing, else fetched once per reader.
 
         A project that answers 404/410 only has no name; other client errors
-        and garbage are remembered in `_project_problems`.
+        and garbage are the reason returned, for every session of it.
         """
-        if project_id not in self.projects:
-            project, problem = object_read(
+        listed = self.projects.get(project_id)
+        if listed is not None:
+            return listed, ""
+        return self._fetched.get(
+            project_id,
+            lambda: object_read(
                 self.http,
                 f"/api/projects/{path_id(project_id)}",
                 gone=f"ICA project {project_id}",
-            )
-            if problem:
-                self._project_problems[project_id] = problem
-            self.projects[project_id] = project
-        return self.projects[project_id]
+            ),
+        )

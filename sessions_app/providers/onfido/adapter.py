@@ -59,6 +59,7 @@ from ..common import (
     page_of_items,
     path_id,
     quarantine,
+    read_pool_of,
 )
 from ..walker import ListingWalk, PhaseWalk, item_id, now_utc, resumable, retry_ids_of
 from .cursor import OnfidoPass
@@ -110,6 +111,7 @@ class OnfidoAdapter(ProviderAdapter):
             options, "overlap_days", 1, minimum=0, maximum=60
         )
         self.reader = RunReader(self.http)
+        self.pool = read_pool_of(options)
 
     # The pass ---------------------------------------------------------------
 
@@ -320,6 +322,7 @@ class OnfidoAdapter(ProviderAdapter):
             known_versions=known_versions,
             version_of=self.reader.version,
             build=self.reader.record,
+            pool=self.pool,
         )
 
     def _refresh_page(self, ids: Sequence[str], known_versions: KnownVersions) -> Page:
@@ -327,9 +330,19 @@ class OnfidoAdapter(ProviderAdapter):
         runs: list[Any] = []
         gone: list[str] = []
         bad: list[Any] = []
-        for ident in ids:
+        # The runs are read concurrently, then handled in order as one by one.
+        reads = self.pool.run(
+            [
+                lambda ident=ident: self.http.get_json(
+                    f"/workflow_runs/{path_id(ident)}"
+                )
+                for ident in ids
+            ],
+            stops=lambda error: not isinstance(error, (ProviderNotFound, *SOFT_ERRORS)),
+        )
+        for ident, read in zip(ids, reads, strict=False):
             try:
-                run = self.http.get_json(f"/workflow_runs/{path_id(ident)}")
+                run = read.get()
             except ProviderNotFound:
                 gone.append(ident)
                 continue

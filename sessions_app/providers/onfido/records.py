@@ -39,6 +39,7 @@ from ..common import (
     unknown_check_words,
     unknown_session_words,
 )
+from ..concurrency import FetchOnce
 from ..http import ProviderHTTP
 
 KIND = "onfido"
@@ -89,8 +90,9 @@ class RunReader:
 
     def __init__(self, http: ProviderHTTP) -> None:
         self.http = http
-        # applicant id -> (full name, trimmed applicant, why it was unreadable or "").
-        self._applicants: dict[str, tuple[str, dict[str, Any], str]] = {}
+        # applicant id -> (full name, trimmed applicant, why it was unreadable
+        # or ""); read by concurrent run reads, each applicant fetched once.
+        self._applicants: FetchOnce[str, tuple[str, dict[str, Any], str]] = FetchOnce()
 
     @staticmethod
     def version(run: dict[str, Any]) -> str:
@@ -257,7 +259,8 @@ class RunReader:
         no name. Other client errors and garbage are reported, for every run
         of that applicant this adapter reads.
         """
-        if applicant_id not in self._applicants:
+
+        def fetch() -> tuple[str, dict[str, Any], str]:
             # A deleted applicant must not hide the run: no name, that's all.
             applicant, problem = object_read(
                 self.http,
@@ -275,8 +278,9 @@ class RunReader:
             trimmed = {
                 key: applicant[key] for key in APPLICANT_KEYS if key in applicant
             }
-            self._applicants[applicant_id] = (name[:NAME_MAX], trimmed, problem)
-        return self._applicants[applicant_id]
+            return name[:NAME_MAX], trimmed, problem
+
+        return self._applicants.get(applicant_id, fetch)
 
 
 def without_credentials(run: Any) -> Any:

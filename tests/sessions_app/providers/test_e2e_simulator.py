@@ -677,7 +677,10 @@ def test_server_error_bursts_are_retried_transparently(sim, fake_time, kind):
 def test_an_outage_longer_than_the_retries_stops_the_call_and_a_rerun_completes(
     sim, fake_time, kind
 ):
-    adapter = make_adapter(sim, kind, fake_time, options=SMALL_PAGES[kind])
+    # One read at a time: the burst of four must meet one call's four tries
+    # (on concurrent lanes, other calls' tries would share it out).
+    options = {**SMALL_PAGES[kind], "concurrency": 1}
+    adapter = make_adapter(sim, kind, fake_time, options=options)
 
     committed, error = pages_until_error(
         adapter,
@@ -1010,7 +1013,11 @@ DETAIL_FAULT_PATHS = {
 def test_a_truncated_detail_reply_is_fetched_again_by_the_next_pass(
     sim, fake_time, kind
 ):
-    adapter = make_adapter(sim, kind, fake_time, options=SMALL_PAGES[kind])
+    # One read at a time: the burst of two must meet one call and its retry
+    # (on concurrent lanes, two calls could take one truncated reply each).
+    adapter = make_adapter(
+        sim, kind, fake_time, options={**SMALL_PAGES[kind], "concurrency": 1}
+    )
     mirror: dict[str, SessionRecord] = {}
     # Twice in a row: the HTTP client retries a body that is not JSON once.
     sim.set_faults(

@@ -17,6 +17,7 @@ fixtures. A clean run of the same scenario gives the reference records.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -436,14 +437,23 @@ def _fault_callback(kind: str, name: str, fault: Fault):
 
 
 def run_scenario(
-    endpoint: Endpoint, fault_name: str | None, fake_time: FakeTime
+    endpoint: Endpoint,
+    fault_name: str | None,
+    fake_time: FakeTime,
+    *,
+    concurrency: int = 1,
 ) -> Outcome:
-    """Run `endpoint`'s scenario with `fault_name` answering its every call (None: clean)."""
+    """Run `endpoint`'s scenario with `fault_name` answering its every call (None: clean).
+
+    One session read at a time by default, so that each request the matrix
+    counts is the sequential loop's; `test_concurrent_reads_end_every_scenario_as_sequential_reads`
+    runs every scenario on four lanes too and compares the results.
+    """
     adapter = make_adapter(
         ADAPTERS[endpoint.kind],
         fake_time,
         base_url=BASES[endpoint.kind],
-        options=dict(endpoint.options),
+        options={**endpoint.options, "concurrency": concurrency},
         # No spacing: the fake clock only sees waits (and the holds of 429s).
         rate_limiter=RateLimiter(0.0, clock=fake_time.clock),
         max_inline_sleep=INLINE_CAP,
@@ -727,3 +737,49 @@ def test_the_matrix_covers_every_endpoint_and_fault_the_brief_names():
         "connection-error",
         "malformed",
     } <= set(FAULTS)
+
+
+def _timeless(value: Any) -> Any:
+    """A cursor without the wall-clock moment its pass started."""
+    if isinstance(value, dict):
+        return {
+            key: _timeless(item)
+            for key, item in value.items()
+            if key not in ("started_at", "last_pass_started_at")
+        }
+    return value
+
+
+def _result(outcome: Outcome) -> tuple[Any, ...]:
+    """What a scenario ended with, requests aside: pages (records, quarantines,
+    unchanged and gone ids, cursors), the record fetched, the error raised."""
+    error = outcome.error
+    return (
+        [
+            dataclasses.replace(page, cursor=_timeless(page.cursor))
+            for page in outcome.pages
+        ],
+        outcome.fetched,
+        None
+        if error is None
+        else (
+            type(error),
+            str(error),
+            getattr(error, "retry_after", None),
+            error.extra,
+        ),
+    )
+
+
+@pytest.mark.parametrize(("endpoint_name", "fault_name"), CASES)
+def test_concurrent_reads_end_every_scenario_as_sequential_reads(
+    endpoint_name, fault_name
+):
+    """Four lanes, one failing request kind: the same pages (same quarantines,
+    same `missing`, same gone ids, same cursors) and the same error as one lane."""
+    endpoint = ENDPOINTS[endpoint_name]
+
+    sequential = run_scenario(endpoint, fault_name, FakeTime(), concurrency=1)
+    concurrent = run_scenario(endpoint, fault_name, FakeTime(), concurrency=4)
+
+    assert _result(concurrent) == _result(sequential)
