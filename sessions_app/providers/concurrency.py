@@ -115,8 +115,41 @@ class ReadPool:
             lane()
         finally:
             _join(threads, stop=lambda: _stop_claiming(lock, state))
+        _hold_replaced_by_its_cause(outcomes, state["end"], stops)
         # Every call before `end` was claimed, and so ran to its outcome.
         return [outcome for outcome in outcomes[: state["end"]] if outcome is not None]
+
+
+def _is_hold(error: BaseException | None) -> bool:
+    """True for the error of a call that found the connection held by a 429
+    another call met (`ProviderHTTP` raises it instead of waiting long)."""
+    extra = getattr(error, "extra", None)
+    return isinstance(extra, dict) and bool(extra.get("held"))
+
+
+def _hold_replaced_by_its_cause[T](
+    outcomes: list[Outcome[T] | None],
+    end: int,
+    stops: Callable[[BaseException], bool],
+) -> None:
+    # A call that stopped only because a later call's 429 held the connection
+    # reports that 429 itself, as the sequential loop would have met it.
+    last = outcomes[end - 1] if end else None
+    if last is None or not _is_hold(last.error):
+        return
+    cause = next(
+        (
+            outcome.error
+            for outcome in outcomes
+            if outcome is not None
+            and outcome.error is not None
+            and stops(outcome.error)
+            and not _is_hold(outcome.error)
+        ),
+        None,
+    )
+    if cause is not None:
+        outcomes[end - 1] = Outcome(error=cause)
 
 
 def _stop_claiming(lock: threading.Lock, state: dict[str, int]) -> None:

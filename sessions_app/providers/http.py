@@ -275,7 +275,7 @@ class ProviderHTTP:
             data = json.dumps({} if body is None else body).encode("utf-8")
         transient_retries = rate_limit_retries = invalid_json_retries = 0
         while True:
-            self._wait_turn()
+            self._wait_turn(where, extra={"method": method, "path": path})
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -406,10 +406,22 @@ class ProviderHTTP:
 
             raise self._error(response, method=method, path=path, where=where)
 
-    def _wait_turn(self) -> None:
-        # Sleep for a slot outside every lock; honour a hold set meanwhile.
+    def _wait_turn(self, where: str, *, extra: dict[str, Any]) -> None:
+        # Sleep for a slot outside every lock; honour a hold set meanwhile. A
+        # hold longer than a 429 would be waited out inline (another thread's
+        # or process's 429) ends this request as that 429 would have.
         while True:
             wait = self.rate_limiter.reserve()
+            if wait > self.max_inline_sleep:
+                held = self.rate_limiter.held()
+                if held > 0:
+                    raise ProviderRateLimited(
+                        f"rate limited: the connection is held after a 429 ({where})",
+                        retry_after=held,
+                        provider=self.provider,
+                        status=429,
+                        extra={**extra, "held": True},
+                    )
             if wait > 0:
                 self._sleep(wait)
             held = self.rate_limiter.held()

@@ -157,6 +157,31 @@ def test_the_first_error_in_order_wins_even_when_a_later_call_failed_first():
     assert read_threads() == []
 
 
+def test_a_call_that_found_the_connection_held_reports_the_429_that_held_it():
+    limited = threading.Event()
+
+    def early() -> None:  # found the connection held by `later`'s 429
+        assert limited.wait(WAIT)
+        raise ProviderRateLimited("held", retry_after=59, extra={"held": True})
+
+    def later() -> None:
+        limited.set()
+        raise ProviderRateLimited("slow down (GET /x)", retry_after=60)
+
+    page = Page()
+    with pytest.raises(ProviderRateLimited) as caught:
+        builds_or_quarantine(
+            page,
+            record_type="workflow_session",
+            builds=[("a", {}, early), ("b", {}, later)],
+            pool=ReadPool(2),
+        )
+    assert (caught.value.message, caught.value.retry_after) == (
+        "slow down (GET /x)",
+        60,
+    )
+
+
 def test_an_interruption_in_one_lane_waits_for_the_call_in_flight_and_starts_no_more():
     other_running = threading.Event()
     release = threading.Event()

@@ -754,6 +754,15 @@ def _result(outcome: Outcome) -> tuple[Any, ...]:
     """What a scenario ended with, requests aside: pages (records, quarantines,
     unchanged and gone ids, cursors), the record fetched, the error raised."""
     error = outcome.error
+    message, extra = (
+        (str(error), getattr(error, "extra", None)) if error else ("", None)
+    )
+    if isinstance(error, ProviderRateLimited):
+        # Which of the reads in flight met the 429 first is up to timing (the
+        # others find the connection held and report that 429): the same
+        # error, but not necessarily the same request's.
+        message = re.sub(r" \((GET|POST) [^)]*\)$", "", message)
+        extra = {k: v for k, v in extra.items() if k not in ("path", "held")}
     return (
         [
             dataclasses.replace(page, cursor=_timeless(page.cursor))
@@ -762,12 +771,7 @@ def _result(outcome: Outcome) -> tuple[Any, ...]:
         outcome.fetched,
         None
         if error is None
-        else (
-            type(error),
-            str(error),
-            getattr(error, "retry_after", None),
-            error.extra,
-        ),
+        else (type(error), message, getattr(error, "retry_after", None), extra),
     )
 
 

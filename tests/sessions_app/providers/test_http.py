@@ -378,6 +378,37 @@ def test_429_with_long_retry_after_raises_for_the_task_to_reschedule(rsps, fake_
     assert len(rsps.calls) == 1
 
 
+def test_a_long_hold_set_by_another_clients_429_ends_a_request_before_it_is_sent(
+    rsps, fake_time
+):
+    limiter = RateLimiter(0.0, clock=fake_time.clock)
+    first = make_http(fake_time, rate_limiter=limiter)
+    other = make_http(fake_time, rate_limiter=limiter)  # another lane, same connection
+    rsps.get(URL, status=429, headers={"Retry-After": "120"})
+    with pytest.raises(ProviderRateLimited):
+        first.get_json("/things")
+
+    with pytest.raises(ProviderRateLimited, match="held after a 429") as caught:
+        other.get_json("/things")
+
+    assert caught.value.retry_after == pytest.approx(120.0)
+    assert caught.value.extra["held"] is True
+    assert len(rsps.calls) == 1  # the held request was never sent
+    assert fake_time.sleeps == []  # nor waited for in-process
+    fake_time.sleep(120.0)  # the rescheduled run, after the hold
+    rsps.replace("GET", URL, json={"ok": 1})
+    assert other.get_json("/things") == {"ok": 1}
+
+
+def test_a_short_hold_set_by_another_clients_429_is_waited_out(rsps, fake_time):
+    limiter = RateLimiter(0.0, clock=fake_time.clock)
+    limiter.throttled(3.0)  # under max_inline_sleep (5 s)
+    rsps.get(URL, json={"ok": 1})
+
+    assert make_http(fake_time, rate_limiter=limiter).get_json("/things") == {"ok": 1}
+    assert sum(fake_time.sleeps) == pytest.approx(3.0)
+
+
 def test_429_with_an_http_date_retry_after(rsps, fake_time):
     later = email.utils.format_datetime(
         dt.datetime.now(dt.UTC) + dt.timedelta(hours=1), usegmt=True

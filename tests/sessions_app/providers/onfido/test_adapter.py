@@ -618,7 +618,7 @@ def test_tasks_that_cannot_be_read_keep_the_run(rsps, adapter):
     assert run.client.name == ""  # applicant deleted: no name, the run stays
 
 
-def test_rate_limits_and_auth_errors_stop_the_pass(rsps, adapter):
+def test_rate_limits_and_auth_errors_stop_the_pass(rsps, adapter, fake_time):
     rsps.get(
         f"{ONFIDO_BASE}/workflow_runs",
         status=429,
@@ -627,6 +627,10 @@ def test_rate_limits_and_auth_errors_stop_the_pass(rsps, adapter):
     with pytest.raises(ProviderRateLimited) as caught:
         run_pass(adapter)
     assert caught.value.retry_after == 60.0
+    # The connection is held until then: a run before it asks nothing.
+    with pytest.raises(ProviderRateLimited, match="held after a 429"):
+        run_pass(adapter)
+    fake_time.sleep(caught.value.retry_after)  # the rescheduled run
 
     rsps.replace(
         "GET",
