@@ -332,8 +332,9 @@ def sync_page_commit(
         )
         if not renewed:
             raise LeaseLost(
-                f"The sync lease of {connection.slug!r} expired and was taken by another run; "
-                "this page was rolled back."
+                f"The sync lease of {connection.slug!r} is no longer this run's (it "
+                "expired and another run took it, or an admin released it); this "
+                "page was rolled back."
             )
         sync_run_add(run=run, result=result)
         run.pages += pages
