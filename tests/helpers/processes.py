@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -116,6 +117,15 @@ class FileDatabase:
         if done.returncode != 0:
             raise AssertionError(f"query failed:\n{done.stderr}")
         return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def pages_committed(self) -> int:
+        """How many provider pages the runs committed: a direct read of the file
+        (milliseconds, where `query` starts Django), for polling."""
+        with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=20) as db:
+            (pages,) = db.execute(
+                "SELECT COALESCE(SUM(pages), 0) FROM sessions_app_syncrun"
+            ).fetchone()
+        return int(pages)
 
     def runs(self, slug: str) -> list[dict[str, Any]]:
         """The connection's sync runs, oldest first, as plain dicts."""

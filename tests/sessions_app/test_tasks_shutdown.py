@@ -58,22 +58,21 @@ def _enqueue_sync(db) -> None:
     )
 
 
-def _pages(db) -> int:
-    return sum(run["pages"] for run in db.runs(KIND))
-
-
 def test_sigterm_to_the_worker_stops_the_sync_after_its_page_and_the_next_worker_resumes(
     file_db,  # noqa: F811 - the fixtures imported above
     slow_simulator,  # noqa: F811
     tmp_path,
 ):
+    # Slower than the command's tests: the pass must still be far from its end
+    # when the signal lands, however loaded the machine is.
+    slow_simulator.set_faults(KIND, delay_seconds=0.1)
     _enqueue_sync(file_db)
     log = tmp_path / "worker-1.log"
     worker = file_db.popen(WORKER, log)
     try:
         wait_until(
             "the sync committed two pages",
-            lambda: _pages(file_db) >= 2,
+            lambda: file_db.pages_committed() >= 2,
             process=worker,
             log=log,
         )
