@@ -10,9 +10,9 @@ second copy a `skipped` run, and the upserts are idempotent.
   to continue from the committed cursor, and so does an `interrupted` one: a
   worker's shutdown (or a SIGTERM to its pool child) stops the sync after
   its current page (`sync.stopping`, config/celery.py), and the next worker
-  takes the continuation at once. A child that was sent SIGTERM itself exits
-  once the sync has stopped and its continuation is enqueued; a 429 becomes `self.retry` with the
-  provider's Retry-After (capped far below the broker's visibility timeout);
+  takes the continuation at once (a child sent SIGTERM itself exits once its
+  continuation is queued). A 429 becomes `self.retry` with the provider's
+  Retry-After (capped far below the broker's visibility timeout);
   a held lease is logged and dropped, never retried, except by a redelivered
   copy (below).
 - A redelivered copy (its worker died before acknowledging it) is the

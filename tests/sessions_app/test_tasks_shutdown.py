@@ -12,8 +12,11 @@ truth, every session created once, no run left `running`.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +118,58 @@ def test_sigterm_to_the_worker_stops_the_sync_after_its_page_and_the_next_worker
         sum(r["created"] for r in runs)
         == truth["providers"][KIND]["counts"]["sessions"]
     )
+
+
+def _children(pid: int) -> list[int]:
+    """The worker's pool processes (Linux: /proc lists a process's children)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    if not path.exists():
+        pytest.skip("needs /proc/<pid>/task/<pid>/children (Linux)")
+    return [int(child) for child in path.read_text().split()]
+
+
+def test_sigterm_to_the_pool_child_itself_stops_the_sync_and_the_worker_carries_on(
+    file_db,  # noqa: F811 - the fixtures imported above
+    slow_simulator,  # noqa: F811
+    tmp_path,
+):
+    """As systemd's default KillMode does, or a cold shutdown terminating the
+    pool: the child running the sync gets SIGTERM directly. The sync stops
+    after its page, queues its continuation, and the child exits; the worker,
+    not shutting down, replaces it and runs the continuation to the end. The
+    lost first message is not run again (no third run)."""
+    slow_simulator.set_faults(KIND, delay_seconds=0.1)
+    _enqueue_sync(file_db)
+    log = tmp_path / "worker.log"
+    worker = file_db.popen(WORKER, log)
+    try:
+        wait_until(
+            "the sync committed two pages",
+            lambda: file_db.pages_committed() >= 2,
+            process=worker,
+            log=log,
+        )
+        for child in _children(worker.pid):
+            os.kill(child, signal.SIGTERM)
+        slow_simulator.set_faults(KIND, delay_seconds=0)
+        runs = wait_until(
+            "the continuation finished the pass",
+            lambda: (
+                (runs := file_db.runs(KIND))
+                and runs[-1]["state"] == "succeeded"
+                and runs
+            ),
+            process=worker,
+            log=log,
+        )
+        time.sleep(2)  # a redelivered copy of the first message would show up now
+        runs = file_db.runs(KIND)
+    finally:
+        stop(worker)
+    output = log.read_text(errors="replace")
+    assert [r["state"] for r in runs] == ["interrupted", "succeeded"], output[-4000:]
+    assert "stopped by SIGTERM" in runs[0]["error"]
+    assert runs[1]["cursor_before"] == runs[0]["cursor_after"]
+    truth = slow_simulator.state()
+    assert file_db.mirror_differences(truth, KIND) == []
+    assert file_db.lease(KIND)["lock_token"] == ""
