@@ -13,6 +13,18 @@ Two queues, declared here so routing lives with the app and not in settings:
 A worker started without `-Q` consumes both; docs/operations.md shows how to
 run a dedicated control worker and sync-only workers.
 
+Shutdown: a SIGTERM to the worker's main process (every deploy) is a warm
+shutdown: it stops consuming and waits for the running tasks. The pool
+children are not signalled, so a running sync would carry on to the end of
+its budget; `_pool_children_stop` forwards the shutdown to them as
+`sync.stopping.STOP_SIGNAL`, and each sync stops after its current page,
+commits it, marks its run `interrupted`, releases its lease and enqueues its
+continuation (tasks.sync_connection). The children get that signal's handler
+from `worker_process_init` (billiard resets SIGTERM in a child after
+Celery's initializer runs, but not this signal). A SIGTERM sent to a child
+itself (systemd signals the whole control group; a cold shutdown terminates
+the pool) is handled by the task the same way, then the child exits.
+
 The embedded broker (kombu's filesystem transport) needs its folders to exist;
 `broker_folders_ensure` creates them, and the app's `ready()` calls it in
 every process that starts Django (web server, worker, beat, commands).
@@ -23,6 +35,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init, worker_shutting_down
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -77,6 +90,48 @@ def _setup_beat(sender: Celery, **kwargs: object) -> None:
         name="verity: re-enqueue webhook refreshes still owed",
         expires=float(tick),
     )
+
+
+# The WorkController of this process, if it is a worker's main process.
+_workers: list[object] = []
+
+
+@worker_init.connect
+def _worker_remember(sender: object, **kwargs: object) -> None:
+    _workers.append(sender)
+
+
+@worker_process_init.connect
+def _pool_child_stop_signal(**kwargs: object) -> None:
+    """A pool child: let STOP_SIGNAL ask its running sync to stop after the page."""
+    from sessions_app.sync.stopping import stop_signal_install
+
+    stop_signal_install()
+
+
+def pool_children_pids() -> list[int]:
+    """The pids of this worker's pool processes (prefork), else []."""
+    pids: list[int] = []
+    for worker in _workers:
+        pool = getattr(worker, "pool", None)
+        try:
+            pids += [int(pid) for pid in pool.info.get("processes", [])]
+        except Exception as exc:  # another pool (solo, threads) or not started
+            logger.debug("No pool processes to stop (%s).", exc)
+    return pids
+
+
+@worker_shutting_down.connect
+def _pool_children_stop(sig: str = "", how: str = "", **kwargs: object) -> None:
+    """The worker is shutting down: ask the syncs in its children to stop after
+    their current page instead of running to the end of their budget."""
+    from sessions_app.sync.stopping import STOP_SIGNAL
+
+    for pid in pool_children_pids():
+        try:
+            os.kill(pid, STOP_SIGNAL)
+        except OSError:
+            continue  # already gone
 
 
 def broker_folders_ensure() -> None:

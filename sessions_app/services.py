@@ -23,11 +23,12 @@ from .models import (
     ClientLinkSource,
     Decision,
     ProviderClient,
+    ProviderConnection,
     ReasonCode,
     Review,
     WorkflowSession,
 )
-from .roles import user_can_assign, user_can_decide
+from .roles import user_can_assign, user_can_decide, user_is_admin
 
 # Fields never copied into an audit snapshot: large raw payloads are kept on
 # the object itself, and lock/password material must not be duplicated.
@@ -333,3 +334,57 @@ def clients_link_by_reference(*, provider_clients: Iterable[ProviderClient]) -> 
         linked += 1
     ProviderClient.objects.bulk_update(pending, ["client"], batch_size=500)
     return linked
+
+
+# --- Sync leases (the /sync/ page's admin actions) -------------------------------------
+
+
+def connection_lease_force_release(
+    *, connection: ProviderConnection, actor: Any, source: str = "web"
+) -> bool:
+    """Free a connection's sync lease whoever holds it (admins only); audited.
+
+    Return True if a lease was held. A run still alive that held it finds it
+    gone at its next renewal (its keeper's, or its next page's commit) and
+    stops with LeaseLost, its uncommitted page rolled back: releasing never
+    lets two runs advance the cursor.
+    """
+    if not user_is_admin(actor):
+        raise ApplicationError("Only admins may release a sync lease.")
+    with transaction.atomic():
+        locked = ProviderConnection.objects.select_for_update().get(pk=connection.pk)
+        before = {
+            "lock_expires_at": locked.lock_expires_at,
+            "held": bool(locked.lock_token),
+        }
+        ProviderConnection.objects.filter(pk=locked.pk).update(
+            lock_token="", lock_expires_at=None
+        )
+        audit_event_record(
+            actor=actor,
+            source=source,
+            action="sync.lease_release",
+            obj=locked,
+            object_repr=f"{locked.slug} sync lease",
+            before=before,
+            after={"lock_expires_at": None, "held": False},
+        )
+    connection.lock_token, connection.lock_expires_at = "", None
+    return before["held"]
+
+
+def connection_sync_request_record(
+    *, connection: ProviderConnection, actor: Any, task_id: str, source: str = "web"
+) -> AuditEvent:
+    """Record that an admin queued a sync of `connection` now (the caller
+    queued it); audited, like every action that changes what Verity holds."""
+    if not user_is_admin(actor):
+        raise ApplicationError("Only admins may start a sync.")
+    return audit_event_record(
+        actor=actor,
+        source=source,
+        action="sync.request",
+        obj=connection,
+        object_repr=f"{connection.slug} sync",
+        after={"connection": connection.slug, "task_id": task_id},
+    )

@@ -7,8 +7,12 @@ second copy a `skipped` run, and the upserts are idempotent.
 - `dispatch_due_syncs` is the beat tick (config/celery.py): it enqueues one
   `sync_connection` per enabled connection that is due and not leased.
 - `sync_connection` runs one bounded sync. A `partial` run re-enqueues itself
-  to continue from the committed cursor; a 429 becomes `self.retry` with the
-  provider's Retry-After (capped far below the broker's visibility timeout);
+  to continue from the committed cursor, and so does an `interrupted` one: a
+  worker's shutdown (or a SIGTERM to its pool child) stops the sync after
+  its current page (`sync.stopping`, config/celery.py), and the next worker
+  takes the continuation at once (a child sent SIGTERM itself exits once its
+  continuation is queued). A 429 becomes `self.retry` with the provider's
+  Retry-After (capped far below the broker's visibility timeout);
   a held lease is logged and dropped, never retried, except by a redelivered
   copy (below).
 - A redelivered copy (its worker died before acknowledging it) is the
@@ -33,6 +37,7 @@ import datetime as dt
 import itertools
 import logging
 import random
+import signal
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -124,6 +129,7 @@ def sync_connection(
     from .sync.engine import provider_sync
     from .sync.lease import connection_lease_remaining
     from .sync.schedule import connection_is_due
+    from .sync.stopping import stop_on_signals
 
     connection = ProviderConnection.objects.filter(pk=connection_id).first()
     if connection is None or not connection.enabled:
@@ -151,14 +157,36 @@ def sync_connection(
         "full": full,
         "resume": True,
     }
-    try:
-        run = provider_sync(connection=connection, trigger=trigger, full=full)
-    except ProviderRateLimited as exc:
-        countdown = retry_countdown(exc.retry_after, attempt=self.request.retries)
-        logger.warning(
-            "Sync of %s rate limited; retrying in %.0f s.", connection.slug, countdown
-        )
-        raise self.retry(exc=exc, countdown=countdown, kwargs=kwargs) from exc
+    # SIGTERM to this process (a pool child) stops the sync after its page;
+    # SIGINT stays as Celery set it (ignored in a child: Ctrl-C reaches the
+    # main process, which shuts down).
+    with stop_on_signals(signals=(signal.SIGTERM,), redeliver=True) as stop:
+        try:
+            run = provider_sync(
+                connection=connection, trigger=trigger, full=full, stop=stop
+            )
+        except ProviderRateLimited as exc:
+            countdown = retry_countdown(exc.retry_after, attempt=self.request.retries)
+            logger.warning(
+                "Sync of %s rate limited; retrying in %.0f s.",
+                connection.slug,
+                countdown,
+            )
+            raise self.retry(exc=exc, countdown=countdown, kwargs=kwargs) from exc
+        if run.state == SyncRunState.INTERRUPTED:
+            # Enqueued before a redelivered SIGTERM ends this process.
+            logger.info(
+                "Sync of %s interrupted; its continuation is queued.", connection.slug
+            )
+            try:
+                sync_connection.apply_async(kwargs=kwargs)
+            except Exception as exc:  # the broker is down: the beat re-dispatches
+                logger.warning(
+                    "Could not queue the continuation of %s's sync (%s); the next "
+                    "due tick resumes it.",
+                    connection.slug,
+                    exc,
+                )
     if (
         run.state == SyncRunState.SKIPPED
         and redelivered
@@ -179,6 +207,30 @@ def sync_connection(
     elif run.state == SyncRunState.PARTIAL:
         sync_connection.apply_async_on_commit(kwargs=kwargs)
     return run.pk
+
+
+class BrokerUnavailable(Exception):
+    """The task queue did not take a task (the broker is down or misconfigured)."""
+
+
+def sync_now_enqueue(*, connection_id: int) -> str:
+    """Queue a manual sync of one connection now; return the task id.
+
+    Raise BrokerUnavailable, with the broker's own words, when the queue
+    cannot take it: the caller says so instead of failing.
+    """
+    try:
+        result = sync_connection.apply_async(
+            kwargs={
+                "connection_id": connection_id,
+                "trigger": SyncTrigger.MANUAL.value,
+                "full": False,
+            },
+            retry=False,
+        )
+    except Exception as exc:
+        raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    return str(result.id)
 
 
 @shared_task(

@@ -14,4 +14,10 @@ urlpatterns = [
     path("checks/export.csv", exports.checks_csv, name="checks-export"),
     path("clients/<int:pk>/", views.client_detail, name="client-detail"),
     path("sync/", views.sync_status, name="sync-status"),
+    path(
+        "sync/connections/<int:pk>/release-lease/",
+        views.sync_lease_release,
+        name="sync-lease-release",
+    ),
+    path("sync/connections/<int:pk>/sync-now/", views.sync_now, name="sync-now"),
 ]

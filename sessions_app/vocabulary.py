@@ -59,6 +59,9 @@ class SyncRunState(models.TextChoices):
     FAILED = "failed", "Failed"
     RATE_LIMITED = "rate_limited", "Rate limited (rescheduled)"
     SKIPPED = "skipped", "Skipped (already running)"
+    # Stopped by a signal (a deploy) or found dead (its lease expired): its
+    # committed pages stay, and the next run resumes from its cursor.
+    INTERRUPTED = "interrupted", "Interrupted (resumes next run)"
 
 
 class SyncTrigger(models.TextChoices):

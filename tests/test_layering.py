@@ -82,6 +82,7 @@ SIMULATOR_FORBIDDEN = ("django", "rest_framework", "django_filters", "celery", "
 SYNC_RANK = {
     "sessions_app.sync.values": 0,
     "sessions_app.sync.lease": 1,
+    "sessions_app.sync.stopping": 1,
     "sessions_app.sync.schedule": 1,
     "sessions_app.sync.related": 1,
     "sessions_app.sync.upsert": 2,

@@ -282,12 +282,10 @@ VERITY_SYNC_BATCH_SIZE = env.int("VERITY_SYNC_BATCH_SIZE", default=500)
 # sessions, or this many seconds have passed since the last commit (so a slow,
 # rate-limited provider still checkpoints and renews the lease often).
 VERITY_SYNC_COMMIT_SECONDS = env.float("VERITY_SYNC_COMMIT_SECONDS", default=5.0)
-# The per-connection sync lease. It must outlive the task's hard time limit, so a
-# lease can only expire once its holder is certainly dead; each committed page
-# renews it.
-VERITY_SYNC_LEASE_SECONDS = env.int(
-    "VERITY_SYNC_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
-)
+# The per-connection sync lease: short, renewed with every committed page and
+# every third of it by the holder's keeper thread (sync/lease.py), so a holder
+# killed with SIGKILL blocks its connection for at most this long.
+VERITY_SYNC_LEASE_SECONDS = env.float("VERITY_SYNC_LEASE_SECONDS", default=60.0)
 # How many of a page's sessions are read at once (their details, checks,
 # applicants), all paced by the connection's one rate limiter; a connection's
 # `concurrency` option overrides it (1-16; 1 reads one session at a time).

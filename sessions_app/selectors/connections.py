@@ -95,6 +95,11 @@ class SyncProblem:
         return f"{self.summary} since {self.since_label}"
 
 
+def provider_connection_get(*, pk: int) -> ProviderConnection | None:
+    """Return one connection by id (None if there is none)."""
+    return ProviderConnection.objects.filter(pk=pk).first()
+
+
 def provider_connection_choices() -> list[tuple[str, str]]:
     """Return (slug, display name) of every connection, for filter selects."""
     return list(
@@ -110,6 +115,8 @@ class ProviderHealth:
     stale: bool
     # Set while the connection fails: no successful run since its first failing one.
     problem: SyncProblem | None = None
+    # Until when a live run holds the connection's sync lease (None: free or expired).
+    lease_until: dt.datetime | None = None
 
     @property
     def state(self) -> str:
@@ -201,6 +208,11 @@ def provider_health_list(*, now: dt.datetime | None = None) -> list[ProviderHeal
                 last_success_at=last_success,
                 stale=stale,
                 problem=problem,
+                lease_until=conn.lock_expires_at
+                if conn.lock_token
+                and conn.lock_expires_at is not None
+                and conn.lock_expires_at > now
+                else None,
             )
         )
     return health
@@ -236,7 +248,7 @@ QUARANTINE_EXCERPT_CHARS = 2000
 def _run_error_summary(run: SyncRun, names: dict[int, str]) -> str:
     if not run.error:
         return ""
-    if run.state not in FAILING_RUN_STATES:
+    if run.state not in (*FAILING_RUN_STATES, SyncRunState.INTERRUPTED):
         # A skipped run's note or a refresh's "not found at the provider":
         # already words, not a failure.
         return run.error

@@ -14,15 +14,26 @@ schedule → values; `lease` is used by runs and the engine):
 - `children`: the children re-read after a pass (fresh checks under still sessions).
 - `schedule`: what is due, full passes, the re-poll and children rotations,
   known versions.
-- `lease`: the per-connection lease.
+- `lease`: the per-connection lease and its keeper thread.
+- `stopping`: the process's stop request and the signals that set it.
 - `values`: value cleaning and the column caps (also used by the adapters).
 
 Contract of the passes:
 
 - One sync of one connection at a time. `provider_sync` first takes the
-  connection's lease, renews it with every committed page and releases it in
-  `finally`, only if still its own. A run that cannot take the lease is
-  recorded as a `skipped` SyncRun and does nothing.
+  connection's lease, renews it with every committed page and from a keeper
+  thread while it runs (a short TTL: a killed holder blocks its connection
+  for at most VERITY_SYNC_LEASE_SECONDS), and releases it in `finally`, only
+  if still its own. A run that cannot take the lease is recorded as a
+  `skipped` SyncRun and does nothing; one that takes an expired lease first
+  marks the dead holder's run `interrupted`.
+- Stopping: the run's Budget also answers "exhausted" once a stop is
+  requested (`stopping.PROCESS_STOP`, set by SIGTERM/SIGINT) or the keeper
+  found the lease gone, so the adapter ends its current page; the pages read
+  are committed with their cursor and the run ends `interrupted` (or fails
+  with LeaseLost). An exception that is not an Exception (a second signal's
+  SystemExit or KeyboardInterrupt) rolls back the open page, marks the run
+  interrupted and is raised on.
 - A failure mid-run keeps the pages already committed (`runs`); the run ends
   `failed` with the error on it, and the next run resumes from the last
   committed cursor. A 429 ends the run `rate_limited` and is raised to the
@@ -65,7 +76,13 @@ from ..models import (
 from ..providers import adapter_for
 from ..providers.base import Budget, no_known_versions
 from .children import children_reread, pages_read_ids, pass_started_at
-from .lease import connection_lease_acquire, connection_lease_release
+from .lease import (
+    LeaseLost,
+    connection_lease_acquire,
+    connection_lease_release,
+    lease_hold_limit,
+    lease_kept,
+)
 from .runs import (
     RUN_COUNT_FIELDS,
     error_is_ordinary,
@@ -75,11 +92,13 @@ from .runs import (
     sync_run_add,
     sync_run_fail,
     sync_run_finish,
+    sync_run_interrupted,
     sync_run_skipped,
     sync_run_start,
-    sync_runs_interrupted_fail,
+    sync_runs_interrupted_mark,
 )
 from .schedule import children_due, known_versions_for, refresh_ids
+from .stopping import PROCESS_STOP, StoppableBudget, StopRequest
 from .upsert import BatchResult, session_upsert_batch
 
 logger = logging.getLogger(__name__)
@@ -115,6 +134,7 @@ def provider_sync(
     full: bool = False,
     budget: Budget | None = None,
     on_page: OnPage | None = None,
+    stop: StopRequest = PROCESS_STOP,
 ) -> SyncRun:
     """Sync one connection within `budget`; return the finished SyncRun.
 
@@ -124,21 +144,38 @@ def provider_sync(
     budget ran out; call again to continue from the cursor), `failed` (any
     error: earlier pages stay committed; the error text is on the run),
     `rate_limited` (raises SyncRateLimited, a ProviderRateLimited carrying
-    the run, for the caller to reschedule after `retry_after`).
+    the run, for the caller to reschedule after `retry_after`),
+    `interrupted` (`stop` was requested: the pages read are committed, call
+    again to continue from the cursor).
     """
     token = connection_lease_acquire(connection_id=connection.pk)
     if token is None:
         logger.info("Sync of %s skipped: another run holds the lease.", connection.slug)
         return sync_run_skipped(connection=connection, trigger=trigger)
+    budget = budget or Budget(
+        max_pages=settings.VERITY_SYNC_MAX_PAGES,
+        max_seconds=settings.VERITY_SYNC_MAX_SECONDS,
+    )
     try:
-        return _provider_sync_leased(
-            connection=connection,
-            trigger=trigger,
-            full=full,
-            budget=budget,
+        with lease_kept(
+            connection_id=connection.pk,
             token=token,
-            on_page=on_page,
-        )
+            hold_limit=lease_hold_limit(budget_seconds=budget.max_seconds),
+        ) as keeper:
+            return _provider_sync_leased(
+                connection=connection,
+                trigger=trigger,
+                full=full,
+                budget=StoppableBudget(
+                    max_pages=budget.max_pages,
+                    max_seconds=budget.max_seconds,
+                    started=budget.started,
+                    should_stop=lambda: stop.requested or keeper.lost.is_set(),
+                ),
+                token=token,
+                on_page=on_page,
+                stop=stop,
+            )
     finally:
         connection_lease_release(connection_id=connection.pk, token=token)
 
@@ -148,20 +185,24 @@ def _provider_sync_leased(
     connection: ProviderConnection,
     trigger: str,
     full: bool,
-    budget: Budget | None,
+    budget: StoppableBudget,
     token: str,
     on_page: OnPage | None,
+    stop: StopRequest,
 ) -> SyncRun:
     connection.refresh_from_db()  # the cursor as the previous holder committed it
     now = timezone.now()
-    sync_runs_interrupted_fail(connection=connection, now=now)
+    dead = sync_runs_interrupted_mark(connection=connection, now=now)
+    if dead:
+        logger.warning(
+            "Sync of %s: %d earlier run(s) died without finishing; resuming from "
+            "the last committed page.",
+            connection.slug,
+            dead,
+        )
     run = sync_run_start(connection=connection, trigger=trigger)
     ProviderConnection.objects.filter(pk=connection.pk).update(last_sync_started_at=now)
     connection.last_sync_started_at = now
-    budget = budget or Budget(
-        max_pages=settings.VERITY_SYNC_MAX_PAGES,
-        max_seconds=settings.VERITY_SYNC_MAX_SECONDS,
-    )
     done = False
     # Sessions read in full since the pass began are not due again in it.
     pass_started = pass_started_at(connection.sync_cursor, full=full, now=now)
@@ -203,6 +244,21 @@ def _provider_sync_leased(
                 break
             if budget.exhausted(run.pages):
                 break  # the adapter should have stopped; the cursor is safe either way
+        if not done and budget.should_stop():
+            if not stop.requested:
+                raise LeaseLost(
+                    f"The sync lease of {connection.slug!r} was released or taken "
+                    "by another run; this run stopped after its last committed page."
+                )
+            logger.warning(
+                "Sync of %s %s after %d page(s); the next run resumes from there.",
+                connection.slug,
+                stop.reason or "stopped",
+                run.pages,
+            )
+            return sync_run_interrupted(
+                connection=connection, run=run, reason=stop.reason or "stopped"
+            )
         if done and not budget.exhausted(run.pages):
             children_reread(
                 connection=connection,
@@ -222,8 +278,25 @@ def _provider_sync_leased(
             exc, "Sync of %s failed after %d page(s)", connection.slug, run.pages
         )
         return sync_run_fail(connection=connection, run=run, exc=exc)
+    except BaseException:
+        # A second signal (SystemExit, KeyboardInterrupt): the open page was
+        # rolled back; say so on the run, then stop as asked.
+        _interrupted_record(connection=connection, run=run, reason=stop.reason)
+        raise
     state = SyncRunState.SUCCEEDED if done else SyncRunState.PARTIAL
     return sync_run_finish(connection=connection, run=run, state=state)
+
+
+def _interrupted_record(
+    *, connection: ProviderConnection, run: SyncRun, reason: str
+) -> None:
+    """Best effort on the way out: the database may be what failed."""
+    try:
+        sync_run_interrupted(
+            connection=connection, run=run, reason=reason or "stopped at once"
+        )
+    except Exception:
+        logger.exception("Could not mark sync run %s interrupted.", run.pk)
 
 
 def _failure_log(exc: Exception, message: str, *args: object) -> None:
@@ -246,22 +319,32 @@ def provider_sync_pass(
     max_rate_limit_waits: int = 3,
     max_wait_seconds: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
+    stop: StopRequest = PROCESS_STOP,
 ) -> list[SyncRun]:
     """Run syncs of one connection until its pass is done (foreground use).
 
     Continues while runs end `partial`; waits out short rate limits a few times.
-    Stops at the first run that is not partial, or one that made no progress.
+    Stops at the first run that is not partial, or one that made no progress,
+    or once a stop is requested.
     """
     runs: list[SyncRun] = []
     waits = 0
-    while len(runs) < max_runs:
+    while len(runs) < max_runs and not stop.requested:
         try:
             run = provider_sync(
-                connection=connection, trigger=trigger, full=full, on_page=on_page
+                connection=connection,
+                trigger=trigger,
+                full=full,
+                on_page=on_page,
+                stop=stop,
             )
         except SyncRateLimited as exc:
             runs.append(exc.run)
-            if waits >= max_rate_limit_waits or exc.retry_after > max_wait_seconds:
+            if (
+                waits >= max_rate_limit_waits
+                or exc.retry_after > max_wait_seconds
+                or stop.requested
+            ):
                 break
             waits += 1
             sleep(max(exc.retry_after, 0.0))
@@ -314,13 +397,16 @@ def providers_sync_all(
     full: bool = False,
     slugs: Sequence[str] = (),
     observer: PassObserver | None = None,
+    stop: StopRequest = PROCESS_STOP,
 ) -> dict[str, ConnectionPass]:
     """Sync every enabled connection (or the named ones, even if disabled) to
     the end of its pass; return each connection's pass by slug.
 
     One provider failing never stops the others: each failure is recorded on
     its own SyncRun, and an error escaping a pass is logged and kept on its
-    ConnectionPass (`crash`).
+    ConnectionPass (`crash`). A stop request ends the current pass after its
+    page (its run `interrupted`) and starts no other: the connections not
+    reached are missing from the result.
     """
     observer = observer or PassObserver()
     connections = ProviderConnection.objects.all()
@@ -331,6 +417,8 @@ def providers_sync_all(
     )
     outcome: dict[str, ConnectionPass] = {}
     for connection in connections:
+        if stop.requested:
+            break
         started = time.monotonic()
         committed: list[SyncRun] = []
 
@@ -351,7 +439,11 @@ def providers_sync_all(
             # that cannot start fails this provider only, like any other error.
             observer.pass_started(connection)
             runs = provider_sync_pass(
-                connection=connection, trigger=trigger, full=full, on_page=on_page
+                connection=connection,
+                trigger=trigger,
+                full=full,
+                on_page=on_page,
+                stop=stop,
             )
         except Exception as exc:  # a bug must not stop the other providers either
             logger.exception("Sync of %s crashed.", connection.slug)

@@ -56,7 +56,7 @@ from .lease import (
     LeaseLost,
     connection_lease_expires_at,
     connection_lease_renew,
-    lease_seconds,
+    lease_hold_limit,
 )
 from .upsert import BatchResult, session_upsert_batch
 from .values import ERROR_MAX_CHARS, json_clean, text
@@ -241,23 +241,47 @@ def sync_run_start(
     )
 
 
-def sync_runs_interrupted_fail(
+def sync_runs_interrupted_mark(
     *, connection: ProviderConnection, now: dt.datetime
-) -> None:
-    """Mark the connection's runs that died while running as failed.
+) -> int:
+    """Mark the connection's runs that died while running as `interrupted`;
+    return how many.
 
     Call while holding the lease: holding it proves no other scheduled or
-    manual run is alive, so runs still marked running were interrupted
-    (worker killed, lease expired). Webhook refreshes run without the lease;
-    one older than a lease died too.
+    manual run is alive (a live one keeps its lease renewed), so runs still
+    marked running died (SIGKILL, a lost machine) and their lease expired.
+    They keep their counts; the pages they committed stay, and this run
+    resumes from their cursor. Webhook refreshes run without the lease; one
+    older than the longest a task may live died too.
     """
-    stale = dt.timedelta(seconds=lease_seconds())
-    SyncRun.objects.filter(connection=connection, state=SyncRunState.RUNNING).filter(
-        ~Q(trigger=SyncTrigger.WEBHOOK) | Q(started_at__lt=now - stale)
-    ).update(
-        state=SyncRunState.FAILED,
-        finished_at=now,
-        error="Interrupted: the process running this sync stopped before it finished.",
+    stale = dt.timedelta(seconds=lease_hold_limit())
+    return (
+        SyncRun.objects.filter(connection=connection, state=SyncRunState.RUNNING)
+        .filter(~Q(trigger=SyncTrigger.WEBHOOK) | Q(started_at__lt=now - stale))
+        .update(
+            state=SyncRunState.INTERRUPTED,
+            finished_at=now,
+            error=(
+                "Interrupted: the process running this sync stopped before it "
+                "finished (its lease expired); the next run resumed from its "
+                "last committed page."
+            ),
+            error_kind=SyncErrorKind.INTERRUPTED,
+        )
+    )
+
+
+def sync_run_interrupted(
+    *, connection: ProviderConnection, run: SyncRun, reason: str
+) -> SyncRun:
+    """Close a run that was asked to stop (a signal, a shutdown): `interrupted`,
+    its counts and committed pages kept; the next run resumes from its cursor."""
+    return sync_run_finish(
+        connection=connection,
+        run=run,
+        state=SyncRunState.INTERRUPTED,
+        error=f"Interrupted ({reason}) after {run.pages} page(s); "
+        "the next run resumes from the last committed page.",
         error_kind=SyncErrorKind.INTERRUPTED,
     )
 
@@ -308,8 +332,9 @@ def sync_page_commit(
         )
         if not renewed:
             raise LeaseLost(
-                f"The sync lease of {connection.slug!r} expired and was taken by another run; "
-                "this page was rolled back."
+                f"The sync lease of {connection.slug!r} is no longer this run's (it "
+                "expired and another run took it, or an admin released it); this "
+                "page was rolled back."
             )
         sync_run_add(run=run, result=result)
         run.pages += pages

@@ -19,7 +19,7 @@ from .overview import overview
 from .queue import session_list
 from .rendering import TemplateQueryError
 from .session import session_assign, session_decide, session_detail
-from .sync import sync_status
+from .sync import sync_lease_release, sync_now, sync_status
 
 __all__ = [
     "LoginView",
@@ -32,5 +32,7 @@ __all__ = [
     "session_decide",
     "session_detail",
     "session_list",
+    "sync_lease_release",
+    "sync_now",
     "sync_status",
 ]

@@ -15,10 +15,18 @@ never stops the others. Exit status: 0 when every provider's pass finished;
 1 when any provider failed; 3 when none failed but some were skipped because
 another sync (usually the worker's) holds the lease, so this command synced
 nothing for them (the worker carries the pass on; run it again later).
+
+SIGTERM or SIGINT (Ctrl-C) stops it cleanly (`sync.stopping`): the current
+page is finished and committed with its cursor, the run is marked
+`interrupted`, the lease released, and no other provider is started; the
+exit status is 128 + the signal's number (143, 130). The next run, of this
+command or of the worker, resumes from there at once. A second signal stops
+at once: the open page is rolled back, the run is still marked interrupted.
 """
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -29,6 +37,7 @@ from sessions_app.sync.engine import (
     PassObserver,
     providers_sync_all,
 )
+from sessions_app.sync.stopping import PROCESS_STOP, stop_on_signals
 from sessions_app.sync.upsert import BatchResult
 
 FAILED_STATES = {SyncRunState.FAILED, SyncRunState.RATE_LIMITED}
@@ -77,12 +86,17 @@ class Command(BaseCommand):
             )
             return
         full: bool = options["full"]
-        passes = providers_sync_all(
-            trigger=SyncTrigger.FULL if full else SyncTrigger.MANUAL,
-            full=full,
-            slugs=slugs,
-            observer=_Progress(self),
-        )
+        PROCESS_STOP.clear()  # a stop asked of an earlier command in this process
+        with stop_on_signals(PROCESS_STOP) as stop:
+            passes = providers_sync_all(
+                trigger=SyncTrigger.FULL if full else SyncTrigger.MANUAL,
+                full=full,
+                slugs=slugs,
+                observer=_Progress(self),
+                stop=stop,
+            )
+        if stop.requested:
+            self._interrupted(stop.reason, stop.signum, passes, slugs)
         failed = [
             slug for slug, result in passes.items() if _outcome(result) == "failed"
         ]
@@ -102,6 +116,27 @@ class Command(BaseCommand):
                 " ".join(problems), returncode=1 if failed else EXIT_SKIPPED
             )
 
+    def _interrupted(
+        self,
+        reason: str,
+        signum: int | None,
+        passes: dict[str, ConnectionPass],
+        slugs: list[str],
+    ) -> None:
+        """Say what a stop left undone and exit with 128 + the signal's number."""
+        reached = set(passes)
+        wanted = slugs or ProviderConnection.objects.filter(enabled=True).order_by(
+            "slug"
+        ).values_list("slug", flat=True)
+        not_started = [slug for slug in wanted if slug not in reached]
+        message = (
+            f"Interrupted ({reason}): the current page was committed and the lease "
+            "released; the next sync resumes from there."
+        )
+        if not_started:
+            message += f" Not started: {', '.join(not_started)}."
+        raise CommandError(message, returncode=128 + (signum or signal.SIGTERM))
+
 
 def _outcome(result: ConnectionPass) -> str:
     """Return "failed", "skipped" or "ok" for one provider's pass."""
@@ -114,6 +149,8 @@ def _outcome(result: ConnectionPass) -> str:
         return "failed"
     if last.state == SyncRunState.SKIPPED:
         return "skipped"
+    if last.state == SyncRunState.INTERRUPTED:
+        return "interrupted"
     return "ok"
 
 
@@ -224,6 +261,9 @@ class _Progress(PassObserver):
         if outcome_word == "failed":
             self.stdout.write(self.style.ERROR(line))
             self.stdout.write(self.style.ERROR(f"  {last.error or 'no progress'}"))
+        elif outcome_word == "interrupted":
+            self.stdout.write(self.style.WARNING(line))
+            self.stdout.write(self.style.WARNING(f"  {last.error}"))
         elif outcome_word == "skipped":
             self.stdout.write(self.style.WARNING(line))
             self.stdout.write(

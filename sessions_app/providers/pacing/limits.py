@@ -55,6 +55,15 @@ class EffectiveRateLimit:
     def per_minute(self) -> float:
         return self.per_second * 60
 
+    @property
+    def wording(self) -> str:
+        """'10 requests/s', or per minute below one a second ('30 requests/min')."""
+        if self.per_second <= 0:
+            return "no limit"
+        if self.per_second >= 1:
+            return f"{round(self.per_second, 2):g} requests/s"
+        return f"{round(self.per_minute, 2):g} requests/min"
+
 
 def account_environment(
     limits: ProviderRateLimits, *, credential: str | None, options: Mapping[str, Any]

@@ -64,9 +64,9 @@ def test_expired_lease_lets_a_later_run_proceed(monkeypatch):
     live_refresh.refresh_from_db()
     assert live_refresh.state == SyncRunState.RUNNING  # a refresh needs no lease
     dead_refresh.refresh_from_db()
-    assert dead_refresh.state == SyncRunState.FAILED
+    assert dead_refresh.state == SyncRunState.INTERRUPTED
     stale.refresh_from_db()
-    assert stale.state == SyncRunState.FAILED
+    assert stale.state == SyncRunState.INTERRUPTED
     assert stale.error.startswith("Interrupted")
     assert stale.error_kind == "interrupted"
 

@@ -28,6 +28,25 @@ def test_sync_page_shows_runs_unknown_values_quarantine_and_webhooks(
     assert "every 300 s" not in page
 
 
+def test_sync_page_shows_each_connections_effective_rate_limit_and_its_source(
+    viewer_client, data
+):
+    from sessions_app.models import ProviderConnection
+
+    ProviderConnection.objects.filter(kind="complycube").update(
+        rate_limit_per_second=None
+    )
+    ProviderConnection.objects.filter(kind="onfido").update(rate_limit_per_second=2.5)
+    ProviderConnection.objects.filter(kind="ica").update(rate_limit_per_second=0.5)
+    page = viewer_client.get(reverse("sync-status")).content.decode()
+
+    assert "at most 2.5 requests/s" in page  # the overrides
+    assert "at most 30 requests/min" in page
+    # ComplyCube's documented default, and where it comes from on hover.
+    assert "ComplyCube&#x27;s documented live limit" in page
+    assert "at most 10 requests/s" in page
+
+
 @pytest.mark.parametrize(
     ("seconds", "shown"),
     [(300, "5 min"), (3600, "1 h"), (5400, "90 min"), (45, "45 s"), (None, "")],
