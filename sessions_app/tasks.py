@@ -129,7 +129,7 @@ def sync_connection(
     from .sync.engine import provider_sync
     from .sync.lease import connection_lease_remaining
     from .sync.schedule import connection_is_due
-    from .sync.stopping import stop_on_signals
+    from .sync.stopping import PROCESS_STOP, stop_on_signals
 
     connection = ProviderConnection.objects.filter(pk=connection_id).first()
     if connection is None or not connection.enabled:
@@ -157,6 +157,16 @@ def sync_connection(
         "full": full,
         "resume": True,
     }
+    if PROCESS_STOP.requested:
+        # This pool child is shutting down (a warm shutdown forwarded to it)
+        # and got the message before it stopped taking any: hand it back
+        # rather than start a run that would stop after one page.
+        logger.info(
+            "Sync of %s not started: this worker is shutting down; queued again.",
+            connection.slug,
+        )
+        _continuation_enqueue(connection.slug, kwargs)
+        return None
     # SIGTERM to this process (a pool child) stops the sync after its page;
     # SIGINT stays as Celery set it (ignored in a child: Ctrl-C reaches the
     # main process, which shuts down).
@@ -178,15 +188,7 @@ def sync_connection(
             logger.info(
                 "Sync of %s interrupted; its continuation is queued.", connection.slug
             )
-            try:
-                sync_connection.apply_async(kwargs=kwargs)
-            except Exception as exc:  # the broker is down: the beat re-dispatches
-                logger.warning(
-                    "Could not queue the continuation of %s's sync (%s); the next "
-                    "due tick resumes it.",
-                    connection.slug,
-                    exc,
-                )
+            _continuation_enqueue(connection.slug, kwargs)
     if (
         run.state == SyncRunState.SKIPPED
         and redelivered
@@ -231,6 +233,19 @@ def sync_now_enqueue(*, connection_id: int) -> str:
     except Exception as exc:
         raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
     return str(result.id)
+
+
+def _continuation_enqueue(slug: str, kwargs: dict[str, Any]) -> None:
+    """Queue the rest of an interrupted sync; a broker outage leaves it to the beat."""
+    try:
+        sync_connection.apply_async(kwargs=kwargs)
+    except Exception as exc:  # the broker is down: the beat re-dispatches
+        logger.warning(
+            "Could not queue the continuation of %s's sync (%s); the next "
+            "due tick resumes it.",
+            slug,
+            exc,
+        )
 
 
 @shared_task(

@@ -166,10 +166,8 @@ def provider_sync(
                 connection=connection,
                 trigger=trigger,
                 full=full,
-                budget=StoppableBudget(
-                    max_pages=budget.max_pages,
-                    max_seconds=budget.max_seconds,
-                    started=budget.started,
+                budget=StoppableBudget.around(
+                    budget,
                     should_stop=lambda: stop.requested or keeper.lost.is_set(),
                 ),
                 token=token,

@@ -87,9 +87,29 @@ class StoppableBudget(Budget):
     """
 
     should_stop: Callable[[], bool] = lambda: False
+    # The caller's budget, when it has its own rules (a subclass): asked
+    # instead of the limits copied from it.
+    inner: Budget | None = None
+
+    @classmethod
+    def around(
+        cls, budget: Budget, *, should_stop: Callable[[], bool]
+    ) -> StoppableBudget:
+        """`budget`, also exhausted once `should_stop()` says so."""
+        return cls(
+            max_pages=budget.max_pages,
+            max_seconds=budget.max_seconds,
+            started=budget.started,
+            should_stop=should_stop,
+            inner=budget,
+        )
 
     def exhausted(self, pages_done: int) -> bool:
-        return self.should_stop() or Budget.exhausted(self, pages_done)
+        if self.should_stop():
+            return True
+        if self.inner is not None:
+            return self.inner.exhausted(pages_done)
+        return Budget.exhausted(self, pages_done)
 
 
 def signal_reason(signum: int) -> str:

@@ -161,6 +161,22 @@ def test_the_task_queues_the_continuation_of_an_interrupted_run(
     assert queued.call_args.kwargs["kwargs"]["resume"] is True
 
 
+@pytest.mark.django_db
+def test_a_task_reaching_a_child_that_is_shutting_down_is_handed_back_unstarted(
+    monkeypatch, process_stop
+):
+    provider, connection = fake_provider_install(monkeypatch, page_size=3)
+    sessions_populate(provider, 9)
+    process_stop.request("stopped by the worker's shutdown")  # before the task
+
+    with mock.patch.object(tasks.sync_connection, "apply_async") as queued:
+        assert tasks.sync_connection(connection.pk, "manual") is None
+
+    assert not SyncRun.objects.exists()  # no run that would stop after one page
+    queued.assert_called_once()
+    assert queued.call_args.kwargs["kwargs"]["resume"] is True
+
+
 def test_the_first_signal_asks_for_a_stop_the_second_stops_at_once(stop):
     before = signal.getsignal(signal.SIGTERM)
     with stop_on_signals(stop, signals=(signal.SIGTERM,)):
