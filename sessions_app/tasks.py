@@ -263,7 +263,7 @@ def session_refresh(
     delivery_id: int | None = None,
 ) -> int | None:
     """Re-fetch one session a webhook named and upsert it; return the SyncRun id."""
-    from .sync.engine import session_refresh_from_provider
+    from .sync.refresh import session_refresh_from_provider
 
     if (
         delivery_id

@@ -85,10 +85,12 @@ SYNC_RANK = {
     "sessions_app.sync.stopping": 1,
     "sessions_app.sync.schedule": 1,
     "sessions_app.sync.related": 1,
+    "sessions_app.sync.quarantine": 1,
     "sessions_app.sync.upsert": 2,
     "sessions_app.sync.runs": 3,
     "sessions_app.sync.children": 4,
     "sessions_app.sync.engine": 5,
+    "sessions_app.sync.refresh": 4,
 }
 
 # (importer, imported) imports that break a rule today, and what removes them.

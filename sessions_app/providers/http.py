@@ -27,10 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import socket
-import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -57,6 +54,11 @@ from .pacing import (
     rate_limit_effective,
     retry_after_seconds,
 )
+from .transport import (
+    body_excerpt,
+    environment_settings_freeze,
+    transport_failure,
+)
 
 if TYPE_CHECKING:
     from .base import ConnectionConfig
@@ -70,7 +72,6 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 MAX_INVALID_JSON_RETRIES = 1
-EXCERPT_CHARS = 200
 REDACTED = "[redacted]"
 # Header values that are secrets whatever the provider (scrubbed like `secrets`).
 SENSITIVE_HEADERS = frozenset(
@@ -82,79 +83,6 @@ TRANSIENT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-
-def transport_failure(exc: BaseException) -> str:
-    """Name what stopped a request from being answered: "refused", "dns",
-    "tls", "timeout", "dropped", or "" when none of these is recognised.
-
-    Read from the exception and everything it wraps (requests wraps urllib3,
-    which wraps the socket error), not from its text: the text names the URL
-    first and is clipped before the words that say what happened.
-    """
-    seen: set[int] = set()
-    pending: list[Any] = [exc]
-    while pending:
-        error = pending.pop()
-        if not isinstance(error, BaseException) or id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, ConnectionRefusedError):
-            return "refused"
-        if isinstance(error, socket.gaierror):
-            return "dns"
-        if isinstance(error, ssl.SSLError):
-            return "tls"
-        if isinstance(error, TimeoutError | requests.exceptions.Timeout):
-            return "timeout"
-        if isinstance(error, ConnectionResetError | ConnectionAbortedError):
-            return "dropped"
-        pending += [error.__cause__, error.__context__, getattr(error, "reason", None)]
-        pending += list(error.args)
-    return ""
-
-
-def response_json(response: requests.Response) -> Any:
-    """Return the parsed JSON body, or None if it is not JSON (never raises)."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def response_object(response: requests.Response) -> dict[str, Any]:
-    """Return the JSON body if it is an object, else {} (an error parser's start)."""
-    body = response_json(response)
-    return body if isinstance(body, dict) else {}
-
-
-def body_excerpt(response: requests.Response, limit: int = EXCERPT_CHARS) -> str:
-    """Return the start of a body as text, for error messages."""
-    try:
-        text = response.content[: limit * 4].decode(
-            response.encoding or "utf-8", errors="replace"
-        )
-    except (LookupError, TypeError):
-        text = repr(response.content[:limit])
-    text = " ".join(text.split())
-    return text[:limit] + ("…" if len(text) > limit else "")
-
-
-def environment_settings_freeze(session: requests.Session, base_url: str) -> None:
-    """Read the proxy and CA-bundle environment once, then stop `session` reading it.
-
-    With `trust_env` (requests' default) every request re-reads the proxy
-    variables and `~/.netrc`, and a netrc entry for the provider's host (or a
-    `default` one) silently replaces the provider's `Authorization` header
-    with Basic auth. Every call of a client goes to `base_url`'s host, so the
-    proxies (`HTTPS_PROXY`, `NO_PROXY`...) and `REQUESTS_CA_BUNDLE` /
-    `CURL_CA_BUNDLE` resolved for it now are the ones requests would use.
-    """
-    session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
 
 
 class ProviderHTTP:

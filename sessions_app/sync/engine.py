@@ -6,8 +6,8 @@ schedule → values; `lease` is used by runs and the engine):
 - `engine` (here): the passes. `provider_sync` runs one bounded sync of one
   connection, `provider_sync_pass` repeats it to the end of the pass
   (foreground use), `providers_sync_all` does that for every connection (what
-  `manage.py sync_providers` runs), `session_refresh_from_provider` is a
-  webhook's targeted refresh. See also docs/operations.md.
+  `manage.py sync_providers` runs). See also docs/operations.md.
+- `refresh`: a webhook's targeted refresh (`session_refresh_from_provider`).
 - `runs`: SyncRun start, page commit (rows + cursor + lease renewal in one
   transaction), finish, skipped; batching adapter pages into commits.
 - `upsert` and `related`: the write service (`session_upsert_batch`).
@@ -58,20 +58,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from ..exceptions import ProviderRateLimited, ProviderUnavailable
+from ..exceptions import ProviderRateLimited
 from ..models import (
     ProviderConnection,
     SyncRun,
     SyncRunState,
     SyncTrigger,
-    WebhookDelivery,
 )
 from ..providers import adapter_for
 from ..providers.base import Budget, no_known_versions
@@ -84,12 +81,9 @@ from .lease import (
     lease_kept,
 )
 from .runs import (
-    RUN_COUNT_FIELDS,
-    error_is_ordinary,
-    error_text,
+    failure_log,
     pages_coalesced,
     sync_page_commit,
-    sync_run_add,
     sync_run_fail,
     sync_run_finish,
     sync_run_interrupted,
@@ -99,7 +93,7 @@ from .runs import (
 )
 from .schedule import children_due, known_versions_for, refresh_ids
 from .stopping import PROCESS_STOP, StoppableBudget, StopRequest
-from .upsert import BatchResult, session_upsert_batch
+from .upsert import BatchResult
 
 logger = logging.getLogger(__name__)
 
@@ -272,8 +266,12 @@ def _provider_sync_leased(
         sync_run_fail(connection=connection, run=run, exc=exc)
         raise SyncRateLimited(exc, run=run) from exc
     except Exception as exc:
-        _failure_log(
-            exc, "Sync of %s failed after %d page(s)", connection.slug, run.pages
+        failure_log(
+            logger,
+            exc,
+            "Sync of %s failed after %d page(s)",
+            connection.slug,
+            run.pages,
         )
         return sync_run_fail(connection=connection, run=run, exc=exc)
     except BaseException:
@@ -295,16 +293,6 @@ def _interrupted_record(
         )
     except Exception:
         logger.exception("Could not mark sync run %s interrupted.", run.pk)
-
-
-def _failure_log(exc: Exception, message: str, *args: object) -> None:
-    """Log a failed run: one warning line for an ordinary failure (a 401, a
-    refused connection: the run records it, a traceback says nothing more),
-    the traceback for anything else (a bug)."""
-    if error_is_ordinary(exc):
-        logger.warning(message + ": %s", *args, error_text(exc))
-    else:
-        logger.exception(message + ".", *args)
 
 
 def provider_sync_pass(
@@ -460,54 +448,3 @@ def providers_sync_all(
 
 
 # --- Targeted refresh (webhooks) ------------------------------------------------------
-
-
-def session_refresh_from_provider(
-    *,
-    connection: ProviderConnection,
-    external_id: str,
-    hint: Mapping[str, Any] | None = None,
-    delivery_id: int | None = None,
-) -> SyncRun:
-    """Fetch one session from the provider and upsert it; record a `webhook` SyncRun.
-
-    Does not take the connection's lease: a refresh is one idempotent upsert of
-    fresh data, and a long sync must not delay it. A concurrent sync that
-    commits an older copy is corrected by the next sync, because unfinished
-    sessions are re-polled. A session the provider no longer has is left as
-    is (nothing is deleted); the run and the delivery say so. Re-raises
-    ProviderRateLimited and ProviderUnavailable (after recording them) so the
-    task can retry; any other failure is recorded and returned.
-    """
-    run = sync_run_start(connection=connection, trigger=SyncTrigger.WEBHOOK)
-    deliveries = WebhookDelivery.objects.filter(pk=delivery_id) if delivery_id else None
-    try:
-        adapter = adapter_for(connection)
-        record = adapter.fetch_session(external_id, hint=dict(hint or {}))
-        note = ""
-        with transaction.atomic():
-            if record is None:
-                note = f"Session {external_id!r} was not found at the provider; nothing changed."
-                logger.info("Refresh of %s %s: %s", connection.slug, external_id, note)
-            else:
-                result = session_upsert_batch(
-                    connection=connection, records=[record], sync_run=run
-                )
-                sync_run_add(run=run, result=result)
-                run.pages = 1
-                run.save(update_fields=RUN_COUNT_FIELDS)
-            if deliveries is not None:
-                deliveries.update(processed_at=timezone.now(), error=note)
-        return sync_run_finish(
-            connection=connection, run=run, state=SyncRunState.SUCCEEDED, error=note
-        )
-    except (ProviderRateLimited, ProviderUnavailable) as exc:
-        sync_run_fail(connection=connection, run=run, exc=exc)
-        if deliveries is not None:
-            deliveries.update(error=error_text(exc))
-        raise
-    except Exception as exc:
-        _failure_log(exc, "Refresh of %s %s failed", connection.slug, external_id)
-        if deliveries is not None:
-            deliveries.update(error=error_text(exc))
-        return sync_run_fail(connection=connection, run=run, exc=exc)

@@ -194,7 +194,7 @@ def error_kind_of(exc: BaseException) -> str:
         if exc.status is not None:
             return SyncErrorKind.SERVER_ERROR
         # The HTTP client names the failure from the exception itself
-        # (`providers.http.transport_failure`); the text is the fallback.
+        # (`providers.transport.transport_failure`); the text is the fallback.
         transport = (exc.extra or {}).get("transport")
         if transport in SyncErrorKind.__members__.values():
             return SyncErrorKind(transport)
@@ -434,3 +434,15 @@ def sync_run_skipped(*, connection: ProviderConnection, trigger: str) -> SyncRun
         state=SyncRunState.SKIPPED,
         error=f"Another sync of {connection.slug!r} is running{until}.",
     )
+
+
+def failure_log(
+    log: logging.Logger, exc: Exception, message: str, *args: object
+) -> None:
+    """Log a failed run: one warning line for an ordinary failure (a 401, a
+    refused connection: the run records it, a traceback says nothing more),
+    the traceback for anything else (a bug)."""
+    if error_is_ordinary(exc):
+        log.warning(message + ": %s", *args, error_text(exc))
+    else:
+        log.exception(message + ".", *args)

@@ -45,8 +45,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from ..models import (
@@ -57,13 +55,13 @@ from ..models import (
     SyncRun,
     WorkflowSession,
 )
-from ..models.connections import quarantine_fingerprint
 from ..normalization import in_rotation
 from ..providers.base import (
     QuarantineRecord,
     SessionRecord,
     payload_hash,
 )
+from .quarantine import quarantine_row, quarantine_upsert
 from .related import (
     checks_upsert,
     external_rows_upsert,
@@ -255,85 +253,6 @@ def _session_row(
     )
 
 
-def _quarantine_row(
-    *,
-    connection: ProviderConnection,
-    record_type: str,
-    external_id: str,
-    reason: str,
-    raw: str,
-) -> QuarantinedRecord:
-    return QuarantinedRecord(
-        connection=connection,
-        record_type=record_type,
-        external_id=external_id,
-        reason=reason,
-        raw=raw,
-        fingerprint=quarantine_fingerprint(
-            record_type=record_type, external_id=external_id, reason=reason, raw=raw
-        ),
-    )
-
-
-def quarantine_upsert(
-    *,
-    connection: ProviderConnection,
-    rows: Sequence[QuarantinedRecord],
-    sync_run: SyncRun | None,
-    now: dt.datetime,
-) -> None:
-    """Store quarantined records: one row per (connection, fingerprint).
-
-    A record already quarantined is counted (`seen_count` += how often it came
-    in this batch), stamped `last_seen_at = now`, moved to this `sync_run`,
-    given the latest raw text and reopened; a new one is inserted. Three
-    statements per batch (find, update, insert) on SQLite and PostgreSQL
-    alike: `bulk_create(update_conflicts=…)` alone cannot add to a count.
-    A row inserted by a concurrent writer between the find and the insert is
-    updated by the insert's ON CONFLICT instead of failing the page (that
-    one sighting is then not counted).
-    """
-    batch = settings.VERITY_SYNC_BATCH_SIZE
-    latest: dict[str, tuple[QuarantinedRecord, int]] = {}
-    for row in rows:  # the last copy's raw text wins, every copy is counted
-        seen = latest.get(row.fingerprint)
-        latest[row.fingerprint] = (row, (seen[1] if seen else 0) + 1)
-    existing: dict[str, int] = {}
-    for chunk in chunks(list(latest)):
-        existing.update(
-            QuarantinedRecord.objects.filter(
-                connection=connection, fingerprint__in=chunk
-            ).values_list("fingerprint", "pk")
-        )
-    updates: list[QuarantinedRecord] = []
-    inserts: list[QuarantinedRecord] = []
-    for fingerprint, (row, times) in latest.items():
-        row.sync_run = sync_run
-        row.last_seen_at = now
-        row.resolved_at = None
-        if fingerprint in existing:
-            row.pk = existing[fingerprint]
-            row.seen_count = F("seen_count") + times
-            updates.append(row)
-        else:
-            row.created_at = now
-            row.seen_count = times
-            inserts.append(row)
-    reseen_fields = ["raw", "last_seen_at", "sync_run", "resolved_at"]
-    if updates:
-        QuarantinedRecord.objects.bulk_update(
-            updates, [*reseen_fields, "seen_count"], batch_size=batch
-        )
-    if inserts:
-        QuarantinedRecord.objects.bulk_create(
-            inserts,
-            batch_size=batch,
-            update_conflicts=True,
-            unique_fields=["connection", "fingerprint"],
-            update_fields=reseen_fields,
-        )
-
-
 def session_upsert_batch(
     *,
     connection: ProviderConnection,
@@ -360,7 +279,7 @@ def session_upsert_batch(
     now = now or timezone.now()
     result = BatchResult()
     quarantine_rows: list[QuarantinedRecord] = [
-        _quarantine_row(
+        quarantine_row(
             connection=connection,
             record_type=text(q.record_type, RECORD_TYPE_MAX) or "record",
             external_id=text(q.external_id, ID_MAX),
@@ -375,7 +294,7 @@ def session_upsert_batch(
         problem = _record_problem(record)
         if problem:
             quarantine_rows.append(
-                _quarantine_row(
+                quarantine_row(
                     connection=connection,
                     record_type="session",
                     external_id=text(record.external_id, ID_MAX),

@@ -13,8 +13,9 @@ import requests
 
 from ...sync.values import text
 from ..base import ConnectionConfig
-from ..http import ProviderHTTP, connection_http, response_object
+from ..http import ProviderHTTP, connection_http
 from ..pacing import DocumentedRate, ProviderRateLimits
+from ..transport import response_object
 
 # ComplyCube's documented limits (docs/providers/complycube.md#rate-limits-and-quota):
 # 10 requests/s live, 5 requests/s sandbox; keys start `live_` or `test_`.

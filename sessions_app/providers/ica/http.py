@@ -14,8 +14,9 @@ import requests
 from ...exceptions import ProviderResponseInvalid
 from ...sync.values import text
 from ..base import ConnectionConfig
-from ..http import ProviderHTTP, connection_http, response_object
+from ..http import ProviderHTTP, connection_http
 from ..pacing import DocumentedRate, ProviderRateLimits
+from ..transport import response_object
 
 MEDIA_TYPE = "application/vnd.illumina.v3+json"
 # ICA documents a 429 but no quota and no Retry-After.

@@ -11,8 +11,9 @@ import requests
 
 from ...sync.values import text
 from ..base import ConnectionConfig
-from ..http import ProviderHTTP, connection_http, response_object
+from ..http import ProviderHTTP, connection_http
 from ..pacing import DocumentedRate, ProviderRateLimits
+from ..transport import response_object
 
 # Onfido's documented limits (docs/providers/onfido.md#rate-limits): 400
 # requests/minute live unless contracted otherwise, 30/minute on sandbox. Its

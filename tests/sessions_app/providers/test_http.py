@@ -708,7 +708,7 @@ def test_a_read_timeout_is_named_timeout(fake_time):
     ],
 )
 def test_transport_failure_reads_the_wrapped_cause(error, kind):
-    from sessions_app.providers.http import transport_failure
+    from sessions_app.providers.transport import transport_failure
 
     outer = requests.exceptions.ConnectionError("HTTPConnectionPool(...)")
     outer.__cause__ = error

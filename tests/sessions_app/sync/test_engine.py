@@ -17,7 +17,6 @@ from sessions_app.models import (
     Tag,
     WorkflowSession,
 )
-from sessions_app.providers import adapter_for
 from sessions_app.providers.base import Budget
 from sessions_app.sync import engine as sync
 from tests.helpers.sync import sessions_populate
@@ -249,25 +248,6 @@ def test_a_full_pass_ignores_stored_change_markers(monkeypatch):
     assert provider.listed_unchanged == [[], ["run-0", "run-2"], []]
 
 
-def test_refresh_with_a_missing_credential_records_the_failure_on_run_and_delivery(
-    monkeypatch,
-):
-    from tests.factories import WebhookDeliveryFactory
-
-    _, connection = fake_provider_install(monkeypatch, credential=None)
-    delivery = WebhookDeliveryFactory(connection=connection)
-
-    run = sync.session_refresh_from_provider(
-        connection=connection, external_id="wr-1", delivery_id=delivery.pk
-    )
-
-    assert run.state == SyncRunState.FAILED
-    assert "is not set" in run.error
-    delivery.refresh_from_db()
-    assert "is not set" in delivery.error
-    assert delivery.processed_at is None
-
-
 class _Recorder(sync.PassObserver):
     """Records what providers_sync_all reports; can fail at the start of a pass."""
 
@@ -365,27 +345,6 @@ def test_an_unexpected_exception_keeps_its_traceback(monkeypatch, caplog):
     [entry] = [r for r in caplog.records if r.name == "sessions_app.sync.engine"]
     assert entry.levelno == logging.ERROR
     assert entry.exc_info is not None
-
-
-def test_a_refresh_refused_by_the_provider_logs_one_line_and_records_the_kind(
-    monkeypatch, caplog
-):
-    provider, connection = fake_provider_install(monkeypatch)
-
-    def refused(*args, **kwargs):
-        raise ProviderAuthError("Forbidden", provider="onfido", status=403)
-
-    monkeypatch.setattr(type(adapter_for(connection)), "fetch_session", refused)
-    with caplog.at_level(logging.WARNING, logger="sessions_app.sync.engine"):
-        run = sync.session_refresh_from_provider(
-            connection=connection, external_id="wr-1"
-        )
-
-    assert (run.state, run.error_kind) == (SyncRunState.FAILED, "auth")
-    [entry] = [r for r in caplog.records if r.name == "sessions_app.sync.engine"]
-    assert (entry.levelno, entry.exc_info) == (logging.WARNING, None)
-    assert entry.getMessage().endswith(": onfido HTTP 403 Forbidden")
-    assert provider.fetch_calls == []
 
 
 def test_a_rate_limited_run_records_its_kind(monkeypatch):

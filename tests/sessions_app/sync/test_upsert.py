@@ -26,7 +26,7 @@ from sessions_app.normalization import Normalised
 from sessions_app.providers.base import QuarantineRecord, SessionRecord
 from sessions_app.providers.onfido.adapter import OnfidoAdapter
 from sessions_app.sync import engine as sync
-from sessions_app.sync import upsert
+from sessions_app.sync import quarantine, refresh, upsert
 from tests.factories import ProviderConnectionFactory, SyncRunFactory
 from tests.helpers.providers import (
     ONFIDO_BASE,
@@ -444,10 +444,10 @@ def test_quarantine_query_count_does_not_grow_with_the_batch(
     # Half already known, half new: one find, one update, one insert.
     _quarantine_pass(connection, records[: count // 2 + 1], now=now)
     with django_assert_max_num_queries(3):
-        upsert.quarantine_upsert(
+        quarantine.quarantine_upsert(
             connection=connection,
             rows=[
-                upsert._quarantine_row(
+                quarantine.quarantine_row(
                     connection=connection,
                     record_type=r.record_type,
                     external_id=r.external_id,
@@ -472,7 +472,7 @@ def test_a_row_a_concurrent_writer_inserted_meanwhile_does_not_fail_the_page(
     _quarantine_pass(connection, [bad], now=t0)
     # The find saw nothing (the other writer had not committed yet): the
     # insert meets the unique key and updates the row instead of failing.
-    monkeypatch.setattr(upsert, "chunks", lambda items: iter(()))
+    monkeypatch.setattr(quarantine, "chunks", lambda items: iter(()))
     later = t0 + dt.timedelta(minutes=1)
     result = _quarantine_pass(connection, [bad], now=later)
 
@@ -581,5 +581,5 @@ def test_detail_read_at_marks_only_sessions_read_in_full(monkeypatch):
     assert stored("run-1") == (two, three, "declined")
     # A webhook's refresh reads the session in full.
     provider.incomplete = {}
-    sync.session_refresh_from_provider(connection=connection, external_id="run-3")
+    refresh.session_refresh_from_provider(connection=connection, external_id="run-3")
     assert stored("run-3")[0] is not None
