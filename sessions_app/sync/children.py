@@ -21,7 +21,8 @@ Contract (the engine calls this module; `schedule` chooses):
   lists every session each pass, Onfido lists its rotation by status.
 - When the pass is done and budget is left, `children_reread` fetches by id
   (`adapter.fetch_session`, with the adapter's `refresh_hint` from the stored
-  payload, e.g. ICA's project and userReference) those the pass did not read
+  payload, e.g. ICA's project and userReference; as many at once as the
+  connection's read pool allows) those the pass did not read
   and that are still in rotation and unread (`schedule.children_unread`):
   what ComplyCube's `updatedAfter` and Onfido's day window never list.
   Pages are committed like adapter pages (`runs.sync_page_commit`, the lease
@@ -45,10 +46,10 @@ from typing import Any
 
 from django.conf import settings
 
-from ..exceptions import ProviderNotFound
 from ..models import ProviderConnection, SyncRun
 from ..providers.base import Budget, Page, ProviderAdapter
-from ..providers.common import SOFT_ERRORS, quarantine
+from ..providers.common import builds_or_quarantine
+from ..providers.concurrency import ReadPool
 from ..providers.walker import pass_in_progress
 from .runs import pages_coalesced, sync_page_commit
 from .schedule import children_unread
@@ -133,33 +134,36 @@ def _pages_by_id(
     cursor: dict[str, Any],
 ) -> Iterator[Page]:
     """Pages of sessions fetched by id, CHILDREN_PAGE_SIZE each, until the
-    budget is spent (checked before every fetch)."""
+    budget is spent (checked before every round of reads).
+
+    A round is as many reads as the connection's read pool runs at once (its
+    `concurrency`), so the re-read goes at the connection's pace, not one
+    request at a time; each read is handled as a listed session's detail is
+    (`build_or_quarantine`: 404 gone, garbage quarantined, an outage or a
+    429 raised).
+    """
+    pool = getattr(adapter, "pool", None) or ReadPool()
     pages = pages_before
     for chunk in chunks(targets, CHILDREN_PAGE_SIZE):
         page = Page(cursor=cursor)
-        for ident, stored in chunk:
+        for lanes in chunks(chunk, pool.size):
             if budget.exhausted(pages):
                 break
-            try:
-                record = adapter.fetch_session(
-                    ident, hint=adapter.refresh_hint(stored or {})
-                )
-            except ProviderNotFound:
-                record = None
-            except SOFT_ERRORS as exc:
-                page.quarantined.append(
-                    quarantine(
-                        "session",
-                        f"could not be re-read: {exc}",
+            builds_or_quarantine(
+                page,
+                record_type="session",
+                builds=[
+                    (
+                        ident,
                         {"id": ident},
-                        external_id=ident,
+                        lambda ident=ident, stored=stored: adapter.fetch_session(
+                            ident, hint=adapter.refresh_hint(stored or {})
+                        ),
                     )
-                )
-                continue
-            if record is None:
-                page.gone_ids.append(ident)
-            else:
-                page.sessions.append(record)
+                    for ident, stored in lanes
+                ],
+                pool=pool,
+            )
         if page.sessions or page.gone_ids or page.quarantined:
             yield page
             pages += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from io import StringIO
 
 import pytest
@@ -230,6 +231,38 @@ def test_final_sessions_are_never_re_read_and_none_twice_in_a_pass(monkeypatch):
     )
     live = WorkflowSession.objects.get(external_id="live-1")
     assert list(live.checks.values_list("raw_status", flat=True)) == ["complete"]
+
+
+def test_the_re_read_runs_on_the_connections_read_pool(monkeypatch):
+    from sessions_app.providers.concurrency import ReadPool
+    from tests.sessions_app.fake_provider import FakeAdapter
+
+    provider, connection = _still_provider(monkeypatch, 6)
+    provider.unlisted = set(provider.sessions)  # only the by-id phase reads them
+    monkeypatch.setattr(FakeAdapter, "pool", ReadPool(3), raising=False)
+    together = threading.Barrier(3, timeout=5)  # three reads in flight at once
+    in_flight = peak = 0
+    lock = threading.Lock()
+    fetch = FakeAdapter.fetch_session
+
+    def fetch_in_lanes(self, external_id, *, hint=None):
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        try:
+            together.wait()  # raises BrokenBarrierError if the reads ran one by one
+            return fetch(self, external_id, hint=hint)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    monkeypatch.setattr(FakeAdapter, "fetch_session", fetch_in_lanes)
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    assert run.state == SyncRunState.SUCCEEDED, run.error
+    assert peak == 3
+    assert sorted(_fetched(provider)) == sorted(provider.sessions)
 
 
 def test_the_rotation_takes_the_least_recently_read_first_and_is_bounded(
