@@ -1,6 +1,6 @@
 """Run the measurements on the data `bench/generate.py` loaded; print every figure.
 
-    python -m bench.main                      # all four, sizes from the environment
+    python -m bench.main                      # all five, sizes from the environment
     python -m bench.main --only queue,export  # some of them
 
 Environment (optional; defaults in brackets):
@@ -27,7 +27,7 @@ import time
 
 from bench.harness import banner, django_setup, machine, results_save, table, times
 
-MEASUREMENTS = ("sync", "pace", "queue", "export")
+MEASUREMENTS = ("sync", "pace", "queue", "export", "selection")
 
 
 def env_int(name: str, default: int) -> int:
@@ -49,7 +49,7 @@ def main() -> None:
     django_setup()
     from django.db import connection
 
-    from bench import csv_export, ingest, review_queue, sync_pace
+    from bench import csv_export, ingest, review_queue, sync_pace, sync_selection
     from sessions_app.models import WorkflowSession
 
     postgres = connection.vendor == "postgresql"
@@ -90,6 +90,10 @@ def main() -> None:
         results["export"] = csv_export.measure(
             repeat=env_int("BENCH_EXPORT_REPEAT", 2),
             import_export_rows=env_int("BENCH_IMPORT_EXPORT_ROWS", 10_000),
+        )
+    if "selection" in only:
+        results["selection"] = sync_selection.measure(
+            repeat=env_int("BENCH_REPEAT", 10)
         )
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = targets(results)
@@ -183,6 +187,14 @@ def targets(results: dict) -> list[dict]:
             "CSV export peak memory growth < 100 MB",
             f"{growth:.0f} MiB RSS",
             growth < 100,
+        )
+    selection = results.get("selection")
+    if selection:
+        slowest = max(f["median"] for f in selection["queries"].values())
+        add(
+            "the sync's queries and /sync/ < 100 ms median",
+            f"slowest {slowest * 1000:.0f} ms",
+            selection["met"],
         )
     banner("Targets")
     table(
