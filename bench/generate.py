@@ -566,6 +566,9 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
                 created if assignee else None,
                 decision,
                 updated if decided else None,
+                "",  # user_reference (ICA's; the generated payloads carry none)
+                "",  # decision (Onfido's output; none generated)
+                now,  # detail_read_at: each was read in full when it was synced
             )
 
     t0 = time.perf_counter()
@@ -600,6 +603,9 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
             "assigned_at",
             "last_decision",
             "last_decision_at",
+            "user_reference",
+            "decision",
+            "detail_read_at",
         ],
         session_rows(),
     )

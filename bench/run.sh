@@ -76,5 +76,5 @@ else
 fi
 
 bench_log "Measurements"
-"$PY" -m bench.main --only "${BENCH_ONLY:-sync,pace,queue,export}"
+"$PY" -m bench.main --only "${BENCH_ONLY:-sync,pace,queue,export,selection}"
 echo "make bench took $(( $(date +%s) - started )) s in all"
