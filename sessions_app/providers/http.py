@@ -350,8 +350,9 @@ class ProviderHTTP:
                         status=429,
                         extra={**extra, "held": True},
                     )
-            if wait > 0:
-                self._sleep(wait)
+            if wait <= 0:
+                return  # no time passed for a hold to be set meanwhile
+            self._sleep(wait)
             held = self.rate_limiter.held()
             if held <= 0:
                 return

@@ -30,6 +30,11 @@ class PaceLimiter:
 
     def __init__(self, rate_per_second: float) -> None:
         self.rate_per_second = max(0.0, rate_per_second)
+        # Whether the last look at the state found the rate cut (by a 429 here
+        # or in another process). While it is not, `succeeded()` has nothing
+        # to do and skips the store: on a shared backend (a locked file, Redis)
+        # that is one round trip a request instead of two.
+        self._cut_seen = False
 
     @property
     def interval(self) -> float:
@@ -42,7 +47,12 @@ class PaceLimiter:
 
     def reserve(self) -> float:
         """Book the next slot; return the seconds to wait before using it."""
-        return self._apply(lambda s, now: pace.reserve(s, now, self.rate_per_second))
+
+        def rule(state: PaceState, now: float) -> float:
+            self._cut_seen = state.rate > 0
+            return pace.reserve(state, now, self.rate_per_second)
+
+        return self._apply(rule)
 
     def held(self) -> float:
         """Seconds still to wait because of a 429 seen since the slot was booked."""
@@ -50,11 +60,20 @@ class PaceLimiter:
 
     def throttled(self, wait: float) -> None:
         """A 429: hold every request for `wait` seconds and cut the rate."""
+        self._cut_seen = True
         self._apply(lambda s, now: pace.throttle(s, now, self.rate_per_second, wait))
 
     def succeeded(self) -> None:
-        """A request was answered: let the rate creep back towards the ceiling."""
-        self._apply(lambda s, now: pace.succeed(s, self.rate_per_second))
+        """A request was answered: let the rate creep back towards the ceiling
+        (nothing to store while the rate was not cut when last looked at)."""
+        if not self._cut_seen:
+            return
+
+        def rule(state: PaceState, now: float) -> None:
+            pace.succeed(state, self.rate_per_second)
+            self._cut_seen = state.rate > 0
+
+        self._apply(rule)
 
     def current_rate(self) -> float:
         """The rate requests go at now (requests per second; 0 = unlimited)."""

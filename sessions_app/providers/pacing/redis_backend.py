@@ -46,6 +46,8 @@ if op == 'reserve' then
   local slot = math.max(now, next_slot, hold_until)
   if r > 0 then next_slot = slot + 1 / r else next_slot = slot end
   result = slot - now
+  -- and whether the rate is cut (so the caller knows successes count)
+  if rate > 0 then result = tostring(result) .. ',1' else result = tostring(result) .. ',0' end
 elseif op == 'held' then
   result = math.max(0, hold_until - now)
 elseif op == 'throttled' then
@@ -65,6 +67,7 @@ elseif op == 'succeeded' then
     rate = math.min(ceiling, rate + step)
     if rate >= ceiling then rate = 0 end
   end
+  result = rate
 elseif op == 'current' then
   result = current()
 end
@@ -93,27 +96,33 @@ class RedisRateLimiter(PaceLimiter):
         self._clock = clock
         self._script = client.register_script(PACE_SCRIPT)
 
-    def _call(self, op: str, wait: float = 0.0) -> float:
+    def _run(self, op: str, wait: float = 0.0) -> str:
         now = "" if self._clock is None else repr(self._clock())
-        value = float(
-            self._script(
-                keys=[self.key],
-                args=[op, repr(self.rate_per_second), repr(wait), now],
-            )
+        answer = self._script(
+            keys=[self.key], args=[op, repr(self.rate_per_second), repr(wait), now]
         )
+        return answer.decode() if isinstance(answer, bytes) else str(answer)
+
+    def _call(self, op: str, wait: float = 0.0) -> float:
+        value = float(self._run(op, wait))
         return value if math.isfinite(value) else 0.0
 
     def reserve(self) -> float:
-        return self._call("reserve")
+        wait, _, cut = self._run("reserve").partition(",")
+        self._cut_seen = cut == "1"
+        value = float(wait)
+        return value if math.isfinite(value) else 0.0
 
     def held(self) -> float:
         return self._call("held")
 
     def throttled(self, wait: float) -> None:
+        self._cut_seen = True
         self._call("throttled", wait)
 
     def succeeded(self) -> None:
-        self._call("succeeded")
+        if self._cut_seen:  # nothing to creep back while the rate is not cut
+            self._cut_seen = self._call("succeeded") > 0
 
     def current_rate(self) -> float:
         return self._call("current")

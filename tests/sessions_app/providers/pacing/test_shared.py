@@ -69,8 +69,36 @@ def test_two_file_limiters_of_one_connection_share_slots_holds_and_rate(
 
     assert second.held() == pytest.approx(2.0 - 0.0)
     assert second.current_rate() == 5.0
-    second.succeeded()
+    second.reserve()  # a request booked after the cut...
+    second.succeeded()  # ...and answered: the rate creeps back
     assert first.current_rate() > 5.0
+
+
+def test_a_request_while_the_rate_is_not_cut_costs_one_file_operation(
+    tmp_path, fake_time, monkeypatch
+):
+    limiter = FileRateLimiter(
+        10.0, directory=tmp_path, key="cc:y", clock=fake_time.clock
+    )
+    other = FileRateLimiter(10.0, directory=tmp_path, key="cc:y", clock=fake_time.clock)
+    operations = []
+    apply = FileRateLimiter._apply
+    monkeypatch.setattr(
+        FileRateLimiter,
+        "_apply",
+        lambda self, rule: operations.append(self) or apply(self, rule),
+    )
+
+    limiter.reserve()
+    limiter.succeeded()  # nothing to creep back: not stored
+    assert operations == [limiter]
+
+    other.throttled(0.0)  # another process's 429 cuts the shared rate
+    operations.clear()
+    limiter.reserve()  # sees the cut...
+    limiter.succeeded()  # ...so its success counts
+    assert operations == [limiter, limiter]
+    assert limiter.current_rate() > 5.0
 
 
 def test_an_unreachable_backend_falls_back_to_this_process_with_one_log_line(
