@@ -207,6 +207,16 @@ class ReplayAdapter:
 
     def __init__(self, pages: Sequence[Any]) -> None:
         self.pages = pages
+        self.by_id = {r.external_id: r for page in pages for r in page.sessions}
+
+    def refresh_hint(self, stored_payload: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def fetch_session(
+        self, external_id: str, *, hint: Mapping[str, Any] | None = None
+    ) -> Any:
+        """The recorded copy (the sync's children re-read asks by id)."""
+        return self.by_id.get(external_id)
 
     def iter_pages(
         self,
@@ -569,8 +579,38 @@ def measure(
     e2e_repeat: int,
     per_row_sample: int,
     seed: int = 11,
+    rate_limit_url: str = "memory",
 ) -> dict[str, Any]:
-    """Run measurement 1 and print its tables; return the figures."""
+    """Run measurement 1 and print its tables; return the figures.
+
+    Limits are off, the client's too: its connections are paced in this
+    process (`rate_limit_url`, "memory") at a million requests a second, not
+    through the shared backend (on the embedded default, a locked file read
+    and rewritten three times a request: docs/PERFORMANCE.md, section 1c).
+    """
+    from django.test import override_settings
+
+    with override_settings(VERITY_RATE_LIMIT_URL=rate_limit_url):
+        figures = _measure(
+            per_provider=per_provider,
+            repeat=repeat,
+            e2e_repeat=e2e_repeat,
+            per_row_sample=per_row_sample,
+            seed=seed,
+        )
+    figures["rate_limit_url"] = rate_limit_url
+    return figures
+
+
+def _measure(
+    *,
+    per_provider: int,
+    repeat: int,
+    e2e_repeat: int,
+    per_row_sample: int,
+    seed: int,
+) -> dict[str, Any]:
+    from django.conf import settings
     from django.db import connection
 
     from sessions_app.simulator.server import SimulatorServer
@@ -578,7 +618,8 @@ def measure(
     banner(
         f"1. Sync ingest: simulator with {per_provider:,} sessions per provider "
         f"(in-process, rate limits off, time frozen); {repeat} runs of the database "
-        f"paths, {min(e2e_repeat, repeat)} of the HTTP paths"
+        f"paths, {min(e2e_repeat, repeat)} of the HTTP paths; client pace backend "
+        f"{settings.VERITY_RATE_LIMIT_URL or 'the default'}"
     )
     sim = SimulatorServer(
         port=0,

@@ -8,6 +8,8 @@ Environment (optional; defaults in brackets):
   BENCH_SYNC_REPEAT       runs of each database write path [3]
   BENCH_SYNC_E2E_REPEAT   runs of the end-to-end (HTTP) sync and re-syncs [1]
   BENCH_SYNC_PER_ROW_SAMPLE  sessions written by the per-row loop [300]
+  BENCH_SYNC_RATE_LIMIT_URL  the sync's client pace backend [memory; "" = the
+                          configured one, e.g. the embedded default's files]
   BENCH_PACE_SESSIONS     sessions of the provider-pace measurement [60]
   BENCH_PACE_LATENCY_MS   its simulated provider latency per request [250]
   BENCH_PACE_RPS          its provider rate limit, requests per second [10]
@@ -67,6 +69,7 @@ def main() -> None:
             repeat=env_int("BENCH_SYNC_REPEAT", 3),
             e2e_repeat=env_int("BENCH_SYNC_E2E_REPEAT", 1),
             per_row_sample=env_int("BENCH_SYNC_PER_ROW_SAMPLE", 300),
+            rate_limit_url=os.environ.get("BENCH_SYNC_RATE_LIMIT_URL", "memory"),
         )
     if "pace" in only:
         results["pace"] = sync_pace.measure(

@@ -76,7 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.info("%s %s", self.address_string(), format % args)
+        # Called for every request: format only what is logged.
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s %s", self.address_string(), format % args)
 
 
 class _HTTPServer(ThreadingHTTPServer):
