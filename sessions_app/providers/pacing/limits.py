@@ -57,12 +57,16 @@ class EffectiveRateLimit:
 
     @property
     def wording(self) -> str:
-        """'10 requests/s', or per minute below one a second ('30 requests/min')."""
+        """'10 requests/s' or '2.5 requests/s'; per minute when that is the
+        rounder number ('30 requests/min', Onfido's '400 requests/min')."""
         if self.per_second <= 0:
             return "no limit"
-        if self.per_second >= 1:
-            return f"{round(self.per_second, 2):g} requests/s"
-        return f"{round(self.per_minute, 2):g} requests/min"
+        tenths = round(self.per_second, 1)
+        if self.per_second >= 1 and abs(self.per_second - tenths) < 0.005:
+            return f"{tenths:g} requests/s"
+        if abs(self.per_minute - round(self.per_minute)) < 0.05:
+            return f"{round(self.per_minute)} requests/min"
+        return f"{round(self.per_second, 2):g} requests/s"
 
 
 def account_environment(

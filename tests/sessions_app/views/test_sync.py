@@ -32,12 +32,17 @@ def test_sync_page_shows_each_connections_effective_rate_limit_and_its_source(
     viewer_client, data
 ):
     from sessions_app.models import ProviderConnection
+    from sessions_app.providers.pacing.limits import EffectiveRateLimit
 
     ProviderConnection.objects.filter(kind="complycube").update(
         rate_limit_per_second=None
     )
     ProviderConnection.objects.filter(kind="onfido").update(rate_limit_per_second=2.5)
     ProviderConnection.objects.filter(kind="ica").update(rate_limit_per_second=0.5)
+    # Onfido's documented live limit reads as documented, per minute.
+    assert EffectiveRateLimit(per_second=400 / 60, source="").wording == (
+        "400 requests/min"
+    )
     page = viewer_client.get(reverse("sync-status")).content.decode()
 
     assert "at most 2.5 requests/s" in page  # the overrides
