@@ -96,14 +96,19 @@ def measure(*, repeat: int) -> dict[str, Any]:
         + ", ".join(f"{slug} {n:,}" for slug, n in in_rotation.items())
     )
     if os.environ.get("BENCH_EXPLAIN"):
-        from sessions_app.sync.schedule import _children_due_q
+        from sessions_app.sync.schedule import _children_in_rotation_q
 
         for connection in ProviderConnection.objects.order_by("slug")[:1]:
-            _explain(
-                f"children_due {connection.slug}",
+            _explain(  # the second of children_due's two queries
+                f"children_due {connection.slug}, read before",
                 WorkflowSession.objects.filter(
-                    _children_due_q(connection.kind, now), connection=connection
-                ).order_by("detail_read_at", "id")[:100],
+                    _children_in_rotation_q(connection.kind),
+                    connection=connection,
+                    detail_read_at__isnull=False,
+                    detail_read_at__lt=now,
+                )
+                .order_by("detail_read_at", "id")
+                .values_list("external_id", flat=True)[:100],
             )
     return {
         "total_sessions": total,

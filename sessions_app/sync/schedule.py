@@ -39,7 +39,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, F, Max, Min, OuterRef, Q
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ..models import (
@@ -131,14 +131,42 @@ def in_rotation_q(kind: str) -> Q:
     )
 
 
+def least_recent_first(
+    sessions: QuerySet[WorkflowSession],
+    *,
+    field: str,
+    limit: int,
+    before: dt.datetime | None = None,
+) -> list[str]:
+    """External ids of `sessions`: those whose `field` is empty (never) first,
+    then the oldest `field` (older than `before`, if given), at most `limit`.
+
+    Two queries, each a range of a rotation index (`session_rotation_read`,
+    `session_rotation_synced`: connection, `field`, id) read in order, instead
+    of one "NULLS FIRST" order that the index could not serve (SQLite cannot
+    declare it in an index), which at a million sessions sorted every session
+    in rotation on every run.
+    """
+    if limit <= 0:
+        return []
+    ids = sessions.values_list("external_id", flat=True)
+    never = list(ids.filter(**{f"{field}__isnull": True}).order_by("id")[:limit])
+    if len(never) >= limit:
+        return never
+    read = ids.filter(**{f"{field}__isnull": False})
+    if before is not None:
+        read = read.filter(**{f"{field}__lt": before})
+    return never + list(read.order_by(field, "id")[: limit - len(never)])
+
+
 def refresh_ids(connection: ProviderConnection) -> list[str]:
     """Unfinished sessions to re-poll by id: least recently synced first, bounded."""
-    return list(
+    return least_recent_first(
         WorkflowSession.objects.filter(
             in_rotation_q(connection.kind), connection=connection
-        )
-        .order_by(F("last_synced_at").asc(nulls_first=True), "id")
-        .values_list("external_id", flat=True)[: settings.VERITY_SYNC_REFRESH_LIMIT]
+        ),
+        field="last_synced_at",
+        limit=settings.VERITY_SYNC_REFRESH_LIMIT,
     )
 
 
@@ -150,15 +178,16 @@ def children_due(
 ) -> list[str]:
     """Sessions in rotation whose checks are due to be re-read: not read in full
     since `read_before` (the pass's start), least recently read first (never
-    read first), at most `limit` (VERITY_SYNC_CHILDREN_LIMIT). One query."""
+    read first), at most `limit` (VERITY_SYNC_CHILDREN_LIMIT). Two queries
+    (`least_recent_first`)."""
     limit = settings.VERITY_SYNC_CHILDREN_LIMIT if limit is None else limit
-    if limit <= 0:
-        return []
-    return list(
-        WorkflowSession.objects.filter(_children_due_q(connection.kind, read_before))
-        .filter(connection=connection)
-        .order_by(F("detail_read_at").asc(nulls_first=True), "id")
-        .values_list("external_id", flat=True)[:limit]
+    return least_recent_first(
+        WorkflowSession.objects.filter(
+            _children_in_rotation_q(connection.kind), connection=connection
+        ),
+        field="detail_read_at",
+        limit=limit,
+        before=read_before,
     )
 
 
@@ -188,16 +217,19 @@ def children_unread(
     return [(ident, found[ident]) for ident in external_ids if ident in found]
 
 
-def _children_due_q(kind: str, read_before: dt.datetime) -> Q:
-    """In rotation, not read in full since `read_before`, and unfinished or
-    holding a check that is not final."""
+def _children_in_rotation_q(kind: str) -> Q:
+    """In rotation, and unfinished or holding a check that is not final."""
     open_check = Check.objects.filter(session=OuterRef("pk")).exclude(
         status__in=FINAL_STATUSES
     )
-    return (
-        in_rotation_q(kind)
-        & (Q(status__in=NON_FINAL_STATUSES) | Exists(open_check))
-        & (Q(detail_read_at__isnull=True) | Q(detail_read_at__lt=read_before))
+    return in_rotation_q(kind) & (Q(status__in=NON_FINAL_STATUSES) | Exists(open_check))
+
+
+def _children_due_q(kind: str, read_before: dt.datetime) -> Q:
+    """In rotation, not read in full since `read_before`, and unfinished or
+    holding a check that is not final."""
+    return _children_in_rotation_q(kind) & (
+        Q(detail_read_at__isnull=True) | Q(detail_read_at__lt=read_before)
     )
 
 

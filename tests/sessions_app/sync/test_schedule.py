@@ -100,3 +100,15 @@ def test_refresh_ids_include_unfinished_and_onfido_review_runs_but_not_final_one
     )
     assert sorted(schedule.refresh_ids(onfido)) == ["in-review", "running"]
     assert schedule.refresh_ids(cube) == []
+
+
+def test_the_rotation_indexes_cover_every_providers_rotation():
+    """The partial indexes of the two rotations are defined by the raw
+    statuses a person may still change; the sync's query for each provider
+    must imply their condition, or PostgreSQL cannot use them."""
+    from sessions_app.models.sessions import ROTATION_RAW_STATUSES
+    from sessions_app.normalization import reopenable_raw_statuses
+    from sessions_app.vocabulary import ProviderKind
+
+    every_kind = set().union(*(reopenable_raw_statuses(k) for k in ProviderKind.values))
+    assert set(ROTATION_RAW_STATUSES) == every_kind
