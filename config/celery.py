@@ -19,7 +19,8 @@ children are not signalled, so a running sync would carry on to the end of
 its budget; `_pool_children_stop` forwards the shutdown to them as
 `sync.stopping.STOP_SIGNAL`, and each sync stops after its current page,
 commits it, marks its run `interrupted`, releases its lease and enqueues its
-continuation (tasks.sync_connection). The children get that signal's handler
+continuation (tasks.sync_connection); a solo or threads pool's syncs, which
+run in the main process, are asked there directly. The children get that signal's handler
 from `worker_process_init` (billiard resets SIGTERM in a child after
 Celery's initializer runs, but not this signal). A SIGTERM sent to a child
 itself (systemd signals the whole control group; a cold shutdown terminates
@@ -125,8 +126,10 @@ def pool_children_pids() -> list[int]:
 def _pool_children_stop(sig: str = "", how: str = "", **kwargs: object) -> None:
     """The worker is shutting down: ask the syncs in its children to stop after
     their current page instead of running to the end of their budget."""
-    from sessions_app.sync.stopping import STOP_SIGNAL
+    from sessions_app.sync.stopping import PROCESS_STOP, STOP_SIGNAL
 
+    # A solo or threads pool runs its tasks in this process: ask them here.
+    PROCESS_STOP.request("stopped by the worker's shutdown")
     for pid in pool_children_pids():
         try:
             os.kill(pid, STOP_SIGNAL)

@@ -235,3 +235,17 @@ def test_the_keeper_stops_renewing_past_any_legitimate_run_length(settings):
     settings.VERITY_SYNC_LEASE_SECONDS = 60
     assert lease.lease_hold_limit() == 360
     assert lease.lease_hold_limit(budget_seconds=900) == 960
+
+
+def test_a_worker_shutting_down_asks_the_syncs_of_its_own_process_too(
+    process_stop, monkeypatch
+):
+    """A solo or threads pool runs its syncs in the worker's main process,
+    where no pool child is there to forward the shutdown to."""
+    from config import celery as celery_config
+
+    monkeypatch.setattr(celery_config, "pool_children_pids", lambda: [])
+    celery_config._pool_children_stop(sig="SIGTERM", how="Warm")
+
+    assert process_stop.requested
+    assert process_stop.reason == "stopped by the worker's shutdown"
