@@ -14,7 +14,8 @@ Contract (the engine calls this module; `schedule` chooses):
   a listing that found it unchanged).
 - Each run chooses up to VERITY_SYNC_CHILDREN_LIMIT sessions in rotation
   (`schedule.in_rotation_q`: never a final one) not read in full since the
-  pass it continues began, least recently read first, never read first
+  pass it continues began nor within one sync interval
+  (`children_read_before`), least recently read first, never read first
   (`schedule.children_due`). The adapter gets them as unknown
   (`known_versions_for(..., not_known=...)`) and among its refresh ids, so a
   listing that returns them reads them in full at no extra listing cost: ICA
@@ -68,6 +69,22 @@ def pass_started_at(
     current = pass_in_progress(cursor or {}, full)
     started = parse_timestamp(current.get("started_at")) if current else None
     return min(started, now) if started is not None else now
+
+
+def children_read_before(
+    pass_started: dt.datetime, *, now: dt.datetime, interval_seconds: int
+) -> dt.datetime:
+    """Sessions read in full since this moment are not due: the pass's start,
+    or one sync interval ago if that is earlier.
+
+    A session read during pass N is then due again at pass N + 2 at the
+    latest (N + 1 when N + 1 starts more than an interval after the read), so
+    a check that moves under a still session is shown within two incremental
+    passes, whatever the interval, while a short interval (the demo's 30 s)
+    does not re-read every in-flight session on every pass, and a re-sync
+    right after a sync re-reads nothing.
+    """
+    return min(pass_started, now - dt.timedelta(seconds=max(interval_seconds, 0)))
 
 
 def pages_read_ids(page: Page) -> set[str]:

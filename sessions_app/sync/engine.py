@@ -72,7 +72,12 @@ from ..models import (
 )
 from ..providers import adapter_for
 from ..providers.base import Budget, no_known_versions
-from .children import children_reread, pages_read_ids, pass_started_at
+from .children import (
+    children_read_before,
+    children_reread,
+    pages_read_ids,
+    pass_started_at,
+)
 from .lease import (
     LeaseLost,
     connection_lease_acquire,
@@ -196,8 +201,14 @@ def _provider_sync_leased(
     ProviderConnection.objects.filter(pk=connection.pk).update(last_sync_started_at=now)
     connection.last_sync_started_at = now
     done = False
-    # Sessions read in full since the pass began are not due again in it.
-    pass_started = pass_started_at(connection.sync_cursor, full=full, now=now)
+    # Sessions read in full since the pass began are not due again in it, nor
+    # within one sync interval: each in-flight session is re-read at most
+    # every other pass, not on every pass of a short interval.
+    pass_started = children_read_before(
+        pass_started_at(connection.sync_cursor, full=full, now=now),
+        now=now,
+        interval_seconds=connection.sync_interval_seconds,
+    )
     read: set[str] = set()
     try:
         adapter = adapter_for(connection)

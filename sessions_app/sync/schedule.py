@@ -25,7 +25,8 @@ Contract (reads only; nothing here writes):
   VERITY_SYNC_CHILDREN_LIMIT per run (`children_due`): an unfinished session
   always (a new check may appear), a final-looking one still in rotation
   (Onfido `review`) only while one of its checks is not final. A session
-  read in full since the pass began is not due again in that pass. The
+  read in full since the pass began, or within one sync interval, is not
+  due (`children.children_read_before`). The
   engine treats these ids as unknown (`known_versions_for(...,
   not_known=...)`), so a listing that returns them reads them in full, and
   reads the rest by id once the pass is done (`children_unread`, see

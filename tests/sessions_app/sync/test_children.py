@@ -84,6 +84,11 @@ def ica_still(world) -> StillSession:
     raise AssertionError("no ICA session fits")
 
 
+# The passes of these tests run back to back, each as if it came one sync
+# interval after the last: an interval of 0 (the rule that an interval must
+# pass between two re-reads of a session has its own test).
+BACK_TO_BACK = 0
+
 STILL = {"complycube": complycube_still, "onfido": onfido_still, "ica": ica_still}
 
 
@@ -156,6 +161,10 @@ def test_checks_progressing_under_a_still_session_are_shown_within_two_passes(
     # still session out, as it does for a session still for longer than that.
     options = {"lookback_minutes": 0} if kind == "complycube" else {}
     connection = _connect(past_simulator, kind, monkeypatch, **options)
+    ProviderConnection.objects.filter(pk=connection.pk).update(
+        sync_interval_seconds=BACK_TO_BACK
+    )
+    connection.refresh_from_db()
     still = STILL[kind](past_simulator.world)
     past_simulator.advance(still.first)
     sync.provider_sync_pass(connection=connection, trigger=SyncTrigger.SCHEDULE)
@@ -198,6 +207,7 @@ def _read_at(connection, **stamps: dt.datetime | None) -> None:
 
 def _still_provider(monkeypatch, count: int, **install):
     """A provider with `count` processing sessions, all synced once."""
+    install.setdefault("sync_interval_seconds", BACK_TO_BACK)
     provider, connection = fake_provider_install(monkeypatch, page_size=10, **install)
     provider.use_versions = True
     for n in range(count):
@@ -209,7 +219,9 @@ def _still_provider(monkeypatch, count: int, **install):
 
 
 def test_final_sessions_are_never_re_read_and_none_twice_in_a_pass(monkeypatch):
-    provider, connection = fake_provider_install(monkeypatch, page_size=10)
+    provider, connection = fake_provider_install(
+        monkeypatch, page_size=10, sync_interval_seconds=BACK_TO_BACK
+    )
     provider.use_versions = True
     provider.add("done-1", status="approved", checks=[("c-1", "complete", "clear")])
     provider.add("live-1", status="processing", checks=[("c-2", "pending", "")])
@@ -439,7 +451,9 @@ def test_a_final_looking_session_in_rotation_is_due_only_while_a_check_is_open(
 ):
     # Onfido `review` looks final (completed) but stays in rotation, since a
     # person may still decide it: its checks are re-read only until all are final.
-    provider, connection = fake_provider_install(monkeypatch, page_size=10)
+    provider, connection = fake_provider_install(
+        monkeypatch, page_size=10, sync_interval_seconds=BACK_TO_BACK
+    )
     provider.add("rev-done", status="review", checks=[("c-1", "complete", "clear")])
     provider.add("rev-open", status="review", checks=[("c-2", "in_progress", "")])
     provider.add("live", status="processing", checks=[("c-3", "complete", "clear")])
@@ -458,3 +472,29 @@ def test_a_final_looking_session_in_rotation_is_due_only_while_a_check_is_open(
             read_before=later,
         )
     ] == ["live"]
+
+
+def test_a_session_read_within_one_sync_interval_is_not_re_read(monkeypatch):
+    provider, connection = _still_provider(monkeypatch, 3, sync_interval_seconds=300)
+    provider.unlisted = set(provider.sessions)
+
+    # A pass right after the first: everything was read seconds ago.
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+    assert _fetched(provider) == []
+
+    # One interval later they are due again (oldest read first).
+    an_interval_ago = timezone.now() - dt.timedelta(seconds=301)
+    _read_at(connection, **{f"run-{n}": an_interval_ago for n in range(3)})
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+    assert sorted(_fetched(provider)) == ["run-0", "run-1", "run-2"]
+
+
+def test_children_read_before_is_the_pass_start_or_one_interval_ago():
+    from sessions_app.sync.children import children_read_before
+
+    now = timezone.now()
+    started = now - dt.timedelta(seconds=30)
+    assert children_read_before(started, now=now, interval_seconds=300) == (
+        now - dt.timedelta(seconds=300)
+    )
+    assert children_read_before(started, now=now, interval_seconds=10) == started

@@ -237,15 +237,16 @@ def test_a_full_pass_ignores_stored_change_markers(monkeypatch):
         connection=connection, trigger=SyncTrigger.MANUAL, full=True
     )
 
-    # Incremental: the adapter skips the final two by their markers (listed
-    # unchanged); run-1 is in rotation and its children are due, so it is
-    # handed over as unknown and read in full. Full: it is handed no markers,
-    # so it reads all three again (and the engine's digests find them unchanged).
+    # Incremental: the adapter skips all three by their markers (listed
+    # unchanged): run-1 is in rotation, but it was read in full less than a
+    # sync interval ago, so its children are not due yet. Full: it is handed
+    # no markers, so it reads all three again (and the engine's digests find
+    # them unchanged).
     assert provider.calls[-2]["full"] is False
     assert provider.calls[-1]["full"] is True
     assert (incremental.seen, incremental.unchanged) == (3, 3)
     assert (full.seen, full.unchanged, full.updated) == (3, 3, 0)
-    assert provider.listed_unchanged == [[], ["run-0", "run-2"], []]
+    assert provider.listed_unchanged == [[], ["run-0", "run-1", "run-2"], []]
 
 
 class _Recorder(sync.PassObserver):
