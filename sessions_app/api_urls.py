@@ -3,9 +3,10 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api_errors, apis
+from . import api_errors, api_index, apis
 
 urlpatterns = [
+    path("v1/", api_index.ApiRootView.as_view(), name="api-root"),
     path("v1/sessions/", apis.SessionListApi.as_view(), name="api-session-list"),
     path(
         "v1/sessions/<int:pk>/",

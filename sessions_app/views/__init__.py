@@ -13,7 +13,7 @@ every page shares. The URL confs and settings name the views through this
 package (`views.session_list`, `sessions_app.views.login_lockout`).
 """
 
-from .auth import LoginView, health, login_lockout
+from .auth import LoginView, LogoutView, health, login_lockout
 from .client import client_detail
 from .overview import overview
 from .queue import session_list
@@ -23,6 +23,7 @@ from .sync import sync_lease_release, sync_now, sync_status
 
 __all__ = [
     "LoginView",
+    "LogoutView",
     "TemplateQueryError",
     "client_detail",
     "health",

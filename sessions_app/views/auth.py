@@ -6,6 +6,7 @@ from typing import Any
 
 from axes import helpers as axes_helpers
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,6 +21,18 @@ from .rendering import render_page
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """Sign out (POST), then the sign-in page says so."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if signed_in:
+            # Kept in the message cookie: the session it would live in is gone.
+            messages.success(request, "You are signed out.")
+        return response
 
 
 def login_lockout(
