@@ -29,6 +29,7 @@ from ..filters import (
 from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, QueueFilterForm, QueueOptionsForm
 from ..models import Status
 from ..pagination import InvalidCursor
+from ..roles import user_can_decide
 from ..selectors.sorting import SESSION_SORT_OPTIONS
 from .access import viewer_required
 from .rendering import render_page
@@ -130,14 +131,15 @@ def _client_filter_names(filterset: SessionFilterSet) -> dict[str, str]:
     return {filterset.data["client"].strip(): label}
 
 
-def _quick_filters(params: QueryDict) -> list[dict[str, Any]]:
+def _quick_filters(params: QueryDict, *, can_be_assigned: bool) -> list[dict[str, Any]]:
     options = {key: params[key] for key in QUEUE_OPTIONS if params.get(key)}
     presets = [
         ("All sessions", {}),
         ("Needs attention", {"needs_attention": "true"}),
         ("Unassigned", {"assignee": UNASSIGNED}),
-        ("Assigned to me", {"assignee": ASSIGNED_TO_ME}),
     ]
+    if can_be_assigned:  # only reviewers are ever assigned a session
+        presets.append(("Assigned to me", {"assignee": ASSIGNED_TO_ME}))
     active = {name: params[name].strip() for name in _active_filters(params)}
     quick = []
     for label, preset in presets:
@@ -241,7 +243,9 @@ def session_list(request: HttpRequest) -> HttpResponse:
             "sessions": page.items if page else [],
             "session_link_query": _session_link_query(params),
             "chips": _queue_chips(params, chip_labels),
-            "quick_filters": _quick_filters(params),
+            "quick_filters": _quick_filters(
+                params, can_be_assigned=user_can_decide(request.user)
+            ),
             "columns": _sort_columns(params, sort),
             "sort": sort,
             "page_size": page_size,

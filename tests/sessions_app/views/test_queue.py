@@ -386,6 +386,21 @@ def test_chips_remove_one_filter_and_keep_the_rest(reviewer_client, world):
     assert 'aria-label="Remove filter Status: Completed"' in response.content.decode()
 
 
+@pytest.mark.parametrize("role_client", ["viewer_client", "exporter_client"])
+def test_assigned_to_me_is_offered_only_to_those_who_can_be_assigned(
+    role_client, request, reviewer_client, world
+):
+    labels = [
+        q["label"]
+        for q in request.getfixturevalue(role_client)
+        .get(QUEUE)
+        .context["quick_filters"]
+    ]
+    assert labels == ["All sessions", "Needs attention", "Unassigned"]
+    reviewer = reviewer_client.get(QUEUE).context["quick_filters"]
+    assert reviewer[-1]["label"] == "Assigned to me"
+
+
 def test_quick_filters(reviewer_client, world):
     response = reviewer_client.get(f"{QUEUE}?assignee=me&page_size=50")
     quick = {q["label"]: q for q in response.context["quick_filters"]}
