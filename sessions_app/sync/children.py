@@ -42,19 +42,16 @@ Contract (the engine calls this module; `schedule` chooses):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-
-from django.conf import settings
 
 from ..models import ProviderConnection, SyncRun
 from ..providers.base import Budget, Page, ProviderAdapter
 from ..providers.common import builds_or_quarantine
 from ..providers.concurrency import ReadPool
 from ..providers.walker import pass_in_progress
-from .runs import pages_coalesced, sync_page_commit
+from .runs import OnPage, batches_committed
 from .schedule import children_unread
-from .upsert import BatchResult
 from .values import chunks, parse_timestamp
 
 # Sessions per page of the re-read (what the adapters read by id per page).
@@ -105,7 +102,7 @@ def children_reread(
     read_before: dt.datetime,
     budget: Budget,
     token: str,
-    on_page: Callable[[SyncRun, BatchResult], None] | None = None,
+    on_page: OnPage | None = None,
 ) -> None:
     """Read in full by id those of `external_ids` still in rotation and not
     read since `read_before`, in that order, within `budget`; commit them with
@@ -124,20 +121,9 @@ def children_reread(
         pages_before=run.pages,
         cursor=dict(connection.sync_cursor or {}),
     )
-    for batch in pages_coalesced(
-        pages,
-        min_sessions=settings.VERITY_SYNC_BATCH_SIZE,
-        max_seconds=settings.VERITY_SYNC_COMMIT_SECONDS,
+    for batch in batches_committed(
+        connection=connection, run=run, pages=pages, token=token, on_page=on_page
     ):
-        result = sync_page_commit(
-            connection=connection,
-            run=run,
-            page=batch.page,
-            token=token,
-            pages=batch.pages,
-        )
-        if on_page is not None:
-            on_page(run, result)
         if batch.error is not None:
             raise batch.error
 

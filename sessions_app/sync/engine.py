@@ -86,9 +86,9 @@ from .lease import (
     lease_kept,
 )
 from .runs import (
+    OnPage,
+    batches_committed,
     failure_log,
-    pages_coalesced,
-    sync_page_commit,
     sync_run_fail,
     sync_run_finish,
     sync_run_interrupted,
@@ -101,9 +101,6 @@ from .stopping import PROCESS_STOP, StoppableBudget, StopRequest
 from .upsert import BatchResult
 
 logger = logging.getLogger(__name__)
-
-# Called after every committed batch of pages with the run and what it did.
-OnPage = Callable[[SyncRun, BatchResult], None]
 
 
 class SyncRateLimited(ProviderRateLimited):
@@ -224,21 +221,9 @@ def _provider_sync_leased(
             if full
             else known_versions_for(connection, not_known=children),
         )
-        batches = pages_coalesced(
-            pages,
-            min_sessions=settings.VERITY_SYNC_BATCH_SIZE,
-            max_seconds=settings.VERITY_SYNC_COMMIT_SECONDS,
-        )
-        for batch in batches:
-            result = sync_page_commit(
-                connection=connection,
-                run=run,
-                page=batch.page,
-                token=token,
-                pages=batch.pages,
-            )
-            if on_page is not None:
-                on_page(run, result)
+        for batch in batches_committed(
+            connection=connection, run=run, pages=pages, token=token, on_page=on_page
+        ):
             read |= pages_read_ids(batch.page)
             if batch.error is not None:
                 raise batch.error

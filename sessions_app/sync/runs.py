@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -348,6 +349,42 @@ def sync_page_commit(
         run.save(update_fields=[*RUN_COUNT_FIELDS, "cursor_after"])
     connection.sync_cursor = cursor
     return result
+
+
+# Called after every committed batch of pages with the run and what it did.
+OnPage = Callable[[SyncRun, BatchResult], None]
+
+
+def batches_committed(
+    *,
+    connection: ProviderConnection,
+    run: SyncRun,
+    pages: Iterable[Page],
+    token: str,
+    on_page: OnPage | None = None,
+) -> Iterator[PageBatch]:
+    """Merge `pages` into batches (`pages_coalesced`), commit each with its
+    cursor (`sync_page_commit`), report it to `on_page`, then yield it.
+
+    A batch that ended on an adapter error is committed like the others and
+    yielded with its `error`: the caller decides what to record before
+    raising it.
+    """
+    for batch in pages_coalesced(
+        pages,
+        min_sessions=settings.VERITY_SYNC_BATCH_SIZE,
+        max_seconds=settings.VERITY_SYNC_COMMIT_SECONDS,
+    ):
+        result = sync_page_commit(
+            connection=connection,
+            run=run,
+            page=batch.page,
+            token=token,
+            pages=batch.pages,
+        )
+        if on_page is not None:
+            on_page(run, result)
+        yield batch
 
 
 def sync_run_finish(
