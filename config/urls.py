@@ -2,24 +2,14 @@
 /admin/, /api/v1/..., /api/schema/, /webhooks/<slug>/, /healthz."""
 
 from django.contrib import admin
-from django.contrib.auth.decorators import login_not_required
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic.base import RedirectView
 
 from sessions_app import api_errors, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
-    path(
-        "favicon.ico",
-        login_not_required(
-            RedirectView.as_view(url=static("favicon.svg"), permanent=True)
-        ),
-        name="favicon",
-    ),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("api/", include("sessions_app.api_urls")),

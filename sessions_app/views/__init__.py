@@ -13,7 +13,7 @@ every page shares. The URL confs and settings name the views through this
 package (`views.session_list`, `sessions_app.views.login_lockout`).
 """
 
-from .auth import LoginView, LogoutView, health, login_lockout
+from .auth import LoginView, LogoutView, favicon, health, login_lockout
 from .client import client_detail
 from .overview import overview
 from .queue import session_list
@@ -26,6 +26,7 @@ __all__ = [
     "LogoutView",
     "TemplateQueryError",
     "client_detail",
+    "favicon",
     "health",
     "login_lockout",
     "overview",

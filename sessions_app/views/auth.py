@@ -9,10 +9,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from .. import selectors
 from .rendering import render_page
@@ -71,3 +77,15 @@ def health(request: HttpRequest) -> JsonResponse:
     if selectors.database_reachable():
         return JsonResponse({"status": "ok"})
     return JsonResponse({"status": "unavailable"}, status=503)
+
+
+@login_not_required
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's).
+
+    The icon's URL is looked up per request, not when the URLs are loaded:
+    in production it comes from the static files manifest, which exists only
+    once `collectstatic` has run.
+    """
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
