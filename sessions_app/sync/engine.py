@@ -201,7 +201,7 @@ def _provider_sync_leased(
     # Sessions read in full since the pass began are not due again in it, nor
     # within one sync interval: each in-flight session is re-read at most
     # every other pass, not on every pass of a short interval.
-    pass_started = children_read_before(
+    children_read_since = children_read_before(
         pass_started_at(connection.sync_cursor, full=full, now=now),
         now=now,
         interval_seconds=connection.sync_interval_seconds,
@@ -209,7 +209,7 @@ def _provider_sync_leased(
     read: set[str] = set()
     try:
         adapter = adapter_for(connection)
-        children = children_due(connection=connection, read_before=pass_started)
+        children = children_due(connection=connection, read_before=children_read_since)
         pages = adapter.iter_pages(
             cursor=dict(connection.sync_cursor or {}),
             budget=budget,
@@ -253,7 +253,7 @@ def _provider_sync_leased(
                 run=run,
                 adapter=adapter,
                 external_ids=[i for i in children if i not in read],
-                read_before=pass_started,
+                read_before=children_read_since,
                 budget=budget,
                 token=token,
                 on_page=on_page,

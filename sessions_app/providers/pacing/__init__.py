@@ -30,7 +30,6 @@ from .shared import (
     connection_rate_limiter,
     limiters_reset,
     rate_limit_backend_url,
-    shared_rate_limiter,
 )
 
 __all__ = [
@@ -44,7 +43,6 @@ __all__ = [
     "rate_limit_backend_url",
     "rate_limit_effective",
     "retry_after_seconds",
-    "shared_rate_limiter",
 ]
 
 

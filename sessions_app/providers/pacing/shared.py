@@ -165,16 +165,6 @@ def connection_rate_limiter(key: str, rate_per_second: float) -> PaceLimiter:
         return limiter
 
 
-def shared_rate_limiter(key: str, rate_per_second: float) -> PaceLimiter:
-    """The in-process limiter of one connection (new if its rate changed)."""
-    with _limiters_lock:
-        cache_key = ("memory", key, rate_per_second)
-        limiter = _limiters.get(cache_key)
-        if limiter is None:
-            limiter = _limiters[cache_key] = RateLimiter(rate_per_second)
-        return limiter
-
-
 def limiters_reset() -> None:
     """Forget every limiter of this process (tests: no pace leaks between them)."""
     with _limiters_lock:

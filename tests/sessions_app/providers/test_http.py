@@ -29,8 +29,8 @@ from sessions_app.providers.ica.http import ica_error
 from sessions_app.providers.onfido.http import onfido_error
 from sessions_app.providers.pacing import (
     RateLimiter,
+    connection_rate_limiter,
     retry_after_seconds,
-    shared_rate_limiter,
 )
 from tests.helpers.providers import TOKEN, load
 
@@ -548,11 +548,12 @@ def test_rate_limiter_gives_concurrent_callers_distinct_slots(fake_time):
     assert sorted(waits) == [round(i * 0.1, 6) for i in range(20)]
 
 
-def test_shared_rate_limiter_is_one_per_connection_and_follows_rate_changes():
-    first = shared_rate_limiter("onfido:test-shared", 5.0)
-    assert shared_rate_limiter("onfido:test-shared", 5.0) is first
-    assert shared_rate_limiter("onfido:other-shared", 5.0) is not first
-    changed = shared_rate_limiter("onfido:test-shared", 2.0)
+def test_the_limiter_is_one_per_connection_and_follows_rate_changes(settings):
+    settings.VERITY_RATE_LIMIT_URL = "memory"
+    first = connection_rate_limiter("onfido:test-shared", 5.0)
+    assert connection_rate_limiter("onfido:test-shared", 5.0) is first
+    assert connection_rate_limiter("onfido:other-shared", 5.0) is not first
+    changed = connection_rate_limiter("onfido:test-shared", 2.0)
     assert changed is not first
     assert changed.interval == 0.5
 
