@@ -40,6 +40,7 @@ from .filter_fields import (
 )
 from .models import (
     Check,
+    CheckKind,
     Client,
     Outcome,
     ProviderClient,
@@ -220,6 +221,9 @@ class CheckFilterSet(DateCheckedFilterSet):
         method="filter_outcome", choices=OUTCOME_CHOICES, label="Outcome"
     )
     check_type = CharInFilter(lookup_expr="in", label="Check type")
+    kind = ChoiceInFilter(
+        lookup_expr="in", choices=CheckKind.choices, label="Check kind"
+    )
     session = IdFilter(field_name="session_id", label="Session id")
 
     class Meta:

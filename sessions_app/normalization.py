@@ -10,10 +10,11 @@ The caller keeps the raw word beside the normalised one and reports unknowns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .providers.registry import PROVIDERS, rows_for
 from .providers.rows import NormalisationRows
-from .vocabulary import FINAL_STATUSES, Outcome, Status
+from .vocabulary import FINAL_STATUSES, CheckKind, Outcome, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +102,27 @@ def normalise_check(
     if sub:
         outcome = sub
     return Normalised(status=str(status), outcome=str(outcome), known=known)
+
+
+class ClassifiedCheck(NamedTuple):
+    kind: str  # a CheckKind value
+    known: bool  # False when the provider's check type is not in its table
+
+
+def classify_check(provider_kind: str, check_type: object) -> ClassifiedCheck:
+    """Map a provider's check type to a CheckKind (`other`, unknown, when not listed).
+
+    An empty type is `other` but not unknown: there is no word to report.
+    """
+    rows = ROWS.get(provider_kind)
+    word = _clean(check_type)
+    if rows is None:
+        return ClassifiedCheck(kind=str(CheckKind.OTHER), known=not word)
+    if word in rows.check_kinds:
+        return ClassifiedCheck(kind=str(rows.check_kinds[word]), known=True)
+    for prefix, kind in rows.check_kind_prefixes:
+        if word.startswith(prefix):
+            return ClassifiedCheck(kind=str(kind), known=True)
+    if rows.check_kind_default is not None:
+        return ClassifiedCheck(kind=str(rows.check_kind_default), known=True)
+    return ClassifiedCheck(kind=str(CheckKind.OTHER), known=not word)

@@ -35,6 +35,26 @@ FINAL_STATUSES = frozenset(
 )
 
 
+class CheckKind(models.TextChoices):
+    """What a check verifies, whichever provider ran it (issue 18's taxonomy).
+
+    Each provider's check types map to these in its `rows.py` (`check_kinds`);
+    a type not listed is `other`, and the sync counts it like an unknown status.
+    """
+
+    DOCUMENT = "document", "Document"
+    BIOMETRICS = "biometrics", "Face match / biometrics"
+    LIVENESS = "liveness", "Liveness"
+    SCREENING = "screening", "Watchlist / sanctions / PEP screening"
+    ADVERSE_MEDIA = "adverse_media", "Adverse media"
+    PROOF_OF_ADDRESS = "proof_of_address", "Proof of address"
+    IDENTITY = "identity", "Identity / database"
+    AML_RISK = "aml_risk", "AML risk"
+    FRAUD_SIGNALS = "fraud_signals", "Device / fraud signals"
+    PIPELINE_ANALYSIS = "pipeline_analysis", "Pipeline analysis"
+    OTHER = "other", "Other"
+
+
 class Outcome(models.TextChoices):
     NONE = "", "None yet"
     CLEAR = "clear", "Clear"

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from sessions_app import models
+from sessions_app.normalization import classify_check
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -116,6 +117,10 @@ class CheckFactory(factory.django.DjangoModelFactory):
     connection = factory.SelfAttribute("session.connection")
     external_id = factory.Faker("uuid4")
     check_type = "document"
+    # As the sync would store it, from the provider's check-kind table.
+    kind = factory.LazyAttribute(
+        lambda check: classify_check(check.connection.kind, check.check_type).kind
+    )
     status = models.Status.COMPLETED
     raw_status = "complete"
     outcome = models.Outcome.CLEAR

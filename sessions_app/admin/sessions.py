@@ -27,6 +27,7 @@ class CheckInline(ReadOnlyInline):
     fields = (
         "external_id",
         "check_type",
+        "kind",
         "status",
         "raw_status",
         "outcome",
@@ -102,13 +103,14 @@ class CheckAdmin(CsvExportActionMixin, AuditedModelAdmin):
     list_display = (
         "external_id",
         "check_type",
+        "kind",
         "connection",
         "session",
         "status",
         "outcome",
         "provider_created_at",
     )
-    list_filter = ("connection", "status", "outcome")
+    list_filter = ("connection", "kind", "status", "outcome")
     list_select_related = ["connection", "session"]
     # Searched by `get_search_results`; declared so the admin shows its box.
     search_fields = ("=external_id",)

@@ -111,6 +111,7 @@ CHECK_COLUMNS: tuple[Column, ...] = (
     Column("Provider client name", "session__provider_client__name"),
     Column("Check external id", "external_id"),
     Column("Check type", "check_type"),
+    Column("Check kind", "kind"),
     Column("Status", "status"),
     Column("Raw status", "raw_status"),
     Column("Outcome", "outcome"),

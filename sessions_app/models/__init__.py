@@ -14,6 +14,7 @@ here, so `from sessions_app.models import Status` keeps working.
 
 from ..vocabulary import (
     FINAL_STATUSES,
+    CheckKind,
     ClientLinkSource,
     Decision,
     Outcome,
@@ -46,6 +47,7 @@ __all__ = [
     "NEEDS_ATTENTION_STATUSES",
     "AuditEvent",
     "Check",
+    "CheckKind",
     "Client",
     "ClientLinkSource",
     "Decision",

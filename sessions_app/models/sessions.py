@@ -16,7 +16,7 @@ from ..sync.values import (
     URL_MAX,
     VERSION_MAX,
 )
-from ..vocabulary import FINAL_STATUSES, Outcome, Status, TagKind
+from ..vocabulary import FINAL_STATUSES, CheckKind, Outcome, Status, TagKind
 from .clients import ProviderClient
 from .connections import ProviderConnection
 
@@ -254,6 +254,11 @@ class Check(models.Model):
     )
     external_id = models.CharField(max_length=ID_MAX)
     check_type = models.CharField(max_length=CHECK_TYPE_MAX, blank=True, db_index=True)
+    # What the check verifies, from the provider's rows (`classify_check`):
+    # pages, API, CSV and admin filter on it across providers.
+    kind = models.CharField(
+        max_length=20, choices=CheckKind.choices, default=CheckKind.OTHER
+    )
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.UNKNOWN
     )
@@ -283,11 +288,17 @@ class Check(models.Model):
                 condition=models.Q(outcome__in=Outcome.values),
                 name="check_outcome_valid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=CheckKind.values), name="check_kind_valid"
+            ),
         ]
         indexes = [
             models.Index(
                 fields=["session", "provider_created_at"], name="check_session_created"
             ),
+            # The checks of one kind, newest first (the API and the client's
+            # matrix); the session index serves "this session's checks".
+            models.Index(fields=["kind", "-id"], name="check_kind_id"),
             models.Index(fields=["outcome", "-id"], name="check_outcome_id"),
         ]
 

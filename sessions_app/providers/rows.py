@@ -35,3 +35,11 @@ class NormalisationRows:
     # Raw statuses that normalise to a final status but that a person at the
     # provider may still change; the sync re-polls them like unfinished ones.
     reopenable_raw_statuses: frozenset[str] = frozenset()
+    # Check type -> CheckKind, matched exactly first...
+    check_kinds: Mapping[str, str] = field(default_factory=dict)
+    # ...then by prefix, first match wins (Onfido's task definitions carry
+    # the report name as a prefix, e.g. `watchlist_standard_2`)...
+    check_kind_prefixes: tuple[tuple[str, str], ...] = ()
+    # ...else this kind, and the type counts as unknown unless the provider
+    # declares every type to be one kind (ICA: every analysis is a pipeline).
+    check_kind_default: str | None = None

@@ -36,6 +36,7 @@ from ..models import (
     TagKind,
     WorkflowSession,
 )
+from ..normalization import classify_check
 from ..providers.base import ClientRecord, SessionRecord, payload_hash
 from ..services import clients_link_by_reference
 from .values import (
@@ -52,6 +53,7 @@ from .values import (
 CHECK_SYNC_FIELDS = [
     "session",
     "check_type",
+    "kind",
     "status",
     "raw_status",
     "outcome",
@@ -253,6 +255,7 @@ def checks_upsert(
                     session_id=session_pk,
                     external_id=external_id,
                     check_type=text(check.check_type, CHECK_TYPE_MAX),
+                    kind=classify_check(connection.kind, check.check_type).kind,
                     status=status,
                     raw_status=text(check.raw_status, RAW_WORD_MAX),
                     outcome=outcome,

@@ -55,7 +55,7 @@ from ..models import (
     SyncRun,
     WorkflowSession,
 )
-from ..normalization import in_rotation
+from ..normalization import classify_check, in_rotation
 from ..providers.base import (
     QuarantineRecord,
     SessionRecord,
@@ -194,8 +194,11 @@ def _record_problem(record: SessionRecord) -> str:
     return ""
 
 
-def _unknown_values_count(record: SessionRecord, counter: Counter[str]) -> None:
-    """Count the raw words of a session and its checks that normalised to unknown."""
+def _unknown_values_count(
+    provider_kind: str, record: SessionRecord, counter: Counter[str]
+) -> None:
+    """Count the raw words of a session and its checks that normalised to unknown,
+    check types that classify as `other` among them."""
     words = list(record.unknown_values)
     if not words and not record.normalised.known:
         words.append(record.raw_status)
@@ -204,7 +207,13 @@ def _unknown_values_count(record: SessionRecord, counter: Counter[str]) -> None:
         for check in record.checks
         if not check.normalised.known and check.raw_status not in words
     ]
-    for word in words:
+    words += [
+        check.check_type
+        for check in record.checks
+        if not classify_check(provider_kind, check.check_type).known
+        and check.check_type not in words
+    ]
+    for word in dict.fromkeys(words):  # once per session, however many checks
         counter[text(word, RAW_WORD_MAX) or "(empty)"] += 1
 
 
@@ -343,7 +352,7 @@ def session_upsert_batch(
     unchanged_read_pks: list[int] = []  # read in full: `detail_read_at` too
     for record in records:
         digest = session_digest(record)
-        _unknown_values_count(record, result.unknown_values)
+        _unknown_values_count(connection.kind, record, result.unknown_values)
         current = existing.get(record.external_id)
         if (
             current is not None

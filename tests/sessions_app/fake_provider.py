@@ -74,7 +74,8 @@ class FakeProvider:
         status: str = "approved",
         outcome: str = "",
         client: tuple[str, str, str] | None = None,  # (id, name, reference)
-        checks: Sequence[tuple[str, str, str]] = (),  # (id, status, result)
+        # (id, status, result[, check type, "document" when left out])
+        checks: Sequence[tuple[str, ...]] = (),
         tags: Sequence[tuple[str, str]] = (),  # (name, kind)
         policies: Sequence[tuple[str, str, str]] = (),  # (id, name, outcome)
         created_at: dt.datetime | str | None = "auto",
@@ -119,13 +120,13 @@ class FakeProvider:
         checks = [
             CheckRecord(
                 external_id=check_id,
-                check_type="document",
+                check_type=check_type[0] if check_type else "document",
                 raw_status=check_status,
                 raw_outcome=result,
                 normalised=normalise_check(self.kind, check_status, result),
                 raw={"id": check_id, "status": check_status, "result": result},
             )
-            for check_id, check_status, result in spec["checks"]
+            for check_id, check_status, result, *check_type in spec["checks"]
         ]
         missing = []
         if spec["id"] in self.incomplete:

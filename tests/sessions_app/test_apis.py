@@ -394,6 +394,16 @@ def test_session_client_filter(queue, viewer_client):
                 q[1].checks.get(),
             ],
         ),
+        (
+            {"kind": "screening,biometrics"},
+            lambda q: [
+                q[0].checks.get(check_type="facial_similarity"),
+                q[1].checks.get(),
+            ],
+        ),
+        # "document" is an Onfido report name but not a ComplyCube check type.
+        ({"kind": "document"}, lambda q: [q[0].checks.get(check_type="document")]),
+        ({"kind": "other"}, lambda q: [q[3].checks.get()]),
         ({"session": "SESSION1"}, lambda q: [q[1].checks.get()]),
         ({"client": "CLIENT0"}, lambda q: list(q[0].checks.order_by("-id"))),
         (
@@ -430,6 +440,7 @@ def test_check_filters(params, expected, queue, viewer_client):
         (SESSIONS, {"client": "99999999999999999999999"}, "client"),
         (CHECKS, {"outcome": "maybe"}, "outcome"),
         (CHECKS, {"status": "done"}, "status"),
+        (CHECKS, {"kind": "dna"}, "kind"),
         (CHECKS, {"session": "1e400"}, "session"),
         (CHECKS, {"created_after": "soon"}, "created_after"),
         (SYNC_RUNS, {"state": "sleeping"}, "state"),

@@ -5,7 +5,7 @@ Contract facts: `docs/providers/complycube.md`.
 
 from __future__ import annotations
 
-from ...vocabulary import Outcome, Status
+from ...vocabulary import CheckKind, Outcome, Status
 from ..rows import NormalisationRows
 
 S, O = Status, Outcome  # noqa: E741 - short names keep the table readable
@@ -41,5 +41,22 @@ ROWS = NormalisationRows(
         "attention": O.ATTENTION,
         "rejected": O.REJECTED,
         "match_confirmed": O.REJECTED,
+    },
+    # Check `type` values (docs/providers/complycube.md; the list is open-ended,
+    # so a new type is `other` and counted as unknown until listed here).
+    # ComplyCube's identity check compares a live photo with the document's
+    # face, and its enhanced identity check does so from a live video.
+    check_kinds={
+        "standard_screening_check": CheckKind.SCREENING,
+        "extensive_screening_check": CheckKind.SCREENING,
+        "document_check": CheckKind.DOCUMENT,
+        "identity_check": CheckKind.BIOMETRICS,
+        "enhanced_identity_check": CheckKind.LIVENESS,
+        "face_authentication_check": CheckKind.BIOMETRICS,
+        "age_estimation_check": CheckKind.BIOMETRICS,
+        "proof_of_address_check": CheckKind.PROOF_OF_ADDRESS,
+        "multi_bureau_check": CheckKind.IDENTITY,
+        "driving_license_check": CheckKind.IDENTITY,
+        "identity_fraud_check": CheckKind.FRAUD_SIGNALS,
     },
 )

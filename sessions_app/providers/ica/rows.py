@@ -5,7 +5,7 @@ Contract facts: `docs/providers/ica.md`.
 
 from __future__ import annotations
 
-from ...vocabulary import Outcome, Status
+from ...vocabulary import CheckKind, Outcome, Status
 from ..rows import NormalisationRows
 
 S, O = Status, Outcome  # noqa: E741 - short names keep the table readable
@@ -41,4 +41,6 @@ ROWS = NormalisationRows(
         "FAILEDFINAL": O.REJECTED,
     },
     check_outcome_is_status=True,
+    # Every analysis is a secondary-analysis pipeline run, whatever its code.
+    check_kind_default=CheckKind.PIPELINE_ANALYSIS,
 )

@@ -5,10 +5,10 @@ Contract facts: `docs/providers/onfido.md`.
 
 from __future__ import annotations
 
-from ...vocabulary import Outcome, Status
+from ...vocabulary import CheckKind, Outcome, Status
 from ..rows import NormalisationRows
 
-S, O = Status, Outcome  # noqa: E741 - short names keep the table readable
+S, O, K = Status, Outcome, CheckKind  # noqa: E741 - short names keep the table readable
 
 ROWS = NormalisationRows(
     session_status={
@@ -46,4 +46,23 @@ ROWS = NormalisationRows(
     # `review` waits for a manual decision that moves the run to approved or
     # declined.
     reopenable_raw_statuses=frozenset({"review"}),
+    # A check's type is its Studio task definition (`task_def_id`, plus
+    # `:<key>` when one task wraps several reports). Task definitions start
+    # with the report name they run, one of the 21 report names of the
+    # Report schema (docs/providers/onfido.md), so prefixes classify them,
+    # the more specific first.
+    check_kind_prefixes=(
+        ("document_video", K.DOCUMENT),
+        ("document", K.DOCUMENT),
+        ("facial_similarity_video", K.LIVENESS),
+        ("facial_similarity_motion", K.LIVENESS),
+        ("facial_similarity", K.BIOMETRICS),
+        ("known_faces", K.BIOMETRICS),
+        ("watchlist", K.SCREENING),
+        ("proof_of_address", K.PROOF_OF_ADDRESS),
+        ("identity_enhanced", K.IDENTITY),
+        ("us_driving_licence", K.IDENTITY),
+        ("india_pan", K.IDENTITY),
+        ("device_intelligence", K.FRAUD_SIGNALS),
+    ),
 )

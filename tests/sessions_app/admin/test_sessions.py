@@ -94,3 +94,19 @@ def test_check_admin_search_finds_a_check_or_every_check_of_a_session(
     # with a statement timeout: 3 more).
     with django_assert_max_num_queries(13):
         found("chk-1")
+
+
+def test_check_admin_lists_and_filters_checks_by_kind(admin_client_verity):
+    onfido = ProviderConnectionFactory(slug="onfido-k", kind="onfido")
+    session = WorkflowSessionFactory(connection=onfido)
+    screening = CheckFactory(session=session, check_type="watchlist_standard")
+    document = CheckFactory(session=session, check_type="document_check")
+    url = reverse("admin:sessions_app_check_changelist")
+
+    response = admin_client_verity.get(url, {"kind__exact": "screening"})
+
+    assert response.status_code == 200
+    shown = {check.pk for check in response.context["cl"].result_list}
+    assert shown == {screening.pk}
+    assert document.pk not in shown
+    assert "Watchlist / sanctions / PEP screening" in response.content.decode()

@@ -95,6 +95,16 @@ def test_checks_csv_rows_follow_the_queue_and_the_check_filters(queue, exporter_
     assert row["Verity session URL"] == f"http://testserver/sessions/{queue[0].pk}/"
 
 
+def test_checks_csv_carries_and_filters_by_check_kind(queue, exporter_client):
+    header, rows = csv_read(exporter_client.get(CHECKS_URL, {"kind": "document"}))
+    assert rows
+    assert set(csv_column(header, rows, "Check kind")) == {"document"}
+    header, rows = csv_read(exporter_client.get(CHECKS_URL))
+    assert sorted(set(csv_column(header, rows, "Check kind"))) == sorted(
+        {c.kind for c in filters.check_filterset(params={}).qs}
+    )
+
+
 # --- Permissions -------------------------------------------------------------------------
 
 
