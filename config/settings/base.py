@@ -311,6 +311,32 @@ VERITY_RATE_LIMIT_URL = env("VERITY_RATE_LIMIT_URL", default="")
 # faster than formatting in Python; off, every database takes the Python path.
 VERITY_EXPORT_POSTGRES_COPY = env.bool("VERITY_EXPORT_POSTGRES_COPY", default=True)
 
+# THE CLIENT'S ASSURANCE MATRIX (docs/assurance.md)
+# How long a completed check stays valid, in days, per check kind (None: no
+# expiry). A document is valid until its own expiry when the provider reports
+# one. Defaults follow common AML practice (screening yearly, proof of address
+# recent); a compliance team sets its own policy here.
+VERITY_ASSURANCE_VALIDITY_DAYS = {
+    "document": 3 * 365,
+    "biometrics": 3 * 365,
+    "liveness": 3 * 365,
+    "screening": 365,
+    "adverse_media": 365,
+    "proof_of_address": 180,
+    "identity": 3 * 365,
+    "aml_risk": 365,
+    "fraud_signals": 365,
+    "pipeline_analysis": None,
+    "other": None,
+}
+# A valid result this close to its end is shown as expiring.
+VERITY_ASSURANCE_EXPIRING_DAYS = env.int("VERITY_ASSURANCE_EXPIRING_DAYS", default=30)
+# The kinds every client must have verified: a kind missing from the matrix
+# is a gap.
+VERITY_REQUIRED_CHECK_KINDS = env.list(
+    "VERITY_REQUIRED_CHECK_KINDS", default=["document", "biometrics", "screening"]
+)
+
 # LOGGING
 # https://docs.djangoproject.com/en/6.1/topics/logging/
 LOGGING = {

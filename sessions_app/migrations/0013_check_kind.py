@@ -23,6 +23,11 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(choices=[('document', 'Document'), ('biometrics', 'Face match / biometrics'), ('liveness', 'Liveness'), ('screening', 'Watchlist / sanctions / PEP screening'), ('adverse_media', 'Adverse media'), ('proof_of_address', 'Proof of address'), ('identity', 'Identity / database'), ('aml_risk', 'AML risk'), ('fraud_signals', 'Device / fraud signals'), ('pipeline_analysis', 'Pipeline analysis'), ('other', 'Other')], default='other', max_length=20),
         ),
+        migrations.AddField(
+            model_name='check',
+            name='document_expires_on',
+            field=models.DateField(blank=True, null=True),
+        ),
         migrations.RunPython(classify_stored_checks, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='check',

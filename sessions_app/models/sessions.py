@@ -271,6 +271,9 @@ class Check(models.Model):
     breakdown = models.JSONField(default=dict, blank=True)
     provider_created_at = models.DateTimeField(null=True, blank=True)
     provider_updated_at = models.DateTimeField(null=True, blank=True)
+    # The verified document's expiry when the provider reports one: the
+    # client's assurance matrix treats the result as valid until then.
+    document_expires_on = models.DateField(null=True, blank=True)
     raw_payload = models.JSONField(default=dict, blank=True)
     payload_hash = models.CharField(max_length=64, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)

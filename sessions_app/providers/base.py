@@ -86,6 +86,9 @@ class CheckRecord:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # The verified document's expiry, when the provider reports one (Onfido
+    # document report `properties.date_of_expiry`): the result is valid until then.
+    document_expires_on: dt.date | None = None
 
 
 @dataclass(slots=True)

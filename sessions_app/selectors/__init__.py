@@ -14,6 +14,13 @@ the sync page), `audit`, `users`, `health`. Everything is re-exported here, so
 `selectors.session_page` works without knowing the module.
 """
 
+from .assurance import (
+    AssuranceRow,
+    ClientAssurance,
+    Freshness,
+    PolicyRow,
+    client_assurance_get,
+)
 from .audit import audit_event_list_for_object, audit_user_names
 from .checks import check_export_queryset, check_queryset
 from .clients import (
@@ -98,11 +105,15 @@ __all__ = [
     "STALE_AFTER_INTERVALS",
     "SUCCESSFUL_RUN_STATES",
     "TAG_ORDERING",
+    "AssuranceRow",
     "AttentionSummary",
+    "ClientAssurance",
     "ClientDetail",
     "ConnectionSyncStatus",
     "CountRow",
     "DailyActivity",
+    "Freshness",
+    "PolicyRow",
     "ProviderHealth",
     "SessionBreakdown",
     "SessionDetail",
@@ -113,6 +124,7 @@ __all__ = [
     "check_export_queryset",
     "check_queryset",
     "checks_search",
+    "client_assurance_get",
     "client_detail_get",
     "client_label_get",
     "client_names",

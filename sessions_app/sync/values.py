@@ -143,6 +143,17 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
     return parsed
 
 
+def parse_date(value: Any) -> dt.date | None:
+    """Return the calendar date of an ISO-8601 date (or date-time) string, else None."""
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    parsed = parse_timestamp(value)
+    return parsed.date() if parsed is not None else None
+
+
 def format_timestamp(value: dt.datetime) -> str:
     """Return `value` as an ISO-8601 UTC string with milliseconds and `Z`."""
     return (

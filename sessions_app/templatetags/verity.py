@@ -9,6 +9,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from ..links import detail_url_builder
@@ -246,3 +247,21 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
         f"<td>{_timestamp_html(session.provider_updated_at, zone)}</td>"
         f"<td>{assignee}<br>{decision}</td>"
     )
+
+
+# The badge colour of each assurance freshness (selectors.assurance.Freshness).
+FRESHNESS_BADGE_CLASSES = {
+    "valid": "badge-ok",
+    "expiring": "badge-stale",
+    "expired": "badge-failing",
+    "gap": "badge-failing",
+    "in_progress": "badge-running",
+    "not_completed": "badge-disabled",
+}
+
+
+@register.simple_tag
+def freshness_badge(freshness: str, label: str) -> str:
+    """An assurance row's freshness as a badge, its words always visible."""
+    css = FRESHNESS_BADGE_CLASSES.get(freshness, "badge-none")
+    return format_html('<span class="badge {}">{}</span>', css, label)

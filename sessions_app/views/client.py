@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from .. import selectors
@@ -31,6 +32,9 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "detail": detail,
             "client": client,
+            "assurance": selectors.client_assurance_get(
+                client_id=client.pk, today=timezone.now().date()
+            ),
             "sync_notices": selectors.sync_notices(
                 connection_ids={pc.connection_id for pc in detail.provider_clients}
             ),

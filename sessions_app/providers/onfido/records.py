@@ -24,6 +24,7 @@ from ...sync.values import (
     https_url_on,
     json_list,
     json_object,
+    parse_date,
     parse_timestamp,
     text,
     without_keys,
@@ -233,6 +234,9 @@ class RunReader:
                     ),
                     updated_at=parse_timestamp(task.get("updated_at")),
                     raw=task,
+                    document_expires_on=parse_date(
+                        json_object(report.get("properties")).get("date_of_expiry")
+                    ),
                 )
             )
         return checks

@@ -125,7 +125,11 @@ def _onfido_breakdown(
             "image_integrity": {"result": "clear", "breakdown": {}},
             "data_consistency": {"result": "clear", "breakdown": {}},
         }
-        properties = {"document_type": "passport", "issuing_country": "GBR"}
+        properties = {
+            "document_type": "passport",
+            "issuing_country": "GBR",
+            "date_of_expiry": "2031-06-30",
+        }
     elif task_def == "facial_similarity_photo":
         breakdown = {
             "face_comparison": {"result": flag, "breakdown": {}},

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from sessions_app import views
+from tests.factories import CheckFactory, ClientFactory, WorkflowSessionFactory
 
 pytestmark = [
     pytest.mark.django_db,
@@ -42,3 +43,32 @@ def test_client_page_is_bounded_with_a_link_to_the_queue(
     assert len(response.context["detail"].sessions) == 2
     assert response.context["detail"].sessions_truncated
     assert "newest 2" in response.content.decode()
+
+
+def test_client_page_opens_with_what_is_verified_and_the_gaps(viewer_client, settings):
+
+    settings.VERITY_REQUIRED_CHECK_KINDS = ["document", "screening", "liveness"]
+    person = ClientFactory(display_name="Grace Hopper")
+    session = WorkflowSessionFactory(
+        connection__kind="complycube", provider_client__client=person
+    )
+    CheckFactory(
+        session=session,
+        check_type="standard_screening_check",
+        outcome="rejected",
+        raw_outcome="match_confirmed",
+    )
+    CheckFactory(session=session, check_type="document_check")
+
+    response = viewer_client.get(reverse("client-detail", args=[person.pk]))
+
+    page = response.content.decode()
+    matrix = page[page.index("What is verified") : page.index("Identities at each")]
+    assert "(1 gap)" in matrix
+    assert "Liveness" in matrix
+    assert "No provider has checked this." in matrix
+    assert "Watchlist / sanctions / PEP screening" in matrix
+    assert "match_confirmed" in matrix  # the provider's word beside ours
+    assert "Gap: never verified" in matrix
+    kinds = [row.kind for row in response.context["assurance"].rows]
+    assert kinds == ["document", "liveness", "screening"]

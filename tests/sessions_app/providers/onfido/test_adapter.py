@@ -98,6 +98,9 @@ def test_an_approved_run_with_its_checks_client_and_tags(rsps, adapter):
         ("eu-onboarding", "user"),
     ]
     assert run.unknown_values == []
+    document = next(c for c in run.checks if c.check_type == "document_check")
+    assert document.document_expires_on == dt.date(2031, 6, 30)
+    assert all(c.document_expires_on is None for c in run.checks if c is not document)
     # The applicant is the client; customer_user_id is the cross-provider reference.
     assert run.client.external_id == "0a1b2c3d-4e5f-4a6b-8c7d-000000000001"
     assert run.client.name == "Jane Doe"
