@@ -28,6 +28,11 @@ class Migration(migrations.Migration):
             name='document_expires_on',
             field=models.DateField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name='policyassurance',
+            name='evaluated',
+            field=models.BooleanField(default=True),
+        ),
         migrations.RunPython(classify_stored_checks, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='check',

@@ -309,6 +309,14 @@ class Check(models.Model):
         return f"{self.check_type or 'check'} {self.external_id}"
 
 
+def _rule_failed(rule: dict) -> bool:
+    # ComplyCube documents no shape: `{name, outcome}` and `{rule, passed}` are seen.
+    if "passed" in rule:
+        return rule["passed"] is False
+    word = str(rule.get("outcome") or rule.get("result") or "").strip().lower()
+    return word not in ("", "clear", "pass", "passed")
+
+
 class PolicyAssurance(models.Model):
     """A compliance policy evaluated on a session (ComplyCube `policyAssurance`)."""
 
@@ -323,6 +331,9 @@ class PolicyAssurance(models.Model):
     raw_outcome = models.CharField(max_length=RAW_WORD_MAX, blank=True)
     details = models.JSONField(default=dict, blank=True)
     position = models.PositiveIntegerField(default=0)
+    # False: the policy is enabled on the session but the provider has not
+    # evaluated it yet (so "no outcome" is not "no policies").
+    evaluated = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["session", "position"]
@@ -338,3 +349,16 @@ class PolicyAssurance(models.Model):
 
     def __str__(self) -> str:
         return self.policy_name or self.policy_id or f"Policy {self.position}"
+
+    @property
+    def failing_rules(self) -> list[str]:
+        """The names of the rules that did not pass, from the provider's details
+        (`rules: [{name, outcome}]`; any other shape gives none, never an error)."""
+        rules = self.details.get("rules") if isinstance(self.details, dict) else None
+        if not isinstance(rules, list):
+            return []
+        return [
+            str(rule.get("name") or rule.get("rule") or rule.get("id") or "unnamed")
+            for rule in rules
+            if isinstance(rule, dict) and _rule_failed(rule)
+        ]

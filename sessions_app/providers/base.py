@@ -98,6 +98,9 @@ class PolicyRecord:
     raw_outcome: str
     outcome: str  # normalised Outcome value ("" when none/unknown)
     details: dict[str, Any] = field(default_factory=dict)
+    # False for a policy enabled on the session that the provider has not
+    # evaluated yet (ComplyCube `compliancePolicies` without `policyAssurance`).
+    evaluated: bool = True
 
 
 @dataclass(slots=True)

@@ -153,7 +153,9 @@ def _latest_policies(client_id: int) -> list[PolicyRow]:
             rank=Window(
                 RowNumber(),
                 partition_by=[F("policy_id"), F("policy_name")],
+                # An evaluation beats a newer "not evaluated yet".
                 order_by=[
+                    F("evaluated").desc(),
                     Coalesce(
                         "session__provider_updated_at", "session__provider_created_at"
                     ).desc(nulls_last=True),

@@ -289,6 +289,7 @@ def policy_assurances_replace(
             outcome=policy.outcome if policy.outcome in Outcome.values else "",
             raw_outcome=text(policy.raw_outcome, RAW_WORD_MAX),
             details=json_clean(policy.details or {}),
+            evaluated=policy.evaluated,
             position=position,
         )
         for record, _ in changed

@@ -139,6 +139,7 @@ def test_the_known_choices_columns_are_all_found():
     assert {
         ("Check", "status"),
         ("Check", "outcome"),
+        ("Check", "kind"),
         ("PolicyAssurance", "outcome"),
         ("ProviderClient", "link_source"),
         ("ProviderConnection", "kind"),
@@ -195,3 +196,35 @@ def test_needs_attention_definition(status, outcome, last_decision, needs):
     assert (session in selected) is needs
     excluded = WorkflowSession.objects.exclude(needs_attention_q())
     assert (session in excluded) is not needs
+
+
+@pytest.mark.parametrize(
+    ("details", "failing"),
+    [
+        (
+            {
+                "rules": [
+                    {"name": "All required checks completed", "outcome": "clear"},
+                    {"name": "Risk threshold", "outcome": "rejected"},
+                    {"name": "PEP level", "outcome": "attention"},
+                ]
+            },
+            ["Risk threshold", "PEP level"],
+        ),
+        (
+            {
+                "rules": [
+                    {"rule": "doc_clear", "passed": True},
+                    {"rule": "age", "passed": False},
+                ]
+            },
+            ["age"],
+        ),
+        ({"rules": [{"outcome": "failed"}, "garbage", 7]}, ["unnamed"]),
+        ({"rules": "not a list"}, []),
+        ({}, []),
+        (["not", "a", "dict"], []),
+    ],
+)
+def test_policy_failing_rules_in_words_from_any_shape(details, failing):
+    assert PolicyAssurance(details=details).failing_rules == failing

@@ -225,12 +225,12 @@ def _policy_items(value: Any) -> list[Any]:
 
 
 def policy_records(session: dict[str, Any], unknown: list[str]) -> list[PolicyRecord]:
-    """Return one PolicyRecord per `policyAssurance` entry, recognisable or not.
+    """Return one PolicyRecord per `policyAssurance` entry, recognisable or not,
+    then one (not evaluated) per enabled policy that has no evaluation yet.
 
     `compliancePolicies` (the policies enabled on the session, no outcome)
-    only fills in names the assurance entries lack: a policy row is an
-    evaluation, and both arrays stay whole in the raw payload. Unknown outcome
-    words are appended to `unknown`.
+    also fills in names the assurance entries lack; both arrays stay whole in
+    the raw payload. Unknown outcome words are appended to `unknown`.
     """
     records = [
         policy_record(item) for item in _policy_items(session.get("policyAssurance"))
@@ -246,4 +246,20 @@ def policy_records(session: dict[str, Any], unknown: list[str]) -> list[PolicyRe
             record.policy_name = names[record.policy_id]
         if record.raw_outcome and not record.outcome:
             unknown.append(record.raw_outcome)
+    evaluated = {record.policy_id for record in records if record.policy_id}
+    if len(evaluated) < len(records):
+        # An evaluation without an id may be any enabled policy's: say nothing.
+        return records
+    for policy in enabled:
+        if policy.policy_id and policy.policy_id not in evaluated:
+            evaluated.add(policy.policy_id)
+            records.append(
+                PolicyRecord(
+                    policy_id=policy.policy_id,
+                    policy_name=policy.policy_name,
+                    raw_outcome="",
+                    outcome="",
+                    evaluated=False,
+                )
+            )
     return records

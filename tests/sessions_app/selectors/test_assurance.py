@@ -219,3 +219,22 @@ def test_the_matrix_costs_three_queries_however_many_checks(
             if row.latest is not None:
                 assert row.latest.connection.display_name
                 assert row.latest.session.external_id
+
+
+def test_an_evaluation_beats_a_newer_session_not_evaluated_yet(person):
+    client, sessions = person
+    older, newer = sessions["onfido"], sessions["complycube"]
+    older.provider_created_at = NOW - dt.timedelta(days=90)
+    older.save()
+    newer.provider_created_at = NOW - dt.timedelta(days=3)
+    newer.save()
+    evaluated = PolicyAssuranceFactory(
+        session=older, policy_id="kyc", policy_name="KYC", outcome=Outcome.CLEAR
+    )
+    PolicyAssuranceFactory(
+        session=newer, policy_id="kyc", policy_name="KYC", outcome="", evaluated=False
+    )
+
+    [policy] = _rows(client)[1].policies
+
+    assert policy.latest == evaluated

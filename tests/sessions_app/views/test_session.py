@@ -21,6 +21,7 @@ from sessions_app.models import (
     WorkflowSession,
 )
 from tests.factories import (
+    PolicyAssuranceFactory,
     ProviderConnectionFactory,
     UserFactory,
     WorkflowSessionFactory,
@@ -539,3 +540,27 @@ def test_session_page_without_them_shows_no_empty_rows(viewer_client, data):
     assert "<dt>User reference</dt>" not in page
     assert "<dt>Provider decision</dt>" not in page
     assert "Applicant link expires" not in page
+
+
+def test_policies_not_evaluated_yet_and_failing_rules_are_said_in_words(viewer_client):
+    session = WorkflowSessionFactory(connection__kind="complycube")
+    PolicyAssuranceFactory(
+        session=session,
+        policy_name="AML policy",
+        outcome="rejected",
+        raw_outcome="rejected",
+        details={"rules": [{"name": "Risk threshold", "outcome": "rejected"}]},
+    )
+    PolicyAssuranceFactory(
+        session=session,
+        policy_name="KYC policy",
+        outcome="",
+        raw_outcome="",
+        evaluated=False,
+    )
+
+    page = viewer_client.get(session.get_absolute_url()).content.decode()
+
+    assert "Did not pass: Risk threshold" in page
+    assert "Not evaluated yet" in page
+    assert "reported no compliance policies" not in page

@@ -403,7 +403,10 @@ def test_page_size_goes_up_to_1000(rsps, fake_time):
             },
             [("p3", "Enabled", "attention", "attention"), ("p4", "", "", "")],
         ),
-        ({"compliancePolicies": [{"id": "p5", "name": "Only enabled"}]}, []),
+        (
+            {"compliancePolicies": [{"id": "p5", "name": "Only enabled"}]},
+            [("p5", "Only enabled", "", "")],
+        ),
         ({"policyAssurance": [42]}, [("", "", "", "")]),
     ],
 )
@@ -414,6 +417,26 @@ def test_policy_mapping_is_tolerant(session, expected):
         (p.policy_id, p.policy_name, p.raw_outcome, p.outcome) for p in records
     ] == expected
     assert unknown == []
+
+
+def test_enabled_policies_without_an_evaluation_say_not_evaluated_yet():
+    session = {
+        "compliancePolicies": [
+            {"id": "p1", "name": "KYC"},
+            {"id": "p2", "name": "AML"},
+        ],
+        "policyAssurance": [{"id": "p1", "outcome": "clear"}],
+    }
+
+    records = policy_records(session, [])
+
+    assert [(p.policy_id, p.policy_name, p.evaluated) for p in records] == [
+        ("p1", "KYC", True),
+        ("p2", "AML", False),
+    ]
+    # An evaluation without an id could be either policy's: nothing is added.
+    session["policyAssurance"].append({"outcome": "attention"})
+    assert [p.evaluated for p in policy_records(session, [])] == [True, True]
 
 
 def test_budget_spent_before_the_first_page(rsps, adapter):
