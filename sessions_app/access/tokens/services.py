@@ -58,18 +58,22 @@ def _token_facts(token: ApiToken) -> dict[str, Any]:
     }
 
 
-def _audit(*, token: ApiToken, actor: Any, source: str, action: str, **facts: Any):
-    owner = token.user.get_username()
-    before, after = ({}, _token_facts(token) | facts)
-    if action == "api_token.revoke":
-        before, after = (_token_facts(token), facts)
+def _audit(
+    *,
+    token: ApiToken,
+    actor: Any,
+    source: str,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
     audit_event_record(
         actor=actor,
         source=source,
         action=action,
         object_type=ApiToken._meta.label_lower,
         object_id=token.token_key,
-        object_repr=f"{token} of {owner}",
+        object_repr=f"{token} of {token.user.get_username()}",
         before=before,
         after=after,
     )
@@ -107,7 +111,13 @@ def api_token_mint(
             )
     except IntegrityError as exc:  # the same name minted concurrently
         raise ApplicationError(f"You already have a token named {name!r}.") from exc
-    _audit(token=token, actor=user, source=source, action="api_token.mint")
+    _audit(
+        token=token,
+        actor=user,
+        source=source,
+        action="api_token.mint",
+        after=_token_facts(token),
+    )
     return token, secret
 
 
@@ -122,8 +132,14 @@ def api_token_revoke(
     deleted, _ = ApiToken.objects.filter(pk=token.pk).delete()
     if not deleted:
         return  # already gone (revoked twice, or expired and cleaned up)
-    facts = {"reason": reason} if reason else {}
-    _audit(token=token, actor=actor, source=source, action="api_token.revoke", **facts)
+    _audit(
+        token=token,
+        actor=actor,
+        source=source,
+        action="api_token.revoke",
+        before=_token_facts(token),
+        after={"reason": reason} if reason else {},
+    )
 
 
 @transaction.atomic
