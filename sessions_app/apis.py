@@ -32,7 +32,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import generics, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -41,6 +41,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from . import selectors, services
+from .access.tokens.authentication import ApiTokenAuthentication
 from .filter_fields import BLANK_IS_UNSET, BLANK_ITEMS_IGNORED, filter_is_list
 from .filters import (
     CheckFilterSet,
@@ -216,7 +217,8 @@ class BoundedIdLookupMixin:
 
 # Token first: its challenge (`WWW-Authenticate: Token`) makes a missing or bad
 # token a 401 rather than the 403 that session authentication alone would give.
-AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+# Tokens are Verity's API tokens (django-rest-knox; access/tokens/).
+AUTHENTICATION = [ApiTokenAuthentication, SessionAuthentication]
 
 
 class KnownParametersFilterBackend(DjangoFilterBackend):

@@ -6,11 +6,13 @@ class SessionsAppConfig(AppConfig):
     verbose_name = "Verity"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_migrate, post_save, pre_save
 
         from config.celery import broker_folders_ensure
 
         from . import checks  # noqa: F401  (registers system checks)
+        from .access.tokens import signals as token_signals
         from .roles import roles_ensure
 
         # The embedded broker's folders, wherever Verity runs (gunicorn, a
@@ -19,3 +21,15 @@ class SessionsAppConfig(AppConfig):
 
         # Keep role permissions complete when later migrations add models.
         post_migrate.connect(roles_ensure, sender=self, dispatch_uid="verity-roles")
+        # A user's API tokens die on deactivation or a password change.
+        user_model = get_user_model()
+        pre_save.connect(
+            token_signals.user_access_before_save,
+            sender=user_model,
+            dispatch_uid="verity-token-access-before",
+        )
+        post_save.connect(
+            token_signals.user_access_after_save,
+            sender=user_model,
+            dispatch_uid="verity-token-access-after",
+        )

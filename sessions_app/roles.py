@@ -34,14 +34,14 @@ ASSIGN = "assign_session"
 EXPORT = "export_sessions"
 
 # codename sets per role, inside the sessions_app label; admin gets every
-# permission of sessions_app, auth and authtoken besides.
+# permission of sessions_app (API tokens included), auth and axes besides.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     VIEWER: VIEW_PERMS,
     REVIEWER: (*VIEW_PERMS, DECIDE, ASSIGN, "add_review"),
     EXPORTER: (*VIEW_PERMS, EXPORT),
     ADMIN: (),
 }
-ADMIN_APPS = (APP, "auth", "authtoken", "axes")
+ADMIN_APPS = (APP, "auth", "axes")
 
 
 def _perm(codename: str) -> str:

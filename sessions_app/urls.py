@@ -1,6 +1,6 @@
 """Staff pages (compliance officers, in a browser). Names are stable."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import exports, views
 
@@ -20,4 +20,5 @@ urlpatterns = [
         name="sync-lease-release",
     ),
     path("sync/connections/<int:pk>/sync-now/", views.sync_now, name="sync-now"),
+    path("account/", include("sessions_app.account_urls")),
 ]

@@ -27,7 +27,6 @@ class Migration(migrations.Migration):
         ("sessions_app", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("authtoken", "0004_alter_tokenproxy_options"),
         ("axes", "0010_accessattemptexpiration"),
     ]
 

@@ -9,9 +9,11 @@ One module per concern: `connections` (provider connections and their sync
 runs, quarantine, webhook deliveries), `clients`, `sessions` (sessions, checks,
 policy assurance, tags), `reviews`, `audit`. The vocabulary enumerations live in
 `sessions_app/vocabulary.py` (no models needed to use them) and are re-exported
-here, so `from sessions_app.models import Status` keeps working.
+here, so `from sessions_app.models import Status` keeps working. A capability
+package's models are re-exported here too (ApiToken, from `access/tokens/`).
 """
 
+from ..access.tokens.models import ApiToken
 from ..vocabulary import (
     FINAL_STATUSES,
     CheckKind,
@@ -45,6 +47,7 @@ __all__ = [
     "FINAL_STATUSES",
     "NEEDS_ATTENTION_OUTCOMES",
     "NEEDS_ATTENTION_STATUSES",
+    "ApiToken",
     "AuditEvent",
     "Check",
     "CheckKind",

@@ -29,3 +29,8 @@ def reviewer_usernames() -> list[str]:
 def user_get_by_username(*, username: str) -> Any:
     """Return the user named `username`; raise the user model's DoesNotExist."""
     return get_user_model().objects.get(username=username)
+
+
+def user_role_names(*, user: Any) -> list[str]:
+    """Return the user's roles (group names), A→Z."""
+    return sorted(user.groups.values_list("name", flat=True))

@@ -14,7 +14,6 @@ from django.test import Client as DjangoClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.authtoken.models import Token
 
 from sessions_app import apis, filter_fields, filters, selectors, services
 from sessions_app.exceptions import ApplicationError
@@ -43,6 +42,7 @@ from tests.factories import (
     WorkflowSessionFactory,
 )
 from tests.helpers import cursors
+from tests.helpers.tokens import api_token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -52,11 +52,6 @@ CHECKS = reverse("api-check-list")
 CLIENTS = reverse("api-client-list")
 SYNC_RUNS = reverse("api-sync-run-list")
 LISTS = [SESSIONS, CHECKS, CLIENTS, SYNC_RUNS]
-
-
-def _token_client(user) -> DjangoClient:
-    token = Token.objects.create(user=user)
-    return DjangoClient(headers={"Authorization": f"Token {token.key}"})
 
 
 def _ids(response) -> list[int]:
@@ -141,7 +136,7 @@ def test_user_without_a_role_is_refused(client, queue):
 
 
 def test_token_authentication(viewer, queue):
-    api = _token_client(viewer)
+    api = api_token_client(viewer)
     assert len(_ids(api.get(SESSIONS))) == len(queue)
     bad = DjangoClient(headers={"Authorization": "Token not-a-real-token"})
     response = bad.get(SESSIONS)
@@ -157,7 +152,7 @@ def test_viewer_may_not_record_a_decision(viewer, viewer_client, queue):
         == 403
     )
     assert (
-        _token_client(viewer)
+        api_token_client(viewer)
         .post(url, body, content_type="application/json")
         .status_code
         == 403
@@ -192,7 +187,7 @@ def test_session_authenticated_post_needs_the_csrf_token(reviewer, queue):
 def test_reviewer_records_a_decision_with_review_and_audit(reviewer, queue):
     session = queue[1]
     url = reverse("api-session-reviews", args=[session.pk])
-    response = _token_client(reviewer).post(
+    response = api_token_client(reviewer).post(
         url,
         {"decision": "reject", "reason_code": "watchlist_match", "comment": "PEP hit"},
         content_type="application/json",
@@ -269,7 +264,7 @@ def test_comment_limit_is_the_one_the_page_and_the_service_use(reviewer, queue):
         "reason_code": "other",
         "comment": "y" * REVIEW_COMMENT_MAX_LENGTH,
     }
-    response = _token_client(reviewer).post(
+    response = api_token_client(reviewer).post(
         url, longest, content_type="application/json"
     )
     assert response.status_code == 201, response.content
@@ -299,7 +294,7 @@ def test_service_refuses_a_comment_over_the_limit_whoever_calls(reviewer, queue)
 
 def test_body_without_a_media_type_is_a_documented_415(reviewer, queue):
     url = reverse("api-session-reviews", args=[queue[0].pk])
-    response = _token_client(reviewer).generic(
+    response = api_token_client(reviewer).generic(
         "POST", url, b"decision", content_type=""
     )
     assert response.status_code == 415
@@ -354,7 +349,7 @@ SESSION_FILTERS = [
 def test_session_filters_select_the_queue_rows_in_queue_order(
     params, queue, exporter, exporter_client, rf
 ):
-    api = _token_client(exporter)
+    api = api_token_client(exporter)
     got = _ids(api.get(SESSIONS, {**params, "page_size": 500}))
     request = rf.get("/sessions/", params)
     request.user = exporter
@@ -574,7 +569,7 @@ CHECK_QUEUE_PARAMS = [
 def test_check_list_applies_the_queue_filters_through_the_session(
     params, queue, reviewer, rf
 ):
-    api = _token_client(reviewer)
+    api = api_token_client(reviewer)
     queue_params = {
         name.removeprefix("session_"): value
         for name, value in params.items()
@@ -1194,7 +1189,7 @@ def test_an_overlong_cursor_is_a_400(url, viewer_client):
 )
 def test_a_deeply_nested_json_body_is_a_400(shape, depth, reviewer, queue):
     url = reverse("api-session-reviews", args=[queue[0].pk])
-    response = _token_client(reviewer).post(
+    response = api_token_client(reviewer).post(
         url, shape(depth), content_type="application/json"
     )
     assert response.status_code == 400
@@ -1213,7 +1208,9 @@ def test_a_nested_value_python_can_decode_is_a_field_error(depth, reviewer, queu
     for _ in range(depth - 1):
         nested = [nested]
     body["comment"] = nested
-    response = _token_client(reviewer).post(url, body, content_type="application/json")
+    response = api_token_client(reviewer).post(
+        url, body, content_type="application/json"
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["comment"]
     assert not Review.objects.exists()
@@ -1278,7 +1275,7 @@ def test_an_endpoint_without_its_slash_is_still_redirected_on_get(viewer_client)
 
 def test_a_post_without_the_slash_is_a_404_naming_the_path(reviewer, queue):
     url = reverse("api-session-reviews", args=[queue[0].pk])
-    response = _token_client(reviewer).post(
+    response = api_token_client(reviewer).post(
         url.rstrip("/"), {"decision": "approve"}, content_type="application/json"
     )
     assert response.status_code == 404

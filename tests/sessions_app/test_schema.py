@@ -29,7 +29,6 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate as openapi_validate
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
@@ -58,6 +57,7 @@ from tests.factories import (
     UserFactory,
     WorkflowSessionFactory,
 )
+from tests.helpers.tokens import api_token_secret
 
 APPLICATION = get_wsgi_application()
 
@@ -152,7 +152,7 @@ def token(seeded, in_process_requests):
     user = UserFactory(
         username="api-fuzzer", roles=["viewer", "reviewer", "exporter", "admin"]
     )
-    return Token.objects.create(user=user).key
+    return api_token_secret(user)
 
 
 def test_served_schema_is_the_generated_one(token, client):

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app import exports
+from sessions_app.access.tokens.services import api_token_mint
 from sessions_app.models import AuditEvent, ProviderConnection, Tag, WorkflowSession
 from sessions_app.services import audit_event_record
 from tests.factories import (
@@ -50,6 +51,7 @@ def _populate(n: int) -> None:
         audit_event_record(
             actor=None, source="test", action="test.populate", obj=session
         )
+        api_token_mint(user=UserFactory(roles=["viewer"]), name="script", days=7)
 
 
 MODELS = [
