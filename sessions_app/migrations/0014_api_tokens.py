@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sessions_app", "0012_session_rotation_indexes"),
+        ("sessions_app", "0013_check_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
