@@ -12,6 +12,7 @@ policy assurance, tags), `reviews`, `audit`. The vocabulary enumerations live in
 here, so `from sessions_app.models import Status` keeps working.
 """
 
+from ..access.identities import ExternalIdentity
 from ..vocabulary import (
     FINAL_STATUSES,
     ClientLinkSource,
@@ -49,6 +50,7 @@ __all__ = [
     "Client",
     "ClientLinkSource",
     "Decision",
+    "ExternalIdentity",
     "Outcome",
     "PolicyAssurance",
     "ProviderClient",
