@@ -23,7 +23,8 @@ from django.urls import reverse
 
 from .mfa import mfa_is_enrolled, mfa_required_for
 
-# URL names a user waiting for their second factor may still open.
+# Views (by namespaced URL name: the admin's own "admin:login" is not one of
+# them) a user waiting for their second factor may still open.
 OPEN_WHILE_PENDING = frozenset(
     {"login", "logout", "health", "favicon", "mfa-enrol", "mfa-verify"}
 )
@@ -47,7 +48,7 @@ class MFARequiredMiddleware:
         if not user.is_authenticated:
             return None
         match = request.resolver_match
-        if match is not None and match.url_name in OPEN_WHILE_PENDING:
+        if match is not None and match.view_name in OPEN_WHILE_PENDING:
             return None
         backend = request.session.get(BACKEND_SESSION_KEY, "")
         if not mfa_required_for(user=user, backend=backend) or user.is_verified():

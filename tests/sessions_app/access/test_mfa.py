@@ -87,7 +87,14 @@ def test_an_admin_without_a_device_is_sent_to_enrolment_and_reaches_nothing(admi
     client, response = _password_sign_in(admin_user.username, "/sessions/")
 
     assert response["Location"] == "/sessions/"
-    for path in ("/", "/sessions/", "/sync/", "/admin/", "/admin/auth/user/"):
+    for path in (
+        "/",
+        "/sessions/",
+        "/sync/",
+        "/admin/",
+        "/admin/auth/user/",
+        "/admin/login/",
+    ):
         blocked = client.get(path)
         assert blocked.status_code == 302, path
         assert blocked["Location"].startswith("/login/mfa/enrol/?next="), path
