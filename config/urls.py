@@ -5,10 +5,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from sessions_app import api_errors, views
+from sessions_app.access import mfa_views, sso_views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("login/sso/", sso_views.SSOStartView.as_view(), name="sso-start"),
+    path(
+        "login/sso/callback/", sso_views.SSOCallbackView.as_view(), name="sso-callback"
+    ),
+    path("login/mfa/", mfa_views.mfa_verify_page, name="mfa-verify"),
+    path("login/mfa/enrol/", mfa_views.mfa_enrol, name="mfa-enrol"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),

@@ -73,6 +73,14 @@ def admin_client_verity(admin_user):
 
 
 @pytest.fixture
+def mfa_required(settings):
+    """Enforce the second factor as production does (the suite runs with it
+    off, so force_login keeps meaning signed in; tests/helpers/mfa.py signs a
+    client in with a verified second factor)."""
+    settings.VERITY_MFA_REQUIRED = True
+
+
+@pytest.fixture
 def no_queries_in_templates(settings):
     """Turn on the pages' template guard (`sessions_app.views.rendering`): a
     query while a template renders raises TemplateQueryError. Page tests use

@@ -7,6 +7,8 @@ only tightens these (see production.py); it never adds features.
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import BASE_DIR, env
 
 # GENERAL
@@ -60,6 +62,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI files served locally: no CDN
     "axes",
+    # Multi-factor for local accounts: TOTP apps and one-time recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "sessions_app",
 ]
 
@@ -73,6 +79,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # request.user.is_verified(), then the MFA gate (after the login gate).
+    "django_otp.middleware.OTPMiddleware",
+    "sessions_app.access.mfa_middleware.MFARequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -120,6 +129,54 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# MULTI-FACTOR (django-otp; docs/operations.md, "Multi-factor")
+# Local accounts with the admin role or export permission must sign in with a
+# TOTP code (or a one-time recovery code) on top of their password. On unless
+# turned off: local.py turns it off for `make run`'s demo logins.
+VERITY_MFA_REQUIRED = env.bool("VERITY_MFA_REQUIRED", default=True)
+VERITY_MFA_RECOVERY_CODES = 10
+OTP_TOTP_ISSUER = env("VERITY_MFA_ISSUER", default="Verity")
+# After n failed codes a device refuses codes for factor * 2^(n-1) seconds.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+
+# SINGLE SIGN-ON (OpenID Connect, mozilla-django-oidc)
+# https://mozilla-django-oidc.readthedocs.io/en/stable/settings.html
+# Off unless VERITY_OIDC_CLIENT_ID is set; then every VERITY_OIDC_* below is
+# required (config/oidc.py checks them here, at start-up).
+from config.oidc import OIDC_REQUIRED_WHEN_ENABLED, oidc_role_map_parse  # noqa: E402
+
+VERITY_OIDC_CLIENT_ID = env("VERITY_OIDC_CLIENT_ID", default="")
+VERITY_OIDC_ENABLED = bool(VERITY_OIDC_CLIENT_ID.strip())
+# The button says "Sign in with <name>".
+VERITY_OIDC_NAME = env("VERITY_OIDC_NAME", default="single sign-on")
+# The `iss` every ID token must carry (mozilla-django-oidc does not check it).
+VERITY_OIDC_ISSUER = env("VERITY_OIDC_ISSUER", default="")
+# The claim holding the user's groups, and group -> Verity role(s) as JSON.
+VERITY_OIDC_GROUPS_CLAIM = env("VERITY_OIDC_GROUPS_CLAIM", default="groups")
+VERITY_OIDC_ROLE_MAP = oidc_role_map_parse(env("VERITY_OIDC_ROLE_MAP", default="{}"))
+_oidc_missing = [
+    name for name in OIDC_REQUIRED_WHEN_ENABLED if not env(name, default="").strip()
+]
+if VERITY_OIDC_ENABLED and _oidc_missing:
+    raise ImproperlyConfigured(
+        "VERITY_OIDC_CLIENT_ID turns single sign-on on, which also needs: "
+        f'{", ".join(_oidc_missing)} (docs/operations.md, "Single sign-on").'
+    )
+OIDC_RP_CLIENT_ID = VERITY_OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = env("VERITY_OIDC_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("VERITY_OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("VERITY_OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("VERITY_OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("VERITY_OIDC_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("VERITY_OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("VERITY_OIDC_SCOPES", default="openid email profile")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
+if VERITY_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("sessions_app.access.sso_backend.VerityOIDCBackend")
 
 # LOGIN THROTTLING (django-axes)
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
@@ -237,6 +294,7 @@ SPECTACULAR_SETTINGS = {
         "DecisionEnum": "sessions_app.models.Decision",
         "ReasonCodeEnum": "sessions_app.models.ReasonCode",
         "TagKindEnum": "sessions_app.models.TagKind",
+        "CheckKindEnum": "sessions_app.models.CheckKind",
         "LinkSourceEnum": "sessions_app.models.ClientLinkSource",
     },
 }

@@ -15,3 +15,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Off for the suite, so force_login keeps meaning "signed in"; the MFA tests
+# turn it on (the `mfa_required` fixture in tests/conftest.py).
+VERITY_MFA_REQUIRED = False

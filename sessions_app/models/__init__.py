@@ -10,9 +10,11 @@ runs, quarantine, webhook deliveries), `clients`, `sessions` (sessions, checks,
 policy assurance, tags), `reviews`, `audit`. The vocabulary enumerations live in
 `sessions_app/vocabulary.py` (no models needed to use them) and are re-exported
 here, so `from sessions_app.models import Status` keeps working. A capability
-package's models are re-exported here too (ApiToken, from `access/tokens/`).
+package's models are re-exported here too (ApiToken, from `access/tokens/`;
+ExternalIdentity, from `access/identities.py`).
 """
 
+from ..access.identities import ExternalIdentity
 from ..access.tokens.models import ApiToken
 from ..vocabulary import (
     FINAL_STATUSES,
@@ -54,6 +56,7 @@ __all__ = [
     "Client",
     "ClientLinkSource",
     "Decision",
+    "ExternalIdentity",
     "Outcome",
     "PolicyAssurance",
     "ProviderClient",

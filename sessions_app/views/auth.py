@@ -25,8 +25,17 @@ from .rendering import render_page
 
 
 class LoginView(auth_views.LoginView):
+    """The local password form, and "Sign in with <IdP>" when SSO is configured."""
+
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(
+            sso_enabled=settings.VERITY_OIDC_ENABLED,
+            sso_name=settings.VERITY_OIDC_NAME,
+            **kwargs,
+        )
 
 
 class LogoutView(auth_views.LogoutView):
