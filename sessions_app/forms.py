@@ -227,6 +227,10 @@ class AssignmentForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if "action" in self._errors:
+            # The action is the button pressed, not a field the page shows:
+            # say it where the page shows errors.
+            self.add_error(None, "Unknown action: use Assign, Assign to me or Release.")
         if data.get("action") == self.USER and not data.get("assignee"):
             self.add_error("assignee", "Choose the reviewer to assign.")
         return data
