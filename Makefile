@@ -8,6 +8,9 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SIM_PORT ?= 8765
+# `make run VERBOSE=1`: the stack logs at INFO (request lines, Celery tasks,
+# the simulator's access log); by default only warnings and errors.
+VERBOSE ?=
 PYTEST_ARGS ?=
 # The PostgreSQL-only tests (marker `postgres`): `make test` runs them in a
 # second pass when a PostgreSQL answers. PG_TESTS=auto runs them if it can and
@@ -58,7 +61,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 
 run: $(VENV)/.installed-runtime
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py devstack --host $(HOST) --port $(PORT) --simulator-port $(SIM_PORT)
+	$(PY) manage.py devstack --host $(HOST) --port $(PORT) --simulator-port $(SIM_PORT) $(if $(filter-out 0,$(VERBOSE)),--verbose)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

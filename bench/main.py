@@ -1,6 +1,6 @@
 """Run the measurements on the data `bench/generate.py` loaded; print every figure.
 
-    python -m bench.main                      # all five, sizes from the environment
+    python -m bench.main                      # all six, sizes from the environment
     python -m bench.main --only queue,export  # some of them
 
 Environment (optional; defaults in brackets):
@@ -29,7 +29,7 @@ import time
 
 from bench.harness import banner, django_setup, machine, results_save, table, times
 
-MEASUREMENTS = ("sync", "pace", "queue", "export", "selection")
+MEASUREMENTS = ("sync", "pace", "queue", "export", "selection", "admin")
 
 
 def env_int(name: str, default: int) -> int:
@@ -51,7 +51,14 @@ def main() -> None:
     django_setup()
     from django.db import connection
 
-    from bench import csv_export, ingest, review_queue, sync_pace, sync_selection
+    from bench import (
+        admin_pages,
+        csv_export,
+        ingest,
+        review_queue,
+        sync_pace,
+        sync_selection,
+    )
     from sessions_app.models import WorkflowSession
 
     postgres = connection.vendor == "postgresql"
@@ -98,6 +105,8 @@ def main() -> None:
         results["selection"] = sync_selection.measure(
             repeat=env_int("BENCH_REPEAT", 10)
         )
+    if "admin" in only:
+        results["admin"] = admin_pages.measure(repeat=env_int("BENCH_REPEAT", 10))
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = targets(results)
     path = results_save(results, name=f"{connection.vendor}-{sessions}")
@@ -199,12 +208,25 @@ def targets(results: dict) -> list[dict]:
             f"slowest {slowest * 1000:.0f} ms",
             selection["met"],
         )
+    for page, figures in (results.get("admin") or {}).items():
+        median = figures["stats"]["median"]
+        add(
+            f"admin {page} < {admin_pages_target()} s median",
+            f"{median * 1000:.0f} ms ({figures['rows']:,} rows)",
+            median < admin_pages_target(),
+        )
     banner("Targets")
     table(
         ["target", "measured", "met"],
         [(r["target"], r["measured"], "yes" if r["met"] else "NO") for r in rows],
     )
     return rows
+
+
+def admin_pages_target() -> float:
+    from bench.admin_pages import TARGET_S
+
+    return TARGET_S
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ rendering are all in the time. Compared:
 
 Deep pages: the queue and the API get the cursor of the row halfway through
 the filtered order (what following `next` that far would hand them); the
-admin gets the page number of the same row. A separate walk follows the
+stock admin gets the page number of the same row, Verity's admin (keyset
+pages) the cursor. A separate walk follows the
 queue's `next` links 200 pages deep to show the cost does not grow.
 """
 
@@ -170,8 +171,10 @@ def requests_build(case: Case) -> dict[str, tuple[str, dict[str, str]]] | None:
         cursor, first_row = position
         for query in (queue, api, queue_100, api_100):
             query["cursor"] = cursor
-        for name, per_page in ADMIN_PER_PAGE.items():
-            admins[name]["p"] = str(first_row // per_page + 1)
+        admins["stock_admin"]["p"] = str(first_row // ADMIN_PER_PAGE["stock_admin"] + 1)
+        # Verity's admin pages by keyset in its default order (the queue's):
+        # the same cursor reaches the same row (sessions_app/admin/paging.py).
+        admins["verity_admin"]["cursor"] = cursor
     return {
         "queue": ("/sessions/", queue),
         "api": ("/api/v1/sessions/", api),

@@ -6,7 +6,7 @@ value leaves a filter unset (the same on the queue, the API and the CSV).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import django_filters as filters
@@ -73,6 +73,18 @@ class FlexibleDateTimeFilter(filters.Filter):
     def __init__(self, *args: Any, bound: str, **kwargs: Any) -> None:
         self.bound = bound  # "after" or "before"
         super().__init__(*args, **kwargs)
+
+    def value_errors(
+        self, value: str, *, filterset: filters.FilterSet
+    ) -> list[ValidationError]:
+        """Say whether `value` is a date or a date-time (CheckedFilterSet asks)."""
+        raw = value.strip()
+        if (
+            _parse_or_none(parse_datetime, raw) is None
+            and _parse_or_none(parse_date, raw) is None
+        ):
+            return [ValidationError(NOT_A_DATE, params={"value": repr(raw)})]
+        return []
 
     def filter(self, qs: QuerySet, value: str) -> QuerySet:
         if not value:
@@ -176,27 +188,119 @@ class BlankIsUnsetFilterSet(filters.FilterSet):
         super().__init__(data, *args, **kwargs)
 
 
-class DateCheckedFilterSet(BlankIsUnsetFilterSet):
-    """A FilterSet whose `created_after`/`created_before` values are checked
-    when it is validated: FlexibleDateTimeFilter would raise during `.qs`, so
-    a bad date is reported as a form error instead."""
+# --- Values that must name something ----------------------------------------------------
+#
+# A filter value is checked once its field has cleaned it: a date must parse, a
+# provider slug, username, tag or id must name something that exists. An
+# unknown one is a field error, never an empty list that reads as "nothing
+# matches" (`provider=nope` would otherwise quietly show no sessions), and
+# every error of the request is reported at once: the checks run in the form's
+# `clean()`, after every field, whatever the other fields said.
 
-    def is_valid(self) -> bool:
-        if super().is_valid():
-            _validate_dates(self)
-        return self.form.is_valid()
+# Values go in as parameters, never into the message (see NOT_A_DATE).
+NO_SUCH = "No %(noun)s %(value)s."
+NO_SUCH_KNOWN = "No %(noun)s %(value)s; known: %(known)s."
 
 
-def _validate_dates(filterset: filters.FilterSet) -> None:
-    for name in ("created_after", "created_before"):
-        raw = filterset.form.cleaned_data.get(name)
-        if not raw:
-            continue
-        raw = raw.strip()
-        if (
-            _parse_or_none(parse_datetime, raw) is None
-            and _parse_or_none(parse_date, raw) is None
-        ):
-            filterset.form.add_error(
-                name, ValidationError(NOT_A_DATE, params={"value": repr(raw)})
+class ReferenceFilterMixin:
+    """A filter whose values must name existing things.
+
+    `unknown(values, filterset)` returns the values that name nothing (one
+    query); `known()`, when given, lists what may be named (short lists only:
+    provider slugs), so the error says what to write instead.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        noun: str,
+        unknown: Callable[[list[str], filters.FilterSet], list[str]],
+        known: Callable[[], Sequence[str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.noun = noun
+        self.unknown = unknown
+        self.known = known
+        super().__init__(*args, **kwargs)
+
+    def value_errors(
+        self, value: Any, *, filterset: filters.FilterSet
+    ) -> list[ValidationError]:
+        values = value if isinstance(value, list | tuple) else [value]
+        wanted = [str(v).strip() for v in values if str(v).strip()]
+        missing = self.unknown(wanted, filterset) if wanted else []
+        if not missing:
+            return []
+        known = list(self.known()) if self.known else []
+        return [
+            ValidationError(
+                NO_SUCH_KNOWN if known else NO_SUCH,
+                params={
+                    "noun": self.noun,
+                    "value": repr(name),
+                    "known": ", ".join(known),
+                },
             )
+            for name in missing
+        ]
+
+
+class ReferenceCharInFilter(ReferenceFilterMixin, CharInFilter):
+    """Comma-separated names (slugs), each of which must exist."""
+
+
+class ReferenceCharFilter(ReferenceFilterMixin, filters.CharFilter):
+    """One name (a username, a tag) that must exist."""
+
+
+class ReferenceIdFilter(ReferenceFilterMixin, IdFilter):
+    """A database id that must exist."""
+
+
+class CheckedValuesForm(forms.Form):
+    """The form of a CheckedFilterSet: its filters' `value_errors` run in
+    `clean()`, after every field, so all errors come back together."""
+
+    value_checks: dict[str, Callable[[Any], list[ValidationError]]] = {}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name, check in self.value_checks.items():
+            value = cleaned.get(name)
+            if name in self._errors or value in (None, "", [], ()):
+                continue
+            for error in check(value):
+                self.add_error(name, error)
+        return self.cleaned_data
+
+
+class CheckedFilterSet(BlankIsUnsetFilterSet):
+    """A FilterSet whose values are checked by their filters (`value_errors`):
+    dates parse, names and ids exist. Invalid values are form errors, so
+    `is_valid()`, `errors` and the API's 400 all see them.
+
+    `resolved` keeps what a check looked up (usernames to ids, ...), by filter
+    name, so the filter reuses it instead of asking the database again.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.resolved: dict[str, Any] = {}
+        super().__init__(*args, **kwargs)
+
+    def get_form_class(self) -> type[forms.Form]:
+        base = super().get_form_class()
+        checks = {
+            name: _bound_check(filter_, self)
+            for name, filter_ in self.filters.items()
+            if hasattr(filter_, "value_errors")
+        }
+        return type(base.__name__, (CheckedValuesForm, base), {"value_checks": checks})
+
+
+def _bound_check(
+    filter_: Any, filterset: filters.FilterSet
+) -> Callable[[Any], list[ValidationError]]:
+    def check(value: Any) -> list[ValidationError]:
+        return filter_.value_errors(value, filterset=filterset)
+
+    return check

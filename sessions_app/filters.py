@@ -7,6 +7,10 @@ assignee. Lists accept comma-separated values (`status=completed,failed`).
 No filter renders a table into a form: providers are matched by slug, users by
 username, tags by name.
 
+A value must name something: an unknown provider slug, username, tag, client
+or session id is a field error like a bad date (filter_fields.CheckedFilterSet),
+and all of a request's errors are reported together.
+
 django-filter ignores a parameter it does not know, so a misspelt or
 unsupported filter would silently list (or export) everything. The API and
 the CSV exports refuse such a parameter instead (`parameters_unknown`).
@@ -33,10 +37,12 @@ from django.utils.functional import cached_property
 from .filter_fields import (
     BlankIsUnsetFilterSet,
     CharInFilter,
+    CheckedFilterSet,
     ChoiceInFilter,
-    DateCheckedFilterSet,
     FlexibleDateTimeFilter,
-    IdFilter,
+    ReferenceCharFilter,
+    ReferenceCharInFilter,
+    ReferenceIdFilter,
 )
 from .models import (
     Check,
@@ -44,6 +50,7 @@ from .models import (
     Client,
     Outcome,
     ProviderClient,
+    ProviderConnection,
     ProviderKind,
     Status,
     SyncRun,
@@ -63,12 +70,67 @@ NO_OUTCOME = "none"
 OUTCOME_CHOICES = [(NO_OUTCOME, "None yet"), *[c for c in Outcome.choices if c[0]]]
 
 
-class SessionFilterSet(DateCheckedFilterSet):
-    provider = CharInFilter(
+# --- What a reference filter's values must name (filter_fields.ReferenceFilterMixin) ---
+# Each returns the values that name nothing, in one query.
+
+
+def _missing(values: list[str], found: Iterable[Any]) -> list[str]:
+    present = {str(value) for value in found}
+    return [value for value in dict.fromkeys(values) if value not in present]
+
+
+def providers_unknown(slugs: list[str], filterset: Any) -> list[str]:
+    found = ProviderConnection.objects.filter(slug__in=slugs)
+    return _missing(slugs, found.values_list("slug", flat=True))
+
+
+def provider_slugs() -> list[str]:
+    return list(
+        ProviderConnection.objects.order_by("slug").values_list("slug", flat=True)
+    )
+
+
+def assignees_unknown(values: list[str], filterset: Any) -> list[str]:
+    # "me" and "none" are words, not usernames (any case, like the filter).
+    names = [v for v in values if v.lower() not in {UNASSIGNED, ASSIGNED_TO_ME}]
+    if not names:
+        return []
+    found = dict(
+        get_user_model()
+        .objects.filter(username__in=names)
+        .values_list("username", "pk")
+    )
+    # Kept for filter_assignee: the check's look-up is the filter's.
+    filterset.resolved["assignee"] = found
+    return _missing(names, found)
+
+
+def tags_unknown(names: list[str], filterset: Any) -> list[str]:
+    found: dict[str, list[int]] = {}
+    for name, pk in Tag.objects.filter(name__in=names).values_list("name", "pk"):
+        found.setdefault(name, []).append(pk)
+    filterset.resolved["tag"] = found  # for filter_tag, as above
+    return _missing(names, found)
+
+
+def clients_unknown(ids: list[str], filterset: Any) -> list[str]:
+    return _missing(ids, Client.objects.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def sessions_unknown(ids: list[str], filterset: Any) -> list[str]:
+    found = WorkflowSession.objects.filter(pk__in=ids).values_list("pk", flat=True)
+    return _missing(ids, found)
+
+
+class SessionFilterSet(CheckedFilterSet):
+    provider = ReferenceCharInFilter(
         field_name="connection__slug",
         lookup_expr="in",
         label="Provider",
-        help_text="Provider connection slug(s), comma-separated.",
+        help_text="Provider connection slug(s), comma-separated; each must exist.",
+        noun="provider",
+        unknown=providers_unknown,
+        known=provider_slugs,
     )
     provider_kind = ChoiceInFilter(
         field_name="connection__kind",
@@ -80,7 +142,13 @@ class SessionFilterSet(DateCheckedFilterSet):
     outcome = ChoiceInFilter(
         method="filter_outcome", choices=OUTCOME_CHOICES, label="Outcome"
     )
-    tag = filters.CharFilter(method="filter_tag", label="Tag", help_text="Tag name.")
+    tag = ReferenceCharFilter(
+        method="filter_tag",
+        label="Tag",
+        help_text="Tag name (an existing tag).",
+        noun="tag",
+        unknown=tags_unknown,
+    )
     workflow = filters.CharFilter(
         method="filter_workflow", label="Workflow", help_text="Workflow id or name."
     )
@@ -98,12 +166,19 @@ class SessionFilterSet(DateCheckedFilterSet):
     created_before = FlexibleDateTimeFilter(
         field_name="provider_created_at", bound="before", label="Created until"
     )
-    assignee = filters.CharFilter(
+    assignee = ReferenceCharFilter(
         method="filter_assignee",
         label="Assignee",
-        help_text="Username, 'me', or 'none' for unassigned.",
+        help_text="Username (an existing user), 'me', or 'none' for unassigned.",
+        noun="user",
+        unknown=assignees_unknown,
     )
-    client = IdFilter(field_name="provider_client__client_id", label="Client id")
+    client = ReferenceIdFilter(
+        field_name="provider_client__client_id",
+        label="Client id",
+        noun="client with id",
+        unknown=clients_unknown,
+    )
     needs_attention = filters.ChoiceFilter(
         method="filter_needs_attention",
         choices=[("true", "Yes"), ("false", "No")],
@@ -129,8 +204,12 @@ class SessionFilterSet(DateCheckedFilterSet):
         # "rare", and at a million sessions joins every tagged row before
         # sorting (0.35-0.9 s); with the ids it walks the queue's own index
         # and probes the tag per row (about 10 ms).
-        tag_ids = list(
-            Tag.objects.filter(name=value.strip()).values_list("pk", flat=True)
+        name = value.strip()
+        known = self.resolved.get("tag")
+        tag_ids = (
+            known.get(name, [])
+            if known is not None
+            else list(Tag.objects.filter(name=name).values_list("pk", flat=True))
         )
         if not tag_ids:
             return qs.none()
@@ -168,8 +247,11 @@ class SessionFilterSet(DateCheckedFilterSet):
             if user is None or not user.is_authenticated:
                 return qs.none()
             return qs.filter(assignee_id=user.pk)
+        known = self.resolved.get("assignee")
         user_id = (
-            get_user_model()
+            known.get(value)
+            if known is not None
+            else get_user_model()
             .objects.filter(username=value)
             .values_list("pk", flat=True)
             .first()
@@ -207,7 +289,7 @@ def _with_session_filters(
 
 
 @_with_session_filters
-class CheckFilterSet(DateCheckedFilterSet):
+class CheckFilterSet(CheckedFilterSet):
     """Checks, filtered by their own fields or by their session's queue filters.
 
     The check's own filters are declared here; every review-queue filter is
@@ -224,7 +306,12 @@ class CheckFilterSet(DateCheckedFilterSet):
     kind = ChoiceInFilter(
         lookup_expr="in", choices=CheckKind.choices, label="Check kind"
     )
-    session = IdFilter(field_name="session_id", label="Session id")
+    session = ReferenceIdFilter(
+        field_name="session_id",
+        label="Session id",
+        noun="session with id",
+        unknown=sessions_unknown,
+    )
 
     class Meta:
         model = Check
@@ -278,9 +365,14 @@ class ClientFilterSet(BlankIsUnsetFilterSet):
         )
 
 
-class SyncRunFilterSet(BlankIsUnsetFilterSet):
-    provider = CharInFilter(
-        field_name="connection__slug", lookup_expr="in", label="Provider"
+class SyncRunFilterSet(CheckedFilterSet):
+    provider = ReferenceCharInFilter(
+        field_name="connection__slug",
+        lookup_expr="in",
+        label="Provider",
+        noun="provider",
+        unknown=providers_unknown,
+        known=provider_slugs,
     )
     state = ChoiceInFilter(
         lookup_expr="in", choices=SyncRunState.choices, label="State"

@@ -7,11 +7,12 @@ services.py, which raises ApplicationError for anything the forms let through.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 
 from .filters import ASSIGNED_TO_ME, OUTCOME_CHOICES, UNASSIGNED
 from .models import Decision, ReasonCode, Status
@@ -122,6 +123,17 @@ class QueueFilterForm(forms.Form):
             self.data.get("assignee"),
         )
 
+    def filter_errors_show(self, errors: Mapping[str, Sequence[str]]) -> None:
+        """Show the FilterSet's errors beside their fields (the summary above
+        the form lists them too); Django marks those fields `aria-invalid` and
+        points their `aria-describedby` at the message (`<id>_error`)."""
+        # The form's own checks are never used: start from no errors at all.
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+        for name, messages in errors.items():
+            if name in self.fields:
+                self._errors[name] = self.error_class(list(messages), field_id=name)
+
 
 class QueueOptionsForm(forms.Form):
     """Sort order, page size and cursor of the review queue."""
@@ -215,6 +227,10 @@ class AssignmentForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if "action" in self._errors:
+            # The action is the button pressed, not a field the page shows:
+            # say it where the page shows errors.
+            self.add_error(None, "Unknown action: use Assign, Assign to me or Release.")
         if data.get("action") == self.USER and not data.get("assignee"):
             self.add_error("assignee", "Choose the reviewer to assign.")
         return data

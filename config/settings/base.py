@@ -20,6 +20,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-gb"
 USE_I18N = True
+# ISO dates in UTC wherever Django formats a date itself (the admin): config/formats.
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_TZ = True
 VAR_DIR = Path(env("VERITY_VAR_DIR", default=str(BASE_DIR / "var")))
 

@@ -20,6 +20,8 @@ from .base import (
     ReadOnlyInline,
     pretty_json_field,
 )
+from .display import date_column, text_column
+from .paging import KeysetPagedAdminMixin
 
 
 class CheckInline(ReadOnlyInline):
@@ -42,18 +44,31 @@ class PolicyAssuranceInline(ReadOnlyInline):
 
 
 @admin.register(WorkflowSession)
-class WorkflowSessionAdmin(CsvExportActionMixin, AuditedModelAdmin):
+class WorkflowSessionAdmin(
+    KeysetPagedAdminMixin, CsvExportActionMixin, AuditedModelAdmin
+):
+    # The essentials, short labels, long values cut (the full value in a
+    # tooltip), ISO UTC dates: the list fits 1440 px. The rest is on the
+    # session's own page.
     list_display = (
-        "external_id",
-        "connection",
-        "provider_client",
-        "workflow_name",
+        "session_column",
+        "provider_column",
+        "client_column",
         "status",
         "outcome",
         "assignee",
-        "provider_created_at",
-        "last_synced_at",
+        "created_column",
     )
+    session_column = text_column(
+        "external_id", "Session", limit=24, ordering="external_id"
+    )
+    provider_column = text_column(
+        "connection__slug", "Provider", limit=14, ordering="connection__slug"
+    )
+    client_column = text_column("provider_client", "Client", limit=28)
+    created_column = date_column("provider_created_at", "Created")
+    # Keyset pages in the default order (admin/paging.py): no OFFSET, no COUNT.
+    keyset_sort = ("provider_created_at", True)
     list_filter = ("connection", "status", "outcome")
     list_select_related = ["connection", "provider_client", "assignee"]
     # Searched like the review queue's `q` (`get_search_results`); declared so

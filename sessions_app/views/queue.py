@@ -223,11 +223,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
             for message in field_errors
         ]
     filter_form = QueueFilterForm(params, providers=providers, reviewers=reviewers)
-    for error in filter_errors:
-        if error["field"] in filter_form.fields:
-            attrs = filter_form.fields[error["field"]].widget.attrs
-            attrs["aria-invalid"] = "true"
-            attrs["aria-describedby"] = "filter-errors"
+    filter_form.filter_errors_show(filterset.errors if filter_errors else {})
     active = _active_filters(params)
     export_query = query_string(params, cursor=None, page_size=None)
     return render_page(

@@ -67,6 +67,72 @@ def _next_in_queue(
     )
 
 
+# --- A form with errors survives one redirect (post/redirect/get) ---------------------
+#
+# A decision or assignment the form or the service refused is not rendered in
+# answer to the POST: the browser would stay on the POST URL, and a reload
+# would post it again. Its input and the errors the service gave are kept in
+# the user's session, the browser is redirected to the session page, and that
+# GET takes them back (once) and shows the form as it was, with its errors.
+
+FORM_RETRY_KEY = "verity.session_form_retry"
+RETRY_FORMS = {"decision": "decide-title", "assignment": "assign-title"}
+
+
+def _form_retry_keep(
+    request: HttpRequest, *, pk: int, name: str, form: DecisionForm | AssignmentForm
+) -> None:
+    """Keep the refused form's input and its form-wide errors for the next GET."""
+    request.session[FORM_RETRY_KEY] = {
+        "session": pk,
+        "form": name,
+        "data": {field: form.data.get(field, "") for field in form.fields},
+        # The field errors come back by validating the input again; only
+        # what the service said (form-wide) has to be carried.
+        "errors": [str(message) for message in form.non_field_errors()],
+    }
+
+
+def _form_retry_take(request: HttpRequest, pk: int) -> dict[str, Any] | None:
+    """Return the form kept for this session's page and forget it, or None."""
+    retry = request.session.get(FORM_RETRY_KEY)
+    if not isinstance(retry, dict) or retry.get("session") != pk:
+        return None
+    del request.session[FORM_RETRY_KEY]
+    return retry if retry.get("form") in RETRY_FORMS else None
+
+
+def _form_retry_redirect(
+    request: HttpRequest,
+    session: WorkflowSession,
+    *,
+    back: str,
+    name: str,
+    form: DecisionForm | AssignmentForm,
+) -> HttpResponse:
+    _form_retry_keep(request, pk=session.pk, name=name, form=form)
+    query = f"?{urlencode({QUEUE_RETURN_PARAM: back})}" if back else ""
+    return redirect(f"{session.get_absolute_url()}{query}#{RETRY_FORMS[name]}")
+
+
+def _retried_forms(
+    request: HttpRequest, pk: int
+) -> dict[str, DecisionForm | AssignmentForm]:
+    """The refused form kept for this page, bound to its input, with its errors."""
+    retry = _form_retry_take(request, pk)
+    if retry is None:
+        return {}
+    form: DecisionForm | AssignmentForm
+    if retry["form"] == "decision":
+        form = DecisionForm(retry["data"])
+    else:
+        form = AssignmentForm(retry["data"], reviewers=selectors.reviewer_usernames())
+    form.is_valid()  # the field errors, as the POST found them
+    for message in retry["errors"]:
+        form.add_error(None, message)
+    return {f"{retry['form']}_form": form}
+
+
 def _session_or_404(pk: int) -> WorkflowSession:
     try:
         return selectors.session_get(pk=pk)
@@ -152,13 +218,17 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     the "next in queue" link and where the forms return to.
     """
     return _session_page(
-        request, pk, back=queue_return_url(request.GET.get(QUEUE_RETURN_PARAM))
+        request,
+        pk,
+        back=queue_return_url(request.GET.get(QUEUE_RETURN_PARAM)),
+        **_retried_forms(request, pk),
     )
 
 
 @require_POST
 def session_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """Record a decision (reviewers only), then redirect (PRG).
+    """Record a decision (reviewers only), then redirect (PRG), also when the
+    input is refused: the session page shows it again with its errors.
 
     Back to the filtered queue the session was opened from, where the officer
     picks the next one; to the session's review history otherwise.
@@ -169,7 +239,9 @@ def session_decide(request: HttpRequest, pk: int) -> HttpResponse:
     back = queue_return_url(request.POST.get(QUEUE_RETURN_PARAM))
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        return _session_page(request, pk, back=back, decision_form=form, status=400)
+        return _form_retry_redirect(
+            request, session, back=back, name="decision", form=form
+        )
     try:
         review = services.review_decision_record(
             session=session,
@@ -181,7 +253,9 @@ def session_decide(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ApplicationError as exc:
         form.add_error(None, exc.message)
-        return _session_page(request, pk, back=back, decision_form=form, status=400)
+        return _form_retry_redirect(
+            request, session, back=back, name="decision", form=form
+        )
     messages.success(
         request,
         f"Decision recorded on session {session.external_id}: "
@@ -206,7 +280,9 @@ def session_assign(request: HttpRequest, pk: int) -> HttpResponse:
     reviewers = selectors.reviewer_usernames()
     form = AssignmentForm(request.POST, reviewers=reviewers)
     if not form.is_valid():
-        return _session_page(request, pk, back=back, assignment_form=form, status=400)
+        return _form_retry_redirect(
+            request, session, back=back, name="assignment", form=form
+        )
     action = form.cleaned_data["action"]
     if action == AssignmentForm.ME:
         assignee = request.user
@@ -222,7 +298,9 @@ def session_assign(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ApplicationError as exc:
         form.add_error(None, exc.message)
-        return _session_page(request, pk, back=back, assignment_form=form, status=400)
+        return _form_retry_redirect(
+            request, session, back=back, name="assignment", form=form
+        )
     if assignee is None:
         messages.success(request, "Session released: it is unassigned now.")
     elif assignee.pk == request.user.pk:

@@ -460,6 +460,65 @@ def test_invalid_filter_values_are_a_400_with_field_errors(
     assert body[field]
 
 
+@pytest.mark.parametrize(
+    ("url", "params", "field", "message"),
+    [
+        (SESSIONS, {"provider": "nope"}, "provider", "No provider 'nope'; known: "),
+        (SESSIONS, {"provider": "nope,also-nope"}, "provider", "'also-nope'"),
+        (SESSIONS, {"assignee": "ghost"}, "assignee", "No user 'ghost'."),
+        (SESSIONS, {"tag": "never-used"}, "tag", "No tag 'never-used'."),
+        (SESSIONS, {"client": "987654"}, "client", "No client with id '987654'."),
+        (CHECKS, {"session": "987654"}, "session", "No session with id '987654'."),
+        (CHECKS, {"provider": "nope"}, "provider", "No provider 'nope'"),
+        (CHECKS, {"assignee": "ghost"}, "assignee", "No user 'ghost'."),
+        (SYNC_RUNS, {"provider": "nope"}, "provider", "No provider 'nope'"),
+    ],
+)
+def test_a_filter_naming_nothing_is_a_400_not_an_empty_list(
+    url, params, field, message, viewer_client, queue
+):
+    response = viewer_client.get(url, params)
+    assert response.status_code == 400
+    body = response.json()
+    assert list(body) == [field]
+    assert any(message in error for error in body[field]), body
+
+
+def test_every_filter_error_comes_back_in_one_400(viewer_client, queue):
+    """A bad date is reported with the other errors, not after they are fixed."""
+    response = viewer_client.get(
+        SESSIONS,
+        {
+            "status": "nonsense",
+            "provider": "nope",
+            "assignee": "ghost",
+            "created_after": "yesterday",
+            "created_before": "2026-13-45",
+        },
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {
+        "status",
+        "provider",
+        "assignee",
+        "created_after",
+        "created_before",
+    }
+
+
+def test_existing_names_and_the_words_me_and_none_pass_the_reference_checks(
+    viewer_client, queue, reviewer
+):
+    slug = queue[0].connection.slug
+    for params in (
+        {"provider": slug},
+        {"assignee": reviewer.username},
+        {"assignee": "ME"},
+        {"assignee": "none"},
+    ):
+        assert viewer_client.get(SESSIONS, params).status_code == 200, params
+
+
 def test_client_filters(queue, viewer_client):
     acme = queue[6].provider_client.client
     assert _ids(viewer_client.get(CLIENTS, {"q": "acme"})) == [acme.pk]

@@ -9,13 +9,24 @@ sync worker (`-Q celery -c 2`) and a one-process control worker with embedded
 beat (`-Q verity.control -c 1`), so beat ticks and webhook refreshes never
 wait behind two long syncs; the web server;
 then a first sync of every provider, enqueued at once so the dashboard fills
-within a minute. Prints the URL and the logins; Ctrl-C stops every child.
+within a minute. Once the server answers and that sync is enqueued, it prints
+the URL and the logins, last, so they stay on screen; Ctrl-C stops every child.
+
+The simulator plays the providers: when it exits (killed, crashed), the rest
+keeps running and the desk shows the outage (failed syncs on /sync/), as it
+would for a real provider; the log says so once. Any other child exiting
+stops the stack.
+
+The log is quiet by default: warnings and errors only (Celery at WARNING, no
+request lines from the server or the simulator). `--verbose` (`make run
+VERBOSE=1`) logs everything at INFO.
 
 Production runs the same pieces separately against Redis: docs/operations.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -24,7 +35,7 @@ import sys
 import time
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -113,15 +124,33 @@ def simulated_providers_configure(
         )
 
 
+# The children's log level: quiet by default, everything with --verbose.
+QUIET_LOG_LEVEL = "WARNING"
+VERBOSE_LOG_LEVEL = "INFO"
+
+
+def log_level(*, verbose: bool) -> str:
+    return VERBOSE_LOG_LEVEL if verbose else QUIET_LOG_LEVEL
+
+
 def celery_worker_argv(
-    *, queue: str, name: str, concurrency: int, beat_schedule: str = ""
+    *,
+    queue: str,
+    name: str,
+    concurrency: int,
+    beat_schedule: str = "",
+    level: str = QUIET_LOG_LEVEL,
 ) -> list[str]:
     """Return the argv of a Celery worker on `queue`; with `beat_schedule`, it
-    also runs beat (embedded, keeping its schedule in that file)."""
-    argv = [sys.executable, "-m", "celery", "-A", "config", "worker"]
+    also runs beat (embedded, keeping its schedule in that file). Below INFO
+    the worker's start-up banner is left out too (`-q`)."""
+    argv = [sys.executable, "-m", "celery", "-A", "config"]
+    if level != VERBOSE_LOG_LEVEL:
+        argv.append("-q")
+    argv.append("worker")
     if beat_schedule:
         argv.append("-B")
-    argv += ["-Q", queue, "-n", name, "-l", "info", "-c", str(concurrency)]
+    argv += ["-Q", queue, "-n", name, "-l", level.lower(), "-c", str(concurrency)]
     argv.append("--pidfile=")
     if beat_schedule:
         argv += ["-s", beat_schedule]
@@ -132,16 +161,95 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def port_wait(host: str, port: int, *, timeout: float = 30.0) -> bool:
-    """Wait until something accepts TCP connections on host:port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.2)
-    return False
+# How often the stack looks at its children.
+POLL_SECONDS = 1.0
+SIMULATOR_GONE = (
+    "The provider simulator exited (code {code}): the providers are unreachable "
+    "now. Verity keeps running; syncs fail and the desk shows the outage on "
+    "/sync/. Restart `make run` to bring the providers back."
+)
+
+
+@dataclasses.dataclass
+class Child:
+    """A process of the stack. `essential`: its exit stops the stack; else
+    `gone` (with {code}) is said once and the rest keeps running."""
+
+    name: str
+    argv: list[str]
+    essential: bool = True
+    gone: str = ""
+
+
+class Stack:
+    """The children of `make run`: started, watched, stopped newest first."""
+
+    def __init__(self, *, env: dict[str, str], out: TextIO, err: TextIO) -> None:
+        self.env = env
+        self.out, self.err = out, err
+        self.running: list[tuple[Child, subprocess.Popen]] = []
+
+    def start(self, child: Child) -> subprocess.Popen:
+        process = subprocess.Popen(child.argv, env=self.env)  # noqa: S603
+        self.running.append((child, process))
+        return process
+
+    def essential_exited(self) -> tuple[Child, int] | None:
+        """Say once that a non-essential child exited; return an essential one."""
+        for child, process in list(self.running):
+            code = process.poll()
+            if code is None:
+                continue
+            if child.essential:
+                return child, code
+            self.running.remove((child, process))
+            self.err.write(child.gone.format(code=code))
+        return None
+
+    def port_wait(
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float,
+        process: subprocess.Popen | None = None,
+    ) -> bool:
+        """Wait until host:port accepts connections; False on time-out, or when
+        `process` (the one that should listen) or an essential child exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (process is not None and process.poll() is not None) or (
+                self.essential_exited()
+            ):
+                return False
+            try:
+                with socket.create_connection((host, port), timeout=1):
+                    return True
+            except OSError:
+                time.sleep(0.2)
+        return False
+
+    def supervise(self) -> tuple[Child, int]:
+        """Run until an essential child exits; return it and its exit code."""
+        while (exited := self.essential_exited()) is None:
+            time.sleep(POLL_SECONDS)
+        return exited
+
+    def stop(self) -> None:
+        # Newest first, each awaited: the worker finishes (or abandons) its
+        # sync while the simulator it talks to is still up.
+        for _, process in reversed(self.running):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _web_host(host: str) -> str:
+    """Where to reach a server bound to `host` (all interfaces: this machine)."""
+    return "127.0.0.1" if host in {"0.0.0.0", "", "::"} else host  # noqa: S104
 
 
 class Command(BaseCommand):
@@ -164,6 +272,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Use the configured providers only.",
         )
+        parser.add_argument(
+            "--verbose",
+            action="store_true",
+            default=os.environ.get("VERBOSE", "") not in {"", "0"},
+            help="Log at INFO: request lines, Celery tasks, the simulator's "
+            "access log (default: warnings and errors; also VERBOSE=1).",
+        )
 
     def simulator_argv(self, options: dict[str, Any]) -> list[str]:
         argv = [
@@ -179,7 +294,7 @@ class Command(BaseCommand):
             argv += ["--seed", str(options["sim_seed"])]
         return argv
 
-    def worker_argv(self) -> list[str]:
+    def worker_argv(self, *, level: str = QUIET_LOG_LEVEL) -> list[str]:
         """The sync worker: two processes for syncs only.
 
         Each queue has exactly one consumer here: the filesystem broker claims
@@ -187,9 +302,11 @@ class Command(BaseCommand):
         """
         from config.celery import SYNC_QUEUE
 
-        return celery_worker_argv(queue=SYNC_QUEUE, name="sync@%h", concurrency=2)
+        return celery_worker_argv(
+            queue=SYNC_QUEUE, name="sync@%h", concurrency=2, level=level
+        )
 
-    def control_worker_argv(self) -> list[str]:
+    def control_worker_argv(self, *, level: str = QUIET_LOG_LEVEL) -> list[str]:
         """The control worker: beat plus one process kept free of syncs."""
         from config.celery import CONTROL_QUEUE
 
@@ -199,6 +316,7 @@ class Command(BaseCommand):
             name="control@%h",
             concurrency=1,
             beat_schedule=str(schedule),
+            level=level,
         )
 
     def web_argv(self, options: dict[str, Any]) -> list[str]:
@@ -225,18 +343,29 @@ class Command(BaseCommand):
             self.stderr.write(
                 "The provider simulator is not installed; starting without it."
             )
-        children: list[tuple[str, subprocess.Popen]] = []
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-
-        def start(name: str, argv: list[str]) -> None:
-            children.append((name, subprocess.Popen(argv, env=env)))  # noqa: S603
-
+        level = log_level(verbose=options["verbose"])
+        # The children's Django logging (config/settings): the root level, and
+        # with it the server's request lines and the simulator's access log.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_LOG_LEVEL": level}
+        stack = Stack(env=env, out=self.stdout, err=self.stderr)
         try:
             if use_simulator:
                 os.environ.update(simulator_environment())
                 env.update(simulator_environment())
-                start("simulator", self.simulator_argv(options))
-                if not port_wait("127.0.0.1", options["simulator_port"]):
+                simulator = stack.start(
+                    Child(
+                        "simulator",
+                        self.simulator_argv(options),
+                        essential=False,
+                        gone=SIMULATOR_GONE,
+                    )
+                )
+                if not stack.port_wait(
+                    "127.0.0.1",
+                    options["simulator_port"],
+                    timeout=30,
+                    process=simulator,
+                ):
                     raise CommandError(
                         f"The simulator did not start on port {options['simulator_port']}."
                     )
@@ -245,35 +374,38 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Simulator at {simulator_url} (onfido, complycube, ica configured)."
                 )
-            start("control worker", self.control_worker_argv())
-            start("sync worker", self.worker_argv())
-            start("web", self.web_argv(options))
+            stack.start(Child("control worker", self.control_worker_argv(level=level)))
+            stack.start(Child("sync worker", self.worker_argv(level=level)))
+            stack.start(Child("web", self.web_argv(options)))
+            # The banner comes last: once the server answers and the first
+            # sync is on its way, so what it says is true and it stays in view.
+            if not stack.port_wait(
+                _web_host(options["host"]), options["port"], timeout=60
+            ):
+                raise CommandError(
+                    f"The web server did not start on port {options['port']}."
+                )
             self.first_sync_enqueue()
-            url = f"http://{options['host']}:{options['port']}/"
-            self.stdout.write(self.style.SUCCESS(f"\nVerity is running at {url}"))
-            self.stdout.write(
-                f"Log in as admin / {DEMO_PASSWORD} "
-                f"(also reviewer, viewer, exporter with the same password). Ctrl-C stops.\n"
-            )
-            while all(proc.poll() is None for _, proc in children):
-                time.sleep(1)
-            for name, proc in children:
-                if proc.poll() is not None:
-                    self.stderr.write(
-                        f"{name} exited with code {proc.returncode}; stopping."
-                    )
+            self.banner_write(options)
+            child, code = stack.supervise()
+            self.stderr.write(f"{child.name} exited with code {code}; stopping.")
         except KeyboardInterrupt:
             self.stdout.write("Stopping…")
         finally:
-            # Newest first, each awaited: the worker finishes (or abandons) its
-            # sync while the simulator it talks to is still up.
-            for _, proc in reversed(children):
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stack.stop()
+
+    def banner_write(self, options: dict[str, Any]) -> None:
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"\nVerity is running at {url}"))
+        self.stdout.write(
+            f"Log in as admin / {DEMO_PASSWORD} "
+            f"(also reviewer, viewer, exporter with the same password). Ctrl-C stops."
+        )
+        quiet = "" if options["verbose"] else " The log shows warnings and errors only"
+        self.stdout.write(
+            f"First sync enqueued; the desk fills within a minute.{quiet}"
+            + (" (`make run VERBOSE=1` shows everything).\n" if quiet else "\n")
+        )
 
     def first_sync_enqueue(self) -> None:
         """Enqueue one sync per enabled connection now, so the dashboard fills at once."""

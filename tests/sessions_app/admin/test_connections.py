@@ -78,4 +78,4 @@ def test_quarantine_list_shows_how_often_and_when_a_record_was_seen(
     for header in ("Times seen", "First seen", "Last seen"):
         assert header in body
     assert '<td class="field-seen_count">7</td>' in body
-    assert '<td class="field-last_seen_at nowrap">2 Jun 2026, 6 a.m.</td>' in body
+    assert '<td class="field-last_seen_at nowrap">2026-06-02 06:00 UTC</td>' in body

@@ -174,29 +174,79 @@ def test_recording_a_decision_writes_review_and_audit_and_shows_them(
     assert "review.reject" in client_page.content.decode()
 
 
-def test_an_incomplete_decision_is_rejected_with_400_and_keeps_the_comment(
+def _refused(client, url, payload):
+    """POST `payload`; assert the post/redirect/get of a refused form; return
+    the page the redirect leads to (the one GET that shows the errors)."""
+    response = client.post(url, payload)
+    assert response.status_code == 302
+    assert response.url.split("#")[0].split("?")[0] != url  # not the POST URL
+    page = client.get(response.url)
+    assert page.status_code == 200
+    return response, page.content.decode()
+
+
+def test_an_incomplete_decision_redirects_and_shows_its_errors_and_the_input(
     reviewer_client, data
 ):
     session = data.sessions[0]
-    response = reviewer_client.post(
+    response, page = _refused(
+        reviewer_client,
         reverse("session-decide", args=[session.pk]),
         {"decision": "approve", "comment": "keep me"},
     )
-    assert response.status_code == 400
-    page = response.content.decode()
-    assert "This field is required." in page
-    assert "keep me</textarea>" in page
+    assert response.url == f"{session.get_absolute_url()}#decide-title"
+    decide = page.split('id="decide-title"')[1].split("</form>")[0]
+    # The error beside its field, the user's input kept.
+    assert "This field is required." in decide.split("reason_code")[-1]
+    assert "keep me</textarea>" in decide
+    assert re.search(r'<input [^>]*value="approve"[^>]*checked', decide)
     assert not Review.objects.filter(session=session).exists()
 
 
-def test_a_service_error_is_shown_with_400(reviewer_client, data):
+def test_the_errors_are_shown_once_and_a_reload_posts_nothing(reviewer_client, data):
+    session = data.sessions[0]
+    response, _ = _refused(
+        reviewer_client,
+        reverse("session-decide", args=[session.pk]),
+        {"decision": "approve", "comment": "keep me"},
+    )
+    # A reload of the page the browser is on: a GET, no decision, no errors.
+    again = reviewer_client.get(response.url).content.decode()
+    assert "This field is required." not in again
+    assert "keep me</textarea>" not in again
+    assert not Review.objects.filter(session=session).exists()
+    # Another session's page does not show this one's errors.
+    _refused(
+        reviewer_client,
+        reverse("session-decide", args=[session.pk]),
+        {"decision": "approve"},
+    )
+    elsewhere = reviewer_client.get(data.sessions[1].get_absolute_url())
+    assert "This field is required." not in elsewhere.content.decode()
+
+
+def test_a_recorded_decision_is_not_recorded_again_by_a_reload(reviewer_client, data):
     session = data.sessions[0]
     response = reviewer_client.post(
         reverse("session-decide", args=[session.pk]),
+        {"decision": "approve", "reason_code": "verified"},
+    )
+    assert response.status_code == 302
+    reviewer_client.get(response.url)
+    reviewer_client.get(response.url)
+    assert Review.objects.filter(session=session).count() == 1
+
+
+def test_a_service_error_redirects_and_is_shown(reviewer_client, data):
+    session = data.sessions[0]
+    _, page = _refused(
+        reviewer_client,
+        reverse("session-decide", args=[session.pk]),
         {"decision": "reject", "reason_code": "other", "comment": "  "},
     )
-    assert response.status_code == 400
-    assert "A comment is required when the reason is" in response.content.decode()
+    decide = page.split('id="decide-title"')[1].split("</form>")[0]
+    assert "A comment is required when the reason is" in decide
+    assert re.search(r'<option value="other" selected>', decide)
     assert not Review.objects.filter(session=session).exists()
     assert not AuditEvent.objects.filter(
         action__startswith="review.", object_id=str(session.pk)
@@ -210,12 +260,13 @@ def test_a_service_error_is_shown_with_400(reviewer_client, data):
         {"decision": "approve", "reason_code": "nope"},
     ],
 )
-def test_unknown_choices_are_400(reviewer_client, data, payload):
-    response = reviewer_client.post(
-        reverse("session-decide", args=[data.sessions[0].pk]), payload
+def test_unknown_choices_are_refused(reviewer_client, data, payload):
+    _, page = _refused(
+        reviewer_client,
+        reverse("session-decide", args=[data.sessions[0].pk]),
+        payload,
     )
-    assert response.status_code == 400
-    assert "Select a valid choice" in response.content.decode()
+    assert "Select a valid choice" in page
 
 
 def test_deciding_on_a_missing_session_is_404(reviewer_client):
@@ -267,14 +318,16 @@ def test_assign_to_me_to_a_colleague_and_release(reviewer_client, reviewer, data
         {"action": "steal"},
     ],
 )
-def test_invalid_assignments_are_400_and_change_nothing(
+def test_invalid_assignments_are_refused_and_change_nothing(
     reviewer_client, viewer, data, payload
 ):
     session = next(s for s in data.sessions if s.assignee_id is None)
-    response = reviewer_client.post(
-        reverse("session-assign", args=[session.pk]), payload
+    response, page = _refused(
+        reviewer_client, reverse("session-assign", args=[session.pk]), payload
     )
-    assert response.status_code == 400
+    assert response.url.endswith("#assign-title")
+    assign = page.split('id="assign-title"')[1].split("</form>")[0]
+    assert 'class="errorlist' in assign
     session.refresh_from_db()
     assert session.assignee is None
     assert not AuditEvent.objects.filter(
@@ -405,12 +458,12 @@ def test_a_decision_returns_to_the_filtered_queue(reviewer_client, queue):
 def test_an_invalid_decision_keeps_the_queue_context(reviewer_client, queue):
     session = queue[1]
     back = f"{QUEUE}?status=completed"
-    response = reviewer_client.post(
+    response, page = _refused(
+        reviewer_client,
         reverse("session-decide", args=[session.pk]),
         {"decision": "approve", "back": back},
     )
-    assert response.status_code == 400
-    page = response.content.decode()
+    assert "?back=" in response.url
     assert _breadcrumb_href(page) == back
     assert page.count('name="back"') == 2  # the decision and assignment forms
 
