@@ -103,18 +103,21 @@ class AttentionSummary:
 def session_attention_summary(*, now: dt.datetime | None = None) -> AttentionSummary:
     """Count sessions needing attention by age since the provider created them.
 
-    One aggregate query. Buckets: younger than a day, one to seven days, older.
+    One aggregate query. Buckets: younger than a day, one to seven days, older;
+    each bound belongs to the older bucket's right side exactly as the queue's
+    `created_after` (>=) and `created_before` (<) filters draw it, so the
+    overview's links to those buckets list exactly the sessions counted.
     """
     now = now or timezone.now()
     day_ago, week_ago = now - dt.timedelta(days=1), now - dt.timedelta(days=7)
     created = "provider_created_at"
     totals = WorkflowSession.objects.filter(needs_attention_q()).aggregate(
         total=Count("id"),
-        under_1_day=Count("id", filter=Q(**{f"{created}__gt": day_ago})),
+        under_1_day=Count("id", filter=Q(**{f"{created}__gte": day_ago})),
         days_1_to_7=Count(
-            "id", filter=Q(**{f"{created}__lte": day_ago, f"{created}__gt": week_ago})
+            "id", filter=Q(**{f"{created}__lt": day_ago, f"{created}__gte": week_ago})
         ),
-        over_7_days=Count("id", filter=Q(**{f"{created}__lte": week_ago})),
+        over_7_days=Count("id", filter=Q(**{f"{created}__lt": week_ago})),
         oldest=Min(created),
     )
     return AttentionSummary(

@@ -142,10 +142,45 @@ def _status_html(value: str, raw: str) -> str:
 
 
 def _outcome_html(value: str, raw: str) -> str:
+    """The outcome badge with the provider's own word under it, in text (as the
+    status): an officer must not have to hover to read what the provider said."""
     css, label = outcome_class(value), _e(outcome_label(value))
     if raw:
-        return f'<span class="badge badge-{css}" title="Provider value: {_e(raw)}">{label}</span>'
+        raw = _e(raw)
+        return (
+            f'<span class="outcome" title="Provider value: {raw}">'
+            f'<span class="badge badge-{css}">{label}</span>'
+            f'<span class="raw">{raw}</span></span>'
+        )
     return f'<span class="badge badge-{css}">{label}</span>'
+
+
+# The queue shows this many tags of a session, then "+N more" (ICA sessions
+# carry many long technical tags: all of them would widen the row).
+QUEUE_TAGS_SHOWN = 3
+
+
+def _tag_html(tag: Any) -> str:
+    name = _e(tag.name)
+    kind = "" if tag.kind == "user" else " tag-technical"
+    return f'<span class="tag{kind}" title="{name}">{name}</span>'
+
+
+def _tags_html(tags: list[Any]) -> str:
+    """The first QUEUE_TAGS_SHOWN tags, then the rest behind "+N more" (a
+    disclosure: open it, or hover it for every name)."""
+    if not tags:
+        return _NONE
+    shown = "".join(_tag_html(tag) for tag in tags[:QUEUE_TAGS_SHOWN])
+    rest = tags[QUEUE_TAGS_SHOWN:]
+    if not rest:
+        return shown
+    every = _e(", ".join(tag.name for tag in tags))
+    return (
+        f'{shown}<details class="tags-more"><summary title="{every}">'
+        f"+{len(rest)} more</summary>"
+        f"{''.join(_tag_html(tag) for tag in rest)}</details>"
+    )
 
 
 def _timestamp_html(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
@@ -192,12 +227,14 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
     pc = session.provider_client
     if pc is not None and pc.client_id:
         client = pc.client
+        name = _e(client.display_name or pc.name or client.reference)
         client_cell = (
-            f'<a href="{_e(_detail_url(context, "client-detail", pc.client_id))}">'
-            f"{_e(client.display_name or pc.name or client.reference)}</a>"
+            f'<a href="{_e(_detail_url(context, "client-detail", pc.client_id))}"'
+            f' class="ellipsis" title="{name}">{name}</a>'
         )
     elif pc is not None:
-        client_cell = _e(pc.name or pc.external_id)
+        name = _e(pc.name or pc.external_id)
+        client_cell = f'<span class="ellipsis" title="{name}">{name}</span>'
     else:
         client_cell = _NONE
     if session.workflow_name:
@@ -213,14 +250,7 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
         workflow_cell += (
             f' <span class="muted small">v{_e(session.workflow_version)}</span>'
         )
-    tags_cell = (
-        "".join(
-            f'<span class="tag{"" if tag.kind == "user" else " tag-technical"}">'
-            f"{_e(tag.name)}</span>"
-            for tag in getattr(session, ROW_TAGS_ATTR)
-        )
-        or _NONE
-    )
+    tags_cell = _tags_html(getattr(session, ROW_TAGS_ATTR))
     if session.assignee_id:
         assignee = _e(session.assignee.get_username())
     else:
@@ -235,17 +265,20 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
     else:
         decision = '<span class="muted small">No decision</span>'
     external_id = _e(session.external_id)
+    # data-label: the column's name, shown above the value when a phone lays
+    # the rows out as cards (verity.css).
     return mark_safe(  # noqa: S308 - every value from data is escaped above
-        f'<td><span class="cell-wrap">{_e(session.connection.display_name)}</span></td>'
+        f'<td data-label="Provider"><span class="cell-wrap">{_e(session.connection.display_name)}</span></td>'
         f'<th scope="row"><a href="{_e(_detail_url(context, "session-detail", session.pk))}{_e(link_query)}"'
         f' class="mono id" title="{external_id}">{external_id}</a></th>'
-        f'<td class="wrap">{client_cell}</td><td class="wrap">{workflow_cell}</td>'
-        f"<td>{_status_html(session.status, session.raw_status)}</td>"
-        f"<td>{_outcome_html(session.outcome, session.raw_outcome)}</td>"
-        f'<td class="wrap">{tags_cell}</td>'
-        f"<td>{_timestamp_html(session.provider_created_at, zone)}</td>"
-        f"<td>{_timestamp_html(session.provider_updated_at, zone)}</td>"
-        f"<td>{assignee}<br>{decision}</td>"
+        f'<td class="wrap client" data-label="Client">{client_cell}</td>'
+        f'<td class="wrap workflow" data-label="Workflow">{workflow_cell}</td>'
+        f'<td class="status-cell" data-label="Status">{_status_html(session.status, session.raw_status)}</td>'
+        f'<td class="outcome-cell" data-label="Outcome">{_outcome_html(session.outcome, session.raw_outcome)}</td>'
+        f'<td class="wrap tags" data-label="Tags">{tags_cell}</td>'
+        f'<td data-label="Created">{_timestamp_html(session.provider_created_at, zone)}</td>'
+        f'<td class="updated" data-label="Updated">{_timestamp_html(session.provider_updated_at, zone)}</td>'
+        f'<td data-label="Assignee">{assignee}<br>{decision}</td>'
     )
 
 

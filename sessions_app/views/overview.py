@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from .. import selectors
@@ -14,13 +19,17 @@ from .rendering import render_page
 @viewer_required
 def overview(request: HttpRequest) -> HttpResponse:
     """Counts by status, outcome and provider; attention by age; sync health; chart."""
+    # Whole seconds: the bucket links carry these bounds, and the counts beside
+    # them must be of exactly the sessions those links list.
+    now = timezone.now().replace(microsecond=0)
     activity = selectors.session_daily_activity(days=30)
     return render_page(
         request,
         "sessions_app/overview.html",
         {
             "breakdown": selectors.session_breakdown(),
-            "attention": selectors.session_attention_summary(),
+            "attention": selectors.session_attention_summary(now=now),
+            "attention_urls": attention_queue_urls(now=now),
             "health": selectors.provider_health_list(),
             "activity": activity,
             "activity_rows": list(
@@ -30,3 +39,25 @@ def overview(request: HttpRequest) -> HttpResponse:
             "stale_after_intervals": selectors.STALE_AFTER_INTERVALS,
         },
     )
+
+
+def attention_queue_urls(*, now: dt.datetime) -> dict[str, str]:
+    """The queue of the sessions needing attention, oldest first: all of them
+    (`oldest`), and each age bucket of the overview, by the queue's own
+    created_after (>=) / created_before (<) filters at the buckets' bounds."""
+    day_ago = _iso(now - dt.timedelta(days=1))
+    week_ago = _iso(now - dt.timedelta(days=7))
+    queue = reverse("session-list")
+    base = {"needs_attention": "true", "sort": "created"}
+    return {
+        "oldest": f"{queue}?{urlencode(base)}",
+        "under_1_day": f"{queue}?{urlencode(base | {'created_after': day_ago})}",
+        "days_1_to_7": f"{queue}?"
+        + urlencode(base | {"created_after": week_ago, "created_before": day_ago}),
+        "over_7_days": f"{queue}?{urlencode(base | {'created_before': week_ago})}",
+    }
+
+
+def _iso(moment: dt.datetime) -> str:
+    """An ISO 8601 UTC date-time as the queue's date filters read it ("Z")."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

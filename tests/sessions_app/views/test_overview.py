@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
 import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 
-from sessions_app.models import WorkflowSession, needs_attention_q
+from sessions_app.models import Status, WorkflowSession, needs_attention_q
+from tests.factories import WorkflowSessionFactory
 
 pytestmark = [
     pytest.mark.django_db,
@@ -34,7 +38,8 @@ def test_overview_shows_counts_attention_health_and_chart_data(viewer_client, da
     page = response.content.decode()
     # Oldest first: the longest-waiting sessions lead the attention queue.
     attention_url = f"{reverse('session-list')}?needs_attention=true&amp;sort=created"
-    assert page.count(f'href="{attention_url}"') == 2
+    # The button, the count and the "oldest" card.
+    assert page.count(f'href="{attention_url}"') == 3
     assert f'href="{reverse("session-list")}?needs_attention=true"' not in page
     assert f'href="{reverse("session-list")}?status=failed"' in page
     chart = json.loads(
@@ -73,3 +78,41 @@ def test_overview_on_an_empty_database(viewer_client):
     response = viewer_client.get(reverse("overview"))
     assert response.status_code == 200
     assert "nothing waiting" in response.content.decode()
+
+
+def test_the_age_buckets_and_the_oldest_card_open_the_queue_at_their_sessions(
+    viewer_client,
+):
+    now = timezone.now()
+    ages = {"under_1_day": [2, 20], "days_1_to_7": [30, 100, 160], "over_7_days": [200]}
+    for bucket, hours in ages.items():
+        for h in hours:
+            WorkflowSessionFactory(
+                external_id=f"{bucket}-{h}",
+                status=Status.FAILED,
+                provider_created_at=now - dt.timedelta(hours=h),
+            )
+    WorkflowSessionFactory(external_id="fine", status=Status.COMPLETED)
+
+    response = viewer_client.get(reverse("overview"))
+    attention, urls = response.context["attention"], response.context["attention_urls"]
+    page = response.content.decode()
+    for bucket, hours in [*ages.items(), ("oldest", [200, 160, 100, 30, 20, 2])]:
+        assert f'href="{escape(urls[bucket])}"' in page
+        queue = viewer_client.get(urls[bucket])
+        assert queue.context["filter_errors"] == []
+        listed = [s.external_id for s in queue.context["sessions"]]
+        # Oldest first, exactly the sessions the overview counts in the bucket.
+        assert listed == [
+            f"{bucket if bucket != 'oldest' else _bucket_of(h)}-{h}"
+            for h in sorted(hours, reverse=True)
+        ]
+        if bucket != "oldest":
+            assert getattr(attention, bucket) == len(hours)
+    assert attention.total == 6
+
+
+def _bucket_of(hours: int) -> str:
+    return (
+        "under_1_day" if hours < 24 else "days_1_to_7" if hours < 168 else "over_7_days"
+    )

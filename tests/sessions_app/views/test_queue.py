@@ -556,20 +556,26 @@ def test_rows_escape_provider_text_and_show_every_fallback(reviewer_client):
     assert f'<span class="cell-wrap">Conn {escaped}</span>' in row
     assert f'href="{full.get_absolute_url()}?back=' in row
     client_url = reverse("client-detail", args=[full.provider_client.client_id])
-    assert f'<a href="{client_url}">Client {escaped}</a>' in row
+    # A long client name is cut by an ellipsis (verity.css): the whole name is its title.
+    assert (
+        f'<a href="{client_url}" class="ellipsis" title="Client {escaped}">'
+        f"Client {escaped}</a>"
+    ) in row
     assert f'Flow {escaped} <span class="muted small">v9{escaped}</span>' in row
     assert (
         f'<span class="status" title="Provider value: st {escaped}">Completed'
         f'<span class="raw">st {escaped}</span></span>'
     ) in row
+    # The provider's outcome word in text under the badge, like the status's.
     assert (
-        f'<span class="badge badge-rejected" title="Provider value: out {escaped}">'
-        "Rejected</span>"
+        f'<span class="outcome" title="Provider value: out {escaped}">'
+        '<span class="badge badge-rejected">Rejected</span>'
+        f'<span class="raw">out {escaped}</span></span>'
     ) in row
     # Tags in page order (kind, then name): technical ones marked.
     assert (
-        '<span class="tag tag-technical">aml-hit</span>'
-        f'<span class="tag">user {escaped}</span>'
+        '<span class="tag tag-technical" title="aml-hit">aml-hit</span>'
+        f'<span class="tag" title="user {escaped}">user {escaped}</span>'
     ) in row
     assert (
         '<time datetime="2026-01-02T03:04:05+00:00">2026-01-02'
@@ -582,7 +588,10 @@ def test_rows_escape_provider_text_and_show_every_fallback(reviewer_client):
     )
 
     row = _row_of(page, "s2")
-    assert f'<td class="wrap">PC {escaped}</td>' in row
+    assert (
+        '<td class="wrap client" data-label="Client">'
+        f'<span class="ellipsis" title="PC {escaped}">PC {escaped}</span></td>'
+    ) in row
     assert f'<span class="mono id" title="wf {escaped}">wf {escaped}</span>' in row
     assert '<span class="status" title="Provider value: (none)">Completed</span>' in row
     assert '<span class="badge badge-none">' in row
@@ -592,7 +601,9 @@ def test_rows_escape_provider_text_and_show_every_fallback(reviewer_client):
 
     row = _row_of(page, "s3")
     # No provider client, no workflow, no tags.
-    cells = re.findall(r'<td class="wrap">(.*?)</td>', row)
+    cells = re.findall(
+        r'<td class="wrap [a-z]+" data-label="[A-Za-z]+">(.*?)</td>', row
+    )
     assert cells == [
         '<span class="muted">—</span>',
         "—",
