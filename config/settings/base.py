@@ -307,6 +307,22 @@ VERITY_HTTP_MAX_INLINE_SLEEP = env.float("VERITY_HTTP_MAX_INLINE_SLEEP", default
 # "memory" (this process only). Empty: Redis (REDIS_URL, else the broker's URL)
 # when the broker is Redis, else the directory VAR_DIR/pace. docs/operations.md.
 VERITY_RATE_LIMIT_URL = env("VERITY_RATE_LIMIT_URL", default="")
+# Provider connections may only name environment variables with this prefix
+# (their credential, their webhook secret), and send the credential only to
+# the provider kind's documented API hosts plus these (exact host names, or
+# ".example.com" for a domain and its subdomains). docs/operations.md,
+# "Provider secrets"; sessions_app/providers/endpoints.py.
+VERITY_PROVIDER_ENV_PREFIX = env(
+    "VERITY_PROVIDER_ENV_PREFIX", default="VERITY_PROVIDER_"
+)
+if not VERITY_PROVIDER_ENV_PREFIX.strip():
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "VERITY_PROVIDER_ENV_PREFIX may not be empty: it keeps the admin from "
+        "naming the server's own secrets as a provider credential."
+    )
+VERITY_PROVIDER_ALLOWED_HOSTS = env.list("VERITY_PROVIDER_ALLOWED_HOSTS", default=[])
 # CSV exports on PostgreSQL: the server writes the CSV (COPY), four times
 # faster than formatting in Python; off, every database takes the Python path.
 VERITY_EXPORT_POSTGRES_COPY = env.bool("VERITY_EXPORT_POSTGRES_COPY", default=True)

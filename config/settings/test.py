@@ -15,3 +15,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The simulator and the fake hosts the tests mock (never a real address).
+VERITY_PROVIDER_ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", ".test"]
