@@ -129,7 +129,18 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+# How many reverse proxies stand in front of Verity, each appending to
+# X-Forwarded-For: the client IP is the entry that many places from the right
+# (sessions_app/client_ip.py), so that behind a proxy each client is locked
+# out on its own, not everyone on the proxy's address. 0: no proxy (REMOTE_ADDR).
+# Set it to exactly the number of proxies: more lets a client choose its IP.
+# AXES_IPWARE_PROXY_COUNT is read as its old name. docs/operations.md.
+VERITY_TRUSTED_PROXY_COUNT = env.int(
+    "VERITY_TRUSTED_PROXY_COUNT", default=env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+)
+AXES_CLIENT_IP_CALLABLE = "sessions_app.client_ip.client_ip_address"
+# Lockouts are read and cleared in Verity's audited admin (admin/lockouts.py).
+AXES_ENABLE_ADMIN = False
 # A page built on base.html (when to retry, whom to ask), not axes' bare string.
 AXES_LOCKOUT_CALLABLE = "sessions_app.views.login_lockout"
 
