@@ -388,7 +388,7 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
                 "kind": kind,
                 "display_name": f"Bench {kind}",
                 "base_url": f"https://{kind}.example.test",
-                "credential_env": f"BENCH_{kind.upper()}_TOKEN",
+                "credential_env": f"VERITY_PROVIDER_BENCH_{kind.upper()}_TOKEN",
                 "enabled": False,
             },
         )

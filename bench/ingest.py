@@ -52,7 +52,7 @@ def connections_ensure(sim: Any) -> dict[str, Any]:
     m = _models()
     conns = {}
     for kind in KINDS:
-        env_name = f"BENCH_SIM_{kind.upper()}_CREDENTIAL"
+        env_name = f"VERITY_PROVIDER_BENCH_SIM_{kind.upper()}_CREDENTIAL"
         os.environ[env_name] = sim.credentials[kind]
         conn, _ = m.ProviderConnection.objects.update_or_create(
             slug=f"{SLUG_PREFIX}-{kind}",

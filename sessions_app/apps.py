@@ -13,11 +13,15 @@ class SessionsAppConfig(AppConfig):
 
         from . import checks  # noqa: F401  (registers system checks)
         from .access.tokens import signals as token_signals
+        from .lockouts import lockout_audit_connect
         from .roles import roles_ensure
 
         # The embedded broker's folders, wherever Verity runs (gunicorn, a
         # worker, a command), not only under `make run`.
         broker_folders_ensure()
+
+        # Clearing a login lockout is audited, whoever clears it.
+        lockout_audit_connect()
 
         # Keep role permissions complete when later migrations add models.
         post_migrate.connect(roles_ensure, sender=self, dispatch_uid="verity-roles")

@@ -3,7 +3,11 @@
 
 E002: an Onfido connection whose `region` option is not eu/us/ca, or whose base
 URL is an onfido.com host of another region (a token only works in its own
-region); local URLs such as the simulator's are not checked."""
+region); local URLs such as the simulator's are not checked.
+
+E003: a connection naming a variable without the provider prefix or a host
+the provider does not serve from (providers/endpoints.py): its sync refuses to
+run until it is corrected."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import Any
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
+from .providers.endpoints import connection_endpoint_problems
 from .providers.onfido.options import region_problem
 
 
@@ -26,6 +31,24 @@ def provider_connections_check(app_configs: Any = None, **kwargs: Any) -> list:
     except DatabaseError:
         return messages  # not migrated yet: `migrate` comes first
     for connection in connections:
+        refused = connection_endpoint_problems(
+            kind=connection.kind,
+            base_url=connection.base_url,
+            credential_env=connection.credential_env,
+            webhook_secret_env=connection.webhook_secret_env,
+        )
+        for field, problem in refused.items():
+            messages.append(
+                Error(
+                    f"Provider connection {connection.slug!r}: {field}: {problem}",
+                    hint="Correct it in the admin or with configure_provider; "
+                    "until then its sync and webhooks are refused.",
+                    obj=connection,
+                    id="verity.E003",
+                )
+            )
+        if refused:
+            continue
         if not os.environ.get(connection.credential_env):
             messages.append(
                 Warning(

@@ -30,7 +30,7 @@ from .models import (
     WorkflowSession,
 )
 from .row_serializers import RowListSerializer
-from .selectors import ROW_TAGS_ATTR
+from .selectors import ROW_TAGS_ATTR, sync_run_error_summary
 from .services import REVIEW_COMMENT_MAX_LENGTH
 
 
@@ -419,6 +419,10 @@ class ClientDetailSerializer(ClientSerializer):
 
 class SyncRunSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-sync-run-detail")
+    error = serializers.SerializerMethodField(
+        help_text='What ended the run, in words ("Onfido refused the credentials '
+        "(HTTP 401)\"); never the provider's own answer, which admins read in the admin."
+    )
     unknown_values = serializers.JSONField(
         read_only=True,
         help_text="Raw provider values that normalised to `unknown`, with how often.",
@@ -442,6 +446,12 @@ class SyncRunSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
             "unchanged",
             "quarantined",
             "error",
+            "error_kind",
             "unknown_values",
         ]
         read_only_fields = fields
+
+    def get_error(self, obj: SyncRun) -> str:
+        return sync_run_error_summary(
+            run=obj, provider=obj.connection.display_name or obj.connection.slug
+        )

@@ -43,6 +43,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .models import Check, ProviderConnection, WebhookDelivery
+from .providers.endpoints import env_name_problem
 from .providers.registry import webhook_for
 from .providers.webhook import CheckSessionLookup, WebhookEvent, body_id
 from .sync.values import EVENT_TYPE_MAX, text
@@ -51,8 +52,17 @@ logger = logging.getLogger(__name__)
 
 
 def webhook_secrets(connection: ProviderConnection) -> list[str]:
-    """Return the connection's current webhook secrets (several during a rotation)."""
+    """Return the connection's current webhook secrets (several during a rotation).
+
+    None from a variable without the provider prefix (a public one such as PATH
+    would make webhooks forgeable): its webhooks are refused as unsigned.
+    """
     if not connection.webhook_secret_env:
+        return []
+    if problem := env_name_problem(connection.webhook_secret_env):
+        logger.error(
+            "Webhook secret of %s refused: %s", connection.slug, problem.rstrip(".")
+        )
         return []
     raw = os.environ.get(connection.webhook_secret_env, "")
     return [secret.strip() for secret in raw.split(",") if secret.strip()]

@@ -42,7 +42,9 @@ class ProviderConnectionFactory(factory.django.DjangoModelFactory):
     slug = factory.LazyAttribute(lambda c: f"{c.kind}-test")
     display_name = factory.LazyAttribute(lambda c: c.slug.replace("-", " ").title())
     base_url = factory.LazyAttribute(lambda c: f"https://{c.kind}.example.test/api")
-    credential_env = factory.LazyAttribute(lambda c: f"{c.kind.upper()}_TEST_TOKEN")
+    credential_env = factory.LazyAttribute(
+        lambda c: f"VERITY_PROVIDER_{c.kind.upper()}_TEST_TOKEN"
+    )
 
 
 class ClientFactory(factory.django.DjangoModelFactory):

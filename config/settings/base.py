@@ -84,6 +84,8 @@ MIDDLEWARE = [
     # request.user.is_verified(), then the MFA gate (after the login gate).
     "django_otp.middleware.OTPMiddleware",
     "sessions_app.access.mfa_middleware.MFARequiredMiddleware",
+    # Cache-Control: no-store, private on every answer to a signed-in user.
+    "sessions_app.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -186,7 +188,18 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+# How many reverse proxies stand in front of Verity, each appending to
+# X-Forwarded-For: the client IP is the entry that many places from the right
+# (sessions_app/client_ip.py), so that behind a proxy each client is locked
+# out on its own, not everyone on the proxy's address. 0: no proxy (REMOTE_ADDR).
+# Set it to exactly the number of proxies: more lets a client choose its IP.
+# AXES_IPWARE_PROXY_COUNT is read as its old name. docs/operations.md.
+VERITY_TRUSTED_PROXY_COUNT = env.int(
+    "VERITY_TRUSTED_PROXY_COUNT", default=env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+)
+AXES_CLIENT_IP_CALLABLE = "sessions_app.client_ip.client_ip_address"
+# Lockouts are read and cleared in Verity's audited admin (admin/lockouts.py).
+AXES_ENABLE_ADMIN = False
 # A page built on base.html (when to retry, whom to ask), not axes' bare string.
 AXES_LOCKOUT_CALLABLE = "sessions_app.views.login_lockout"
 
@@ -382,6 +395,22 @@ VERITY_HTTP_MAX_INLINE_SLEEP = env.float("VERITY_HTTP_MAX_INLINE_SLEEP", default
 # "memory" (this process only). Empty: Redis (REDIS_URL, else the broker's URL)
 # when the broker is Redis, else the directory VAR_DIR/pace. docs/operations.md.
 VERITY_RATE_LIMIT_URL = env("VERITY_RATE_LIMIT_URL", default="")
+# Provider connections may only name environment variables with this prefix
+# (their credential, their webhook secret), and send the credential only to
+# the provider kind's documented API hosts plus these (exact host names, or
+# ".example.com" for a domain and its subdomains). docs/operations.md,
+# "Provider secrets"; sessions_app/providers/endpoints.py.
+VERITY_PROVIDER_ENV_PREFIX = env(
+    "VERITY_PROVIDER_ENV_PREFIX", default="VERITY_PROVIDER_"
+)
+if not VERITY_PROVIDER_ENV_PREFIX.strip():
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "VERITY_PROVIDER_ENV_PREFIX may not be empty: it keeps the admin from "
+        "naming the server's own secrets as a provider credential."
+    )
+VERITY_PROVIDER_ALLOWED_HOSTS = env.list("VERITY_PROVIDER_ALLOWED_HOSTS", default=[])
 # CSV exports on PostgreSQL: the server writes the CSV (COPY), four times
 # faster than formatting in Python; off, every database takes the Python path.
 VERITY_EXPORT_POSTGRES_COPY = env.bool("VERITY_EXPORT_POSTGRES_COPY", default=True)

@@ -27,3 +27,8 @@ LOGGING = {
         },
     },
 }
+
+# The provider simulator (`make run`) answers on this machine.
+VERITY_PROVIDER_ALLOWED_HOSTS = env.list(
+    "VERITY_PROVIDER_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"]
+)

@@ -18,3 +18,5 @@ STORAGES = {
 # Off for the suite, so force_login keeps meaning "signed in"; the MFA tests
 # turn it on (the `mfa_required` fixture in tests/conftest.py).
 VERITY_MFA_REQUIRED = False
+# The simulator and the fake hosts the tests mock (never a real address).
+VERITY_PROVIDER_ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", ".test"]

@@ -9,11 +9,11 @@ never writes back stale values of fields the sync owns.
 Secrets never appear: connections hold only the names of environment variables.
 
 One module per concern (`connections`, `clients`, `sessions`, `audit`,
-`users`, `tokens`), each registering its admins when imported; `base` holds what they
-share (AuditedModelAdmin, ReadOnlyAdmin, pretty JSON).
+`users`, `tokens`, `lockouts`), each registering its admins when imported; `base` holds
+what they share (AuditedModelAdmin, ReadOnlyAdmin, pretty JSON).
 """
 
-from . import audit, clients, connections, sessions, tokens, users
+from . import audit, clients, connections, lockouts, sessions, tokens, users
 from .base import AuditedModelAdmin, ReadOnlyAdmin, pretty_json, pretty_json_text
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "audit",
     "clients",
     "connections",
+    "lockouts",
     "pretty_json",
     "pretty_json_text",
     "sessions",

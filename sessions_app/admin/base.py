@@ -21,6 +21,7 @@ from ..services import (
     audit_event_record,
     client_for_object,
     model_snapshot,
+    object_delete_audited,
     snapshot_diff,
 )
 
@@ -180,19 +181,10 @@ class AuditedModelAdmin(admin.ModelAdmin):
             )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        before = model_snapshot(obj)
-        client = client_for_object(obj)
-        object_id, label, text = str(obj.pk), obj._meta.label_lower, str(obj)
-        super().delete_model(request, obj)
-        audit_event_record(
-            actor=request.user,
-            source="admin",
-            action="admin.delete",
-            object_type=label,
-            object_id=object_id,
-            object_repr=text,
-            client=client,
-            before=before,
+        # The event lists what the delete takes along (a session's checks,
+        # policies, reviews and tag links; a connection's runs).
+        object_delete_audited(
+            obj=obj, actor=request.user, source="admin", action="admin.delete"
         )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -36,10 +36,23 @@ class ProviderConnectionAdmin(AuditedModelAdmin):
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("slug", "kind", "display_name", "base_url", "enabled")}),
+        (
+            None,
+            {
+                "fields": ("slug", "kind", "display_name", "base_url", "enabled"),
+                "description": "The base URL must be one of the provider's "
+                "documented API hosts (https), or a host the operator allowed in "
+                "VERITY_PROVIDER_ALLOWED_HOSTS.",
+            },
+        ),
         (
             "Credentials (names of environment variables, never the secrets)",
-            {"fields": ("credential_env", "webhook_secret_env")},
+            {
+                "fields": ("credential_env", "webhook_secret_env"),
+                "description": "Only variables starting with the provider prefix "
+                "(setting VERITY_PROVIDER_ENV_PREFIX, VERITY_PROVIDER_ by default) "
+                "may be named: the server's own secrets cannot be.",
+            },
         ),
         (
             "Sync",

@@ -6,10 +6,12 @@ import enum
 import hashlib
 import json
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from ..providers.endpoints import connection_endpoint_problems
 from ..sync.values import EVENT_TYPE_MAX, ID_MAX, RECORD_TYPE_MAX
 from ..vocabulary import ProviderKind, SyncRunState, SyncTrigger
 from .base import ENV_VAR_NAME, TimeStampedModel
@@ -21,7 +23,9 @@ class ProviderConnection(TimeStampedModel):
     slug = models.SlugField(max_length=50, unique=True)
     kind = models.CharField(max_length=20, choices=ProviderKind.choices)
     display_name = models.CharField(max_length=100)
+    # Only the provider's documented hosts or VERITY_PROVIDER_ALLOWED_HOSTS (clean).
     base_url = models.URLField(max_length=500)
+    # Both variable names must carry VERITY_PROVIDER_ENV_PREFIX (clean).
     credential_env = models.CharField(
         "credential environment variable",
         max_length=100,
@@ -79,6 +83,19 @@ class ProviderConnection(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.display_name or self.slug
+
+    def clean(self) -> None:
+        """Refuse variables without the provider prefix and hosts the provider
+        does not serve from (providers/endpoints.py says why)."""
+        super().clean()
+        problems = connection_endpoint_problems(
+            kind=self.kind,
+            base_url=self.base_url or "",
+            credential_env=self.credential_env or "",
+            webhook_secret_env=self.webhook_secret_env or "",
+        )
+        if problems:
+            raise ValidationError(problems)
 
 
 class SyncErrorKind(enum.StrEnum):

@@ -10,8 +10,9 @@ line in `PROVIDERS` (and its `ProviderKind`). A provider package holds:
   parsing for `sessions_app.webhooks`);
 - and what the adapter is made of: typically `cursor.py` (its pass state, a
   `walker.PassState`), `records.py` (one session read in full), `http.py`
-  (client setup, error parser and `RATE_LIMITS`, its documented request
-  rates as a `pacing.ProviderRateLimits`), `options.py` (option checks).
+  (client setup, error parser, `RATE_LIMITS`, its documented request
+  rates as a `pacing.ProviderRateLimits`, and `KNOWN_HOSTS`, the API hosts a
+  connection's base URL may name), `options.py` (option checks).
 
 Modules are imported when first asked for, so this registry imports nothing
 of Verity's and any module may use it without an import cycle.
@@ -62,3 +63,11 @@ def rate_limits_for(kind: str) -> ProviderRateLimits | None:
     if package is None:
         return None
     return importlib.import_module(f"{package}.http").RATE_LIMITS
+
+
+def known_hosts_for(kind: str) -> tuple[str, ...]:
+    """Return the documented API hosts of provider `kind` (empty if unknown)."""
+    package = PROVIDERS.get(kind)
+    if package is None:
+        return ()
+    return tuple(importlib.import_module(f"{package}.http").KNOWN_HOSTS)

@@ -43,6 +43,7 @@ from .connections import (
     provider_connection_get,
     provider_health_list,
     sync_notices,
+    sync_run_error_summary,
     sync_run_queryset,
     sync_status_get,
 )
@@ -155,6 +156,7 @@ __all__ = [
     "session_total_estimate",
     "sessions_search",
     "sync_notices",
+    "sync_run_error_summary",
     "sync_run_queryset",
     "sync_status_get",
     "user_get_by_username",

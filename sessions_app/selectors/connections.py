@@ -61,13 +61,20 @@ def sync_error_summary(*, provider: str, kind: str, error: str) -> str:
 
     `kind` is the run's `error_kind`; a run without one (older than the field)
     or with a kind this page does not know reads as a plain failure. The
-    technical text (`error`) is only read for its HTTP status: it is shown
-    as it is, behind a disclosure, by the page.
+    technical text (`error`) is only read for its HTTP status: it may quote
+    what the provider (or whatever answered at its base URL) sent, so no page
+    shows it to viewers; admins read it on the run's admin page. A
+    configuration error is the exception: Verity wrote all of it.
     """
     words = _KIND_WORDS.get(kind, "The {p} sync failed{status}")
     found = _HTTP_STATUS.search(error)
     status = f" (HTTP {found.group(1)})" if found else ""
-    return words.format(p=provider, status=status)
+    summary = words.format(p=provider, status=status)
+    if kind == SyncErrorKind.CONFIGURATION and error:
+        # Verity's own words about its own settings (a variable not set or
+        # refused, an invalid option), never a provider's answer.
+        return f"{summary}: {error}"
+    return summary
 
 
 def since_label(when: dt.datetime, *, now: dt.datetime) -> str:
@@ -87,7 +94,9 @@ class SyncProblem:
     summary: str  # "ComplyCube could not be reached (connection refused)"
     since: dt.datetime  # the start of the first failing run of the streak
     since_label: str  # "06:21", or "3 Jun 06:21" on another day
-    detail: str  # the latest failing run's stored error, as it is
+    # The latest failing run's stored error, as it is: for the admin only (it
+    # may quote a provider's answer); pages show `summary`.
+    detail: str
     run: SyncRun  # the latest failing run
 
     @property
@@ -117,6 +126,8 @@ class ProviderHealth:
     problem: SyncProblem | None = None
     # Until when a live run holds the connection's sync lease (None: free or expired).
     lease_until: dt.datetime | None = None
+    # The last run's error in words (sync_run_error_summary), "" without one.
+    last_run_error: str = ""
 
     @property
     def state(self) -> str:
@@ -201,10 +212,11 @@ def provider_health_list(*, now: dt.datetime | None = None) -> list[ProviderHeal
                 detail=failure.error,
                 run=failure,
             )
+        last_run = last_runs.get(conn.last_run_id)
         health.append(
             ProviderHealth(
                 connection=conn,
-                last_run=last_runs.get(conn.last_run_id),
+                last_run=last_run,
                 last_success_at=last_success,
                 stale=stale,
                 problem=problem,
@@ -213,6 +225,11 @@ def provider_health_list(*, now: dt.datetime | None = None) -> list[ProviderHeal
                 and conn.lock_expires_at is not None
                 and conn.lock_expires_at > now
                 else None,
+                last_run_error=sync_run_error_summary(
+                    run=last_run, provider=conn.display_name or conn.slug
+                )
+                if last_run is not None
+                else "",
             )
         )
     return health
@@ -245,18 +262,38 @@ class SyncStatus:
 QUARANTINE_EXCERPT_CHARS = 2000
 
 
-def _run_error_summary(run: SyncRun, names: dict[int, str]) -> str:
+def sync_run_error_summary(*, run: SyncRun, provider: str) -> str:
+    """What a run's error may show to anyone who can see the sync: its words.
+
+    A skipped run's note or a refresh's "not found at the provider" are
+    Verity's words already; a failure is said by `sync_error_summary`, never
+    with the stored text (which may quote a provider's answer).
+    """
     if not run.error:
         return ""
     if run.state not in (*FAILING_RUN_STATES, SyncRunState.INTERRUPTED):
-        # A skipped run's note or a refresh's "not found at the provider":
-        # already words, not a failure.
         return run.error
-    return sync_error_summary(
-        provider=names.get(run.connection_id, ""),
-        kind=run.error_kind,
-        error=run.error,
-    )
+    return sync_error_summary(provider=provider, kind=run.error_kind, error=run.error)
+
+
+def _run_error_summary(run: SyncRun, names: dict[int, str]) -> str:
+    return sync_run_error_summary(run=run, provider=names.get(run.connection_id, ""))
+
+
+def webhook_delivery_error_words(delivery: WebhookDelivery) -> str:
+    """What a delivery's error may show on the sync page.
+
+    A failed refresh stores the provider's error on a delivery it handed to
+    the broker and that is not processed: that stays in the admin and the page
+    points at the webhook run, whose words say what happened. Notes (a
+    processed delivery: out of scope, not found) and body problems (never
+    handed to the broker) are Verity's words.
+    """
+    if not delivery.error:
+        return ""
+    if delivery.processed_at is None and delivery.enqueue_attempts:
+        return "The refresh failed; the webhook run above says why."
+    return delivery.error
 
 
 def sync_status_get(
@@ -312,6 +349,8 @@ def sync_status_get(
         .defer("body")
         .order_by("-received_at", "-id")[:webhook_limit]
     )
+    for delivery in webhooks:
+        delivery.error_words = webhook_delivery_error_words(delivery)
     return SyncStatus(
         connections=[
             ConnectionSyncStatus(

@@ -284,7 +284,7 @@ def fake_provider_install(
     monkeypatch.setattr(FakeProvider, "registry", dict(FakeProvider.registry))
     provider = FakeProvider(slug=slug, kind=kind, page_size=page_size)
     FakeProvider.registry[slug] = provider
-    env_name = f"FAKE_{slug.upper().replace('-', '_')}_TOKEN"
+    env_name = f"VERITY_PROVIDER_FAKE_{slug.upper().replace('-', '_')}_TOKEN"
     if credential is None:
         monkeypatch.delenv(env_name, raising=False)
     else:

@@ -170,7 +170,7 @@ def live_celery(
         "VERITY_SYNC_MAX_PAGES": "1",
     }
     for kind in KINDS:
-        name = f"VERITY_E2E_{kind.upper()}_CREDENTIAL"
+        name = f"VERITY_PROVIDER_E2E_{kind.upper()}_CREDENTIAL"
         monkeypatch.setenv(name, simulator.credentials[kind])
         env[name] = simulator.credentials[kind]
         call_command(

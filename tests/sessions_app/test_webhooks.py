@@ -56,9 +56,9 @@ def onfido(monkeypatch):
         monkeypatch,
         slug="onfido-hooks",
         kind="onfido",
-        webhook_secret_env="ONFIDO_HOOK_SECRET",
+        webhook_secret_env="VERITY_PROVIDER_ONFIDO_HOOK_SECRET",
     )
-    monkeypatch.setenv("ONFIDO_HOOK_SECRET", SECRET)
+    monkeypatch.setenv("VERITY_PROVIDER_ONFIDO_HOOK_SECRET", SECRET)
     return provider, connection
 
 
@@ -194,7 +194,7 @@ def test_disabled_connection_or_missing_secret_refuses_everything(
 
     connection.enabled = True
     connection.save(update_fields=["enabled"])
-    monkeypatch.delenv("ONFIDO_HOOK_SECRET")
+    monkeypatch.delenv("VERITY_PROVIDER_ONFIDO_HOOK_SECRET")
     assert _post(client, "onfido-hooks", body, **signature).status_code == 401
     assert WebhookDelivery.objects.count() == 0
 
@@ -285,7 +285,7 @@ def test_a_deeply_nested_signed_body_is_stored_as_received_and_answered_400(
 
 
 def test_rotated_secrets_are_all_accepted(onfido, client, monkeypatch):
-    monkeypatch.setenv("ONFIDO_HOOK_SECRET", "whsec-new, whsec-old")
+    monkeypatch.setenv("VERITY_PROVIDER_ONFIDO_HOOK_SECRET", "whsec-new, whsec-old")
     old = _onfido_body("wr-1")
     new = _onfido_body("wr-2")
     retired = _onfido_body("wr-3")
@@ -347,9 +347,9 @@ def test_complycube_delivery_dedupes_on_event_id_and_follows_check_events(
         monkeypatch,
         slug="cube-hooks",
         kind="complycube",
-        webhook_secret_env="CUBE_HOOK_SECRET",
+        webhook_secret_env="VERITY_PROVIDER_CUBE_HOOK_SECRET",
     )
-    monkeypatch.setenv("CUBE_HOOK_SECRET", SECRET)
+    monkeypatch.setenv("VERITY_PROVIDER_CUBE_HOOK_SECRET", SECRET)
     session = WorkflowSessionFactory(connection=connection, external_id="cs-1")
     CheckFactory(session=session, external_id="chk-1")
     session_event = json.dumps(
@@ -380,9 +380,12 @@ def test_ica_shared_secret_header_and_embedded_session(
     monkeypatch, client, django_capture_on_commit_callbacks
 ):
     _, connection = fake_provider_install(
-        monkeypatch, slug="ica-hooks", kind="ica", webhook_secret_env="ICA_HOOK_SECRET"
+        monkeypatch,
+        slug="ica-hooks",
+        kind="ica",
+        webhook_secret_env="VERITY_PROVIDER_ICA_HOOK_SECRET",
     )
-    monkeypatch.setenv("ICA_HOOK_SECRET", SECRET)
+    monkeypatch.setenv("VERITY_PROVIDER_ICA_HOOK_SECRET", SECRET)
     body = json.dumps(
         {
             "correlationId": "corr-1",
@@ -469,9 +472,9 @@ def test_each_delivery_costs_a_constant_number_of_queries(
         monkeypatch,
         slug=f"{kind}-budget",
         kind=kind,
-        webhook_secret_env="BUDGET_HOOK_SECRET",
+        webhook_secret_env="VERITY_PROVIDER_BUDGET_HOOK_SECRET",
     )
-    monkeypatch.setenv("BUDGET_HOOK_SECRET", SECRET)
+    monkeypatch.setenv("VERITY_PROVIDER_BUDGET_HOOK_SECRET", SECRET)
     session = WorkflowSessionFactory(connection=connection, external_id="cs-1")
     CheckFactory(session=session, external_id="chk-1")
     bodies, signed = _deliveries(kind)
@@ -525,9 +528,12 @@ def test_nul_characters_in_every_providers_fields_are_stored_on_postgres(
     kind, monkeypatch, client
 ):
     _, connection = fake_provider_install(
-        monkeypatch, slug=f"{kind}-nul", kind=kind, webhook_secret_env="NUL_SECRET"
+        monkeypatch,
+        slug=f"{kind}-nul",
+        kind=kind,
+        webhook_secret_env="VERITY_PROVIDER_NUL_SECRET",
     )
-    monkeypatch.setenv("NUL_SECRET", SECRET)
+    monkeypatch.setenv("VERITY_PROVIDER_NUL_SECRET", SECRET)
     nul = "\x00"
     data = {
         "onfido": {
@@ -589,10 +595,10 @@ def test_an_ica_delivery_for_a_project_the_connection_does_not_read_is_kept_not_
         monkeypatch,
         slug="ica-scoped",
         kind="ica",
-        webhook_secret_env="ICA_HOOK_SECRET",
+        webhook_secret_env="VERITY_PROVIDER_ICA_HOOK_SECRET",
         options={"project_ids": ["proj-1", "proj-2"]},
     )
-    monkeypatch.setenv("ICA_HOOK_SECRET", SECRET)
+    monkeypatch.setenv("VERITY_PROVIDER_ICA_HOOK_SECRET", SECRET)
     provider.add("ws-other", status="approved")
     header = {"X-ICA-Webhook-Secret": SECRET}
     outside = _ica_event("corr-1", "proj-9", "ws-other")

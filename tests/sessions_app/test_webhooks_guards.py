@@ -43,7 +43,7 @@ def hook(monkeypatch):
     """Make a connection of `kind` whose webhook secret variable holds `secrets`."""
 
     def make(kind: str, secrets: str = SECRET):
-        env = f"GUARD_{kind.upper()}_HOOK_SECRET"
+        env = f"VERITY_PROVIDER_GUARD_{kind.upper()}_HOOK_SECRET"
         monkeypatch.setenv(env, secrets)
         return ProviderConnectionFactory(
             kind=kind, slug=f"{kind}-guard", webhook_secret_env=env, enabled=True

@@ -5,8 +5,15 @@ one audit event (the second run changes nothing and says so). Secrets never
 pass through here: only the NAMES of the environment variables that hold them.
 
     python manage.py configure_provider --kind onfido --slug onfido-eu \\
-        --base-url https://api.eu.onfido.com/v3.6 --credential-env ONFIDO_API_TOKEN \\
-        --webhook-secret-env ONFIDO_WEBHOOK_SECRETS --option region=eu --interval 300
+        --base-url https://api.eu.onfido.com/v3.6 \\
+        --credential-env VERITY_PROVIDER_ONFIDO_API_TOKEN \\
+        --webhook-secret-env VERITY_PROVIDER_ONFIDO_WEBHOOK_SECRETS \\
+        --option region=eu --interval 300
+
+Both variable names must start with VERITY_PROVIDER_ENV_PREFIX (default
+`VERITY_PROVIDER_`) and the base URL must be on the provider's documented hosts
+or VERITY_PROVIDER_ALLOWED_HOSTS: the model's validation refuses anything else
+(sessions_app/providers/endpoints.py).
 
 `--option key=value` may repeat. A value with commas becomes a list, as does
 any value of a key ending in `_ids` (`--option project_ids=a,b`); `true`,
@@ -63,7 +70,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--credential-env",
             required=True,
-            help="Name of the variable holding the API key.",
+            help="Name of the variable holding the API key (with the provider "
+            "prefix, VERITY_PROVIDER_ by default).",
         )
         parser.add_argument(
             "--webhook-secret-env",

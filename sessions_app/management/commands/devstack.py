@@ -55,16 +55,17 @@ DEMO_USERS = {
 }
 
 # The simulated providers: connection slug == kind; the names of the variables
-# that carry the simulator's fake credentials and webhook secrets.
+# that carry the simulator's fake credentials and webhook secrets (with the
+# provider prefix, VERITY_PROVIDER_ENV_PREFIX's default, as every connection's).
 SIM_CREDENTIAL_ENV = {
-    "onfido": "VERITY_SIM_ONFIDO_TOKEN",
-    "complycube": "VERITY_SIM_COMPLYCUBE_KEY",
-    "ica": "VERITY_SIM_ICA_KEY",
+    "onfido": "VERITY_PROVIDER_SIM_ONFIDO_TOKEN",
+    "complycube": "VERITY_PROVIDER_SIM_COMPLYCUBE_KEY",
+    "ica": "VERITY_PROVIDER_SIM_ICA_KEY",
 }
 SIM_WEBHOOK_SECRET_ENV = {
-    "onfido": "VERITY_SIM_ONFIDO_WEBHOOK_SECRET",
-    "complycube": "VERITY_SIM_COMPLYCUBE_WEBHOOK_SECRET",
-    "ica": "VERITY_SIM_ICA_WEBHOOK_SECRET",
+    "onfido": "VERITY_PROVIDER_SIM_ONFIDO_WEBHOOK_SECRET",
+    "complycube": "VERITY_PROVIDER_SIM_COMPLYCUBE_WEBHOOK_SECRET",
+    "ica": "VERITY_PROVIDER_SIM_ICA_WEBHOOK_SECRET",
 }
 SIM_SYNC_INTERVAL_SECONDS = 30
 

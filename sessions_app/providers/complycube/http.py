@@ -17,6 +17,9 @@ from ..http import ProviderHTTP, connection_http
 from ..pacing import DocumentedRate, ProviderRateLimits
 from ..transport import response_object
 
+# ComplyCube's one API host (docs/providers/complycube.md: base URL
+# https://api.complycube.com/v1; no regional hosts are documented).
+KNOWN_HOSTS = ("api.complycube.com",)
 # ComplyCube's documented limits (docs/providers/complycube.md#rate-limits-and-quota):
 # 10 requests/s live, 5 requests/s sandbox; keys start `live_` or `test_`.
 RATE_LIMITS = ProviderRateLimits(

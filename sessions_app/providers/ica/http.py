@@ -21,6 +21,10 @@ from ..transport import response_object
 MEDIA_TYPE = "application/vnd.illumina.v3+json"
 # ICA documents a 429 but no quota and no Retry-After.
 DEFAULT_RETRY_AFTER = 30.0
+# ICA's documented API host (docs/providers/ica.md: base URL
+# https://ica.illumina.com/ica/rest). A tenant on another regional ICA host adds
+# it to VERITY_PROVIDER_ALLOWED_HOSTS.
+KNOWN_HOSTS = ("ica.illumina.com",)
 # Illumina publishes no number (docs/providers/ica.md#rate-limits): 5 requests/s
 # is Verity's choice, and the adaptive pacing slows down on ICA's 429s.
 RATE_LIMITS = ProviderRateLimits(

@@ -25,6 +25,11 @@ RATE_LIMITS = ProviderRateLimits(
     sandbox_prefixes=("api_sandbox",),
     live_prefixes=("api_live",),
 )
+# The hosts Onfido serves its API from, one per region (its OpenAPI `servers`:
+# https://api.{region}.onfido.com/v3.6, region eu, us or ca; the un-regioned
+# api.onfido.com is legacy). A connection's base URL must be on one of them,
+# or on VERITY_PROVIDER_ALLOWED_HOSTS (providers/endpoints.py).
+KNOWN_HOSTS = ("api.eu.onfido.com", "api.us.onfido.com", "api.ca.onfido.com")
 # Onfido's 429s carry no Retry-After: wait for the minute window to roll over.
 DEFAULT_RETRY_AFTER = 60.0
 

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_admin_pages_never_show_secret_values(admin_client_verity, monkeypatch):
-    monkeypatch.setenv("ONFIDO_TEST_TOKEN", "super-secret-token-value")
+    monkeypatch.setenv("VERITY_PROVIDER_ONFIDO_TEST_TOKEN", "super-secret-token-value")
     connection = ProviderConnectionFactory()
     url = reverse("admin:sessions_app_providerconnection_change", args=[connection.pk])
     body = admin_client_verity.get(url).content.decode()
-    assert "ONFIDO_TEST_TOKEN" in body
+    assert "VERITY_PROVIDER_ONFIDO_TEST_TOKEN" in body
     assert "super-secret-token-value" not in body
 
 
@@ -79,3 +79,69 @@ def test_quarantine_list_shows_how_often_and_when_a_record_was_seen(
         assert header in body
     assert '<td class="field-seen_count">7</td>' in body
     assert '<td class="field-last_seen_at nowrap">2026-06-02 06:00 UTC</td>' in body
+
+
+def _connection_form(connection, **changes) -> dict:
+    form = {
+        "slug": connection.slug,
+        "kind": connection.kind,
+        "display_name": connection.display_name,
+        "base_url": connection.base_url,
+        "enabled": "on",
+        "credential_env": connection.credential_env,
+        "webhook_secret_env": "",
+        "sync_interval_seconds": "300",
+        "rate_limit_per_second": "",
+        "options": "{}",
+    }
+    return form | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "refused"),
+    [
+        (
+            {
+                "credential_env": "DJANGO_SECRET_KEY",
+                "webhook_secret_env": "PATH",
+                "base_url": "https://evil.example/collect",
+            },
+            {"credential_env", "webhook_secret_env", "base_url"},
+        ),
+        ({"credential_env": "DATABASE_URL"}, {"credential_env"}),
+        ({"base_url": "https://evil.example/collect"}, {"base_url"}),
+    ],
+)
+def test_the_change_form_refuses_the_exfiltration_attempt(
+    admin_client_verity, changes, refused
+):
+    from sessions_app.models import AuditEvent, ProviderConnection
+
+    connection = ProviderConnectionFactory()
+    url = reverse("admin:sessions_app_providerconnection_change", args=[connection.pk])
+
+    response = admin_client_verity.post(url, _connection_form(connection, **changes))
+
+    assert response.status_code == 200  # the form again, with its errors
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == refused
+    stored = ProviderConnection.objects.get(pk=connection.pk)
+    assert (stored.credential_env, stored.base_url) == (
+        connection.credential_env,
+        connection.base_url,
+    )
+    assert not AuditEvent.objects.filter(action="admin.change").exists()
+
+
+def test_the_add_form_refuses_a_server_secret(admin_client_verity):
+    from sessions_app.models import ProviderConnection
+
+    url = reverse("admin:sessions_app_providerconnection_add")
+    form = _connection_form(
+        ProviderConnectionFactory.build(slug="new-one"),
+        credential_env="DJANGO_SECRET_KEY",
+    )
+    response = admin_client_verity.post(url, form)
+    assert response.status_code == 200
+    assert "VERITY_PROVIDER_" in str(response.context["adminform"].form.errors)
+    assert not ProviderConnection.objects.filter(slug="new-one").exists()

@@ -19,7 +19,7 @@ BASE = [
     "--base-url",
     "http://127.0.0.1:8765/ica/rest",
     "--credential-env",
-    "VERITY_SIM_ICA_KEY",
+    "VERITY_PROVIDER_SIM_ICA_KEY",
 ]
 
 
@@ -33,7 +33,7 @@ def test_creates_a_connection_with_options_and_audits_it():
     output = _run(
         *BASE,
         "--webhook-secret-env",
-        "VERITY_SIM_ICA_WEBHOOK_SECRET",
+        "VERITY_PROVIDER_SIM_ICA_WEBHOOK_SECRET",
         "--option",
         "project_ids=p-1,p-2",
         "--option",
@@ -61,7 +61,7 @@ def test_creates_a_connection_with_options_and_audits_it():
         30,
         2.5,
     )
-    assert connection.webhook_secret_env == "VERITY_SIM_ICA_WEBHOOK_SECRET"
+    assert connection.webhook_secret_env == "VERITY_PROVIDER_SIM_ICA_WEBHOOK_SECRET"
     assert connection.enabled is True
     event = AuditEvent.objects.get()
     assert (event.source, event.action, event.object_id) == (
@@ -168,3 +168,26 @@ def test_a_new_connection_is_enabled_unless_disabled_and_flags_exclude_each_othe
     assert ProviderConnection.objects.get(slug="ica-off").enabled is False
     with pytest.raises(CommandError):
         _run(*BASE, "--enable", "--disable")
+
+
+@pytest.mark.parametrize(
+    ("flags", "field"),
+    [
+        (["--credential-env", "DJANGO_SECRET_KEY"], "credential_env"),
+        (["--credential-env", "DATABASE_URL"], "credential_env"),
+        (["--webhook-secret-env", "PATH"], "webhook_secret_env"),
+        (["--base-url", "https://evil.example/collect"], "base_url"),
+    ],
+)
+def test_refuses_the_exfiltration_attempt(flags, field):
+    with pytest.raises(CommandError, match=field):
+        _run(*BASE, *flags)
+    assert not ProviderConnection.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_an_existing_connection_is_not_turned_towards_another_host():
+    _run(*BASE)
+    with pytest.raises(CommandError, match="not a known API host"):
+        _run(*BASE, "--base-url", "https://evil.example/collect")
+    assert ProviderConnection.objects.get().base_url.startswith("http://127.0.0.1")

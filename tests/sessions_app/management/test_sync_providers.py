@@ -100,7 +100,7 @@ def test_missing_credential_fails_with_its_name(monkeypatch):
     with pytest.raises(CommandError):
         call_command("sync_providers", stdout=out)
     assert (
-        "Environment variable FAKE_NOKEY_TOKEN (credential of 'nokey') is not set."
+        "Environment variable VERITY_PROVIDER_FAKE_NOKEY_TOKEN (credential of 'nokey') is not set."
         in out.getvalue()
     )
 

@@ -53,7 +53,7 @@ def file_db(tmp_path, sqlite_template, slow_simulator) -> FileDatabase:
     db = FileDatabase(
         tmp_path,
         sqlite_template,
-        VERITY_T_COMPLYCUBE_KEY=slow_simulator.credentials[KIND],
+        VERITY_PROVIDER_T_COMPLYCUBE_KEY=slow_simulator.credentials[KIND],
         VERITY_SYNC_BATCH_SIZE="1",
     )
     db.manage(
@@ -65,7 +65,7 @@ def file_db(tmp_path, sqlite_template, slow_simulator) -> FileDatabase:
         "--base-url",
         slow_simulator.base_urls[KIND],
         "--credential-env",
-        "VERITY_T_COMPLYCUBE_KEY",
+        "VERITY_PROVIDER_T_COMPLYCUBE_KEY",
         "--option",
         "page_size=5",
     )

@@ -34,11 +34,11 @@ from tests.helpers.providers import TOKEN
     ],
 )
 def test_adapter_for_builds_each_provider(monkeypatch, kind, adapter_class, headers):
-    monkeypatch.setenv("VERITY_TEST_CREDENTIAL", TOKEN)
+    monkeypatch.setenv("VERITY_PROVIDER_TEST_CREDENTIAL", TOKEN)
     connection = ProviderConnectionFactory.build(  # no database needed
         kind=kind,
         base_url=f"http://127.0.0.1:8765/{kind}/",
-        credential_env="VERITY_TEST_CREDENTIAL",
+        credential_env="VERITY_PROVIDER_TEST_CREDENTIAL",
         rate_limit_per_second=2.0,
         options={"project_ids": "p1,p2"} if kind == ProviderKind.ICA else {},
     )

@@ -216,7 +216,8 @@ def test_the_failing_streak_is_told_on_the_sync_page_and_per_run(
         (
             "configuration",
             "ONFIDO_TOKEN is not set",
-            "The Onfido connection is misconfigured",
+            # Verity's own words about its settings: shown with the summary.
+            "The Onfido connection is misconfigured: ONFIDO_TOKEN is not set",
         ),
         (
             "interrupted",

@@ -110,7 +110,7 @@ def past_simulator():
 
 
 def _connect(simulator, kind, monkeypatch, **options) -> ProviderConnection:
-    credential_env = f"SIM_TEST_{kind.upper()}_CREDENTIAL"
+    credential_env = f"VERITY_PROVIDER_SIM_TEST_{kind.upper()}_CREDENTIAL"
     monkeypatch.setenv(credential_env, simulator.credentials[kind])
     call_command(
         "configure_provider",

@@ -29,8 +29,8 @@ def connections(simulator, monkeypatch, settings):
     """One connection per simulated provider, configured like `make run` does."""
     settings.VERITY_RETRY_JITTER_SECONDS = 0
     for kind in KINDS:
-        credential_env = f"SIM_TEST_{kind.upper()}_CREDENTIAL"
-        secret_env = f"SIM_TEST_{kind.upper()}_WEBHOOK_SECRET"
+        credential_env = f"VERITY_PROVIDER_SIM_TEST_{kind.upper()}_CREDENTIAL"
+        secret_env = f"VERITY_PROVIDER_SIM_TEST_{kind.upper()}_WEBHOOK_SECRET"
         monkeypatch.setenv(credential_env, simulator.credentials[kind])
         monkeypatch.setenv(secret_env, simulator.webhook_secrets[kind])
         call_command(

@@ -50,7 +50,9 @@ def test_overview_shows_counts_attention_health_and_chart_data(viewer_client, da
     assert len(chart["labels"]) == 30
     assert sum(chart["created"]) == 12
     assert "Failing" in page
-    assert "HTTP 503 from provider" in page
+    # The last run's error in words; the provider's own text stays in the admin.
+    assert "(HTTP 503)" in page
+    assert "HTTP 503 from provider" not in page
 
 
 def test_overview_scripts_are_static_files_with_the_csp_nonce(viewer_client, data):

@@ -18,7 +18,9 @@ def test_sync_page_shows_runs_unknown_values_quarantine_and_webhooks(
     for name in ("Onfido EU", "ComplyCube", "Illumina ICA lab"):
         assert name in page
     assert "SOMETHING_NEW" in page
-    assert "HTTP 503 from provider" in page
+    # A failed run in words; what the provider answered stays in the admin.
+    assert "(HTTP 503)" in page
+    assert "HTTP 503 from provider" not in page
     assert "status is not a string" in page
     assert "First 2000 of" in page
     assert "workflow_run.completed" in page
@@ -69,12 +71,8 @@ REFUSED = (
 )
 
 
-def _inside_details(page: str, at: int) -> bool:
-    return page.rfind("<details>", 0, at) > page.rfind("</details>", 0, at)
-
-
-def test_a_failing_connection_is_told_in_words_with_the_detail_behind_a_disclosure(
-    viewer_client,
+def test_a_failing_connection_is_told_in_words_never_in_the_providers_text(
+    viewer_client, admin_client_verity
 ):
     import datetime as dt
 
@@ -86,6 +84,7 @@ def test_a_failing_connection_is_told_in_words_with_the_detail_behind_a_disclosu
 
     cube = ProviderConnectionFactory(slug="cube", display_name="ComplyCube")
     first = timezone.now().replace(hour=6, minute=21, second=0, microsecond=0)
+    runs = []
     for minutes in (0, 5):
         run = SyncRunFactory(
             connection=cube,
@@ -96,6 +95,7 @@ def test_a_failing_connection_is_told_in_words_with_the_detail_behind_a_disclosu
         SyncRun.objects.filter(pk=run.pk).update(
             started_at=first + dt.timedelta(minutes=minutes)
         )
+        runs.append(run)
 
     page = viewer_client.get(reverse("sync-status")).content.decode()
 
@@ -103,14 +103,51 @@ def test_a_failing_connection_is_told_in_words_with_the_detail_behind_a_disclosu
         "<strong>ComplyCube could not be reached (connection refused)</strong> since "
         f'<time datetime="{first.isoformat()}">06:21</time>'
     ) in page
-    # Each run's error in words too; the raw text only inside the disclosures.
+    # Each run's error in words too; the stored text on no page.
     assert page.count("ComplyCube could not be reached (connection refused)") == 3
-    raw = escape(REFUSED)
-    assert page.count(raw) == 3
-    start = 0
-    while (at := page.find(raw, start)) != -1:
-        assert _inside_details(page, at), page[at - 200 : at]
-        start = at + 1
+    assert escape(REFUSED) not in page
+    assert "syncrun" not in page  # viewers get no link to the admin
+    # Admins are pointed at the run in the admin, where the text is.
+    admin_page = admin_client_verity.get(reverse("sync-status")).content.decode()
+    assert escape(REFUSED) not in admin_page
+    detail = reverse("admin:sessions_app_syncrun_change", args=[runs[-1].pk])
+    assert f'href="{detail}"' in admin_page
+    assert escape(REFUSED) in admin_client_verity.get(detail).content.decode()
+
+
+def test_what_a_foreign_host_answered_never_reaches_a_viewer(viewer_client):
+    """The review's case: a base URL at another host answers with its own body;
+    the first part of it used to be shown to every viewer on /sync/."""
+    from sessions_app.models import SyncRunState
+    from tests.factories import (
+        ProviderConnectionFactory,
+        SyncRunFactory,
+        WebhookDeliveryFactory,
+    )
+
+    body = "VISIT evil.example/phish <img src=x onerror=alert(1)> (GET /v3.6/x)"
+    connection = ProviderConnectionFactory(slug="onfido", display_name="Onfido")
+    SyncRunFactory(
+        connection=connection,
+        state=SyncRunState.FAILED,
+        error=f"ProviderBadRequest: {body}",
+        error_kind="bad_request",
+    )
+    WebhookDeliveryFactory(
+        connection=connection,
+        error=f"ProviderBadRequest: {body}",
+        enqueue_attempts=1,
+        processed_at=None,
+    )
+
+    page = viewer_client.get(reverse("sync-status")).content.decode()
+    overview = viewer_client.get(reverse("overview")).content.decode()
+    api = viewer_client.get(reverse("api-sync-run-list")).content.decode()
+
+    for shown in (page, overview, api):
+        assert "evil.example/phish" not in shown
+    assert "Onfido rejected a request" in page
+    assert "The refresh failed; the webhook run above says why." in page
 
 
 def test_quarantine_shows_one_row_per_record_with_its_count_and_first_seen(

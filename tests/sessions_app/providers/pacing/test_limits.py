@@ -76,11 +76,11 @@ def test_a_bad_environment_option_is_a_clear_error():
 
 
 def test_the_adapter_is_paced_at_the_effective_limit(monkeypatch):
-    monkeypatch.setenv("VERITY_TEST_PACE_TOKEN", "api_sandbox.secret")
+    monkeypatch.setenv("VERITY_PROVIDER_TEST_PACE_TOKEN", "api_sandbox.secret")
     connection = ProviderConnectionFactory.build(
         kind="onfido",
         base_url="https://api.eu.onfido.com/v3.6",
-        credential_env="VERITY_TEST_PACE_TOKEN",
+        credential_env="VERITY_PROVIDER_TEST_PACE_TOKEN",
         rate_limit_per_second=None,
     )
     assert adapter_for(connection).http.rate_limiter.rate_per_second == 0.5
@@ -91,7 +91,7 @@ def test_the_adapter_is_paced_at_the_effective_limit(monkeypatch):
 def test_without_the_credential_here_the_live_default_is_shown_and_said_so():
     connection = ProviderConnectionFactory.build(
         kind="complycube",
-        credential_env="VERITY_TEST_PACE_UNSET",
+        credential_env="VERITY_PROVIDER_TEST_PACE_UNSET",
         rate_limit_per_second=None,
     )
     limit = connection_rate_limit(connection)
@@ -101,10 +101,10 @@ def test_without_the_credential_here_the_live_default_is_shown_and_said_so():
 
 @pytest.mark.django_db
 def test_sync_status_carries_each_connections_effective_limit(monkeypatch):
-    monkeypatch.setenv("VERITY_TEST_PACE_TOKEN", "test_key")
+    monkeypatch.setenv("VERITY_PROVIDER_TEST_PACE_TOKEN", "test_key")
     ProviderConnectionFactory(
         kind="complycube",
-        credential_env="VERITY_TEST_PACE_TOKEN",
+        credential_env="VERITY_PROVIDER_TEST_PACE_TOKEN",
         rate_limit_per_second=None,
     )
     ProviderConnectionFactory(kind="ica", rate_limit_per_second=1.5)
@@ -122,11 +122,11 @@ def test_sync_status_carries_each_connections_effective_limit(monkeypatch):
 def test_the_admin_shows_the_effective_limit_and_where_it_comes_from(
     admin_client_verity, monkeypatch
 ):
-    monkeypatch.setenv("VERITY_TEST_PACE_TOKEN", "api_sandbox.secret")
+    monkeypatch.setenv("VERITY_PROVIDER_TEST_PACE_TOKEN", "api_sandbox.secret")
     connection = ProviderConnectionFactory(
         kind="onfido",
         base_url="https://api.eu.onfido.com/v3.6",
-        credential_env="VERITY_TEST_PACE_TOKEN",
+        credential_env="VERITY_PROVIDER_TEST_PACE_TOKEN",
         rate_limit_per_second=None,
     )
     page = admin_client_verity.get(
