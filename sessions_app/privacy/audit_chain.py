@@ -77,10 +77,11 @@ CHAIN_COLUMNS = (
 
 
 def _canonical_json_value(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {str(k): _canonical_json_value(v) for k, v in value.items()}
+    # Concrete types, not ABCs: this runs for every value of every event verified.
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        return {k: _canonical_json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_canonical_json_value(v) for v in value]
     return value
@@ -111,8 +112,11 @@ def event_canonical(fields: Mapping[str, Any]) -> bytes:
         "before": fields["before"],
         "after": fields["after"],
     }
+    # Only the JSON columns can hold floats; the other fields are ints and text.
+    document["before"] = _canonical_json_value(document["before"])
+    document["after"] = _canonical_json_value(document["after"])
     return json.dumps(
-        _canonical_json_value(document),
+        document,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,
