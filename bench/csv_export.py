@@ -70,7 +70,7 @@ def _verity(rows: int | None) -> dict[str, Any]:
             size += len(chunk)
         response.close()
         event = (
-            AuditEvent.objects.filter(action="export.sessions_csv")
+            AuditEvent.objects.filter(action="export.sessions_csv.finished")
             .order_by("-pk")
             .first()
         )

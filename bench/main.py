@@ -17,6 +17,8 @@ Environment (optional; defaults in brackets):
   BENCH_REPEAT            runs per page in the queue measurement [10]
   BENCH_EXPORT_REPEAT     runs of each full export [2]
   BENCH_IMPORT_EXPORT_ROWS  django-import-export sample [10000]
+  BENCH_AUDIT_EVENTS      audit events the chain is filled to [1000000]
+  BENCH_AUDIT_APPENDS     appends timed at that size [1000]
   BENCH_EXPLAIN=1         print the plans of slow queries
 Results are also written to var/bench/<database>-<sessions>.json.
 """
@@ -29,7 +31,7 @@ import time
 
 from bench.harness import banner, django_setup, machine, results_save, table, times
 
-MEASUREMENTS = ("sync", "pace", "queue", "export", "selection", "admin")
+MEASUREMENTS = ("sync", "pace", "queue", "export", "selection", "admin", "audit")
 
 
 def env_int(name: str, default: int) -> int:
@@ -53,6 +55,7 @@ def main() -> None:
 
     from bench import (
         admin_pages,
+        audit_chain,
         csv_export,
         ingest,
         review_queue,
@@ -107,6 +110,11 @@ def main() -> None:
         )
     if "admin" in only:
         results["admin"] = admin_pages.measure(repeat=env_int("BENCH_REPEAT", 10))
+    if "audit" in only:
+        results["audit"] = audit_chain.measure(
+            events=env_int("BENCH_AUDIT_EVENTS", 1_000_000),
+            appends=env_int("BENCH_AUDIT_APPENDS", 1000),
+        )
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = targets(results)
     path = results_save(results, name=f"{connection.vendor}-{sessions}")
@@ -199,6 +207,17 @@ def targets(results: dict) -> list[dict]:
             "CSV export peak memory growth < 100 MB",
             f"{growth:.0f} MiB RSS",
             growth < 100,
+        )
+    audit = results.get("audit")
+    if audit:
+        share_ms = audit["chain_share"]["median"] * 1000
+        add(
+            f"audit chain < 2 ms per event at {audit['events_before']:,} events",
+            f"{share_ms:.2f} ms median over a plain insert (append "
+            f"{audit['append']['median'] * 1000:.2f} ms committed, "
+            f"{audit['append_in_transaction']['median'] * 1000:.2f} ms in a transaction); "
+            f"verify {audit['verify']['events_per_second']:,} events/s",
+            share_ms < 2,
         )
     selection = results.get("selection")
     if selection:

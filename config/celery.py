@@ -36,6 +36,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import worker_init, worker_process_init, worker_shutting_down
 from kombu import Queue
 
@@ -69,7 +70,7 @@ app.autodiscover_tasks()
 @app.on_after_finalize.connect
 def _setup_beat(sender: Celery, **kwargs: object) -> None:
     """Schedule the beat ticks: dispatch due provider connections, sweep the
-    webhook outbox.
+    webhook outbox; and the daily audit chain verification.
 
     Per-connection intervals live in the database (admin-editable); beat only
     ticks. `expires` drops ticks that waited too long so no backlog piles up;
@@ -90,6 +91,13 @@ def _setup_beat(sender: Celery, **kwargs: object) -> None:
         sender.signature("sessions_app.tasks.webhook_deliveries_sweep"),
         name="verity: re-enqueue webhook refreshes still owed",
         expires=float(tick),
+    )
+    # Once a day (VERITY_AUDIT_VERIFY_HOUR, UTC): walk the audit hash chain, on
+    # the default queue (a million events take seconds, not a tick's share).
+    sender.add_periodic_task(
+        crontab(minute=17, hour=settings.VERITY_AUDIT_VERIFY_HOUR),
+        sender.signature("sessions_app.tasks.audit_chain_verify_daily"),
+        name="verity: verify the audit trail's hash chain",
     )
 
 

@@ -29,6 +29,7 @@ from .models import (
     Review,
     WorkflowSession,
 )
+from .privacy.audit_chain import chain_append
 from .roles import user_can_assign, user_can_decide, user_is_admin
 
 # Fields never copied into an audit snapshot: large raw payloads are kept on
@@ -112,7 +113,11 @@ def audit_event_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit row. Call inside the transaction of the change it records."""
+    """Write one audit row, chained to the one before it (privacy/audit_chain.py).
+
+    Call inside the transaction of the change it records, at its end: the
+    append holds the chain's lock until that transaction commits.
+    """
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -123,17 +128,19 @@ def audit_event_record(
         else None
     )
     client_id = client.pk if isinstance(client, Client) else client
-    return AuditEvent.objects.create(
-        actor=user,
-        actor_label=_actor_label(actor, source),
-        source=source,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        object_repr=object_repr[:255],
-        client_id=client_id,
-        before=_json_value(before or {}),
-        after=_json_value(after or {}),
+    return chain_append(
+        AuditEvent(
+            actor=user,
+            actor_label=_actor_label(actor, source)[:150],
+            source=source,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr[:255],
+            client_id=client_id,
+            before=_json_value(before or {}),
+            after=_json_value(after or {}),
+        )
     )
 
 

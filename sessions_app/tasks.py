@@ -27,8 +27,13 @@ second copy a `skipped` run, and the upserts are idempotent.
   (each beat tick) re-enqueues every delivery still owed a refresh once its
   delay has passed, so a broker outage delays a refresh but never loses it.
 
+- `audit_chain_verify_daily` (beat, once a day) walks the audit trail's hash
+  chain and records the finding the /sync/ page shows (`manage.py
+  audit_verify` does the same on demand).
+
 `dispatch_due_syncs`, `webhook_deliveries_sweep` and `session_refresh` run on
-the control queue, syncs on the default one (config/celery.py).
+the control queue, syncs and the audit verification on the default one
+(config/celery.py).
 """
 
 from __future__ import annotations
@@ -419,3 +424,17 @@ def webhook_deliveries_sweep() -> list[int]:
     if claimed:
         logger.info("Webhook deliveries %s are owed a refresh; enqueuing.", claimed)
     return claimed
+
+
+@shared_task(name="sessions_app.tasks.audit_chain_verify_daily", ignore_result=True)
+def audit_chain_verify_daily() -> bool:
+    """Walk the audit trail's hash chain and record the finding; return intact."""
+    from .privacy.audit_chain import audit_chain_verify, finding_summary
+
+    verification = audit_chain_verify()
+    summary = finding_summary(verification)
+    if verification.intact:
+        logger.info(summary)
+    else:
+        logger.error(summary)
+    return verification.intact

@@ -67,6 +67,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.services",
         "sessions_app.selectors",
         "sessions_app.sync",
+        "sessions_app.privacy",
     ),
     ("sessions_app.models",),
 )

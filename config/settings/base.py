@@ -359,6 +359,9 @@ VERITY_WEBHOOK_SWEEP_MAX_DELAY_SECONDS = env.int(
     "VERITY_WEBHOOK_SWEEP_MAX_DELAY_SECONDS", default=3600
 )
 VERITY_WEBHOOK_SWEEP_BATCH = env.int("VERITY_WEBHOOK_SWEEP_BATCH", default=100)
+# The hour (UTC) at which beat verifies the audit trail's hash chain each day
+# (sessions_app.tasks.audit_chain_verify_daily; docs/data-protection.md).
+VERITY_AUDIT_VERIFY_HOUR = env.int("VERITY_AUDIT_VERIFY_HOUR", default=3)
 
 # VERITY
 # How long one sync call may work before it checkpoints and yields (seconds),

@@ -24,10 +24,12 @@ count stays a number and an ISO date stays a date.
 
 Audit: each export writes an AuditEvent (`export.sessions_csv` /
 `export.checks_csv`) before the first byte, with who, from where and which
-filters; when the stream ends the same event is completed with the row count
-(`after.row_count`) and whether the download finished (`after.completed`), in
-its own transaction. A download cut short still leaves the event, marked
-incomplete.
+filters; when the stream ends a second event, `export.sessions_csv.finished` /
+`export.checks_csv.finished` (its `object_id` and `after.export_event_id` name
+the first), records the row count (`after.row_count`) and whether the
+download finished (`after.completed`), in its own transaction. Audit events
+are never updated (the hash chain, privacy/audit_chain.py). A download cut
+short still leaves both, the second marked incomplete.
 
 One module per concern: `cells` (the columns and each cell's format),
 `postgres` (the same cells as SQL, for COPY), `stream` (the streamed,

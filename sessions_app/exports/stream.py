@@ -112,18 +112,32 @@ def _check_rows(rows: QuerySet, request: HttpRequest) -> Iterator[list[str]]:
 
 
 def _export_finish(
-    *, event_id: int, after: dict[str, Any], rows: int, completed: bool
+    *,
+    request: HttpRequest,
+    source: str,
+    start: AuditEvent,
+    kind: str,
+    rows: int,
+    completed: bool,
 ) -> None:
+    """Record the end of an export as a second event (`export.<kind>_csv.finished`)
+    naming the first: audit events are never updated (the chain would break)."""
     # Its own transaction: the stream runs after the view returned, outside any
     # request transaction, and this write must stand even if the client left.
     with transaction.atomic():
-        AuditEvent.objects.filter(pk=event_id).update(
+        audit_event_record(
+            actor=request.user,
+            source=source,
+            action=f"export.{kind}_csv.finished",
+            object_type=start.object_type,
+            object_id=str(start.pk),
+            object_repr=start.object_repr,
             after={
-                **after,
+                "export_event_id": start.pk,
+                "filename": start.after.get("filename", ""),
                 "row_count": rows,
                 "completed": completed,
-                "finished_at": timezone.now().isoformat(),
-            }
+            },
         )
 
 
@@ -193,12 +207,7 @@ def _csv_response(
 ) -> StreamingHttpResponse:
     summary_filters = {k: str(v) for k, v in filters.items() if isinstance(v, str)}
     filename = export_filename(kind=kind, filters=summary_filters)
-    after: dict[str, Any] = {
-        "filters": dict(filters),
-        "filename": filename,
-        "row_count": None,
-        "completed": False,
-    }
+    after: dict[str, Any] = {"filters": dict(filters), "filename": filename}
     if sort is not None:
         after["sort"] = sort
     with transaction.atomic():
@@ -213,7 +222,14 @@ def _csv_response(
         )
 
     def on_finish(count: int, completed: bool) -> None:
-        _export_finish(event_id=event.pk, after=after, rows=count, completed=completed)
+        _export_finish(
+            request=request,
+            source=source,
+            start=event,
+            kind=kind,
+            rows=count,
+            completed=completed,
+        )
 
     response = StreamingHttpResponse(
         csv_stream(header=header, rows=rows, on_finish=on_finish),

@@ -29,7 +29,12 @@ from ..vocabulary import (
     SyncTrigger,
     TagKind,
 )
-from .audit import AuditEvent
+from .audit import (
+    CHAIN_GENESIS_HASH,
+    AuditChainHead,
+    AuditChainVerification,
+    AuditEvent,
+)
 from .base import ENV_VAR_NAME, TimeStampedModel
 from .clients import Client, ProviderClient
 from .connections import ProviderConnection, QuarantinedRecord, SyncRun, WebhookDelivery
@@ -45,11 +50,14 @@ from .sessions import (
 )
 
 __all__ = [
+    "CHAIN_GENESIS_HASH",
     "ENV_VAR_NAME",
     "FINAL_STATUSES",
     "NEEDS_ATTENTION_OUTCOMES",
     "NEEDS_ATTENTION_STATUSES",
     "ApiToken",
+    "AuditChainHead",
+    "AuditChainVerification",
     "AuditEvent",
     "Check",
     "CheckKind",

@@ -76,6 +76,9 @@ AUDIT_ACTION_LABELS = {
     "admin.password": "Password changed in the admin",
     "export.sessions_csv": "Sessions exported (CSV)",
     "export.checks_csv": "Checks exported (CSV)",
+    "export.sessions_csv.finished": "Sessions export finished (CSV)",
+    "export.checks_csv.finished": "Checks export finished (CSV)",
+    "audit_chain.verify": "Audit trail verified",
 }
 AUDIT_DATETIME_FORMAT = "Y-m-d H:i"
 

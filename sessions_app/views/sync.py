@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from .. import selectors, services, tasks
 from ..models import ProviderConnection
+from ..privacy.audit_chain import chain_verification_latest
 from ..roles import user_is_admin
 from .access import viewer_required
 from .rendering import render_page
@@ -19,7 +20,8 @@ from .rendering import render_page
 @require_safe
 @viewer_required
 def sync_status(request: HttpRequest) -> HttpResponse:
-    """Recent runs per connection, unknown values, quarantine, webhook deliveries."""
+    """Recent runs per connection, unknown values, quarantine, webhook deliveries,
+    and the audit chain's last verification."""
     status = selectors.sync_status_get()
     return render_page(
         request,
@@ -29,6 +31,8 @@ def sync_status(request: HttpRequest) -> HttpResponse:
             "stale_after_intervals": selectors.STALE_AFTER_INTERVALS,
             "excerpt_chars": selectors.QUARANTINE_EXCERPT_CHARS,
             "can_manage_sync": user_is_admin(request.user),
+            # The last recorded walk of the audit chain (never walked per view).
+            "audit_chain": chain_verification_latest(),
         },
     )
 

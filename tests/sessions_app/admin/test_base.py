@@ -325,7 +325,8 @@ def test_admin_action_exports_the_selection_with_the_same_exporter(
         "selected": "3",
         "selected_ids": sorted(s.pk for s in chosen),
     }
-    assert event.after["row_count"] == 3
+    finished = AuditEvent.objects.get(action="export.sessions_csv.finished")
+    assert finished.after["row_count"] == 3
     assert "-selected-3.csv" in response["Content-Disposition"]
 
 

@@ -158,6 +158,6 @@ def test_copy_export_streams_in_batches_with_exact_row_counts(
     _, rows = csv_parse(b"".join(pieces))
     assert len(rows) == 25
     assert {row[8] for row in rows} == {"two\nlines"}
-    event = AuditEvent.objects.get(action="export.sessions_csv")
+    event = AuditEvent.objects.get(action="export.sessions_csv.finished")
     assert event.after["row_count"] == 25
     assert event.after["completed"] is True

@@ -144,10 +144,12 @@ def test_export_query_count_does_not_grow_with_rows(
             CheckFactory(session=session)
 
     grow(5)
-    # Session and user, permissions, the audit row, the rows (on PostgreSQL one
-    # COPY in a savepoint, elsewhere the rows and the chunk's tags), completing
-    # the audit row, the search's two, the tag's id: nothing per row.
-    with django_assert_max_num_queries(16) as small:
+    # Session and user, permissions, the audit row (three statements: the chain
+    # head, the row, the head's hash), the rows (on PostgreSQL one COPY in a
+    # savepoint, elsewhere the rows and the chunk's tags), the "finished" audit
+    # row (three again, in its own transaction), the search's two, the tag's
+    # id: nothing per row.
+    with django_assert_max_num_queries(20) as small:
         b"".join(exporter_client.get(url, params).streaming_content)
     grow(45)
     with django_assert_max_num_queries(len(small.captured_queries)):
@@ -179,15 +181,31 @@ def test_export_is_audited_with_filters_and_row_count(queue, exporter, exporter_
     assert event.actor == exporter
     assert event.source == "web"
     assert event.object_type == "sessions_app.workflowsession"
-    assert event.after["filters"] == {"status": "completed", "provider": "onfido-eu"}
-    assert event.after["row_count"] is None
-    assert event.after["completed"] is False
-    _, rows = csv_read(response)
-    event.refresh_from_db()
-    assert event.after["row_count"] == len(rows) == 3
-    assert event.after["completed"] is True
+    assert event.after == {
+        "filters": {"status": "completed", "provider": "onfido-eu"},
+        "filename": event.object_repr,
+        "sort": "-created",
+    }
     assert event.after["filename"].startswith("verity-sessions-")
-    assert event.object_repr == event.after["filename"]
+    assert not AuditEvent.objects.filter(action__endswith=".finished").exists()
+    _, rows = csv_read(response)
+    # The end is a second event naming the first: the first is never updated.
+    finished = AuditEvent.objects.get(action="export.sessions_csv.finished")
+    assert finished.sequence == event.sequence + 1
+    assert (finished.actor, finished.source) == (exporter, "web")
+    assert (finished.object_type, finished.object_id) == (
+        event.object_type,
+        str(event.pk),
+    )
+    assert finished.after == {
+        "export_event_id": event.pk,
+        "filename": event.object_repr,
+        "row_count": len(rows),
+        "completed": True,
+    }
+    assert len(rows) == 3
+    unchanged = AuditEvent.objects.get(pk=event.pk)
+    assert (unchanged.after, unchanged.hash) == (event.after, event.hash)
 
 
 def test_interrupted_download_still_records_what_was_sent(exporter, rf, monkeypatch):
@@ -209,10 +227,9 @@ def test_interrupted_download_still_records_what_was_sent(exporter, rf, monkeypa
         response.close()
     finally:
         request_finished.connect(close_old_connections)
-    event = AuditEvent.objects.get(action="export.sessions_csv")
+    event = AuditEvent.objects.get(action="export.sessions_csv.finished")
     assert event.after["row_count"] == 2
     assert event.after["completed"] is False
-    assert "finished_at" in event.after
     # On PostgreSQL the COPY was cancelled; the test's transaction survived it.
     assert WorkflowSession.objects.count() == 5
 
@@ -222,7 +239,9 @@ def test_checks_export_is_audited(queue, exporter_client):
     event = AuditEvent.objects.get(action="export.checks_csv")
     assert event.object_type == "sessions_app.check"
     assert event.after["filters"] == {"outcome": "clear"}
-    assert event.after["row_count"] == len(rows) == 2
+    finished = AuditEvent.objects.get(action="export.checks_csv.finished")
+    assert finished.after["row_count"] == len(rows) == 2
+    assert finished.after["export_event_id"] == event.pk
 
 
 # --- Check counts: one grouped join ------------------------------------------------------
