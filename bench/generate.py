@@ -44,6 +44,7 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from sessions_app import models as m  # noqa: E402
+from sessions_app.normalization import classify_check  # noqa: E402
 
 PROVIDERS = [("onfido", 0.45), ("complycube", 0.35), ("ica", 0.20)]
 STATUS_WEIGHTS = [
@@ -648,12 +649,14 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
                     f'"properties": {{"document_type": "passport", "issuing_country": "GBR"}}, '
                     f'"href": "/v1/checks/{hexid(rng)}"}}'
                 )
+                check_type = rng.choice(CHECK_TYPES[kind])
                 yield (
                     next_id,
                     connections[kind],
                     sid,
                     check_id,
-                    rng.choice(CHECK_TYPES[kind]),
+                    check_type,
+                    classify_check(kind, check_type).kind,
                     check_status,
                     check_status,
                     outcome,
@@ -677,6 +680,7 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
             "session_id",
             "external_id",
             "check_type",
+            "kind",
             "status",
             "raw_status",
             "outcome",
@@ -707,6 +711,7 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
                     outcome,
                     "{}",
                     0,
+                    True,
                 )
                 next_id += 1
 
@@ -721,6 +726,7 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
             "raw_outcome",
             "details",
             "position",
+            "evaluated",
         ],
         policy_rows(),
     )

@@ -4,6 +4,7 @@
 import pytest
 
 from sessions_app.models import Check, WorkflowSession
+from sessions_app.normalization import classify_check
 
 
 @pytest.mark.django_db
@@ -14,6 +15,11 @@ def test_the_generator_writes_sessions_the_models_can_read():
 
     assert counts["sessions"] == WorkflowSession.objects.count() == 40
     assert Check.objects.exists()
+    # Each check carries the kind the sync would give it.
+    for check in Check.objects.select_related("connection"):
+        assert (
+            check.kind == classify_check(check.connection.kind, check.check_type).kind
+        )
     assert not WorkflowSession.objects.filter(detail_read_at__isnull=True).exists()
     # Every row loads through the model (no column the ORM cannot read).
     assert len(list(WorkflowSession.objects.all())) == 40
