@@ -32,3 +32,6 @@ LOGGING = {
 VERITY_PROVIDER_ALLOWED_HOSTS = env.list(
     "VERITY_PROVIDER_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"]
 )
+
+# The embedded (filesystem) broker has no host; kombu says so on every connection.
+LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}

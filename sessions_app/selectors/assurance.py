@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import Coalesce, RowNumber
 
-from ..models import Check, CheckKind, PolicyAssurance, Status
+from ..models import Check, CheckKind, Outcome, PolicyAssurance, Status
 
 RUNNING_STATUSES = frozenset(
     {Status.PENDING, Status.IN_PROGRESS, Status.AWAITING_INPUT}
@@ -29,6 +29,8 @@ class Freshness:
     VALID = "valid"
     EXPIRING = "expiring"  # valid, but within the warning window of its end
     EXPIRED = "expired"
+    NEEDS_REVIEW = "needs_review"  # the latest result is "attention"
+    FAILED = "failed"  # the latest result is "rejected": not verified
     IN_PROGRESS = "in_progress"  # checks running, nothing completed yet
     NOT_COMPLETED = "not_completed"  # checks ended without a result
     GAP = "gap"  # required, and no provider has checked it
@@ -38,6 +40,8 @@ FRESHNESS_LABELS = {
     Freshness.VALID: "Valid",
     Freshness.EXPIRING: "Expiring soon",
     Freshness.EXPIRED: "Expired",
+    Freshness.NEEDS_REVIEW: "Needs review",
+    Freshness.FAILED: "Failed: not verified",
     Freshness.IN_PROGRESS: "In progress",
     Freshness.NOT_COMPLETED: "Not completed",
     Freshness.GAP: "Gap: never verified",
@@ -133,6 +137,11 @@ def _freshness(
         if latest.status in RUNNING_STATUSES:
             return Freshness.IN_PROGRESS
         return Freshness.NOT_COMPLETED
+    # Only a clear result verifies anything; its age matters only then.
+    if completed.outcome == Outcome.REJECTED:
+        return Freshness.FAILED
+    if completed.outcome != Outcome.CLEAR:
+        return Freshness.NEEDS_REVIEW
     if valid_until is None:
         return Freshness.VALID
     if valid_until < today:
@@ -201,7 +210,7 @@ def client_assurance_get(
         completed_at = getattr(done, "checked_at", None)
         valid_until = (
             _valid_until(kind, done, completed_at, validity)
-            if done is not None
+            if done is not None and done.outcome == Outcome.CLEAR
             else None
         )
         rows.append(

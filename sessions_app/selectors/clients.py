@@ -7,7 +7,14 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 
-from ..models import AuditEvent, Check, Client, ProviderClient, WorkflowSession
+from ..models import (
+    AuditEvent,
+    Check,
+    CheckKind,
+    Client,
+    ProviderClient,
+    WorkflowSession,
+)
 from .checks import check_queryset
 from .sessions import session_list_queryset
 from .sorting import SESSION_QUEUE_ORDERING
@@ -75,6 +82,23 @@ class ClientDetail:
     checks_truncated: bool
     audit_events: list[AuditEvent]
     audit_truncated: bool
+
+    @property
+    def checks_by_kind(self) -> list[tuple[str, list[Check]]]:
+        """The checks grouped by kind (taxonomy order), newest first in each."""
+        groups: dict[str, list[Check]] = {kind: [] for kind in CheckKind.values}
+        for check in sorted(
+            self.checks,
+            key=lambda c: c.provider_created_at or c.session.provider_created_at,
+            reverse=True,
+        ):
+            groups.setdefault(check.kind, []).append(check)
+        labels = dict(CheckKind.choices)
+        return [
+            (str(labels.get(kind, kind)), checks)
+            for kind, checks in groups.items()
+            if checks
+        ]
 
 
 def _bounded(qs: QuerySet, limit: int) -> tuple[list, bool]:

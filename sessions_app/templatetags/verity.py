@@ -287,6 +287,8 @@ FRESHNESS_BADGE_CLASSES = {
     "valid": "badge-ok",
     "expiring": "badge-stale",
     "expired": "badge-failing",
+    "needs_review": "badge-stale",
+    "failed": "badge-failing",
     "gap": "badge-failing",
     "in_progress": "badge-running",
     "not_completed": "badge-disabled",

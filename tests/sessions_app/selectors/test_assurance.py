@@ -74,7 +74,27 @@ def test_the_latest_result_wins_across_providers(person):
     assert screening.latest == newest == screening.completed
     assert screening.completed.connection.kind == "complycube"
     assert screening.completed_at == NOW - dt.timedelta(days=10)
-    assert screening.freshness == Freshness.VALID
+    # A rejected result verifies nothing, however recent.
+    assert screening.freshness == Freshness.FAILED
+    assert screening.valid_until is None
+
+
+@pytest.mark.parametrize(
+    ("outcome", "freshness"),
+    [
+        (Outcome.CLEAR, Freshness.VALID),
+        (Outcome.ATTENTION, Freshness.NEEDS_REVIEW),
+        (Outcome.REJECTED, Freshness.FAILED),
+    ],
+)
+def test_only_a_clear_result_is_valid(person, outcome, freshness):
+    client, sessions = person
+    _check(sessions["onfido"], "document_check", 5, outcome=outcome)
+
+    row = _rows(client)[0][CheckKind.DOCUMENT]
+
+    assert row.freshness == freshness
+    assert (row.valid_until is not None) == (outcome == Outcome.CLEAR)
 
 
 @pytest.mark.parametrize(

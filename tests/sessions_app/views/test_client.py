@@ -72,3 +72,10 @@ def test_client_page_opens_with_what_is_verified_and_the_gaps(viewer_client, set
     assert "Gap: never verified" in matrix
     kinds = [row.kind for row in response.context["assurance"].rows]
     assert kinds == ["document", "liveness", "screening"]
+    # Every check stays reachable below, grouped by kind in taxonomy order.
+    groups = response.context["detail"].checks_by_kind
+    assert [(label, len(checks)) for label, checks in groups] == [
+        ("Document", 1),
+        ("Watchlist / sanctions / PEP screening", 1),
+    ]
+    assert 'scope="rowgroup" colspan="6">Document' in page
