@@ -200,3 +200,31 @@ def test_disabled_pager_links_are_readable_and_radios_never_boxed_in_red(
     assert radios.count() >= 4
     for i in range(radios.count()):
         assert radios.nth(i).evaluate("r => getComputedStyle(r).boxShadow") == "none"
+
+
+# The admin's result table against the box the admin gives it (`div.results`
+# scrolls sideways when the table is wider).
+ADMIN_RESULTS_OVERFLOW_JS = """() => {
+  const box = document.querySelector('#changelist .results');
+  const table = document.querySelector('#result_list');
+  return box && table ? [table.scrollWidth, box.clientWidth] : null;
+}"""
+
+
+@pytest.mark.parametrize("changelist", ["admin-sessions", "admin-audit"])
+def test_admin_changelists_fit_a_1440_px_window(
+    live_server, browser, pages, changelist
+):
+    context = browser.new_context(viewport=VIEWPORTS["desktop"], locale="en-GB")
+    try:
+        page = context.new_page()
+        signed_in(context, live_server, pages.officer)
+        page.goto(live_server.url + pages.admin[changelist])
+        widths = page.evaluate(ADMIN_RESULTS_OVERFLOW_JS)
+        assert widths is not None, "no result list on the page"
+        table_width, box_width = widths
+        assert table_width <= box_width, (
+            f"{changelist}: the result list is {table_width} px in {box_width} px"
+        )
+    finally:
+        context.close()
