@@ -45,6 +45,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from sessions_app import models as m  # noqa: E402
 from sessions_app.normalization import classify_check  # noqa: E402
+from sessions_app.tallies import session_tally_rebuild  # noqa: E402
 
 PROVIDERS = [("onfido", 0.45), ("complycube", 0.35), ("ica", 0.20)]
 STATUS_WEIGHTS = [
@@ -784,6 +785,10 @@ def main() -> None:
         counts = generate(sessions=args.sessions, seed=args.seed)
         t0 = time.perf_counter()
     print(f"  committed in {time.perf_counter() - t0:.1f}s", flush=True)
+    # TRUNCATE emptied the sessions behind the tally's triggers' back.
+    t0 = time.perf_counter()
+    session_tally_rebuild()
+    print(f"  session tally rebuilt in {time.perf_counter() - t0:.1f}s", flush=True)
     statistics_update()
     print(
         json.dumps(

@@ -31,7 +31,16 @@ import time
 
 from bench.harness import banner, django_setup, machine, results_save, table, times
 
-MEASUREMENTS = ("sync", "pace", "queue", "export", "selection", "admin", "audit")
+MEASUREMENTS = (
+    "sync",
+    "pace",
+    "queue",
+    "export",
+    "selection",
+    "admin",
+    "audit",
+    "overview",
+)
 
 
 def env_int(name: str, default: int) -> int:
@@ -58,6 +67,7 @@ def main() -> None:
         audit_chain,
         csv_export,
         ingest,
+        overview,
         review_queue,
         sync_pace,
         sync_selection,
@@ -115,6 +125,8 @@ def main() -> None:
             events=env_int("BENCH_AUDIT_EVENTS", 1_000_000),
             appends=env_int("BENCH_AUDIT_APPENDS", 1000),
         )
+    if "overview" in only:
+        results["overview"] = overview.measure(repeat=env_int("BENCH_REPEAT", 10))
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = targets(results)
     path = results_save(results, name=f"{connection.vendor}-{sessions}")
@@ -233,6 +245,16 @@ def targets(results: dict) -> list[dict]:
             f"admin {page} < {admin_pages_target()} s median",
             f"{median * 1000:.0f} ms ({figures['rows']:,} rows)",
             median < admin_pages_target(),
+        )
+    page = (results.get("overview") or {}).get("page")
+    if page:
+        from bench.overview import TARGET_MS
+
+        add(
+            f"overview < {TARGET_MS:.0f} ms median "
+            f"({results['overview']['sessions']:,} sessions)",
+            f"{page['median'] * 1000:.1f} ms, {results['overview']['queries']} queries",
+            page["median"] * 1000 < TARGET_MS,
         )
     banner("Targets")
     table(

@@ -48,6 +48,7 @@ from .sessions import (
     WorkflowSession,
     needs_attention_q,
 )
+from .tallies import SessionTally
 
 __all__ = [
     "CHAIN_GENESIS_HASH",
@@ -73,6 +74,7 @@ __all__ = [
     "QuarantinedRecord",
     "ReasonCode",
     "Review",
+    "SessionTally",
     "Status",
     "SyncRun",
     "SyncRunState",

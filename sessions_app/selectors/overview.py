@@ -7,13 +7,14 @@ import dataclasses
 import datetime as dt
 from collections import Counter
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ..models import (
     Outcome,
     ProviderConnection,
+    SessionTally,
     Status,
     WorkflowSession,
     needs_attention_q,
@@ -36,18 +37,17 @@ class SessionBreakdown:
 
 
 def session_breakdown() -> SessionBreakdown:
-    """Count sessions by status, outcome and provider: one GROUP BY query, then
-    one for the connections' names.
+    """Count sessions by status, outcome and provider from the session tally
+    (kept by the database as sessions change: models/tallies.py), then name
+    the connections: two small queries, whatever the number of sessions.
 
-    The grouped rows are few (statuses x outcomes x connections), so the
-    marginal counts are summed in Python rather than with three scans.
+    The tally's rows are few (connections x statuses x outcomes x attention),
+    so the marginal counts are summed in Python.
     """
-    # Grouped on the (connection, status, outcome) index alone, so PostgreSQL
-    # answers with an index-only scan; the few connections are named after.
     rows = (
-        WorkflowSession.objects.order_by()
+        SessionTally.objects.exclude(sessions=0)
         .values("connection_id", "status", "outcome")
-        .annotate(n=Count("*"))
+        .annotate(n=Sum("sessions"))
     )
     connections = {
         pk: (slug, name)
@@ -60,6 +60,8 @@ def session_breakdown() -> SessionBreakdown:
     provider: Counter[str] = Counter()
     provider_names: dict[str, str] = {}
     for row in rows:
+        if row["connection_id"] not in connections:
+            continue  # deleted within this transaction: its sessions went too
         slug, name = connections[row["connection_id"]]
         status[row["status"]] += row["n"]
         outcome[row["outcome"]] += row["n"]
@@ -103,29 +105,38 @@ class AttentionSummary:
 def session_attention_summary(*, now: dt.datetime | None = None) -> AttentionSummary:
     """Count sessions needing attention by age since the provider created them.
 
-    One aggregate query. Buckets: younger than a day, one to seven days, older;
-    each bound belongs to the older bucket's right side exactly as the queue's
-    `created_after` (>=) and `created_before` (<) filters draw it, so the
-    overview's links to those buckets list exactly the sessions counted.
+    Three small queries, none over every session that needs attention: the
+    total from the session tally; the last week's two buckets over a short
+    range of the needs-attention index; the oldest, the first entry of that
+    index from its far end. Buckets: younger than a day, one to seven days,
+    older (the total minus the other two); each bound belongs to the older
+    bucket's right side exactly as the queue's `created_after` (>=) and
+    `created_before` (<) filters draw it, so the overview's links to those
+    buckets list exactly the sessions counted.
     """
     now = now or timezone.now()
     day_ago, week_ago = now - dt.timedelta(days=1), now - dt.timedelta(days=7)
     created = "provider_created_at"
-    totals = WorkflowSession.objects.filter(needs_attention_q()).aggregate(
-        total=Count("id"),
-        under_1_day=Count("id", filter=Q(**{f"{created}__gte": day_ago})),
-        days_1_to_7=Count(
-            "id", filter=Q(**{f"{created}__lt": day_ago, f"{created}__gte": week_ago})
-        ),
-        over_7_days=Count("id", filter=Q(**{f"{created}__lt": week_ago})),
-        oldest=Min(created),
+    attention = WorkflowSession.objects.filter(needs_attention_q())
+    total = (
+        SessionTally.objects.filter(needs_attention=True).aggregate(n=Sum("sessions"))[
+            "n"
+        ]
+        or 0
     )
+    recent = attention.filter(**{f"{created}__gte": week_ago}).aggregate(
+        under_1_day=Count("id", filter=Q(**{f"{created}__gte": day_ago})),
+        days_1_to_7=Count("id", filter=Q(**{f"{created}__lt": day_ago})),
+    )
+    # The needs-attention index read from its far end: one row.
+    oldest = attention.order_by(created, "id").values_list(created, flat=True).first()
+    older = total - recent["under_1_day"] - recent["days_1_to_7"]
     return AttentionSummary(
-        total=totals["total"],
-        under_1_day=totals["under_1_day"],
-        days_1_to_7=totals["days_1_to_7"],
-        over_7_days=totals["over_7_days"],
-        oldest_created_at=totals["oldest"],
+        total=total,
+        under_1_day=recent["under_1_day"],
+        days_1_to_7=recent["days_1_to_7"],
+        over_7_days=older,
+        oldest_created_at=oldest,
     )
 
 
