@@ -48,6 +48,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (  # interfaces: what a request, a task or a command enters through
         "sessions_app.views",
         "sessions_app.apis",
+        "sessions_app.apis_retention",
         "sessions_app.api_errors",
         "sessions_app.admin",
         "sessions_app.webhooks",
