@@ -65,6 +65,8 @@ app.conf.update(
     task_routes={name: {"queue": CONTROL_QUEUE} for name in CONTROL_TASKS},
 )
 app.autodiscover_tasks()
+# Task modules beside `sessions_app.tasks` (autodiscovery finds only that one).
+app.conf.include = ["sessions_app.tasks_retention"]
 
 
 @app.on_after_finalize.connect
@@ -103,7 +105,7 @@ def _setup_beat(sender: Celery, **kwargs: object) -> None:
     # retention clock and ask the providers for the deletions still owed.
     sender.add_periodic_task(
         crontab(minute=37, hour=settings.VERITY_RETENTION_HOUR),
-        sender.signature("sessions_app.tasks.retention_sweep_daily"),
+        sender.signature("sessions_app.tasks_retention.retention_sweep_daily"),
         name="verity: erase clients past retention",
     )
 

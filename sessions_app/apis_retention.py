@@ -25,7 +25,7 @@ from .models import Client, ErasureRequest, ProviderErasure
 from .permissions import CanManageRetention
 from .privacy import retention
 from .privacy.selectors import client_retention_get
-from .tasks import provider_erasures_enqueue
+from .tasks_retention import provider_erasures_enqueue
 
 
 class ErasureRequestSerializer(serializers.ModelSerializer):

@@ -53,6 +53,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.admin",
         "sessions_app.webhooks",
         "sessions_app.tasks",
+        "sessions_app.tasks_retention",
         "sessions_app.management",
         "sessions_app.exports",
         "sessions_app.urls",

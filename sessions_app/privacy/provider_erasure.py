@@ -1,7 +1,7 @@
 """Asking a provider to delete one erased identity, and keeping its answer as proof.
 
 `provider_erasure_attempt` makes one attempt (the Celery task
-`tasks.provider_erasure_attempt` retries it with backoff): it calls the
+`tasks_retention.provider_erasure_attempt` retries it with backoff): it calls the
 adapter's `delete_client` outside any transaction (an HTTP call never holds a
 row lock), then records the answer on the `ProviderErasure` (status code,
 when, the provider's request id, attempts) with an AuditEvent. A 404/410

@@ -19,7 +19,7 @@ from ..exceptions import ApplicationError
 from ..models import Client, ErasureRequestState
 from ..privacy import retention
 from ..roles import user_can_manage_retention, user_can_view
-from ..tasks import provider_erasures_enqueue
+from ..tasks_retention import provider_erasures_enqueue
 
 
 class RelationshipEndForm(forms.Form):

@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 
-from sessions_app import tasks
+from sessions_app import tasks_retention as tasks
 from sessions_app.exceptions import ProviderUnavailable
 from sessions_app.models import (
     AuditEvent,
@@ -203,7 +203,7 @@ def test_the_retention_task_runs_daily_on_beat(settings):
             return name
 
     celery_config._setup_beat(Sender())
-    schedule = scheduled["sessions_app.tasks.retention_sweep_daily"]
+    schedule = scheduled["sessions_app.tasks_retention.retention_sweep_daily"]
     assert schedule == crontab(minute=37, hour=2)
 
 
@@ -303,3 +303,15 @@ def test_sync_does_not_rewrite_an_erased_identity_or_its_sessions():
     assert identity.name == ""
     assert "Marguerite" not in str(identity.raw_payload)
     assert WorkflowSession.objects.filter(pk=session.pk).exists()
+
+
+def test_a_worker_registers_the_retention_tasks():
+    """Celery's autodiscovery finds only `sessions_app.tasks`; the app's
+    `include` brings these in, in every worker."""
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    assert {
+        "sessions_app.tasks_retention.retention_sweep_daily",
+        "sessions_app.tasks_retention.provider_erasure_attempt",
+    } <= set(app.tasks)
