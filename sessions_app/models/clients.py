@@ -23,8 +23,10 @@ class Client(TimeStampedModel):
     # records are kept VERITY_RETENTION_YEARS after the relationship ends,
     # unless on legal hold, then erased (`erased_at`).
     relationship_ended_on = models.DateField(null=True, blank=True)
-    legal_hold = models.BooleanField(default=False)
-    legal_hold_reason = models.CharField(max_length=500, blank=True)
+    # Database defaults too: rows written outside the ORM (the bench
+    # generator's COPY) need not name them.
+    legal_hold = models.BooleanField(default=False, db_default=False)
+    legal_hold_reason = models.CharField(max_length=500, blank=True, db_default="")
     erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
