@@ -307,10 +307,13 @@ def test_sync_does_not_rewrite_an_erased_identity_or_its_sessions():
 
 def test_a_worker_registers_the_retention_tasks():
     """Celery's autodiscovery finds only `sessions_app.tasks`; the app's
-    `include` brings these in, in every worker."""
+    `include` names this module, so every worker imports it at start."""
+    import importlib
+
     from config.celery import app
 
-    app.loader.import_default_modules()
+    assert "sessions_app.tasks_retention" in app.conf.include
+    importlib.import_module("sessions_app.tasks_retention")
     assert {
         "sessions_app.tasks_retention.retention_sweep_daily",
         "sessions_app.tasks_retention.provider_erasure_attempt",
