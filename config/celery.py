@@ -65,12 +65,14 @@ app.conf.update(
     task_routes={name: {"queue": CONTROL_QUEUE} for name in CONTROL_TASKS},
 )
 app.autodiscover_tasks()
+# Task modules beside `sessions_app.tasks` (autodiscovery finds only that one).
+app.conf.include = ["sessions_app.tasks_retention"]
 
 
 @app.on_after_finalize.connect
 def _setup_beat(sender: Celery, **kwargs: object) -> None:
     """Schedule the beat ticks: dispatch due provider connections, sweep the
-    webhook outbox; and the daily audit chain verification.
+    webhook outbox; the daily audit chain verification and retention sweep.
 
     Per-connection intervals live in the database (admin-editable); beat only
     ticks. `expires` drops ticks that waited too long so no backlog piles up;
@@ -98,6 +100,13 @@ def _setup_beat(sender: Celery, **kwargs: object) -> None:
         crontab(minute=17, hour=settings.VERITY_AUDIT_VERIFY_HOUR),
         sender.signature("sessions_app.tasks.audit_chain_verify_daily"),
         name="verity: verify the audit trail's hash chain",
+    )
+    # Once a day (VERITY_RETENTION_HOUR, UTC): erase the clients past the
+    # retention clock and ask the providers for the deletions still owed.
+    sender.add_periodic_task(
+        crontab(minute=37, hour=settings.VERITY_RETENTION_HOUR),
+        sender.signature("sessions_app.tasks_retention.retention_sweep_daily"),
+        name="verity: erase clients past retention",
     )
 
 

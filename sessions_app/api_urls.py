@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api_errors, api_index, apis
+from . import api_errors, api_index, apis, apis_retention
 
 urlpatterns = [
     path("v1/", api_index.ApiRootView.as_view(), name="api-root"),
@@ -23,6 +23,16 @@ urlpatterns = [
     path("v1/clients/", apis.ClientListApi.as_view(), name="api-client-list"),
     path(
         "v1/clients/<int:pk>/", apis.ClientDetailApi.as_view(), name="api-client-detail"
+    ),
+    path(
+        "v1/clients/<int:pk>/retention/",
+        apis_retention.ClientRetentionApi.as_view(),
+        name="api-client-retention",
+    ),
+    path(
+        "v1/clients/<int:pk>/erasure-requests/",
+        apis_retention.ClientErasureRequestApi.as_view(),
+        name="api-client-erasure-requests",
     ),
     path("v1/sync-runs/", apis.SyncRunListApi.as_view(), name="api-sync-run-list"),
     path(

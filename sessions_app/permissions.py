@@ -5,7 +5,12 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .roles import user_can_decide, user_can_export, user_can_view
+from .roles import (
+    user_can_decide,
+    user_can_export,
+    user_can_manage_retention,
+    user_can_view,
+)
 
 
 class CanViewSessions(BasePermission):
@@ -27,3 +32,16 @@ class CanExport(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return user_can_export(request.user)
+
+
+class CanManageRetention(BasePermission):
+    """Reading is for viewers; changing retention for reviewers and admins."""
+
+    message = "Only reviewers and admins may change a client's retention."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not user_can_view(request.user):
+            return False
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return user_can_manage_retention(request.user)

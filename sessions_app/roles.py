@@ -1,7 +1,8 @@
 """The four roles of Verity, as Django groups, and the questions views ask of them.
 
 viewer   read everything on the staff pages and the API
-reviewer + record decisions, assign sessions
+reviewer + record decisions, assign sessions, a client's retention (relationship
+           end, legal hold, erasure requests)
 exporter + CSV exports
 admin    + Django admin (all data), provider configuration, users and roles
 """
@@ -27,6 +28,8 @@ READ_MODELS = (
     "webhookdelivery",
     "review",
     "auditevent",
+    "erasurerequest",
+    "providererasure",
 )
 VIEW_PERMS = tuple(f"view_{model}" for model in READ_MODELS)
 DECIDE = "decide_session"
@@ -74,6 +77,11 @@ def user_is_admin(user: Any) -> bool:
         cached = user.groups.filter(name=ADMIN).exists()
         user._verity_is_admin = cached
     return cached
+
+
+def user_can_manage_retention(user: Any) -> bool:
+    """Relationship end, legal hold and erasure requests: reviewers and admins."""
+    return user_can_decide(user) or user_is_admin(user)
 
 
 def roles_ensure(*, using: str = "default", apps: Any = None, **kwargs: Any) -> None:

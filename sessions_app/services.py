@@ -30,6 +30,7 @@ from .models import (
     WorkflowSession,
 )
 from .privacy.audit_chain import chain_append
+from .privacy.audit_personal import audit_object_label, audit_snapshot_personal
 from .roles import user_can_assign, user_can_decide, user_is_admin
 
 # Fields never copied into an audit snapshot: large raw payloads are kept on
@@ -67,7 +68,8 @@ def _json_value(value: Any) -> Any:
 
 
 def model_snapshot(instance: models.Model | None) -> dict[str, Any]:
-    """Return the concrete field values of `instance` as JSON-safe data."""
+    """Return the concrete field values of `instance` as JSON-safe data, a
+    person's name as a fingerprint (privacy/audit_personal.py)."""
     if instance is None:
         return {}
     data: dict[str, Any] = {}
@@ -75,7 +77,7 @@ def model_snapshot(instance: models.Model | None) -> dict[str, Any]:
         if field.name in SNAPSHOT_EXCLUDED:
             continue
         data[field.attname] = _json_value(getattr(instance, field.attname))
-    return data
+    return audit_snapshot_personal(instance, data)
 
 
 def snapshot_diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
@@ -121,7 +123,7 @@ def audit_event_record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-        object_repr = object_repr or str(obj)[:255]
+        object_repr = object_repr or audit_object_label(obj)[:255]
     user = (
         actor
         if actor is not None and getattr(actor, "is_authenticated", False)
@@ -240,7 +242,7 @@ def object_delete_audited(
     if cascade:
         before["cascade"] = cascade
     client = None if isinstance(obj, Client) else client_for_object(obj)
-    object_id, label, text = str(obj.pk), obj._meta.label_lower, str(obj)
+    object_id, label, text = str(obj.pk), obj._meta.label_lower, audit_object_label(obj)
     obj.delete()
     return audit_event_record(
         actor=actor,

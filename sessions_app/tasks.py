@@ -31,6 +31,9 @@ second copy a `skipped` run, and the upserts are idempotent.
   chain and records the finding the /sync/ page shows (`manage.py
   audit_verify` does the same on demand).
 
+- The retention clock's tasks (the daily sweep, the provider deletions) are
+  in `tasks_retention.py`.
+
 `dispatch_due_syncs`, `webhook_deliveries_sweep` and `session_refresh` run on
 the control queue, syncs and the audit verification on the default one
 (config/celery.py).

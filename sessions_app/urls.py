@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from . import exports, views
+from .views import retention
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -13,6 +14,21 @@ urlpatterns = [
     path("sessions/<int:pk>/assign/", views.session_assign, name="session-assign"),
     path("checks/export.csv", exports.checks_csv, name="checks-export"),
     path("clients/<int:pk>/", views.client_detail, name="client-detail"),
+    path(
+        "clients/<int:pk>/relationship-end/",
+        retention.client_relationship_end,
+        name="client-relationship-end",
+    ),
+    path(
+        "clients/<int:pk>/legal-hold/",
+        retention.client_legal_hold,
+        name="client-legal-hold",
+    ),
+    path(
+        "clients/<int:pk>/erasure-requests/",
+        retention.client_erasure_request,
+        name="client-erasure-request",
+    ),
     path("sync/", views.sync_status, name="sync-status"),
     path(
         "sync/connections/<int:pk>/release-lease/",

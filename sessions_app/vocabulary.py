@@ -109,3 +109,35 @@ class ReasonCode(models.TextChoices):
     PROVIDER_ERROR = "provider_error", "Provider error"
     NEEDS_SENIOR_REVIEW = "needs_senior_review", "Needs senior review"
     OTHER = "other", "Other (see comment)"
+
+
+class ProviderErasureOutcome(models.TextChoices):
+    """What came of asking a provider to delete a client (privacy/provider_erasure.py)."""
+
+    PENDING = "pending", "Pending"
+    DELETED = "deleted", "Deleted"
+    # A 404/410: the provider holds nothing under that id any more (deleted
+    # earlier, by Verity or by the provider's own retention): counts as deleted.
+    ALREADY_GONE = "already_gone", "Already gone"
+    # The provider's API cannot delete one person's data: not asked (the
+    # erasure's `response_excerpt` says why).
+    NOT_SUPPORTED = "not_supported", "Not supported by the provider"
+    # Every attempt failed; the daily retention task asks again.
+    FAILED = "failed", "Failed"
+
+
+PROVIDER_ERASURE_DONE = frozenset(
+    {
+        ProviderErasureOutcome.DELETED,
+        ProviderErasureOutcome.ALREADY_GONE,
+        ProviderErasureOutcome.NOT_SUPPORTED,
+    }
+)
+
+
+class ErasureRequestState(models.TextChoices):
+    """A data subject's erasure request (privacy/retention.py)."""
+
+    # The retention clock still runs (GDPR Art. 17(3)(b)): kept until `keep_until`.
+    REFUSED = "refused", "Refused: records must be kept"
+    ERASED = "erased", "Accepted: erased"

@@ -182,3 +182,25 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
     delivery_id = factory.Faker("uuid4")
     event_type = "workflow_run.completed"
     body = "{}"
+
+
+class ErasureRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ErasureRequest
+
+    client = factory.SubFactory(ClientFactory)
+    requested_by = "the data subject, by e-mail"
+    requested_on = factory.LazyFunction(timezone.localdate)
+    verification = "e-mail address on file"
+    state = models.ErasureRequestState.REFUSED
+
+
+class ProviderErasureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ProviderErasure
+
+    provider_client = factory.SubFactory(ProviderClientFactory)
+    connection = factory.SelfAttribute("provider_client.connection")
+    client = factory.SelfAttribute("provider_client.client")
+    external_id = factory.SelfAttribute("provider_client.external_id")
+    requested_at = factory.LazyFunction(timezone.now)

@@ -48,10 +48,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (  # interfaces: what a request, a task or a command enters through
         "sessions_app.views",
         "sessions_app.apis",
+        "sessions_app.apis_retention",
         "sessions_app.api_errors",
         "sessions_app.admin",
         "sessions_app.webhooks",
         "sessions_app.tasks",
+        "sessions_app.tasks_retention",
         "sessions_app.management",
         "sessions_app.exports",
         "sessions_app.urls",

@@ -362,6 +362,17 @@ VERITY_WEBHOOK_SWEEP_BATCH = env.int("VERITY_WEBHOOK_SWEEP_BATCH", default=100)
 # The hour (UTC) at which beat verifies the audit trail's hash chain each day
 # (sessions_app.tasks.audit_chain_verify_daily; docs/data-protection.md).
 VERITY_AUDIT_VERIFY_HOUR = env.int("VERITY_AUDIT_VERIFY_HOUR", default=3)
+# The retention clock (docs/data-protection.md): customer due-diligence records
+# are kept this many years after the relationship ends (UK MLR 2017 reg. 40,
+# FATF R.11: five), then erased by the daily task at VERITY_RETENTION_HOUR
+# (UTC), which also asks the providers to delete; each provider deletion is
+# tried VERITY_PROVIDER_ERASURE_MAX_ATTEMPTS times with backoff, then again
+# by the next day's task.
+VERITY_RETENTION_YEARS = env.int("VERITY_RETENTION_YEARS", default=5)
+VERITY_RETENTION_HOUR = env.int("VERITY_RETENTION_HOUR", default=4)
+VERITY_PROVIDER_ERASURE_MAX_ATTEMPTS = env.int(
+    "VERITY_PROVIDER_ERASURE_MAX_ATTEMPTS", default=6
+)
 
 # VERITY
 # How long one sync call may work before it checkpoints and yields (seconds),

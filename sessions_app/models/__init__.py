@@ -7,7 +7,8 @@ always sit beside the provider's raw word (see `normalization.py`).
 
 One module per concern: `connections` (provider connections and their sync
 runs, quarantine, webhook deliveries), `clients`, `sessions` (sessions, checks,
-policy assurance, tags), `reviews`, `audit`. The vocabulary enumerations live in
+policy assurance, tags), `reviews`, `audit`, `privacy` (erasure requests and
+providers' answers to deletions). The vocabulary enumerations live in
 `sessions_app/vocabulary.py` (no models needed to use them) and are re-exported
 here, so `from sessions_app.models import Status` keeps working. A capability
 package's models are re-exported here too (ApiToken, from `access/tokens/`;
@@ -21,7 +22,9 @@ from ..vocabulary import (
     CheckKind,
     ClientLinkSource,
     Decision,
+    ErasureRequestState,
     Outcome,
+    ProviderErasureOutcome,
     ProviderKind,
     ReasonCode,
     Status,
@@ -38,6 +41,7 @@ from .audit import (
 from .base import ENV_VAR_NAME, TimeStampedModel
 from .clients import Client, ProviderClient
 from .connections import ProviderConnection, QuarantinedRecord, SyncRun, WebhookDelivery
+from .privacy import ErasureRequest, ProviderErasure
 from .reviews import Review
 from .sessions import (
     NEEDS_ATTENTION_OUTCOMES,
@@ -65,11 +69,15 @@ __all__ = [
     "Client",
     "ClientLinkSource",
     "Decision",
+    "ErasureRequest",
+    "ErasureRequestState",
     "ExternalIdentity",
     "Outcome",
     "PolicyAssurance",
     "ProviderClient",
     "ProviderConnection",
+    "ProviderErasure",
+    "ProviderErasureOutcome",
     "ProviderKind",
     "QuarantinedRecord",
     "ReasonCode",

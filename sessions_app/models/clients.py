@@ -19,9 +19,31 @@ class Client(TimeStampedModel):
     # The shared key (Onfido customer_user_id, ComplyCube externalId) that joins
     # provider clients automatically.
     reference = models.CharField(max_length=255, blank=True, db_index=True)
+    # The retention clock (privacy/retention.py; docs/data-protection.md): the
+    # records are kept VERITY_RETENTION_YEARS after the relationship ends,
+    # unless on legal hold, then erased (`erased_at`).
+    relationship_ended_on = models.DateField(null=True, blank=True)
+    # Database defaults too: rows written outside the ORM (the bench
+    # generator's COPY) need not name them.
+    legal_hold = models.BooleanField(default=False, db_default=False)
+    legal_hold_reason = models.CharField(max_length=500, blank=True, db_default="")
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["display_name", "id"]
+        indexes = [
+            # The daily retention sweep: clients whose relationship ended,
+            # not on hold and not erased yet, oldest end first.
+            models.Index(
+                fields=["relationship_ended_on"],
+                condition=models.Q(
+                    relationship_ended_on__isnull=False,
+                    legal_hold=False,
+                    erased_at__isnull=True,
+                ),
+                name="client_retention_due",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["reference"],
@@ -62,6 +84,9 @@ class ProviderClient(TimeStampedModel):
     )
     raw_payload = models.JSONField(default=dict, blank=True)
     payload_hash = models.CharField(max_length=64, blank=True)
+    # Set when its personal data was erased (privacy/erasure.py): the sync
+    # never writes this identity or its sessions again.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["connection", "name"]

@@ -172,6 +172,20 @@ class Page:
     done: bool = False
 
 
+@dataclass(slots=True, frozen=True)
+class DeletionAnswer:
+    """What a provider answered when asked to delete one client (the proof
+    Verity keeps: `ProviderErasure`). Never personal data: a status, the
+    provider's request id, an error type, or why it was not asked."""
+
+    # A `vocabulary.ProviderErasureOutcome` value: deleted, already_gone
+    # (404/410: nothing is held under that id any more), not_supported.
+    outcome: str
+    status_code: int | None = None
+    # The provider's request id (a response header), or why it was not asked.
+    excerpt: str = ""
+
+
 @dataclass(slots=True)
 class Budget:
     """How much work one `iter_pages` call may do before yielding control."""
@@ -257,6 +271,25 @@ class ProviderAdapter(abc.ABC):
 
         `hint` carries what a webhook said (e.g. an ICA project id).
         """
+
+    # Whether `delete_client` asks the provider; when it cannot, why not
+    # (recorded as the erasure's proof, shown on the client page).
+    supports_client_deletion: bool = False
+    client_deletion_note: str = (
+        "Not asked: the provider's API offers no deletion of one client."
+    )
+
+    def delete_client(self, external_id: str) -> DeletionAnswer:
+        """Ask the provider to delete one client (applicant) and what it holds
+        of them: the erasure at the end of the retention clock or on request.
+
+        Idempotent: a 404/410 is `already_gone`. Raises ProviderError on any
+        other failure (the Celery task retries). By default the provider's
+        API cannot do it and is not asked (`client_deletion_note` says why).
+        """
+        return DeletionAnswer(
+            outcome="not_supported", excerpt=self.client_deletion_note
+        )
 
     def refresh_hint(self, stored_payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return the `fetch_session` hint that finds a stored session again,

@@ -45,6 +45,7 @@ from ..exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
+from .base import DeletionAnswer
 from .concurrency import CONCURRENCY_MAX
 from .pacing import (
     PaceLimiter,
@@ -77,6 +78,8 @@ REDACTED = "[redacted]"
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "cookie"}
 )
+# Where providers put the id of a request (the proof of a deletion names it).
+REQUEST_ID_HEADERS = ("X-Request-Id", "X-Request-ID", "X-Amzn-RequestId")
 TRANSIENT_ERRORS = (
     requests.exceptions.ConnectionError,
     requests.exceptions.Timeout,
@@ -178,6 +181,34 @@ class ProviderHTTP:
         """
         return self._request("POST", path, params=params, body=json)
 
+    def delete(self, path: str) -> DeletionAnswer:
+        """DELETE `path` (idempotent, so retried like a GET): `deleted` on a
+        2xx, `already_gone` on 404/410; any other failure is a ProviderError.
+        The answer keeps the status and the provider's request id, never the body."""
+        try:
+            response = self._request("DELETE", path, want_response=True)
+        except ProviderNotFound as exc:
+            return DeletionAnswer(
+                outcome="already_gone",
+                status_code=exc.status,
+                excerpt=f"{exc.error_type or 'not found'}: nothing is held under this id.",
+            )
+        request_id = next(
+            (
+                response.headers[name]
+                for name in REQUEST_ID_HEADERS
+                if response.headers.get(name)
+            ),
+            "",
+        )
+        return DeletionAnswer(
+            outcome="deleted",
+            status_code=response.status_code,
+            excerpt=f"Request id {self.redact(request_id)[:100]}."
+            if request_id
+            else "",
+        )
+
     # Internals -----------------------------------------------------------
 
     def redact(self, text: str) -> str:
@@ -193,6 +224,7 @@ class ProviderHTTP:
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
+        want_response: bool = False,
     ) -> Any:
         url = f"{self.base_url}/{path.lstrip('/')}"
         where = f"{method} {path.split('?')[0]}"
@@ -255,6 +287,8 @@ class ProviderHTTP:
 
             if 200 <= status < 300:
                 self.rate_limiter.succeeded()
+                if want_response:
+                    return response
                 if status == 204:
                     return None
                 try:

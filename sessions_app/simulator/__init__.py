@@ -138,14 +138,16 @@ Control API (no auth; loopback clients only unless --allow-remote-control)
   sessions have none.
 - ``GET /_sim/faults``; ``POST /_sim/faults`` ``{"provider": "all"|name,
   <setting>: value, ...}``; ``POST /_sim/reset`` (back to start-up settings,
-  request log cleared). Settings: rate_limit_burst, rate_limit_probability,
+  request log cleared, deleted clients served again). Settings: rate_limit_burst, rate_limit_probability,
   server_error_burst, server_error_probability, server_error_status,
   delay_seconds, malformed_burst, malformed_probability (session list pages
   only), detail_malformed_burst, detail_malformed_probability (a session by
   id and its sub-resources: tasks, a task, checks, analyses, applicant,
   client, project), detail_malformed_path (a regular expression searched in
   the path under the provider prefix, narrowing the detail fault; null: all),
-  unknown_enum_probability, extra_fields, rate_limit_rps, retry_after_seconds.
+  unknown_enum_probability, extra_fields, rate_limit_rps, retry_after_seconds,
+  delete_error_burst (the next N DELETE requests answer server_error_status:
+  a provider deletion that fails, then succeeds).
 - ``GET /_sim/clock``; ``POST /_sim/clock {"advance": seconds, "speed": x}``.
 - ``GET /_sim/requests``: counts per provider and status, last 500 requests.
 - ``POST /_sim/webhooks {"provider", "target_url", "secret"?, "event"?,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import re
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -62,6 +63,26 @@ class ProviderApi(abc.ABC):
             (method, re.compile(pattern), handler)
             for method, pattern, handler in self.routes
         ]
+        # Clients deleted through the API (DELETE): from then on the client
+        # and everything of theirs answers 404, as at the real provider. The
+        # world itself stays immutable; `reset()` forgets the deletions.
+        self._deleted: set[str] = set()
+        self._deleted_lock = threading.Lock()
+
+    def client_delete(self, client_id: str) -> bool:
+        """Delete a client; False if it was deleted already."""
+        with self._deleted_lock:
+            if client_id in self._deleted:
+                return False
+            self._deleted.add(client_id)
+            return True
+
+    def client_deleted(self, client_id: str) -> bool:
+        return client_id in self._deleted
+
+    def deletions_forget(self) -> None:
+        with self._deleted_lock:
+            self._deleted.clear()
 
     def handle(self, request: SimRequest, view: View) -> SimResponse:
         """Route an authenticated request to its handler."""

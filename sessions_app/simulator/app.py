@@ -140,6 +140,11 @@ class Simulator:
             response = api.too_many_requests(decision.retry_after)
         elif decision.server_error:
             response = api.server_error(decision.server_error)
+        elif request.method == "DELETE" and (
+            failure := self.faults.take_delete_error(provider)
+        ):
+            response = api.server_error(failure)
+            fault = "delete_error_burst"
         else:
             view = self.view(provider)
             response = api.authenticate(request) or api.handle(request, view)
@@ -193,8 +198,11 @@ class Simulator:
             }
 
     def reset(self) -> None:
-        """Faults and rate limits back to the start-up settings; request log cleared."""
+        """Faults and rate limits back to the start-up settings; request log
+        cleared; deleted clients served again."""
         self.faults.reset()
+        for api in self.apis.values():
+            api.deletions_forget()
         with self._log_lock:
             self._recent.clear()
             self._counts.clear()

@@ -50,6 +50,9 @@ class FaultSettings:
     unknown_enum_probability: float = 0.0
     # Add an unexpected field to every object served.
     extra_fields: bool = False
+    # 5xx (server_error_status) for the next N DELETE requests only (a
+    # provider deletion that fails, then succeeds once the burst is spent).
+    delete_error_burst: int = 0
     # Steady rate limit in requests per second (None: unlimited).
     rate_limit_rps: float | None = None
     # Retry-After on 429s (None: no header).
@@ -139,6 +142,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "detail_malformed_probability": _probability,
     "detail_malformed_path": _optional(_pattern),
     "unknown_enum_probability": _probability,
+    "delete_error_burst": _count,
     "extra_fields": _flag,
     "rate_limit_rps": _optional(_rps),
     "retry_after_seconds": _optional(_count),
@@ -316,6 +320,16 @@ class FaultBoard:
                     self._settings[provider], self._random[provider], "malformed"
                 )
             )
+
+    def take_delete_error(self, provider: str) -> int | None:
+        """The 5xx status this DELETE should fail with while `delete_error_burst`
+        lasts (one is used up), else None."""
+        with self._lock:
+            settings = self._settings[provider]
+            if settings.delete_error_burst <= 0:
+                return None
+            settings.delete_error_burst -= 1
+            return settings.server_error_status
 
     def take_detail_malformed(self, provider: str, path: str) -> bool:
         """Whether this detail reply (at `path`, under the provider prefix) should be truncated.

@@ -108,14 +108,20 @@ def last_wins(items: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
 
 
 def provider_clients_upsert(
-    *, connection: ProviderConnection, clients: list[ClientRecord]
+    *,
+    connection: ProviderConnection,
+    clients: list[ClientRecord],
+    erased: set[str] | None = None,
 ) -> dict[str, int]:
     """Upsert provider clients (unchanged ones untouched), link them by reference.
 
     Return {external_id: ProviderClient.id}. Admin-made links are never changed;
     an automatic link follows a changed external reference. An incomplete
     client record (its provider record could not be fetched) creates a missing
-    client but never overwrites a stored one.
+    client but never overwrites a stored one. An erased one (its personal data
+    erased at the end of retention or on request, privacy/erasure.py) is never
+    written again: its external id is added to `erased`, and the caller leaves
+    its sessions as they are.
     """
     clients = last_wins(
         (c for c in clients if c.external_id), key=lambda c: text(c.external_id, ID_MAX)
@@ -137,6 +143,10 @@ def provider_clients_upsert(
         name = text(record.name, NAME_MAX)
         reference = text(record.external_reference, NAME_MAX)
         current = existing.get(external_id)
+        if current is not None and current.erased_at is not None:
+            if erased is not None:
+                erased.add(external_id)
+            continue
         if current is not None and record.incomplete:
             # Only what the session said about its client: keep the full copy.
             continue

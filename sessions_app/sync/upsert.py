@@ -390,10 +390,27 @@ def session_upsert_batch(
         )
 
     if changed:
+        erased_clients: set[str] = set()
         client_ids = provider_clients_upsert(
             connection=connection,
             clients=[r.client for r, _ in changed if r.client is not None],
+            erased=erased_clients,
         )
+        if erased_clients:
+            # The sessions of an erased identity keep no personal data: a
+            # provider that still serves them (its deletion pending) does not
+            # write it back. Seen, counted unchanged, not rewritten.
+            held = {
+                record.external_id
+                for record, _ in changed
+                if record.client
+                and text(record.client.external_id, ID_MAX) in erased_clients
+            }
+            for external_id in held & existing.keys():
+                result.session_ids[external_id] = existing[external_id].pk
+            result.unchanged += len(held)
+            changed = [pair for pair in changed if pair[0].external_id not in held]
+    if changed:
         rows = [
             _session_row(
                 connection=connection,

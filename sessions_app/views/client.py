@@ -10,6 +10,8 @@ from django.views.decorators.http import require_safe
 
 from .. import selectors
 from ..models import Client
+from ..privacy.selectors import client_retention_get
+from ..roles import user_can_manage_retention
 from .access import viewer_required
 from .audit_history import audit_rows
 from .rendering import render_page
@@ -44,6 +46,10 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 sessions={s.pk: s.external_id for s in detail.sessions},
                 clients={client.pk: str(client)},
             ),
+            "retention": client_retention_get(
+                client=client, today=timezone.localdate()
+            ),
+            "can_manage_retention": user_can_manage_retention(request.user),
             "limit": CLIENT_PAGE_LIMIT,
             "queue_url": f"{reverse('session-list')}?client={detail.client.pk}",
             "checks_export_url": f"{reverse('checks-export')}?client={detail.client.pk}",

@@ -9,11 +9,20 @@ a very long name), and returns every page's path by name.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from django.conf import settings
 from django.test import Client as DjangoClient
 
-from sessions_app.models import ProviderKind, TagKind, WorkflowSession
+from sessions_app.models import (
+    ErasureRequest,
+    ErasureRequestState,
+    ProviderErasure,
+    ProviderErasureOutcome,
+    ProviderKind,
+    TagKind,
+    WorkflowSession,
+)
 from tests.factories import (
     ClientFactory,
     ProviderClientFactory,
@@ -77,6 +86,8 @@ def desk_pages_create() -> DeskPages:
     )
     stranger = UserFactory(username="no-roles-yet", roles=[])
 
+    held, erased = _retention_clients(data, officer)
+
     def first_of(kind: str) -> int:
         return next(s.pk for s in data.sessions if s.connection.kind == kind)
 
@@ -95,6 +106,8 @@ def desk_pages_create() -> DeskPages:
         "session-ica-long": f"/sessions/{long_session.pk}/",
         "client": f"/clients/{data.clients[0].pk}/",
         "client-long": f"/clients/{client.pk}/",
+        "client-retention-held": f"/clients/{held.pk}/",
+        "client-erased": f"/clients/{erased.pk}/",
         "sync": "/sync/",
         "not-found": "/sessions/999999999/",
     }
@@ -113,6 +126,62 @@ def desk_pages_create() -> DeskPages:
         officer=officer,
         stranger=stranger,
     )
+
+
+def _retention_clients(data, officer) -> tuple[object, object]:
+    """A client on legal hold with a refused erasure request, and an erased
+    client whose providers answered (deleted, failed, not asked)."""
+    held = ClientFactory(
+        relationship_ended_on=dt.date(2024, 3, 31),
+        legal_hold=True,
+        legal_hold_reason=(
+            "Production order from the National Crime Agency, reference "
+            "NCA/2026/0007781-B, until the investigation closes"
+        ),
+    )
+    ErasureRequest.objects.create(
+        client=held,
+        requested_by="the data subject, by e-mail to the data protection officer",
+        requested_on=dt.date(2026, 5, 2),
+        verification="matched e-mail address and date of birth held on file",
+        entered_by=officer,
+        state=ErasureRequestState.REFUSED,
+        keep_until=dt.date(2029, 3, 31),
+        state_reason="On legal hold: production order. GDPR Art. 17(3)(b).",
+    )
+    erased = ClientFactory(
+        display_name="", reference="", relationship_ended_on=dt.date(2019, 1, 31)
+    )
+    erased.erased_at = dt.datetime(2026, 2, 1, 4, 37, tzinfo=dt.UTC)
+    erased.save()
+    outcomes = (
+        (ProviderErasureOutcome.DELETED, 204, "Request id 7f3c2a9e-41b8-4d0c-9a77."),
+        (ProviderErasureOutcome.FAILED, 503, ""),
+        (
+            ProviderErasureOutcome.NOT_SUPPORTED,
+            None,
+            "Not asked: ICA's API cannot "
+            "delete a workflow session, an analysis or a project.",
+        ),
+    )
+    for connection, (outcome, status, excerpt) in zip(
+        data.connections, outcomes, strict=False
+    ):
+        ProviderErasure.objects.create(
+            connection=connection,
+            client=erased,
+            external_id=f"{connection.kind}-applicant-5c1d9a77-0b3e-4f7a-a1c2-000000000042",
+            requested_at=erased.erased_at,
+            answered_at=erased.erased_at if status != 503 else None,
+            status_code=status,
+            outcome=outcome,
+            attempts=6 if status == 503 else 1,
+            response_excerpt=excerpt,
+            last_error="HTTP 503 Service Unavailable (DELETE /applicants/...)"
+            if status == 503
+            else "",
+        )
+    return held, erased
 
 
 def signed_in(context, live_server, user) -> None:

@@ -7,10 +7,12 @@ from django.db import IntegrityError, transaction
 from sessions_app.models import (
     Check,
     Client,
+    ErasureRequest,
     Outcome,
     PolicyAssurance,
     ProviderClient,
     ProviderConnection,
+    ProviderErasure,
     Review,
     Status,
     SyncRun,
@@ -22,9 +24,11 @@ from sessions_app.models import (
 from tests.factories import (
     CheckFactory,
     ClientFactory,
+    ErasureRequestFactory,
     PolicyAssuranceFactory,
     ProviderClientFactory,
     ProviderConnectionFactory,
+    ProviderErasureFactory,
     ReviewFactory,
     SyncRunFactory,
     TagFactory,
@@ -116,6 +120,8 @@ def test_deleting_a_session_deletes_its_checks_but_a_connection_is_protected():
 
 FACTORIES = {
     Check: CheckFactory,
+    ErasureRequest: ErasureRequestFactory,
+    ProviderErasure: ProviderErasureFactory,
     PolicyAssurance: PolicyAssuranceFactory,
     ProviderClient: ProviderClientFactory,
     ProviderConnection: ProviderConnectionFactory,

@@ -39,13 +39,20 @@ from ...exceptions import ProviderNotFound, ProviderResponseInvalid
 from ...sync.values import format_timestamp, parse_timestamp
 from ..base import (
     Budget,
+    DeletionAnswer,
     KnownVersions,
     Page,
     ProviderAdapter,
     SessionRecord,
     no_known_versions,
 )
-from ..common import builds_or_quarantine, int_option, page_of_items, read_pool_of
+from ..common import (
+    builds_or_quarantine,
+    int_option,
+    page_of_items,
+    path_id,
+    read_pool_of,
+)
 from ..walker import ListingWalk, PhaseWalk, item_id, now_utc, resumable, retry_ids_of
 from .cursor import ComplyCubePass
 from .http import complycube_http
@@ -59,6 +66,13 @@ class ComplyCubeAdapter(ProviderAdapter):
 
     kind = KIND
     http_factory = staticmethod(complycube_http)
+    supports_client_deletion = True
+
+    def delete_client(self, external_id: str) -> DeletionAnswer:
+        """`DELETE /clients/{id}` (204): ComplyCube deletes the client with its
+        documents, checks and sessions; a 404/410 means it holds nothing under
+        that id any more."""
+        return self.http.delete(f"/clients/{path_id(external_id)}")
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)

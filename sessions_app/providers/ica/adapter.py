@@ -78,6 +78,16 @@ class IcaAdapter(ProviderAdapter):
 
     kind = KIND
     http_factory = staticmethod(ica_http)
+    # ICA's API (spec v2.40) has no DELETE for a workflow session, an
+    # analysis or a project (a project can only be hidden, which deletes
+    # nothing), and a project holds the runs of many people: Verity cannot ask
+    # it to delete one person's data (docs/providers/ica.md).
+    supports_client_deletion = False
+    client_deletion_note = (
+        "Not asked: ICA's API cannot delete a workflow session, an analysis "
+        "or a project (a project can only be hidden), and a project holds "
+        "many people's runs. Delete in ICA by hand if its data must go."
+    )
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.project_ids = list_option(options, "project_ids")

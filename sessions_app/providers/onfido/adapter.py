@@ -46,6 +46,7 @@ from ...normalization import SESSION_STATUS, in_rotation
 from ...sync.values import RAW_WORD_MAX, format_timestamp, parse_timestamp, text
 from ..base import (
     Budget,
+    DeletionAnswer,
     KnownVersions,
     Page,
     ProviderAdapter,
@@ -101,6 +102,13 @@ class OnfidoAdapter(ProviderAdapter):
 
     kind = KIND
     http_factory = staticmethod(onfido_http)
+    supports_client_deletion = True
+
+    def delete_client(self, external_id: str) -> DeletionAnswer:
+        """`DELETE /applicants/{id}` (204): Onfido deletes the applicant and
+        what it holds of them (documents, photos, checks, reports, runs); a
+        404/410 means it holds nothing under that id any more."""
+        return self.http.delete(f"/applicants/{path_id(external_id)}")
 
     def configure(self, options: Mapping[str, Any]) -> None:
         problem = region_problem(self.config.base_url, options.get("region"))

@@ -3,7 +3,8 @@
 Served under `/complycube/v1`: `GET /workflowSessions` (envelope `page,
 pageSize, totalItems, pages, items`; items are summaries), `GET
 /workflowSessions/{id}` (the full object), `GET /checks/{id}`,
-`GET /clients/{id}`.
+`GET /clients/{id}`, `DELETE /clients/{id}` (204; the client, its sessions
+and checks answer 404 from then on, as once ComplyCube has deleted them).
 
 ComplyCube publishes no spec, so the undocumented nested objects have shapes of
 the simulator's choosing (store them raw, parse tolerantly):
@@ -72,6 +73,7 @@ class ComplyCubeApi(ProviderApi):
         ("GET", r"/workflowSessions/(?P<session_id>[^/]+)", "get_session"),
         ("GET", r"/checks/(?P<check_id>[^/]+)", "get_check"),
         ("GET", r"/clients/(?P<client_id>[^/]+)", "get_client"),
+        ("DELETE", r"/clients/(?P<client_id>[^/]+)", "delete_client"),
     )
 
     # --- protocol ---------------------------------------------------------
@@ -94,6 +96,8 @@ class ComplyCubeApi(ProviderApi):
     # --- rendering --------------------------------------------------------
 
     def session_status(self, session: CCSession, view: View) -> tuple[str, int] | None:
+        if self.client_deleted(session.client.id):
+            return None
         return served_status(
             session, view, salt="complycube-session", unknown_word=UNKNOWN_STATUS
         )
@@ -310,7 +314,7 @@ class ComplyCubeApi(ProviderApi):
         self, request: SimRequest, view: View, session_id: str
     ) -> SimResponse:
         session = visible(self.world.complycube.session_by_id, session_id, view)
-        if session is None:
+        if session is None or self.client_deleted(session.client.id):
             return self.error(
                 404, "resource_not_found", f"Invalid workflow session id '{session_id}'"
             )
@@ -318,7 +322,11 @@ class ComplyCubeApi(ProviderApi):
 
     def get_check(self, request: SimRequest, view: View, check_id: str) -> SimResponse:
         check = self.world.complycube.check_by_id.get(check_id)
-        if check is None or check.timeline.created > view.t:
+        if (
+            check is None
+            or check.timeline.created > view.t
+            or self.client_deleted(check.client.id)
+        ):
             return self.error(
                 404, "resource_not_found", f"Invalid check id '{check_id}'"
             )
@@ -327,11 +335,9 @@ class ComplyCubeApi(ProviderApi):
     def get_client(
         self, request: SimRequest, view: View, client_id: str
     ) -> SimResponse:
-        client = self.world.complycube.client_by_id.get(client_id)
-        if client is None or client.created > view.t:
-            return self.error(
-                404, "resource_not_found", f"Invalid client id '{client_id}'"
-            )
+        client = self._visible_client(client_id, view)
+        if client is None:
+            return self._client_not_found(client_id)
         person = client.person
         data: dict[str, Any] = {
             "id": client.id,
@@ -352,6 +358,24 @@ class ComplyCubeApi(ProviderApi):
         if client.external_id:
             data["externalId"] = client.external_id
         return SimResponse(200, data, detail=True)
+
+    def _visible_client(self, client_id: str, view: View) -> Any:
+        client = self.world.complycube.client_by_id.get(client_id)
+        if client is None or client.created > view.t or self.client_deleted(client_id):
+            return None
+        return client
+
+    def _client_not_found(self, client_id: str) -> SimResponse:
+        return self.error(404, "resource_not_found", f"Invalid client id '{client_id}'")
+
+    def delete_client(
+        self, request: SimRequest, view: View, client_id: str
+    ) -> SimResponse:
+        """204, and the client with its sessions and checks is gone; 404 if it is not there."""
+        if self._visible_client(client_id, view) is None:
+            return self._client_not_found(client_id)
+        self.client_delete(client_id)
+        return SimResponse(204, None)
 
     # --- ground truth -----------------------------------------------------
 

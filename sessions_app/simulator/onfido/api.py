@@ -3,7 +3,8 @@
 Served under `/onfido/v3.6`: `GET /workflow_runs` (a bare JSON array, 20 runs a
 page, an empty array after the last page), `GET /workflow_runs/{id}`,
 `GET /workflow_runs/{id}/tasks`, `GET /workflow_runs/{id}/tasks/{task_id}`,
-`GET /applicants/{id}`.
+`GET /applicants/{id}`, `DELETE /applicants/{id}` (204; the applicant and
+its runs answer 404 from then on, as once Onfido has deleted them).
 
 Choices where Onfido documents nothing: `sort` orders by `created_at` (then
 id); `created_at_gt=D` keeps runs created on a later UTC day than D and
@@ -54,6 +55,7 @@ class OnfidoApi(ProviderApi):
             "get_task",
         ),
         ("GET", r"/applicants/(?P<applicant_id>[^/]+)", "get_applicant"),
+        ("DELETE", r"/applicants/(?P<applicant_id>[^/]+)", "delete_applicant"),
     )
 
     # --- protocol ---------------------------------------------------------
@@ -82,7 +84,10 @@ class OnfidoApi(ProviderApi):
     # --- rendering --------------------------------------------------------
 
     def session_status(self, run: OnfidoRun, view: View) -> tuple[str, int] | None:
-        """The served status word and since when (None while the run does not exist)."""
+        """The served status word and since when (None while the run does not
+        exist, or once its applicant is deleted)."""
+        if self.client_deleted(run.applicant.id):
+            return None
         return served_status(run, view, salt="onfido-run", unknown_word=UNKNOWN_STATUS)
 
     def run_json(self, run: OnfidoRun, view: View) -> dict[str, Any]:
@@ -159,7 +164,10 @@ class OnfidoApi(ProviderApi):
     # --- handlers ---------------------------------------------------------
 
     def _visible_run(self, run_id: str, view: View) -> OnfidoRun | None:
-        return visible(self.world.onfido.session_by_id, run_id, view)
+        run = visible(self.world.onfido.session_by_id, run_id, view)
+        if run is None or self.client_deleted(run.applicant.id):
+            return None
+        return run
 
     def _run_not_found(self, run_id: str) -> SimResponse:
         return self.error(
@@ -260,11 +268,9 @@ class OnfidoApi(ProviderApi):
     def get_applicant(
         self, request: SimRequest, view: View, applicant_id: str
     ) -> SimResponse:
-        applicant = self.world.onfido.client_by_id.get(applicant_id)
-        if applicant is None or applicant.created > view.t:
-            return self.error(
-                404, "resource_not_found", f"Applicant {applicant_id} was not found."
-            )
+        applicant = self._visible_applicant(applicant_id, view)
+        if applicant is None:
+            return self._applicant_not_found(applicant_id)
         person = applicant.person
         return SimResponse(
             200,
@@ -289,6 +295,30 @@ class OnfidoApi(ProviderApi):
             },
             detail=True,
         )
+
+    def _visible_applicant(self, applicant_id: str, view: View) -> Any:
+        applicant = self.world.onfido.client_by_id.get(applicant_id)
+        if (
+            applicant is None
+            or applicant.created > view.t
+            or self.client_deleted(applicant_id)
+        ):
+            return None
+        return applicant
+
+    def _applicant_not_found(self, applicant_id: str) -> SimResponse:
+        return self.error(
+            404, "resource_not_found", f"Applicant {applicant_id} was not found."
+        )
+
+    def delete_applicant(
+        self, request: SimRequest, view: View, applicant_id: str
+    ) -> SimResponse:
+        """204, and the applicant with its runs is gone; 404 if it is not there."""
+        if self._visible_applicant(applicant_id, view) is None:
+            return self._applicant_not_found(applicant_id)
+        self.client_delete(applicant_id)
+        return SimResponse(204, None)
 
     # --- ground truth -----------------------------------------------------
 
