@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 
 from .filters import ASSIGNED_TO_ME, OUTCOME_CHOICES, UNASSIGNED
-from .models import Decision, ReasonCode, Status
+from .models import Decision, ReasonCode, ReasonKind, Status
 from .selectors.sorting import SESSION_DEFAULT_SORT, SESSION_SORT_VALUES
 from .services import REVIEW_COMMENT_MAX_LENGTH
 
@@ -56,6 +56,7 @@ class QueueFilterForm(forms.Form):
     provider = forms.ChoiceField(required=False, label="Provider")
     status = forms.ChoiceField(required=False, label="Status")
     outcome = forms.ChoiceField(required=False, label="Outcome")
+    reason = forms.ChoiceField(required=False, label="Reason")
     q = forms.CharField(
         required=False,
         label="Search",
@@ -103,6 +104,9 @@ class QueueFilterForm(forms.Form):
         )
         self.fields["outcome"].choices = _with_current(
             any_choice + list(OUTCOME_CHOICES), data.get("outcome")
+        )
+        self.fields["reason"].choices = _with_current(
+            any_choice + list(ReasonKind.choices), data.get("reason")
         )
         # The filter matches "me" and "none" in any case; a bookmarked "ME"
         # selects the offered option rather than a duplicate.

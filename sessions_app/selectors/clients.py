@@ -7,7 +7,14 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 
-from ..models import AuditEvent, Check, Client, ProviderClient, WorkflowSession
+from ..models import (
+    AuditEvent,
+    Check,
+    Client,
+    ProviderClient,
+    SessionReason,
+    WorkflowSession,
+)
 from .checks import check_queryset
 from .sessions import session_list_queryset
 from .sorting import SESSION_QUEUE_ORDERING
@@ -86,12 +93,20 @@ def client_detail_get(*, pk: int, limit: int = 200) -> ClientDetail:
     """Return a client, its provider identities, and its newest sessions, checks
     and audit events (at most `limit` of each; the flags say whether more exist).
 
-    Raise Client.DoesNotExist when there is no such client. Six queries.
+    Each session carries its reasons as `reason_list`. Raise
+    Client.DoesNotExist when there is no such client. Seven queries.
     """
     client = Client.objects.get(pk=pk)
     sessions, sessions_truncated = _bounded(
         session_list_queryset()
         .filter(provider_client__client_id=client.pk)
+        .prefetch_related(
+            Prefetch(
+                "reason_rows",
+                queryset=SessionReason.objects.order_by("position", "id"),
+                to_attr="reason_list",
+            )
+        )
         .order_by("-provider_created_at", "-id"),
         limit,
     )

@@ -39,6 +39,7 @@ from ..common import (
 from ..concurrency import FetchOnce
 from ..http import ProviderHTTP
 from .http import MAX_SMALL_LIST_PAGES, next_page_token, paged_envelope
+from .reasons import reason_words
 
 KIND = "ica"
 
@@ -73,6 +74,7 @@ class SessionReader:
         started = parse_timestamp(item.get("startDate"))
         ended = parse_timestamp(item.get("endDate"))
         moments = [moment for moment in (created, started, ended) if moment]
+        raw = {"session": item, "analyses": analyses, "project_id": project_id}
         return SessionRecord(
             external_id=ident,
             raw_status=raw_status,
@@ -82,6 +84,7 @@ class SessionReader:
             workflow_id=text(workflow.get("id"), limit=ID_MAX),
             workflow_name=text(workflow.get("code"), limit=NAME_MAX),
             summary=text(item.get("summary")),
+            reasons=reason_words(raw, ()),
             created_at=created,
             # Sessions have no timeModified: the latest moment known stands in.
             updated_at=max(moments) if moments else None,
@@ -96,7 +99,7 @@ class SessionReader:
             source_version="" if missing else payload_hash(item),
             missing=missing,
             unknown_values=list(dict.fromkeys(unknown)),
-            raw={"session": item, "analyses": analyses, "project_id": project_id},
+            raw=raw,
         )
 
     def _analyses(
