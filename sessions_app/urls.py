@@ -13,6 +13,21 @@ urlpatterns = [
     path("sessions/<int:pk>/assign/", views.session_assign, name="session-assign"),
     path("checks/export.csv", exports.checks_csv, name="checks-export"),
     path("clients/<int:pk>/", views.client_detail, name="client-detail"),
+    path(
+        "clients/<int:pk>/identities/search",
+        views.client_identities_search,
+        name="client-identities-search",
+    ),
+    path(
+        "clients/<int:pk>/identities/link/",
+        views.client_identity_link,
+        name="client-identity-link",
+    ),
+    path(
+        "clients/<int:pk>/identities/<int:identity>/unlink/",
+        views.client_identity_unlink,
+        name="client-identity-unlink",
+    ),
     path("sync/", views.sync_status, name="sync-status"),
     path(
         "sync/connections/<int:pk>/release-lease/",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from ..models import (
     AuditEvent,
     Check,
     Client,
     ProviderClient,
+    ProviderConnection,
     SessionReason,
     WorkflowSession,
 )
@@ -142,4 +143,40 @@ def client_detail_get(*, pk: int, limit: int = 200) -> ClientDetail:
         checks_truncated=checks_truncated,
         audit_events=events,
         audit_truncated=audit_truncated,
+    )
+
+
+# How many identities the link search offers at most.
+IDENTITY_SEARCH_LIMIT = 20
+IDENTITY_SEARCH_MIN_LENGTH = 2
+
+
+def provider_clients_search(
+    *, term: str, client_id: int, limit: int = IDENTITY_SEARCH_LIMIT
+) -> list[ProviderClient]:
+    """Provider identities a reviewer may link to client `client_id`: those
+    unlinked or linked to another client whose name contains `term`, or whose
+    provider id or external reference is exactly `term`; unlinked first, then
+    by name (at most `limit`; none for a term shorter than
+    IDENTITY_SEARCH_MIN_LENGTH).
+
+    One query. The name branch uses the trigram index on the name
+    (migration 0003) on PostgreSQL; `connection_id IN (...)` lets the
+    (connection, external_id) unique index answer the exact id.
+    """
+    value = term.strip()
+    if len(value) < IDENTITY_SEARCH_MIN_LENGTH:
+        return []
+    connections = ProviderConnection.objects.values("pk")
+    matching = (
+        Q(name__icontains=value)
+        | Q(connection_id__in=connections, external_id=value)
+        | Q(external_reference=value)
+    )
+    return list(
+        ProviderClient.objects.filter(matching)
+        .exclude(client_id=client_id)
+        .select_related("connection", "client")
+        .defer("raw_payload")
+        .order_by(F("client_id").asc(nulls_first=True), "name", "id")[:limit]
     )

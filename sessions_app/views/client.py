@@ -9,9 +9,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from .. import selectors
+from ..forms import IdentityLinkForm, IdentityUnlinkForm
 from ..models import Client
+from ..roles import user_can_link_identities
+from ..selectors.clients import IDENTITY_SEARCH_MIN_LENGTH, provider_clients_search
 from .access import viewer_required
 from .audit_history import audit_rows
+from .identities import SEARCH_PARAM
 from .rendering import render_page
 
 CLIENT_PAGE_LIMIT = 200
@@ -26,6 +30,10 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Client.DoesNotExist as exc:
         raise Http404("No such client.") from exc
     client = detail.client
+    can_link = user_can_link_identities(request.user)
+    # The link search without script: `?identity_q=` lists what the
+    # search-as-you-type endpoint would (reviewers and admins only).
+    identity_term = request.GET.get(SEARCH_PARAM, "").strip() if can_link else ""
     return render_page(
         request,
         "sessions_app/client_detail.html",
@@ -45,6 +53,17 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 clients={client.pk: str(client)},
             ),
             "limit": CLIENT_PAGE_LIMIT,
+            "can_link": can_link,
+            "identity_param": SEARCH_PARAM,
+            "identity_term": identity_term,
+            "identity_min_length": IDENTITY_SEARCH_MIN_LENGTH,
+            "identity_results": provider_clients_search(
+                term=identity_term, client_id=client.pk
+            )
+            if identity_term
+            else [],
+            "link_form": IdentityLinkForm() if can_link else None,
+            "unlink_form": IdentityUnlinkForm() if can_link else None,
             "queue_url": f"{reverse('session-list')}?client={detail.client.pk}",
             "checks_export_url": f"{reverse('checks-export')}?client={detail.client.pk}",
         },
