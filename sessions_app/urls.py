@@ -12,6 +12,16 @@ urlpatterns = [
     path("sessions/<int:pk>/decide/", views.session_decide, name="session-decide"),
     path("sessions/<int:pk>/assign/", views.session_assign, name="session-assign"),
     path("checks/export.csv", exports.checks_csv, name="checks-export"),
+    path(
+        "sessions/<int:pk>/evidence.pdf",
+        exports.session_evidence_pdf,
+        name="session-evidence",
+    ),
+    path(
+        "clients/<int:pk>/evidence.pdf",
+        exports.client_evidence_pdf,
+        name="client-evidence",
+    ),
     path("clients/<int:pk>/", views.client_detail, name="client-detail"),
     path(
         "clients/<int:pk>/identities/search",
