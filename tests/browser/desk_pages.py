@@ -95,6 +95,9 @@ def desk_pages_create() -> DeskPages:
         "session-ica-long": f"/sessions/{long_session.pk}/",
         "client": f"/clients/{data.clients[0].pk}/",
         "client-long": f"/clients/{client.pk}/",
+        # The identity link search, listed without script (issue 18).
+        "client-identity-search": f"/clients/{data.clients[0].pk}/?identity_q=Client",
+        "queue-reason": "/sessions/?reason=document_rejected,pep_match",
         "sync": "/sync/",
         "not-found": "/sessions/999999999/",
     }

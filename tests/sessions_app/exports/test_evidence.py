@@ -161,7 +161,9 @@ def test_anonymous_users_are_sent_to_sign_in(client, client_with_history):
 
 
 def test_a_missing_client_or_session_is_404(exporter_client):
-    assert exporter_client.get(reverse("client-evidence", args=[999])).status_code == 404
+    assert (
+        exporter_client.get(reverse("client-evidence", args=[999])).status_code == 404
+    )
     assert (
         exporter_client.get(reverse("session-evidence", args=[999])).status_code == 404
     )
