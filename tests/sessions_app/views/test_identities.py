@@ -176,3 +176,23 @@ def test_a_manual_unlink_and_link_survive_the_sync(monkeypatch, reviewer):
     app2.refresh_from_db()
     assert app1.client_id is None
     assert app2.client_id == cust1.pk
+
+
+def test_the_service_refuses_no_reason_and_other_roles(
+    people, reviewer, viewer, exporter
+):
+    from sessions_app import services
+    from sessions_app.exceptions import ApplicationError
+
+    client, _, stray, _ = people
+    with pytest.raises(ApplicationError, match="why"):
+        services.provider_client_link(
+            provider_client=stray, client=client, actor=reviewer, reason="   "
+        )
+    for actor in (viewer, exporter):
+        with pytest.raises(ApplicationError, match="reviewers and admins"):
+            services.provider_client_link(
+                provider_client=stray, client=client, actor=actor, reason="x"
+            )
+    stray.refresh_from_db()
+    assert stray.client_id is None
