@@ -34,7 +34,11 @@ for c in python3 python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 
 endef
 BASE_PYTHON = $(shell $(FIND_PYTHON))
 
-.PHONY: help run test test-postgres mutate lint check-python bench clean
+# WeasyPrint's system libraries (the evidence-pack PDFs), from Debian 12's
+# packages (WeasyPrint's installation docs) and the font the packs name.
+WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
+.PHONY: help run test test-postgres mutate lint check-python system-packages bench clean
 
 help:
 	@echo "make run    create .venv, install, migrate, start simulator + worker + server, sync"
@@ -49,7 +53,20 @@ check-python:
 	  echo "       or with pyenv: 'pyenv install 3.12.1' (the repo's .python-version selects it)."; \
 	  exit 1; fi
 
-$(VENV)/.installed-runtime: requirements.txt | check-python
+# Installs WeasyPrint's Debian packages when one is missing (as root, with
+# apt-get, the way .ci/run installs Chromium); otherwise says what to install.
+system-packages:
+	@missing=""; for p in $(WEASYPRINT_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing WeasyPrint's system packages:$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+	  echo "WARNING: evidence packs (PDF) need:$$missing (sudo apt-get install$$missing)"; fi
+
+$(VENV)/.installed-runtime: requirements.txt | check-python system-packages
 	@test -x $(PY) || $(BASE_PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt

@@ -355,6 +355,7 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
     tables = [
         m.AuditEvent._meta.db_table,
         m.Review._meta.db_table,
+        m.SessionReason._meta.db_table,
         m.PolicyAssurance._meta.db_table,
         m.Check._meta.db_table,
         m.WorkflowSession.tags.through._meta.db_table,

@@ -85,6 +85,7 @@ def _written_tables() -> list[tuple[Any, str, str]]:
         (session, session.tags.through._meta.db_table, "workflowsession_id"),
         (m.Check, m.Check._meta.db_table, "id"),
         (session, m.PolicyAssurance._meta.db_table, "session_id"),
+        (session, m.SessionReason._meta.db_table, "session_id"),
         (session, m.Review._meta.db_table, "session_id"),
         (m.QuarantinedRecord, m.QuarantinedRecord._meta.db_table, "id"),
         (m.SyncRun, m.SyncRun._meta.db_table, "id"),

@@ -52,6 +52,8 @@ from .models import (
     ProviderClient,
     ProviderConnection,
     ProviderKind,
+    ReasonKind,
+    SessionReason,
     Status,
     SyncRun,
     SyncRunState,
@@ -179,6 +181,12 @@ class SessionFilterSet(CheckedFilterSet):
         noun="client with id",
         unknown=clients_unknown,
     )
+    reason = ChoiceInFilter(
+        method="filter_reason",
+        choices=ReasonKind.choices,
+        label="Reason",
+        help_text="Reason kind(s) in Verity's words, comma-separated (a session with any of them).",
+    )
     needs_attention = filters.ChoiceFilter(
         method="filter_needs_attention",
         choices=[("true", "Yes"), ("false", "No")],
@@ -195,6 +203,17 @@ class SessionFilterSet(CheckedFilterSet):
             return qs
         wanted = ["" if v == NO_OUTCOME else v for v in values]
         return qs.filter(outcome__in=wanted)
+
+    def filter_reason(self, qs: QuerySet, name: str, values: list[str]) -> QuerySet:
+        if not values:
+            return qs
+        # EXISTS on the (code, session) index: a session with two matching
+        # reasons is listed once.
+        return qs.filter(
+            Exists(
+                SessionReason.objects.filter(session_id=OuterRef("pk"), code__in=values)
+            )
+        )
 
     def filter_tag(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         if not value:

@@ -15,9 +15,9 @@ from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 
 from .filters import ASSIGNED_TO_ME, OUTCOME_CHOICES, UNASSIGNED
-from .models import Decision, ReasonCode, Status
+from .models import Decision, ReasonCode, ReasonKind, Status
 from .selectors.sorting import SESSION_DEFAULT_SORT, SESSION_SORT_VALUES
-from .services import REVIEW_COMMENT_MAX_LENGTH
+from .services import LINK_REASON_MAX_LENGTH, REVIEW_COMMENT_MAX_LENGTH
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
@@ -56,6 +56,7 @@ class QueueFilterForm(forms.Form):
     provider = forms.ChoiceField(required=False, label="Provider")
     status = forms.ChoiceField(required=False, label="Status")
     outcome = forms.ChoiceField(required=False, label="Outcome")
+    reason = forms.ChoiceField(required=False, label="Reason")
     q = forms.CharField(
         required=False,
         label="Search",
@@ -103,6 +104,9 @@ class QueueFilterForm(forms.Form):
         )
         self.fields["outcome"].choices = _with_current(
             any_choice + list(OUTCOME_CHOICES), data.get("outcome")
+        )
+        self.fields["reason"].choices = _with_current(
+            any_choice + list(ReasonKind.choices), data.get("reason")
         )
         # The filter matches "me" and "none" in any case; a bookmarked "ME"
         # selects the offered option rather than a duplicate.
@@ -234,3 +238,32 @@ class AssignmentForm(forms.Form):
         if data.get("action") == self.USER and not data.get("assignee"):
             self.add_error("assignee", "Choose the reviewer to assign.")
         return data
+
+
+class _ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=LINK_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Recorded in the client's audit history.",
+    )
+
+    def error_text(self) -> str:
+        """Every error in one sentence, for a message after the redirect."""
+        return " ".join(
+            f"{self.fields[name].label if name in self.fields else ''}: {error}".lstrip(
+                ": "
+            )
+            for name, errors in self.errors.items()
+            for error in errors
+        )
+
+
+class IdentityLinkForm(_ReasonForm):
+    """Link a provider identity (its id) to the client of the page."""
+
+    identity = forms.IntegerField(label="Identity", min_value=1, max_value=2**63 - 1)
+
+
+class IdentityUnlinkForm(_ReasonForm):
+    """Unlink one of the client's identities."""

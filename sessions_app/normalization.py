@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from .providers.registry import PROVIDERS, rows_for
 from .providers.rows import NormalisationRows
-from .vocabulary import FINAL_STATUSES, CheckKind, Outcome, Status
+from .vocabulary import FINAL_STATUSES, CheckKind, Outcome, ReasonKind, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +126,40 @@ def classify_check(provider_kind: str, check_type: object) -> ClassifiedCheck:
     if rows.check_kind_default is not None:
         return ClassifiedCheck(kind=str(rows.check_kind_default), known=True)
     return ClassifiedCheck(kind=str(CheckKind.OTHER), known=not word)
+
+
+class ClassifiedReason(NamedTuple):
+    kind: str  # a ReasonKind value
+    known: bool  # False when the provider's reason word is not in its table
+
+
+def classify_reason(provider_kind: str, word: object) -> ClassifiedReason:
+    """Map a provider's reason word to a ReasonKind (`other`, unknown, when not
+    listed). Looked up lower-cased: exactly, then by prefix, then the default."""
+    rows = ROWS.get(provider_kind)
+    key = _clean(word).lower()
+    if rows is None:
+        return ClassifiedReason(kind=str(ReasonKind.OTHER), known=not key)
+    if key in rows.reason_kinds:
+        return ClassifiedReason(kind=str(rows.reason_kinds[key]), known=True)
+    for prefix, kind in rows.reason_kind_prefixes:
+        if key.startswith(prefix):
+            return ClassifiedReason(kind=str(kind), known=True)
+    if rows.reason_kind_default is not None:
+        return ClassifiedReason(kind=str(rows.reason_kind_default), known=True)
+    return ClassifiedReason(kind=str(ReasonKind.OTHER), known=not key)
+
+
+def breakdown_outcome(provider_kind: str, word: object) -> str | None:
+    """The Outcome a check breakdown's result word stands for (`clear`,
+    `consider`, `rejected`...), from the provider's check rows; None when the
+    word is not an outcome word (a value such as `passport`)."""
+    rows = ROWS.get(provider_kind)
+    key = _clean(word)
+    if rows is None or not key:
+        return None
+    for table in (rows.check_outcome, rows.check_sub_result):
+        for candidate in (key, key.lower(), key.upper()):
+            if candidate in table:
+                return str(table[candidate])
+    return None

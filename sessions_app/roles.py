@@ -67,6 +67,11 @@ def user_can_export(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_perm(_perm(EXPORT)))
 
 
+def user_can_link_identities(user: Any) -> bool:
+    """Reviewers and admins link provider identities to clients by hand."""
+    return user_can_decide(user) or user_is_admin(user)
+
+
 def user_is_admin(user: Any) -> bool:
     if not user.is_authenticated:
         return False

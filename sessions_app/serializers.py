@@ -25,6 +25,7 @@ from .models import (
     ProviderKind,
     ReasonCode,
     Review,
+    SessionReason,
     SyncRun,
     Tag,
     WorkflowSession,
@@ -285,6 +286,17 @@ class ProviderClientSerializer(ProviderFieldsMixin, serializers.ModelSerializer)
         read_only_fields = fields
 
 
+class SessionReasonSerializer(serializers.ModelSerializer):
+    """One of a session's reasons: Verity's kind beside the provider's word."""
+
+    label = serializers.CharField(source="get_code_display", read_only=True)
+
+    class Meta:
+        model = SessionReason
+        fields = ["code", "label", "raw"]
+        read_only_fields = fields
+
+
 class SessionDetailSerializer(SessionSerializer):
     """A session with its checks, policies, reviews and client."""
 
@@ -295,11 +307,18 @@ class SessionDetailSerializer(SessionSerializer):
     checks = SessionCheckSerializer(many=True, read_only=True)
     policy_assurances = PolicyAssuranceSerializer(many=True, read_only=True)
     reviews = ReviewSerializer(many=True, read_only=True)
+    reason_kinds = SessionReasonSerializer(
+        source="reason_rows",
+        many=True,
+        read_only=True,
+        help_text="The reasons in Verity's words (filter: `reason=`), each with the provider's word.",
+    )
 
     class Meta(SessionSerializer.Meta):
         fields = [
             *SessionSerializer.Meta.fields,
             "reasons",
+            "reason_kinds",
             "summary",
             "error",
             "first_seen_at",

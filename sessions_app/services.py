@@ -31,7 +31,12 @@ from .models import (
 )
 from .privacy.audit_chain import chain_append
 from .privacy.audit_personal import audit_object_label, audit_snapshot_personal
-from .roles import user_can_assign, user_can_decide, user_is_admin
+from .roles import (
+    user_can_assign,
+    user_can_decide,
+    user_can_link_identities,
+    user_is_admin,
+)
 
 # Fields never copied into an audit snapshot: large raw payloads are kept on
 # the object itself, and lock/password material must not be duplicated.
@@ -365,15 +370,35 @@ def session_assign(
 # --- Linking provider clients to clients --------------------------------------------
 
 
+# Longest reason for linking or unlinking an identity by hand.
+LINK_REASON_MAX_LENGTH = 1000
+
+
 @transaction.atomic
 def provider_client_link(
     *,
     provider_client: ProviderClient,
     client: Client | None,
     actor: Any,
+    reason: str,
     source: str = "admin",
 ) -> ProviderClient:
-    """Link (or unlink with `client=None`) a provider identity to a client by hand."""
+    """Link (or unlink with `client=None`) a provider identity to a client by hand.
+
+    Reviewers and admins only, with a reason; audited on every client
+    concerned (the reason in the event). The link becomes MANUAL, which the
+    sync never changes (`clients_link_by_reference`, `sync.related`), so an
+    unlinked identity stays unlinked until a person links it again.
+    """
+    if not user_can_link_identities(actor):
+        raise ApplicationError("Only reviewers and admins may link identities.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why you link or unlink this identity.")
+    if len(reason) > LINK_REASON_MAX_LENGTH:
+        raise ApplicationError(
+            f"A reason may hold at most {LINK_REASON_MAX_LENGTH:,} characters."
+        )
     locked = ProviderClient.objects.select_for_update().get(pk=provider_client.pk)
     before = {"client_id": locked.client_id, "link_source": locked.link_source}
     locked.client = client
@@ -389,7 +414,11 @@ def provider_client_link(
             obj=locked,
             client=client_id,
             before=before,
-            after={"client_id": locked.client_id, "link_source": locked.link_source},
+            after={
+                "client_id": locked.client_id,
+                "link_source": locked.link_source,
+                "reason": reason,
+            },
         )
     return locked
 

@@ -13,6 +13,16 @@ urlpatterns = [
     path("sessions/<int:pk>/decide/", views.session_decide, name="session-decide"),
     path("sessions/<int:pk>/assign/", views.session_assign, name="session-assign"),
     path("checks/export.csv", exports.checks_csv, name="checks-export"),
+    path(
+        "sessions/<int:pk>/evidence.pdf",
+        exports.session_evidence_pdf,
+        name="session-evidence",
+    ),
+    path(
+        "clients/<int:pk>/evidence.pdf",
+        exports.client_evidence_pdf,
+        name="client-evidence",
+    ),
     path("clients/<int:pk>/", views.client_detail, name="client-detail"),
     path(
         "clients/<int:pk>/relationship-end/",
@@ -28,6 +38,21 @@ urlpatterns = [
         "clients/<int:pk>/erasure-requests/",
         retention.client_erasure_request,
         name="client-erasure-request",
+    ),
+    path(
+        "clients/<int:pk>/identities/search",
+        views.client_identities_search,
+        name="client-identities-search",
+    ),
+    path(
+        "clients/<int:pk>/identities/link/",
+        views.client_identity_link,
+        name="client-identity-link",
+    ),
+    path(
+        "clients/<int:pk>/identities/<int:identity>/unlink/",
+        views.client_identity_unlink,
+        name="client-identity-unlink",
     ),
     path("sync/", views.sync_status, name="sync-status"),
     path(

@@ -55,6 +55,31 @@ class CheckKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class ReasonKind(models.TextChoices):
+    """Why a provider did not clear a session, whichever provider said it
+    (issue 18's reason taxonomy; not the reviewer's `ReasonCode`).
+
+    Each provider's reason words map to these in its `rows.py`
+    (`reason_kinds`); a word not listed is `other`, and the sync counts it
+    like an unknown status.
+    """
+
+    DOCUMENT_REJECTED = "document_rejected", "Document rejected"
+    DOCUMENT_SUSPECTED = "document_suspected", "Document suspected of fraud"
+    DOCUMENT_EXPIRED = "document_expired", "Document expired"
+    FACE_MISMATCH = "face_mismatch", "Face does not match"
+    LIVENESS_FAILED = "liveness_failed", "Liveness not shown"
+    WATCHLIST_MATCH = "watchlist_match", "Watchlist / sanctions match"
+    PEP_MATCH = "pep_match", "Politically exposed person"
+    ADVERSE_MEDIA = "adverse_media", "Adverse media"
+    ADDRESS_UNVERIFIED = "address_unverified", "Address not verified"
+    IDENTITY_UNVERIFIED = "identity_unverified", "Identity not verified"
+    FRAUD_SUSPECTED = "fraud_suspected", "Fraud suspected"
+    MANUAL_REVIEW = "manual_review", "Manual review required"
+    PIPELINE_FAILED = "pipeline_failed", "Pipeline failed"
+    OTHER = "other", "Other"
+
+
 class Outcome(models.TextChoices):
     NONE = "", "None yet"
     CLEAR = "clear", "Clear"

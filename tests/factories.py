@@ -132,6 +132,16 @@ class CheckFactory(factory.django.DjangoModelFactory):
     )
 
 
+class SessionReasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.SessionReason
+
+    session = factory.SubFactory(WorkflowSessionFactory)
+    code = models.ReasonKind.DOCUMENT_REJECTED
+    raw = "document_rejected"
+    position = factory.Sequence(lambda n: n)
+
+
 class PolicyAssuranceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.PolicyAssurance

@@ -11,6 +11,9 @@ from ..models import Client, ProviderClient
 from ..services import provider_client_link
 from .base import AuditedModelAdmin, ReadOnlyInline, pretty_json_field
 
+# The admin's change form asks no reason; the client page's link form does.
+ADMIN_LINK_REASON = "Changed in the Django admin's provider client form."
+
 
 class ProviderClientInline(ReadOnlyInline):
     model = ProviderClient
@@ -64,6 +67,7 @@ class ProviderClientAdmin(AuditedModelAdmin):
                 provider_client=obj,
                 client=obj.client,
                 actor=request.user,
+                reason=ADMIN_LINK_REASON,
                 source="admin",
             )
             form.changed_data.remove("client")

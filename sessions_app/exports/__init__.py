@@ -34,7 +34,8 @@ short still leaves both, the second marked incomplete.
 One module per concern: `cells` (the columns and each cell's format),
 `postgres` (the same cells as SQL, for COPY), `stream` (the streamed,
 audited response, also used by the admin's "Export selected" actions) and
-`views` (the two URLs). The public names are re-exported here.
+`views` (the two URLs); `evidence` (the evidence packs, PDF, not CSV). The
+public names are re-exported here.
 """
 
 from .cells import (
@@ -48,6 +49,7 @@ from .cells import (
     csv_number,
     csv_safe_cell,
 )
+from .evidence import client_evidence_pdf, session_evidence_pdf
 from .stream import (
     check_csv_response,
     csv_stream,
@@ -65,11 +67,13 @@ __all__ = [
     "Column",
     "check_csv_response",
     "checks_csv",
+    "client_evidence_pdf",
     "csv_datetime",
     "csv_number",
     "csv_safe_cell",
     "csv_stream",
     "export_filename",
     "session_csv_response",
+    "session_evidence_pdf",
     "sessions_csv",
 ]

@@ -16,7 +16,14 @@ from ..sync.values import (
     URL_MAX,
     VERSION_MAX,
 )
-from ..vocabulary import FINAL_STATUSES, CheckKind, Outcome, Status, TagKind
+from ..vocabulary import (
+    FINAL_STATUSES,
+    CheckKind,
+    Outcome,
+    ReasonKind,
+    Status,
+    TagKind,
+)
 from .clients import ProviderClient
 from .connections import ProviderConnection
 
@@ -307,6 +314,46 @@ class Check(models.Model):
 
     def __str__(self) -> str:
         return f"{self.check_type or 'check'} {self.external_id}"
+
+
+class SessionReason(models.Model):
+    """One of a session's reasons in Verity's words (`code`, a ReasonKind)
+    beside the provider's (`raw`), from its provider's rows
+    (`normalization.classify_reason`).
+
+    A table rather than a list on the session: the queue and the API filter
+    on `code` with an EXISTS probe of the (code, session) index, the same on
+    SQLite and PostgreSQL (a JSON list has no portable containment lookup,
+    and its GIN index would be PostgreSQL's only). Written by the sync with
+    the session (`sync/reasons.py`), never by hand.
+    """
+
+    session = models.ForeignKey(
+        WorkflowSession, on_delete=models.CASCADE, related_name="reason_rows"
+    )
+    code = models.CharField(
+        max_length=30, choices=ReasonKind.choices, default=ReasonKind.OTHER
+    )
+    raw = models.CharField(max_length=NAME_MAX, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "position"], name="session_reason_unique_position"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(code__in=ReasonKind.values),
+                name="session_reason_code_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["code", "session"], name="session_reason_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} ({self.raw})" if self.raw else self.code
 
 
 def _rule_failed(rule: dict) -> bool:

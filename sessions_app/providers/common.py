@@ -164,6 +164,19 @@ def read_pool_of(options: Mapping[str, Any]) -> ReadPool:
     )
 
 
+def choice_option(
+    options: Mapping[str, Any], key: str, default: str, *, choices: Sequence[str]
+) -> str:
+    """Read an option that must be one of `choices` (blank or absent: `default`)."""
+    value = options.get(key)
+    word = default if value in (None, "") else str(value).strip()
+    if word not in choices:
+        raise ProviderConfigurationError(
+            f"Option {key!r} must be one of {', '.join(choices)}; got {value!r}."
+        )
+    return word
+
+
 def list_option(options: Mapping[str, Any], key: str) -> list[str]:
     """Read a list option given as a JSON array or a comma-separated string."""
     value = options.get(key)

@@ -6,6 +6,8 @@ line in `PROVIDERS` (and its `ProviderKind`). A provider package holds:
 - `rows.py`: `ROWS`, its normalisation rows (`rows.NormalisationRows`); a leaf
   module, imported by `sessions_app.normalization`;
 - `adapter.py`: `ADAPTER`, its `base.ProviderAdapter` subclass (the sync);
+- `reasons.py`: `reason_words(raw, stored)`, the session's reason words from
+  its stored raw payload (and stored `reasons`), which `rows.py` classifies;
 - `webhook.py`: `WEBHOOK`, its `webhook.ProviderWebhook` (signature and event
   parsing for `sessions_app.webhooks`);
 - and what the adapter is made of: typically `cursor.py` (its pass state, a
@@ -21,7 +23,8 @@ of Verity's and any module may use it without an import cycle.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .pacing import ProviderRateLimits
@@ -71,3 +74,14 @@ def known_hosts_for(kind: str) -> tuple[str, ...]:
     if package is None:
         return ()
     return tuple(importlib.import_module(f"{package}.http").KNOWN_HOSTS)
+
+
+ReasonWords = Callable[[Mapping[str, Any], Sequence[Any]], list[str]]
+
+
+def reason_words_for(kind: str) -> ReasonWords | None:
+    """Return provider `kind`'s `reasons.reason_words` (None if unknown)."""
+    package = PROVIDERS.get(kind)
+    if package is None:
+        return None
+    return importlib.import_module(f"{package}.reasons").reason_words

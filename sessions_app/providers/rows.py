@@ -43,3 +43,10 @@ class NormalisationRows:
     # ...else this kind, and the type counts as unknown unless the provider
     # declares every type to be one kind (ICA: every analysis is a pipeline).
     check_kind_default: str | None = None
+    # A reason word (lower-cased) -> ReasonKind, matched exactly first...
+    reason_kinds: Mapping[str, str] = field(default_factory=dict)
+    # ...then by prefix (lower-cased), first match wins...
+    reason_kind_prefixes: tuple[tuple[str, str], ...] = ()
+    # ...else this kind, and the word counts as unknown unless the provider
+    # declares every reason to be one kind (ICA: a failure summary is free text).
+    reason_kind_default: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from ..models import (
     AuditEvent,
@@ -13,6 +13,8 @@ from ..models import (
     CheckKind,
     Client,
     ProviderClient,
+    ProviderConnection,
+    SessionReason,
     WorkflowSession,
 )
 from .checks import check_queryset
@@ -110,12 +112,20 @@ def client_detail_get(*, pk: int, limit: int = 200) -> ClientDetail:
     """Return a client, its provider identities, and its newest sessions, checks
     and audit events (at most `limit` of each; the flags say whether more exist).
 
-    Raise Client.DoesNotExist when there is no such client. Six queries.
+    Each session carries its reasons as `reason_list`. Raise
+    Client.DoesNotExist when there is no such client. Seven queries.
     """
     client = Client.objects.get(pk=pk)
     sessions, sessions_truncated = _bounded(
         session_list_queryset()
         .filter(provider_client__client_id=client.pk)
+        .prefetch_related(
+            Prefetch(
+                "reason_rows",
+                queryset=SessionReason.objects.order_by("position", "id"),
+                to_attr="reason_list",
+            )
+        )
         .order_by("-provider_created_at", "-id"),
         limit,
     )
@@ -151,4 +161,40 @@ def client_detail_get(*, pk: int, limit: int = 200) -> ClientDetail:
         checks_truncated=checks_truncated,
         audit_events=events,
         audit_truncated=audit_truncated,
+    )
+
+
+# How many identities the link search offers at most.
+IDENTITY_SEARCH_LIMIT = 20
+IDENTITY_SEARCH_MIN_LENGTH = 2
+
+
+def provider_clients_search(
+    *, term: str, client_id: int, limit: int = IDENTITY_SEARCH_LIMIT
+) -> list[ProviderClient]:
+    """Provider identities a reviewer may link to client `client_id`: those
+    unlinked or linked to another client whose name contains `term`, or whose
+    provider id or external reference is exactly `term`; unlinked first, then
+    by name (at most `limit`; none for a term shorter than
+    IDENTITY_SEARCH_MIN_LENGTH).
+
+    One query. The name branch uses the trigram index on the name
+    (migration 0003) on PostgreSQL; `connection_id IN (...)` lets the
+    (connection, external_id) unique index answer the exact id.
+    """
+    value = term.strip()
+    if len(value) < IDENTITY_SEARCH_MIN_LENGTH:
+        return []
+    connections = ProviderConnection.objects.values("pk")
+    matching = (
+        Q(name__icontains=value)
+        | Q(connection_id__in=connections, external_id=value)
+        | Q(external_reference=value)
+    )
+    return list(
+        ProviderClient.objects.filter(matching)
+        .exclude(client_id=client_id)
+        .select_related("connection", "client")
+        .defer("raw_payload")
+        .order_by(F("client_id").asc(nulls_first=True), "name", "id")[:limit]
     )

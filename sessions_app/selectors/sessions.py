@@ -15,6 +15,7 @@ from ..models import (
     Outcome,
     PolicyAssurance,
     Review,
+    SessionReason,
     Tag,
     TagKind,
     WorkflowSession,
@@ -196,6 +197,7 @@ class SessionDetail:
     session: WorkflowSession
     checks: list[Check]
     policies: list[PolicyAssurance]
+    reasons: list[SessionReason]
     reviews: list[Review]
     audit_events: list[AuditEvent]
     user_tags: list[Tag]
@@ -203,7 +205,7 @@ class SessionDetail:
 
 
 def session_detail_get(*, pk: int, history_limit: int = 200) -> SessionDetail:
-    """Return a session with everything its page shows, evaluated (six queries).
+    """Return a session with everything its page shows, evaluated (seven queries).
 
     Raise WorkflowSession.DoesNotExist when there is no such session.
     """
@@ -215,6 +217,7 @@ def session_detail_get(*, pk: int, history_limit: int = 200) -> SessionDetail:
             session.checks.order_by("provider_created_at", "id").defer("raw_payload")
         ),
         policies=list(session.policy_assurances.order_by("position", "id")),
+        reasons=list(session.reason_rows.order_by("position", "id")),
         reviews=list(
             session.reviews.select_related("reviewer").order_by("-created_at", "-id")[
                 :history_limit
@@ -231,7 +234,7 @@ def session_detail_get(*, pk: int, history_limit: int = 200) -> SessionDetail:
 def session_detail_queryset() -> QuerySet[WorkflowSession]:
     """Sessions with their checks, policies, reviews and tags prefetched.
 
-    Serialising one session costs a constant five queries whatever it holds.
+    Serialising one session costs a constant six queries whatever it holds.
     """
     checks = Check.objects.order_by("provider_created_at", "id").defer("raw_payload")
     policies = PolicyAssurance.objects.order_by("position", "id")
@@ -243,6 +246,9 @@ def session_detail_queryset() -> QuerySet[WorkflowSession]:
             Prefetch("checks", queryset=checks),
             Prefetch("policy_assurances", queryset=policies),
             Prefetch("reviews", queryset=reviews),
+            Prefetch(
+                "reason_rows", queryset=SessionReason.objects.order_by("position", "id")
+            ),
         )
     )
 

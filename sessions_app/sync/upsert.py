@@ -29,6 +29,8 @@ Contract:
   latest `sync_run`, reopened if it was resolved), not copied
   (`quarantine_upsert`). Every value is cleaned by `values` (no NUL characters, clipped to
   its column's cap) before it is written.
+- A written session's reasons are replaced by its record's, each classified
+  (`reasons.session_reasons_replace`: the `SessionReason` rows).
 - Nothing is ever deleted because a provider stopped listing it or answers
   404 for it (`Page.gone_ids`): the mirror keeps what it saw. Review state
   (assignee, decisions), `first_seen_at` and admin-made client links are never
@@ -55,13 +57,14 @@ from ..models import (
     SyncRun,
     WorkflowSession,
 )
-from ..normalization import classify_check, in_rotation
+from ..normalization import classify_check, classify_reason, in_rotation
 from ..providers.base import (
     QuarantineRecord,
     SessionRecord,
     payload_hash,
 )
 from .quarantine import quarantine_row, quarantine_upsert
+from .reasons import session_reasons_replace
 from .related import (
     checks_upsert,
     external_rows_upsert,
@@ -198,7 +201,7 @@ def _unknown_values_count(
     provider_kind: str, record: SessionRecord, counter: Counter[str]
 ) -> None:
     """Count the raw words of a session and its checks that normalised to unknown,
-    check types that classify as `other` among them."""
+    check types and reason words that classify as `other` among them."""
     words = list(record.unknown_values)
     if not words and not record.normalised.known:
         words.append(record.raw_status)
@@ -212,6 +215,13 @@ def _unknown_values_count(
         for check in record.checks
         if not classify_check(provider_kind, check.check_type).known
         and check.check_type not in words
+    ]
+    words += [
+        reason
+        for reason in (text(r) for r in record.reasons or [])
+        if reason
+        and not classify_reason(provider_kind, reason).known
+        and reason not in words
     ]
     for word in dict.fromkeys(words):  # once per session, however many checks
         counter[text(word, RAW_WORD_MAX) or "(empty)"] += 1
@@ -449,6 +459,13 @@ def session_upsert_batch(
             connection=connection, changed=changed, session_pks=changed_pks, now=now
         )
         policy_assurances_replace(changed=changed, session_pks=changed_pks)
+        session_reasons_replace(
+            provider_kind=connection.kind,
+            session_words={
+                changed_pks[record.external_id]: record.reasons or []
+                for record, _ in changed
+            },
+        )
         session_tags_replace(
             session_tags={changed_pks[r.external_id]: tag_pairs(r) for r, _ in changed}
         )

@@ -15,6 +15,11 @@ package (`views.session_list`, `sessions_app.views.login_lockout`).
 
 from .auth import LoginView, LogoutView, favicon, health, login_lockout
 from .client import client_detail
+from .identities import (
+    client_identities_search,
+    client_identity_link,
+    client_identity_unlink,
+)
 from .overview import overview
 from .queue import session_list
 from .rendering import TemplateQueryError
@@ -26,6 +31,9 @@ __all__ = [
     "LogoutView",
     "TemplateQueryError",
     "client_detail",
+    "client_identities_search",
+    "client_identity_link",
+    "client_identity_unlink",
     "favicon",
     "health",
     "login_lockout",

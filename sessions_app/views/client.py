@@ -9,11 +9,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from .. import selectors
+from ..forms import IdentityLinkForm, IdentityUnlinkForm
 from ..models import Client
 from ..privacy.selectors import client_retention_get
-from ..roles import user_can_manage_retention
+from ..roles import user_can_link_identities, user_can_manage_retention
+from ..selectors.clients import IDENTITY_SEARCH_MIN_LENGTH, provider_clients_search
 from .access import viewer_required
 from .audit_history import audit_rows
+from .identities import SEARCH_PARAM
 from .rendering import render_page
 
 CLIENT_PAGE_LIMIT = 200
@@ -28,6 +31,10 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Client.DoesNotExist as exc:
         raise Http404("No such client.") from exc
     client = detail.client
+    can_link = user_can_link_identities(request.user)
+    # The link search without script: `?identity_q=` lists what the
+    # search-as-you-type endpoint would (reviewers and admins only).
+    identity_term = request.GET.get(SEARCH_PARAM, "").strip() if can_link else ""
     return render_page(
         request,
         "sessions_app/client_detail.html",
@@ -51,6 +58,17 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "can_manage_retention": user_can_manage_retention(request.user),
             "limit": CLIENT_PAGE_LIMIT,
+            "can_link": can_link,
+            "identity_param": SEARCH_PARAM,
+            "identity_term": identity_term,
+            "identity_min_length": IDENTITY_SEARCH_MIN_LENGTH,
+            "identity_results": provider_clients_search(
+                term=identity_term, client_id=client.pk
+            )
+            if identity_term
+            else [],
+            "link_form": IdentityLinkForm() if can_link else None,
+            "unlink_form": IdentityUnlinkForm() if can_link else None,
             "queue_url": f"{reverse('session-list')}?client={detail.client.pk}",
             "checks_export_url": f"{reverse('checks-export')}?client={detail.client.pk}",
         },

@@ -27,7 +27,7 @@ from ..filters import (
     session_filterset,
 )
 from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, QueueFilterForm, QueueOptionsForm
-from ..models import Status
+from ..models import ReasonKind, Status
 from ..pagination import InvalidCursor
 from ..roles import user_can_decide
 from ..selectors.sorting import SESSION_SORT_OPTIONS
@@ -92,6 +92,7 @@ def _chip_value(name: str, value: str, labels: dict[str, dict[str, str]]) -> str
         "outcome": dict(OUTCOME_CHOICES),
         "assignee": {UNASSIGNED: "Unassigned", ASSIGNED_TO_ME: "Me"},
         "needs_attention": {"true": "Yes", "false": "No"},
+        "reason": dict(ReasonKind.choices),
         **labels,
     }.get(name, {})
     if not table:

@@ -108,6 +108,9 @@ def desk_pages_create() -> DeskPages:
         "client-long": f"/clients/{client.pk}/",
         "client-retention-held": f"/clients/{held.pk}/",
         "client-erased": f"/clients/{erased.pk}/",
+        # The identity link search, listed without script (issue 18).
+        "client-identity-search": f"/clients/{data.clients[0].pk}/?identity_q=Client",
+        "queue-reason": "/sessions/?reason=document_rejected,pep_match",
         "sync": "/sync/",
         "not-found": "/sessions/999999999/",
     }

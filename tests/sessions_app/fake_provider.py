@@ -81,6 +81,7 @@ class FakeProvider:
         created_at: dt.datetime | str | None = "auto",
         version: int = 1,
         client_details: Mapping[str, Any] | None = None,  # more of the client's raw
+        reasons: Sequence[str] = (),  # the session's reason words
     ) -> dict[str, Any]:
         index = len(self.sessions)
         spec = {
@@ -92,6 +93,7 @@ class FakeProvider:
             "checks": list(checks),
             "tags": list(tags),
             "policies": list(policies),
+            "reasons": list(reasons),
             "created_at": BASE_TIME + dt.timedelta(minutes=index)
             if created_at == "auto"
             else created_at,
@@ -147,6 +149,7 @@ class FakeProvider:
             if created
             else None,
             tags=[TagRecord(name=name, kind=kind) for name, kind in spec["tags"]],
+            reasons=list(spec.get("reasons", [])),
             checks=checks,
             policies=[
                 PolicyRecord(

@@ -990,7 +990,7 @@ def test_detail_query_counts_are_constant(viewer_client, django_assert_max_num_q
     for url, budget in zip(urls, small, strict=True):
         with django_assert_max_num_queries(budget):
             assert viewer_client.get(url).status_code == 200
-    assert max(small) <= 9
+    assert max(small) <= 10  # +1: the session's reasons
 
 
 # --- Schema and docs pages ---------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_provider_client_link_and_unlink_are_audited_for_both_clients():
     admin = UserFactory(roles=["admin"])
     old, new = ClientFactory(), ClientFactory()
     pc = ProviderClientFactory(client=old)
-    provider_client_link(provider_client=pc, client=new, actor=admin)
+    provider_client_link(provider_client=pc, client=new, actor=admin, reason="test")
     assert ProviderClient.objects.get(pk=pc.pk).client == new
     assert set(
         AuditEvent.objects.filter(action="provider_client.link").values_list(
@@ -105,7 +105,7 @@ def test_provider_client_link_and_unlink_are_audited_for_both_clients():
         old.pk,
         new.pk,
     }
-    provider_client_link(provider_client=pc, client=None, actor=admin)
+    provider_client_link(provider_client=pc, client=None, actor=admin, reason="test")
     unlinked = ProviderClient.objects.get(pk=pc.pk)
     assert unlinked.client is None
     assert unlinked.link_source == ClientLinkSource.MANUAL

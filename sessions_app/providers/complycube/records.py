@@ -41,6 +41,7 @@ from ..common import (
 )
 from ..concurrency import FetchOnce
 from ..http import ProviderHTTP
+from .reasons import reason_words
 from .rows import SESSION_OUTCOME
 
 KIND = "complycube"
@@ -80,6 +81,7 @@ class SessionReader:
         missing: list[str] = []
         checks, check_payloads = self._checks(session, unknown, missing)
         client = self._client(session, missing)
+        raw = {"session": session, "checks": check_payloads}
         return SessionRecord(
             external_id=ident,
             raw_status=raw_status,
@@ -94,11 +96,12 @@ class SessionReader:
             updated_at=parse_timestamp(session.get("updatedAt")),
             completed_at=parse_timestamp(session.get("completedAt")),
             checks=checks,
+            reasons=reason_words(raw, ()),
             policies=policy_records(session, unknown),
             source_version="" if missing else self.version(session),
             missing=missing,
             unknown_values=list(dict.fromkeys(unknown)),
-            raw={"session": session, "checks": check_payloads},
+            raw=raw,
         )
 
     def _checks(

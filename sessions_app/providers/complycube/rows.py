@@ -5,10 +5,10 @@ Contract facts: `docs/providers/complycube.md`.
 
 from __future__ import annotations
 
-from ...vocabulary import CheckKind, Outcome, Status
+from ...vocabulary import CheckKind, Outcome, ReasonKind, Status
 from ..rows import NormalisationRows
 
-S, O = Status, Outcome  # noqa: E741 - short names keep the table readable
+S, O, R = Status, Outcome, ReasonKind  # noqa: E741 - short names keep the table readable
 
 # The session outcome vocabulary differs between ComplyCube's docs and SDKs.
 # Policy outcomes use it too.
@@ -59,4 +59,26 @@ ROWS = NormalisationRows(
         "driving_license_check": CheckKind.IDENTITY,
         "identity_fraud_check": CheckKind.FRAUD_SIGNALS,
     },
+    # Reason words (`records.reason_words`): a non-clear screening group
+    # `<group>.<item>` of `result.breakdown.summary`, the type of any other
+    # check that did not come back clear, and `rejectionReasons` entries as
+    # sent (their values are not documented: `other` until listed here).
+    reason_kinds={
+        "document_check": R.DOCUMENT_REJECTED,
+        "identity_check": R.FACE_MISMATCH,
+        "face_authentication_check": R.FACE_MISMATCH,
+        "age_estimation_check": R.FACE_MISMATCH,
+        "enhanced_identity_check": R.LIVENESS_FAILED,
+        "proof_of_address_check": R.ADDRESS_UNVERIFIED,
+        "multi_bureau_check": R.IDENTITY_UNVERIFIED,
+        "driving_license_check": R.IDENTITY_UNVERIFIED,
+        "identity_fraud_check": R.FRAUD_SUSPECTED,
+        "standard_screening_check": R.WATCHLIST_MATCH,
+        "extensive_screening_check": R.WATCHLIST_MATCH,
+    },
+    reason_kind_prefixes=(
+        ("pep.", R.PEP_MATCH),
+        ("watchlist.", R.WATCHLIST_MATCH),
+        ("adversemedia.", R.ADVERSE_MEDIA),
+    ),
 )

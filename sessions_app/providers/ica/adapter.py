@@ -56,6 +56,7 @@ from ..base import (
     payload_hash,
 )
 from ..common import (
+    choice_option,
     int_option,
     list_option,
     page_of_items,
@@ -66,7 +67,7 @@ from ..common import (
 from ..walker import PassWalk, PhaseWalk, now_utc, resumable
 from .cursor import IcaPass
 from .http import MAX_SMALL_LIST_PAGES, ica_http, next_page_token, paged_envelope
-from .records import KIND, SessionReader
+from .records import CLIENT_FROM, KIND, SessionReader
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,13 @@ class IcaAdapter(ProviderAdapter):
         self.project_ids = list_option(options, "project_ids")
         self.page_size = int_option(options, "page_size", 100, minimum=1, maximum=1000)
         self.batch_size = int_option(options, "batch_size", 25, minimum=1, maximum=1000)
-        self.reader = SessionReader(self.http, page_size=self.page_size)
+        self.reader = SessionReader(
+            self.http,
+            page_size=self.page_size,
+            client_from=choice_option(
+                options, "client_from", "project", choices=CLIENT_FROM
+            ),
+        )
         self.pool = read_pool_of(options)
 
     # The pass ---------------------------------------------------------------

@@ -39,16 +39,25 @@ from ..common import (
 from ..concurrency import FetchOnce
 from ..http import ProviderHTTP
 from .http import MAX_SMALL_LIST_PAGES, next_page_token, paged_envelope
+from .reasons import reason_words
 
 KIND = "ica"
+# What an ICA session's client (its ProviderClient) is: its project (the
+# default), or its `userReference` when it has one (`client_from` option).
+CLIENT_FROM = ("project", "user_reference")
+# The provider id of a user-reference identity: never a project id (a uuid).
+USER_REFERENCE_ID_PREFIX = "userReference:"
 
 
 class SessionReader:
     """Reads sessions in full; remembers each project it saw or fetched."""
 
-    def __init__(self, http: ProviderHTTP, *, page_size: int) -> None:
+    def __init__(
+        self, http: ProviderHTTP, *, page_size: int, client_from: str = "project"
+    ) -> None:
         self.http = http
         self.page_size = page_size
+        self.client_from = client_from
         # project id -> project (from the listing).
         self.projects: dict[str, dict[str, Any]] = {}
         # Projects not listed, fetched by id: project id -> (project, why it
@@ -73,15 +82,17 @@ class SessionReader:
         started = parse_timestamp(item.get("startDate"))
         ended = parse_timestamp(item.get("endDate"))
         moments = [moment for moment in (created, started, ended) if moment]
+        raw = {"session": item, "analyses": analyses, "project_id": project_id}
         return SessionRecord(
             external_id=ident,
             raw_status=raw_status,
             normalised=normalised,
             raw_outcome=raw_status if normalised.outcome else "",
-            client=self._client(project_id, missing),
+            client=self._client(project_id, item, missing),
             workflow_id=text(workflow.get("id"), limit=ID_MAX),
             workflow_name=text(workflow.get("code"), limit=NAME_MAX),
             summary=text(item.get("summary")),
+            reasons=reason_words(raw, ()),
             created_at=created,
             # Sessions have no timeModified: the latest moment known stands in.
             updated_at=max(moments) if moments else None,
@@ -96,7 +107,7 @@ class SessionReader:
             source_version="" if missing else payload_hash(item),
             missing=missing,
             unknown_values=list(dict.fromkeys(unknown)),
-            raw={"session": item, "analyses": analyses, "project_id": project_id},
+            raw=raw,
         )
 
     def _analyses(
@@ -171,7 +182,21 @@ class SessionReader:
             raw=analysis,
         )
 
-    def _client(self, project_id: str, missing: list[str]) -> ClientRecord:
+    def _client(
+        self, project_id: str, item: dict[str, Any], missing: list[str]
+    ) -> ClientRecord:
+        """The session's project; or, with `client_from=user_reference`, its
+        `userReference` (sessions without one keep their project): an identity
+        whose external reference is the user reference, so it joins the
+        Verity client of that reference like an Onfido `customer_user_id`."""
+        reference = text(item.get("userReference"), limit=NAME_MAX)
+        if self.client_from == "user_reference" and reference:
+            return ClientRecord(
+                external_id=text(USER_REFERENCE_ID_PREFIX + reference, limit=ID_MAX),
+                name=reference,
+                external_reference=reference,
+                raw={"userReference": reference, "projectId": project_id},
+            )
         project, problem = self._project(project_id)
         if problem:
             missing.append(missing_reason(f"project {project_id}", problem))

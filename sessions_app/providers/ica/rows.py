@@ -5,7 +5,7 @@ Contract facts: `docs/providers/ica.md`.
 
 from __future__ import annotations
 
-from ...vocabulary import CheckKind, Outcome, Status
+from ...vocabulary import CheckKind, Outcome, ReasonKind, Status
 from ..rows import NormalisationRows
 
 S, O = Status, Outcome  # noqa: E741 - short names keep the table readable
@@ -43,4 +43,8 @@ ROWS = NormalisationRows(
     check_outcome_is_status=True,
     # Every analysis is a secondary-analysis pipeline run, whatever its code.
     check_kind_default=CheckKind.PIPELINE_ANALYSIS,
+    # A failed session's reasons are its `summary` and its failed analyses'
+    # summaries (free text), else its status word: every one is a failed
+    # pipeline run (`records.reason_words`).
+    reason_kind_default=ReasonKind.PIPELINE_FAILED,
 )

@@ -5,10 +5,10 @@ Contract facts: `docs/providers/onfido.md`.
 
 from __future__ import annotations
 
-from ...vocabulary import CheckKind, Outcome, Status
+from ...vocabulary import CheckKind, Outcome, ReasonKind, Status
 from ..rows import NormalisationRows
 
-S, O, K = Status, Outcome, CheckKind  # noqa: E741 - short names keep the table readable
+S, O, K, R = Status, Outcome, CheckKind, ReasonKind  # noqa: E741 - short names keep the table readable
 
 ROWS = NormalisationRows(
     session_status={
@@ -64,5 +64,35 @@ ROWS = NormalisationRows(
         ("us_driving_licence", K.IDENTITY),
         ("india_pan", K.IDENTITY),
         ("device_intelligence", K.FRAUD_SIGNALS),
+    ),
+    # Run `reasons` are words the workflow's author configures on the
+    # workflow version (docs/providers/onfido.md), so no list is complete:
+    # the words the simulator and the common Studio set-ups use, then the
+    # report name a reason starts with. Any other word is `other`, counted
+    # as unknown on /sync/ so that it can be added here.
+    reason_kinds={
+        "document_rejected": R.DOCUMENT_REJECTED,
+        "document_suspected": R.DOCUMENT_SUSPECTED,
+        "document_expired": R.DOCUMENT_EXPIRED,
+        "face_mismatch": R.FACE_MISMATCH,
+        "liveness_failed": R.LIVENESS_FAILED,
+        "watchlist_match": R.WATCHLIST_MATCH,
+        "watchlist_hit": R.WATCHLIST_MATCH,
+        "pep_match": R.PEP_MATCH,
+        "adverse_media": R.ADVERSE_MEDIA,
+        "manual_review_required": R.MANUAL_REVIEW,
+        "manual_review": R.MANUAL_REVIEW,
+        "fraud_suspected": R.FRAUD_SUSPECTED,
+    },
+    reason_kind_prefixes=(
+        ("document", R.DOCUMENT_REJECTED),
+        ("facial_similarity_video", R.LIVENESS_FAILED),
+        ("facial_similarity_motion", R.LIVENESS_FAILED),
+        ("facial_similarity", R.FACE_MISMATCH),
+        ("known_faces", R.FRAUD_SUSPECTED),
+        ("device_intelligence", R.FRAUD_SUSPECTED),
+        ("watchlist", R.WATCHLIST_MATCH),
+        ("proof_of_address", R.ADDRESS_UNVERIFIED),
+        ("identity_enhanced", R.IDENTITY_UNVERIFIED),
     ),
 )

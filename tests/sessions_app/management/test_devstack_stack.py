@@ -38,6 +38,25 @@ while time.monotonic() < end:
 sys.exit(code)
 """
 IDLE = "import time; time.sleep(60)"
+# A simulator that exits (with `code`) once the server on `web_port` answers:
+# its exit must be said while the server runs, however slow the machine.
+SIMULATOR_EXITING_AFTER_WEB = """
+import socket, sys, time
+port, web_port, code = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(16)
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        socket.create_connection(("127.0.0.1", web_port), timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+time.sleep(0.3)
+sys.exit(code)
+"""
 
 
 def _server(port: int, *, delay: float = 0.0, life: float = 60, code: int = 0):
@@ -139,10 +158,19 @@ def test_make_run_prints_the_banner_last_once_the_server_answers(
     web_port, sim_port = _free_port(), _free_port()
     events: list[str] = []
     command = devstack.Command
-    # The simulator listens at once and exits after a second; the server
-    # starts listening only after half a second and stops after four.
+    # The simulator listens at once and exits once the server answers; the
+    # server starts listening only after half a second and stops after eight.
     monkeypatch.setattr(
-        command, "simulator_argv", lambda self, o: _server(sim_port, life=1, code=3)
+        command,
+        "simulator_argv",
+        lambda self, o: [
+            sys.executable,
+            "-c",
+            SIMULATOR_EXITING_AFTER_WEB,
+            str(sim_port),
+            str(web_port),
+            "3",
+        ],
     )
     monkeypatch.setattr(
         command, "control_worker_argv", lambda self, level: [sys.executable, "-c", IDLE]
@@ -151,7 +179,7 @@ def test_make_run_prints_the_banner_last_once_the_server_answers(
         command, "worker_argv", lambda self, level: [sys.executable, "-c", IDLE]
     )
     monkeypatch.setattr(
-        command, "web_argv", lambda self, o: _server(web_port, delay=0.5, life=4)
+        command, "web_argv", lambda self, o: _server(web_port, delay=0.5, life=8)
     )
     monkeypatch.setattr(
         command, "first_sync_enqueue", lambda self: events.append("first sync")

@@ -49,7 +49,7 @@ def test_session_detail_returns_everything_evaluated(
         reason_code="other",
         comment="x",
     )
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # +1: the reasons
         detail = selectors.session_detail_get(pk=session.pk)
     with django_assert_num_queries(0):
         assert detail.session.connection.slug

@@ -97,7 +97,7 @@ def test_a_link_event_names_and_links_the_client(reviewer_client, admin_user):
     new = ClientFactory(display_name="New Client Ltd")
     identity = ProviderClientFactory(client=old, name="N. Client")
     services.provider_client_link(
-        provider_client=identity, client=new, actor=admin_user
+        provider_client=identity, client=new, actor=admin_user, reason="test"
     )
     page = reviewer_client.get(new.get_absolute_url()).content.decode()
     audit = page.split('id="client-audit-title"')[1]

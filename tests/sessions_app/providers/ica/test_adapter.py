@@ -538,3 +538,41 @@ def test_completed_at_only_for_final_statuses(rsps, fake_time):
     assert session.normalised.status == "awaiting_input"
     assert session.completed_at is None
     assert session.updated_at == dt.datetime(2025, 6, 4, 10, 0, tzinfo=dt.UTC)
+
+
+def test_client_from_user_reference_makes_the_reference_the_identity(rsps, fake_time):
+    adapter = make_adapter(
+        IcaAdapter,
+        fake_time,
+        base_url=ICA_BASE,
+        options={"client_from": "user_reference"},
+    )
+    register_ica(rsps)
+
+    records = by_id(run_pass(adapter))
+
+    for record in records.values():
+        reference = record.user_reference
+        if reference:
+            assert record.client.external_id == f"userReference:{reference}"
+            assert record.client.external_reference == reference
+            assert record.client.name == reference
+        else:  # no reference: the project, as by default
+            assert record.client.external_id in (P1, P2)
+    assert any(record.user_reference for record in records.values())
+
+
+def test_client_from_defaults_to_the_project_and_refuses_other_words(
+    rsps, adapter, fake_time
+):
+    register_ica(rsps)
+    assert {r.client.external_id for r in by_id(run_pass(adapter)).values()} <= {
+        P1,
+        P2,
+    }
+    from sessions_app.exceptions import ProviderConfigurationError
+
+    with pytest.raises(ProviderConfigurationError, match="client_from"):
+        make_adapter(
+            IcaAdapter, fake_time, base_url=ICA_BASE, options={"client_from": "user"}
+        )
