@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .roles import user_can_decide, user_can_export, user_can_view
+from .roles import user_can_decide, user_can_export, user_can_reveal, user_can_view
 
 
 class CanViewSessions(BasePermission):
@@ -27,3 +27,10 @@ class CanExport(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return user_can_export(request.user)
+
+
+class CanReveal(BasePermission):
+    message = "Only reviewers may reveal personal data."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return user_can_view(request.user) and user_can_reveal(request.user)

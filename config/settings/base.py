@@ -362,6 +362,12 @@ VERITY_WEBHOOK_SWEEP_BATCH = env.int("VERITY_WEBHOOK_SWEEP_BATCH", default=100)
 # The hour (UTC) at which beat verifies the audit trail's hash chain each day
 # (sessions_app.tasks.audit_chain_verify_daily; docs/data-protection.md).
 VERITY_AUDIT_VERIFY_HOUR = env.int("VERITY_AUDIT_VERIFY_HOUR", default=3)
+# How long a reviewer's reveal of a session's or a client's personal data
+# lasts (seconds; stored server-side per user and object, audited;
+# docs/data-protection.md).
+VERITY_PERSONAL_DATA_REVEAL_SECONDS = env.int(
+    "VERITY_PERSONAL_DATA_REVEAL_SECONDS", default=600
+)
 
 # VERITY
 # How long one sync call may work before it checkpoints and yields (seconds),

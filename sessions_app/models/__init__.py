@@ -38,6 +38,7 @@ from .audit import (
 from .base import ENV_VAR_NAME, TimeStampedModel
 from .clients import Client, ProviderClient
 from .connections import ProviderConnection, QuarantinedRecord, SyncRun, WebhookDelivery
+from .reveals import PersonalDataReveal
 from .reviews import Review
 from .sessions import (
     NEEDS_ATTENTION_OUTCOMES,
@@ -66,6 +67,7 @@ __all__ = [
     "Decision",
     "ExternalIdentity",
     "Outcome",
+    "PersonalDataReveal",
     "PolicyAssurance",
     "ProviderClient",
     "ProviderConnection",

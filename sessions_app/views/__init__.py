@@ -18,6 +18,7 @@ from .client import client_detail
 from .overview import overview
 from .queue import session_list
 from .rendering import TemplateQueryError
+from .reveal import client_reveal, session_reveal
 from .session import session_assign, session_decide, session_detail
 from .sync import sync_lease_release, sync_now, sync_status
 
@@ -26,6 +27,7 @@ __all__ = [
     "LogoutView",
     "TemplateQueryError",
     "client_detail",
+    "client_reveal",
     "favicon",
     "health",
     "login_lockout",
@@ -34,6 +36,7 @@ __all__ = [
     "session_decide",
     "session_detail",
     "session_list",
+    "session_reveal",
     "sync_lease_release",
     "sync_now",
     "sync_status",

@@ -3,6 +3,7 @@ providers, and its history."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -10,6 +11,8 @@ from django.views.decorators.http import require_safe
 
 from .. import selectors
 from ..models import Client
+from ..privacy.personal_fields import name_initials
+from ..privacy.reveals import personal_data_access
 from .access import viewer_required
 from .audit_history import audit_rows
 from .rendering import render_page
@@ -26,12 +29,21 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Client.DoesNotExist as exc:
         raise Http404("No such client.") from exc
     client = detail.client
+    personal = personal_data_access(user=request.user, client_id=client.pk)
+    if personal.masked:
+        # For this render only (nothing is saved).
+        client.display_name = name_initials(client.display_name)
+        for pc in detail.provider_clients:
+            pc.name = name_initials(pc.name)
     return render_page(
         request,
         "sessions_app/client_detail.html",
         {
             "detail": detail,
             "client": client,
+            "personal": personal,
+            "reveal_minutes": settings.VERITY_PERSONAL_DATA_REVEAL_SECONDS // 60,
+            "reveal_url": reverse("client-reveal", args=[client.pk]),
             "assurance": selectors.client_assurance_get(
                 client_id=client.pk, today=timezone.now().date()
             ),
@@ -43,6 +55,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 current_url=client.get_absolute_url(),
                 sessions={s.pk: s.external_id for s in detail.sessions},
                 clients={client.pk: str(client)},
+                mask=personal.masked,
             ),
             "limit": CLIENT_PAGE_LIMIT,
             "queue_url": f"{reverse('session-list')}?client={detail.client.pk}",
