@@ -50,3 +50,38 @@ def value_masked(value: Any) -> Any:
 def payload_masked(kind: str, shape: str, value: Any) -> Any:
     """A provider payload with its personal paths masked (keys kept)."""
     return personal_paths_for(kind, shape).mask(value)
+
+
+PERSONAL_SHAPES = ("session", "check", "breakdown", "client", "webhook")
+
+
+def personal_fields_markdown() -> str:
+    """The personal paths of every provider as Markdown, for
+    docs/data-protection.md (a test keeps the page equal to this)."""
+    from ..providers.registry import PROVIDERS
+
+    lines = []
+    for kind in PROVIDERS:
+        lines.append(f"**{kind}**")
+        lines.append("")
+        for shape in PERSONAL_SHAPES:
+            paths = personal_paths_for(kind, shape).paths
+            if not paths:
+                lines.append(f"- {shape}: none")
+                continue
+            # Paths sharing their last keys are written once: parents, then keys.
+            by_parent: dict[str, list[str]] = {}
+            for path in paths:
+                parent, _, key = path.rpartition(".")
+                by_parent.setdefault(parent, []).append(key)
+            groups: dict[tuple[str, ...], list[str]] = {}
+            for parent, keys in by_parent.items():
+                groups.setdefault(tuple(keys), []).append(parent)
+            parts = []
+            for keys, parents in groups.items():
+                named = ", ".join(f"`{key}`" for key in keys)
+                where = ", ".join(f"`{p}`" if p else "the top" for p in parents)
+                parts.append(f"{named} under {where}")
+            lines.append(f"- {shape}: " + "; ".join(parts))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import Client as DjangoClient
 
 from sessions_app.models import ProviderKind, TagKind, WorkflowSession
+from sessions_app.privacy.reveals import personal_data_reveal
 from tests.factories import (
     ClientFactory,
     ProviderClientFactory,
@@ -76,6 +77,17 @@ def desk_pages_create() -> DeskPages:
         is_staff=True,
     )
     stranger = UserFactory(username="no-roles-yet", roles=[])
+    # Personal data: the long client's session revealed (the card's revealed
+    # state); every other session and client page shows the reveal form.
+    personal_data_reveal(
+        user=officer,
+        object_type="session",
+        object_id=long_session.pk,
+        object_label=long_session.external_id,
+        client_id=client.pk,
+        reason="layout test",
+        source="web",
+    )
 
     def first_of(kind: str) -> int:
         return next(s.pk for s in data.sessions if s.connection.kind == kind)
