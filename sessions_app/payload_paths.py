@@ -25,6 +25,8 @@ from typing import Any
 MASK = "•••"
 
 _State = tuple[int, int]  # (pattern index, position in the pattern)
+# How many (states, key) steps a PathSet remembers.
+STEP_CACHE_MAX = 10_000
 
 
 @dataclass(eq=False)
@@ -98,6 +100,9 @@ class PathSet:
                 following.append((pattern, position + 1))
         closed = self._closure(following)
         matched = any(p == len(self._patterns[i]) for i, p in closed)
+        if len(self._steps) >= STEP_CACHE_MAX:
+            # Keys that are ids (a map keyed by them) must not grow it forever.
+            self._steps.clear()
         self._steps[(states, key)] = (closed, matched)
         return closed, matched
 

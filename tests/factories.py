@@ -182,3 +182,18 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
     delivery_id = factory.Faker("uuid4")
     event_type = "workflow_run.completed"
     body = "{}"
+
+
+class PersonalDataRevealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.PersonalDataReveal
+
+    user = factory.SubFactory(UserFactory)
+    object_type = models.PersonalDataReveal.SESSION
+    object_id = 1
+    reason = "a check"
+    source = "web"
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(
+        lambda reveal: reveal.created_at + dt.timedelta(minutes=10)
+    )

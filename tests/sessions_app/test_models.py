@@ -8,6 +8,7 @@ from sessions_app.models import (
     Check,
     Client,
     Outcome,
+    PersonalDataReveal,
     PolicyAssurance,
     ProviderClient,
     ProviderConnection,
@@ -22,6 +23,7 @@ from sessions_app.models import (
 from tests.factories import (
     CheckFactory,
     ClientFactory,
+    PersonalDataRevealFactory,
     PolicyAssuranceFactory,
     ProviderClientFactory,
     ProviderConnectionFactory,
@@ -116,6 +118,7 @@ def test_deleting_a_session_deletes_its_checks_but_a_connection_is_protected():
 
 FACTORIES = {
     Check: CheckFactory,
+    PersonalDataReveal: PersonalDataRevealFactory,
     PolicyAssurance: PolicyAssuranceFactory,
     ProviderClient: ProviderClientFactory,
     ProviderConnection: ProviderConnectionFactory,

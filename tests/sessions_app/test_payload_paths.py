@@ -56,3 +56,11 @@ def test_nothing_to_do_returns_the_same_object():
 def test_an_empty_segment_is_refused():
     with pytest.raises(ValueError, match="Empty segment"):
         PathSet(("a..b",))
+
+
+def test_the_step_cache_stays_bounded(monkeypatch):
+    monkeypatch.setattr("sessions_app.payload_paths.STEP_CACHE_MAX", 3)
+    paths = PathSet(("**.secret",))
+    data = {f"id-{n}": {"secret": "s", "keep": n} for n in range(10)}
+    assert paths.cut(data) == {f"id-{n}": {"keep": n} for n in range(10)}
+    assert len(paths._steps) <= 3

@@ -16,12 +16,12 @@ from sessions_app.privacy.personal_fields import (
 )
 from sessions_app.providers.registry import personal_paths_for
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "privacy"
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "data-protection.md"
 
 
 def _fixture(kind: str, name: str) -> dict:
-    return json.loads((FIXTURES / kind / "privacy" / f"{name}.json").read_text())
+    return json.loads((FIXTURES / kind / f"{name}.json").read_text())
 
 
 # The personal fields of each provider's payloads, as found in the fixtures.

@@ -29,11 +29,11 @@ from tests.factories import ProviderConnectionFactory
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "privacy"
 
 
 def _fixture(kind: str, name: str) -> dict:
-    return json.loads((FIXTURES / kind / "privacy" / f"{name}.json").read_text())
+    return json.loads((FIXTURES / kind / f"{name}.json").read_text())
 
 
 def _check_payloads(kind: str, session: dict) -> list[dict]:

@@ -27,14 +27,14 @@ from tests.helpers.tokens import api_token_secret
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "privacy"
 FULL = ("Alice Lee", "123456789", "1990-02-03", "alice.lee@example.com")
 
 
 @pytest.fixture
 def person():
     """An Onfido session of Alice Lee, its payload from the fixture."""
-    payload = json.loads((FIXTURES / "onfido/privacy/session.json").read_text())
+    payload = json.loads((FIXTURES / "onfido/session.json").read_text())
     connection = ProviderConnectionFactory(kind=ProviderKind.ONFIDO, slug="onfido-pd")
     client = ClientFactory(display_name="Alice Lee", reference="cust-aa01")
     identity = ProviderClientFactory(
