@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import api_errors, api_index, apis, apis_retention
+from .views.reveal import ClientRevealApi, SessionRevealApi
 
 urlpatterns = [
     path("v1/", api_index.ApiRootView.as_view(), name="api-root"),
@@ -17,6 +18,16 @@ urlpatterns = [
         "v1/sessions/<int:pk>/reviews/",
         apis.SessionReviewCreateApi.as_view(),
         name="api-session-reviews",
+    ),
+    path(
+        "v1/sessions/<int:pk>/reveal/",
+        SessionRevealApi.as_view(),
+        name="api-session-reveal",
+    ),
+    path(
+        "v1/clients/<int:pk>/reveal/",
+        ClientRevealApi.as_view(),
+        name="api-client-reveal",
     ),
     path("v1/checks/", apis.CheckListApi.as_view(), name="api-check-list"),
     path("v1/checks/<int:pk>/", apis.CheckDetailApi.as_view(), name="api-check-detail"),

@@ -42,6 +42,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from . import selectors, services
 from .access.tokens.authentication import ApiTokenAuthentication
+from .api_masking import PersonalDataMaskedMixin
 from .filter_fields import BLANK_IS_UNSET, BLANK_ITEMS_IGNORED, filter_is_list
 from .filters import (
     CheckFilterSet,
@@ -280,7 +281,7 @@ def _allow_blank(parameter: dict[str, Any], sentence: str) -> dict[str, Any]:
     return parameter
 
 
-class ListApi(generics.ListAPIView):
+class ListApi(PersonalDataMaskedMixin, generics.ListAPIView):
     authentication_classes = AUTHENTICATION
     pagination_class = KeysetCursorPagination
     filter_backends = [KnownParametersFilterBackend]
@@ -302,7 +303,9 @@ class ListApi(generics.ListAPIView):
         return [*options, *self.extra_query_options]
 
 
-class DetailApi(BoundedIdLookupMixin, generics.RetrieveAPIView):
+class DetailApi(
+    PersonalDataMaskedMixin, BoundedIdLookupMixin, generics.RetrieveAPIView
+):
     authentication_classes = AUTHENTICATION
     # A query string never narrows a detail lookup.
     filter_backends: list = []

@@ -9,6 +9,7 @@ from .roles import (
     user_can_decide,
     user_can_export,
     user_can_manage_retention,
+    user_can_reveal,
     user_can_view,
 )
 
@@ -45,3 +46,10 @@ class CanManageRetention(BasePermission):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
         return user_can_manage_retention(request.user)
+
+
+class CanReveal(BasePermission):
+    message = "Only reviewers may reveal personal data."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return user_can_view(request.user) and user_can_reveal(request.user)

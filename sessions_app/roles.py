@@ -1,10 +1,12 @@
 """The four roles of Verity, as Django groups, and the questions views ask of them.
 
-viewer   read everything on the staff pages and the API
-reviewer + record decisions, assign sessions, a client's retention (relationship
-           end, legal hold, erasure requests)
-exporter + CSV exports
-admin    + Django admin (all data), provider configuration, users and roles
+viewer   read everything on the staff pages and the API, personal data masked
+reviewer + record decisions, assign sessions, reveal personal data (audited), a
+           client's retention (relationship end, legal hold, erasure requests),
+           link identities to clients
+exporter + CSV exports (personal data masked)
+admin    + Django admin (all data), provider configuration, users and roles,
+           CSV exports with personal data unmasked
 """
 
 from __future__ import annotations
@@ -35,12 +37,16 @@ VIEW_PERMS = tuple(f"view_{model}" for model in READ_MODELS)
 DECIDE = "decide_session"
 ASSIGN = "assign_session"
 EXPORT = "export_sessions"
+# docs/data-protection.md: reveal a session's or client's masked personal
+# data for a while (with a reason, audited); export it unmasked.
+REVEAL = "reveal_personal_data"
+EXPORT_PERSONAL = "export_personal_data"
 
 # codename sets per role, inside the sessions_app label; admin gets every
 # permission of sessions_app (API tokens included), auth and axes besides.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     VIEWER: VIEW_PERMS,
-    REVIEWER: (*VIEW_PERMS, DECIDE, ASSIGN, "add_review"),
+    REVIEWER: (*VIEW_PERMS, DECIDE, ASSIGN, "add_review", REVEAL),
     EXPORTER: (*VIEW_PERMS, EXPORT),
     ADMIN: (),
 }
@@ -70,6 +76,14 @@ def user_can_export(user: Any) -> bool:
 def user_can_link_identities(user: Any) -> bool:
     """Reviewers and admins link provider identities to clients by hand."""
     return user_can_decide(user) or user_is_admin(user)
+
+
+def user_can_reveal(user: Any) -> bool:
+    return bool(user.is_authenticated and user.has_perm(_perm(REVEAL)))
+
+
+def user_can_export_personal(user: Any) -> bool:
+    return bool(user.is_authenticated and user.has_perm(_perm(EXPORT_PERSONAL)))
 
 
 def user_is_admin(user: Any) -> bool:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session-detail"),
     path("sessions/<int:pk>/decide/", views.session_decide, name="session-decide"),
     path("sessions/<int:pk>/assign/", views.session_assign, name="session-assign"),
+    path("sessions/<int:pk>/reveal/", views.session_reveal, name="session-reveal"),
     path("checks/export.csv", exports.checks_csv, name="checks-export"),
     path(
         "sessions/<int:pk>/evidence.pdf",
@@ -54,6 +55,7 @@ urlpatterns = [
         views.client_identity_unlink,
         name="client-identity-unlink",
     ),
+    path("clients/<int:pk>/reveal/", views.client_reveal, name="client-reveal"),
     path("sync/", views.sync_status, name="sync-status"),
     path(
         "sync/connections/<int:pk>/release-lease/",

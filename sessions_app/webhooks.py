@@ -24,7 +24,8 @@ Each provider's signature scheme and event format live in its package
 module is the HTTP interface around them. The environment variable the
 connection names in `webhook_secret_env` holds one or more comma-separated
 secrets, so a secret can be rotated without dropping deliveries signed with
-the old one.
+the old one. Credentials a delivery carries are cut from the stored body
+(`delivery_body_without_secrets`), after the signature was verified.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from django.views.decorators.http import require_POST
 
 from .models import Check, ProviderConnection, WebhookDelivery
 from .providers.endpoints import env_name_problem
-from .providers.registry import webhook_for
+from .providers.registry import secret_paths_for, webhook_for
 from .providers.webhook import CheckSessionLookup, WebhookEvent, body_id
 from .sync.values import EVENT_TYPE_MAX, text
 
@@ -150,6 +151,18 @@ def _duplicate_requeue(*, connection: ProviderConnection, event: WebhookEvent) -
     )
 
 
+def delivery_body_without_secrets(*, kind: str, data: dict[str, Any]) -> str | None:
+    """The body to store in place of a verified delivery's, when it carries
+    credentials (`providers/<name>/secrets.py`), else None (stored as
+    received). The signature was checked on the bytes as received; the
+    outbox re-reads only the delivery's resource id and hint, never its body,
+    so a cut body is refreshed as any other."""
+    clean = secret_paths_for(kind, "webhook").cut(data)
+    if clean == data:
+        return None
+    return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
+
+
 def _answer(http_status: int, **data: Any) -> JsonResponse:
     return JsonResponse(data, status=http_status)
 
@@ -198,6 +211,10 @@ def provider_webhook(request: HttpRequest, slug: str) -> JsonResponse:
 
     event = webhook.event_parse(
         data=data, body=body, check_session=check_session_lookup(connection)
+    )
+    event.stored_body = (
+        delivery_body_without_secrets(kind=connection.kind, data=data)
+        or event.stored_body
     )
     # An event outside what the connection reads (an ICA project not in its
     # project_ids) must not pull that project's session in: kept, not refreshed.

@@ -68,6 +68,25 @@ def exporter_client(exporter):
 
 
 @pytest.fixture
+def personal_exporter(db):
+    """An exporter who may also export personal data unmasked."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username="pia-exporter", roles=["exporter"])
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="sessions_app", codename="export_personal_data"
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def personal_exporter_client(personal_exporter):
+    return _logged_in(personal_exporter)
+
+
+@pytest.fixture
 def admin_client_verity(admin_user):
     return _logged_in(admin_user)
 

@@ -214,3 +214,18 @@ class ProviderErasureFactory(factory.django.DjangoModelFactory):
     client = factory.SelfAttribute("provider_client.client")
     external_id = factory.SelfAttribute("provider_client.external_id")
     requested_at = factory.LazyFunction(timezone.now)
+
+
+class PersonalDataRevealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.PersonalDataReveal
+
+    user = factory.SubFactory(UserFactory)
+    object_type = models.PersonalDataReveal.SESSION
+    object_id = 1
+    reason = "a check"
+    source = "web"
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(
+        lambda reveal: reveal.created_at + dt.timedelta(minutes=10)
+    )

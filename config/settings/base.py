@@ -373,6 +373,12 @@ VERITY_RETENTION_HOUR = env.int("VERITY_RETENTION_HOUR", default=4)
 VERITY_PROVIDER_ERASURE_MAX_ATTEMPTS = env.int(
     "VERITY_PROVIDER_ERASURE_MAX_ATTEMPTS", default=6
 )
+# How long a reviewer's reveal of a session's or a client's personal data
+# lasts (seconds; stored server-side per user and object, audited;
+# docs/data-protection.md).
+VERITY_PERSONAL_DATA_REVEAL_SECONDS = env.int(
+    "VERITY_PERSONAL_DATA_REVEAL_SECONDS", default=600
+)
 
 # VERITY
 # How long one sync call may work before it checkpoints and yields (seconds),

@@ -16,6 +16,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from ..links import detail_url_builder, detail_url_parts
+from ..privacy.personal_fields import name_initials
 
 # OWASP: a cell starting with one of these may be run as a formula by a
 # spreadsheet. Tab, CR and LF are on the list because Excel strips them and
@@ -52,13 +53,33 @@ def csv_datetime(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def csv_initials(value: Any) -> str:
+    """A personal name masked as its initials ("A. L."), formula-safe."""
+    return csv_safe_cell(name_initials(value or ""))
+
+
 @dataclasses.dataclass(frozen=True)
 class Column:
-    """One CSV column: its header, the `values_list` field it reads, its format."""
+    """One CSV column: its header, the `values_list` field it reads, its format.
+
+    `personal`: a name, written as initials unless the user may export
+    personal data (`roles.EXPORT_PERSONAL`; docs/data-protection.md).
+    """
 
     header: str
     field: str
     format: Callable[[Any], str] = csv_safe_cell
+    personal: bool = False
+
+
+def columns_for(columns: tuple[Column, ...], *, personal: bool) -> tuple[Column, ...]:
+    """The export's columns, the personal ones as initials unless `personal`."""
+    if personal:
+        return columns
+    return tuple(
+        dataclasses.replace(column, format=csv_initials) if column.personal else column
+        for column in columns
+    )
 
 
 # --- What each export holds ------------------------------------------------------------
@@ -68,9 +89,9 @@ SESSION_COLUMNS: tuple[Column, ...] = (
     Column("Provider", "connection__slug"),
     Column("Provider kind", "connection__kind"),
     Column("External id", "external_id"),
-    Column("Client", "provider_client__client__display_name"),
+    Column("Client", "provider_client__client__display_name", personal=True),
     Column("Client id", "provider_client__client_id", csv_number),
-    Column("Provider client name", "provider_client__name"),
+    Column("Provider client name", "provider_client__name", personal=True),
     Column("Workflow id", "workflow_id"),
     Column("Workflow name", "workflow_name"),
     Column("Workflow version", "workflow_version"),
@@ -106,9 +127,9 @@ CHECK_COLUMNS: tuple[Column, ...] = (
     Column("Session external id", "session__external_id"),
     Column("Session status", "session__status"),
     Column("Session outcome", "session__outcome"),
-    Column("Client", "session__provider_client__client__display_name"),
+    Column("Client", "session__provider_client__client__display_name", personal=True),
     Column("Client id", "session__provider_client__client_id", csv_number),
-    Column("Provider client name", "session__provider_client__name"),
+    Column("Provider client name", "session__provider_client__name", personal=True),
     Column("Check external id", "external_id"),
     Column("Check type", "check_type"),
     Column("Check kind", "kind"),

@@ -24,12 +24,16 @@ from django.utils.http import content_disposition_header
 
 from .. import selectors
 from ..models import AuditEvent, Check, WorkflowSession
+from ..roles import user_can_export_personal
 from ..services import audit_event_record
 from .cells import (
     CHECK_COLUMNS,
     CHECK_EXTRA_HEADERS,
     SESSION_COLUMNS,
     SESSION_EXTRA_HEADERS,
+    Column,
+    columns_for,
+    csv_initials,
     csv_safe_cell,
     session_url_maker,
 )
@@ -51,27 +55,37 @@ class _Echo:
         return value
 
 
+def _has_masked(columns: tuple[Column, ...]) -> bool:
+    return any(column.format is csv_initials for column in columns)
+
+
 def _session_records(
-    queryset: QuerySet[WorkflowSession], request: HttpRequest, sort: str
+    queryset: QuerySet[WorkflowSession],
+    request: HttpRequest,
+    sort: str,
+    columns: tuple[Column, ...],
 ) -> Iterator[bytes] | Iterator[list[str]]:
     """The sessions export's records: COPY's on PostgreSQL, else cells to format."""
-    fields = [c.field for c in SESSION_COLUMNS]
+    fields = [c.field for c in columns]
     rows = selectors.session_export_queryset(queryset=queryset, sort=sort).values_list(
         *fields
     )
-    if copy_supported(rows):
+    # Masked names have no SQL twin yet: such an export is written in Python.
+    if copy_supported(rows) and not _has_masked(columns):
         id_column = f"c{fields.index('id')}"
         return copy_records(
             queryset=rows,
-            columns=SESSION_COLUMNS,
+            columns=columns,
             extras=[tag_names_cell(id_column), url_cell(request, id_column)],
         )
-    return _session_rows(rows, request)
+    return _session_rows(rows, request, columns)
 
 
-def _session_rows(rows: QuerySet, request: HttpRequest) -> Iterator[list[str]]:
-    fields = [c.field for c in SESSION_COLUMNS]
-    formats = [c.format for c in SESSION_COLUMNS]
+def _session_rows(
+    rows: QuerySet, request: HttpRequest, columns: tuple[Column, ...]
+) -> Iterator[list[str]]:
+    fields = [c.field for c in columns]
+    formats = [c.format for c in columns]
     id_index = fields.index("id")
     url_for = session_url_maker(request)
     for chunk in itertools.batched(rows.iterator(chunk_size=CHUNK_SIZE), CHUNK_SIZE):
@@ -85,24 +99,26 @@ def _session_rows(rows: QuerySet, request: HttpRequest) -> Iterator[list[str]]:
 
 
 def _check_records(
-    queryset: QuerySet[Check], request: HttpRequest
+    queryset: QuerySet[Check], request: HttpRequest, columns: tuple[Column, ...]
 ) -> Iterator[bytes] | Iterator[list[str]]:
     """The checks export's records: COPY's on PostgreSQL, else cells to format."""
-    fields = [c.field for c in CHECK_COLUMNS]
+    fields = [c.field for c in columns]
     rows = selectors.check_export_queryset(queryset=queryset).values_list(*fields)
-    if copy_supported(rows):
+    if copy_supported(rows) and not _has_masked(columns):
         session_column = f"c{fields.index('session_id')}"
         return copy_records(
             queryset=rows,
-            columns=CHECK_COLUMNS,
+            columns=columns,
             extras=[url_cell(request, session_column)],
         )
-    return _check_rows(rows, request)
+    return _check_rows(rows, request, columns)
 
 
-def _check_rows(rows: QuerySet, request: HttpRequest) -> Iterator[list[str]]:
-    fields = [c.field for c in CHECK_COLUMNS]
-    formats = [c.format for c in CHECK_COLUMNS]
+def _check_rows(
+    rows: QuerySet, request: HttpRequest, columns: tuple[Column, ...]
+) -> Iterator[list[str]]:
+    fields = [c.field for c in columns]
+    formats = [c.format for c in columns]
     session_index = fields.index("session_id")
     url_for = session_url_maker(request)
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
@@ -204,10 +220,15 @@ def _csv_response(
     filters: Mapping[str, Any],
     source: str,
     sort: str | None = None,
+    personal: bool = False,
 ) -> StreamingHttpResponse:
     summary_filters = {k: str(v) for k, v in filters.items() if isinstance(v, str)}
     filename = export_filename(kind=kind, filters=summary_filters)
-    after: dict[str, Any] = {"filters": dict(filters), "filename": filename}
+    after: dict[str, Any] = {
+        "filters": dict(filters),
+        "filename": filename,
+        "personal_data": "full" if personal else "masked",
+    }
     if sort is not None:
         after["sort"] = sort
     with transaction.atomic():
@@ -257,11 +278,14 @@ def session_csv_response(
     which the audit event records too.
     """
     header = [c.header for c in SESSION_COLUMNS] + list(SESSION_EXTRA_HEADERS)
+    personal = user_can_export_personal(request.user)
+    columns = columns_for(SESSION_COLUMNS, personal=personal)
     return _csv_response(
         request=request,
         kind="sessions",
         header=header,
-        rows=_session_records(queryset, request, sort),
+        rows=_session_records(queryset, request, sort, columns),
+        personal=personal,
         model=WorkflowSession,
         filters=filters,
         source=source,
@@ -278,11 +302,14 @@ def check_csv_response(
 ) -> StreamingHttpResponse:
     """Stream `queryset` as the checks CSV, audited as `export.checks_csv`."""
     header = [c.header for c in CHECK_COLUMNS] + list(CHECK_EXTRA_HEADERS)
+    personal = user_can_export_personal(request.user)
+    columns = columns_for(CHECK_COLUMNS, personal=personal)
     return _csv_response(
         request=request,
         kind="checks",
         header=header,
-        rows=_check_records(queryset, request),
+        rows=_check_records(queryset, request, columns),
+        personal=personal,
         model=Check,
         filters=filters,
         source=source,

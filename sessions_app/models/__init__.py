@@ -43,6 +43,7 @@ from .base import ENV_VAR_NAME, TimeStampedModel
 from .clients import Client, ProviderClient
 from .connections import ProviderConnection, QuarantinedRecord, SyncRun, WebhookDelivery
 from .privacy import ErasureRequest, ProviderErasure
+from .reveals import PersonalDataReveal
 from .reviews import Review
 from .sessions import (
     NEEDS_ATTENTION_OUTCOMES,
@@ -75,6 +76,7 @@ __all__ = [
     "ErasureRequestState",
     "ExternalIdentity",
     "Outcome",
+    "PersonalDataReveal",
     "PolicyAssurance",
     "ProviderClient",
     "ProviderConnection",

@@ -14,7 +14,11 @@ line in `PROVIDERS` (and its `ProviderKind`). A provider package holds:
   `walker.PassState`), `records.py` (one session read in full), `http.py`
   (client setup, error parser, `RATE_LIMITS`, its documented request
   rates as a `pacing.ProviderRateLimits`, and `KNOWN_HOSTS`, the API hosts a
-  connection's base URL may name), `options.py` (option checks).
+  connection's base URL may name), `options.py` (option checks);
+- `secrets.py`: `SECRET_PATHS`, the credentials its payloads carry, per
+  payload shape (cut before anything is stored);
+- `personal.py`: `PERSONAL_PATHS`, the personal data its payloads carry, per
+  payload shape (masked on the pages, the API and the CSV; erased).
 
 Modules are imported when first asked for, so this registry imports nothing
 of Verity's and any module may use it without an import cycle.
@@ -22,11 +26,13 @@ of Verity's and any module may use it without an import cycle.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..payload_paths import PathSet
     from .pacing import ProviderRateLimits
     from .rows import NormalisationRows
     from .webhook import ProviderWebhook
@@ -85,3 +91,37 @@ def reason_words_for(kind: str) -> ReasonWords | None:
     if package is None:
         return None
     return importlib.import_module(f"{package}.reasons").reason_words
+
+
+# Payload shapes the declared paths are given for (`<name>/secrets.py`,
+# `<name>/personal.py`): a session's stored raw payload, a check's, a
+# provider client's, a check's breakdown, a session as listed (what a
+# quarantined row keeps) and a webhook delivery's body.
+PAYLOAD_SHAPES = ("session", "check", "client", "breakdown", "listed", "webhook")
+
+
+@functools.cache
+def secret_paths_for(kind: str, shape: str) -> PathSet:
+    """The credentials of provider `kind` in payload `shape`: never stored."""
+    from ..payload_paths import PathSet
+
+    package = PROVIDERS.get(kind)
+    if package is None:
+        return PathSet(())
+    module = importlib.import_module(f"{package}.secrets")
+    return PathSet(
+        module.SECRET_PATHS.get(shape, ()),
+        value_markers=getattr(module, "SECRET_VALUE_MARKERS", ()),
+    )
+
+
+@functools.cache
+def personal_paths_for(kind: str, shape: str) -> PathSet:
+    """The personal data of provider `kind` in payload `shape`: masked, erased."""
+    from ..payload_paths import PathSet
+
+    package = PROVIDERS.get(kind)
+    if package is None:
+        return PathSet(())
+    module = importlib.import_module(f"{package}.personal")
+    return PathSet(module.PERSONAL_PATHS.get(shape, ()))

@@ -17,6 +17,7 @@ from ..models import (
     SessionReason,
     WorkflowSession,
 )
+from ..privacy.personal_fields import name_initials
 from .checks import check_queryset
 from .sessions import session_list_queryset
 from .sorting import SESSION_QUEUE_ORDERING
@@ -39,15 +40,17 @@ def client_with_identities_queryset() -> QuerySet[Client]:
     )
 
 
-def client_label_get(*, pk: int) -> str | None:
-    """Return how a chip names client `pk` (its display name, else its
-    reference, else "#<id>"), or None when there is no such client. One query."""
+def client_label_get(*, pk: int, masked: bool = False) -> str | None:
+    """Return how a chip names client `pk` (its display name, as initials when
+    `masked`, else its reference, else "#<id>"), or None when there is no such
+    client. One query."""
     name = (
         client_queryset().filter(pk=pk).values_list("display_name", "reference").first()
     )
     if name is None:
         return None
-    return name[0] or name[1] or f"#{pk}"
+    display = name_initials(name[0]) if masked else name[0]
+    return display or name[1] or f"#{pk}"
 
 
 def client_names(*, client_ids: Iterable[int]) -> dict[int, str]:

@@ -31,6 +31,10 @@ Contract:
   its column's cap) before it is written.
 - A written session's reasons are replaced by its record's, each classified
   (`reasons.session_reasons_replace`: the `SessionReason` rows).
+- Credentials a provider's payloads carry (`providers/<name>/secrets.py`)
+  are cut from every raw payload and quarantined text first
+  (`records_without_secrets`), so none reaches the database whatever the
+  adapter did.
 - Nothing is ever deleted because a provider stopped listing it or answers
   404 for it (`Page.gone_ids`): the mirror keeps what it saw. Review state
   (assignee, decisions), `first_seen_at` and admin-made client links are never
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -63,6 +68,7 @@ from ..providers.base import (
     SessionRecord,
     payload_hash,
 )
+from ..providers.registry import secret_paths_for
 from .quarantine import quarantine_row, quarantine_upsert
 from .reasons import session_reasons_replace
 from .related import (
@@ -272,6 +278,37 @@ def _session_row(
     )
 
 
+def records_without_secrets(
+    kind: str, records: Sequence[SessionRecord]
+) -> list[SessionRecord]:
+    """The records with the credentials of provider `kind` cut from their raw
+    payloads (the session's, its client's, its checks'), in place; a payload
+    holding none is left as it is (one JSON dump tells)."""
+    session, check, client = (
+        secret_paths_for(kind, shape) for shape in ("session", "check", "client")
+    )
+    for record in records:
+        record.raw = session.cut(record.raw)
+        if record.client is not None:
+            record.client.raw = client.cut(record.client.raw)
+        for item in record.checks or ():
+            item.raw = check.cut(item.raw)
+    return list(records)
+
+
+def quarantined_text_without_secrets(kind: str, raw: str) -> str:
+    """A quarantined record's raw text without credentials: JSON text is cut
+    as a listed item or a session payload would be; other text is kept."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw
+    clean = secret_paths_for(kind, "session").cut(
+        secret_paths_for(kind, "listed").cut(value)
+    )
+    return raw if clean is value else json_text(clean)
+
+
 def session_upsert_batch(
     *,
     connection: ProviderConnection,
@@ -297,13 +334,14 @@ def session_upsert_batch(
     """
     now = now or timezone.now()
     result = BatchResult()
+    records = records_without_secrets(connection.kind, records)
     quarantine_rows: list[QuarantinedRecord] = [
         quarantine_row(
             connection=connection,
             record_type=text(q.record_type, RECORD_TYPE_MAX) or "record",
             external_id=text(q.external_id, ID_MAX),
             reason=text(q.reason) or "unreadable",
-            raw=text(q.raw),
+            raw=text(quarantined_text_without_secrets(connection.kind, q.raw)),
         )
         for q in quarantined
     ]

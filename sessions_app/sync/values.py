@@ -172,20 +172,6 @@ def aware(value: Any) -> dt.datetime | None:
     return value
 
 
-def without_keys(value: Any, keys: Collection[str]) -> Any:
-    """Return JSON data with every object key in `keys` removed, at any depth.
-
-    For credentials a payload carries (Onfido's `sdk_token`): they are cut
-    before anything is stored, raw payloads included. Data holding none of
-    them is returned as it is.
-    """
-    if isinstance(value, dict):
-        return {k: without_keys(v, keys) for k, v in value.items() if k not in keys}
-    if isinstance(value, list):
-        return [without_keys(v, keys) for v in value]
-    return value
-
-
 def https_url_on(value: Any, hosts: Collection[str]) -> str:
     """Return `value` if it is an https URL on one of `hosts` (and fits URL_MAX), else "".
 

@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 
 from ..links import detail_url_builder
 from ..models import Decision, Outcome, ReasonCode, Status
+from ..privacy.personal_fields import name_initials
 from ..selectors import ROW_TAGS_ATTR
 
 register = template.Library()
@@ -225,15 +226,17 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
     """
     zone = timezone.get_current_timezone()
     pc = session.provider_client
+    # Names as initials for everyone (docs/data-protection.md): the queue lists
+    # many people at once; a reviewer reveals one on its session or client page.
     if pc is not None and pc.client_id:
         client = pc.client
-        name = _e(client.display_name or pc.name or client.reference)
+        name = _e(name_initials(client.display_name or pc.name) or client.reference)
         client_cell = (
             f'<a href="{_e(_detail_url(context, "client-detail", pc.client_id))}"'
             f' class="ellipsis" title="{name}">{name}</a>'
         )
     elif pc is not None:
-        name = _e(pc.name or pc.external_id)
+        name = _e(name_initials(pc.name) or pc.external_id)
         client_cell = f'<span class="ellipsis" title="{name}">{name}</span>'
     else:
         client_cell = _NONE

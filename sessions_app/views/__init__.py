@@ -23,6 +23,7 @@ from .identities import (
 from .overview import overview
 from .queue import session_list
 from .rendering import TemplateQueryError
+from .reveal import client_reveal, session_reveal
 from .session import session_assign, session_decide, session_detail
 from .sync import sync_lease_release, sync_now, sync_status
 
@@ -34,6 +35,7 @@ __all__ = [
     "client_identities_search",
     "client_identity_link",
     "client_identity_unlink",
+    "client_reveal",
     "favicon",
     "health",
     "login_lockout",
@@ -42,6 +44,7 @@ __all__ = [
     "session_decide",
     "session_detail",
     "session_list",
+    "session_reveal",
     "sync_lease_release",
     "sync_now",
     "sync_status",

@@ -34,6 +34,7 @@ from ..models import (
     SyncRunState,
     WorkflowSession,
 )
+from ..privacy.personal_fields import PERSONAL_AUDIT_KEYS, name_initials, value_masked
 
 # What the services record, named for a reader (keys not listed fall back to
 # the model field's verbose name, then to the key in words).
@@ -289,6 +290,18 @@ def _audit_object(event: AuditEvent, names: _AuditNames) -> tuple[str, str, str]
     return kind, label, url
 
 
+def _masked_side(side: dict[str, Any], key: str) -> dict[str, Any]:
+    if key not in side:
+        return side
+    value = side[key]
+    shown = (
+        name_initials(value)
+        if isinstance(value, str) and key != "raw_payload"
+        else value_masked(value)
+    )
+    return {**side, key: shown}
+
+
 def _unlinked(value: AuditValue, current_url: str) -> AuditValue:
     # No link from a page to itself.
     return AuditValue(value.text) if value.url and value.url == current_url else value
@@ -300,6 +313,7 @@ def audit_rows(
     current_url: str = "",
     sessions: dict[int, str] | None = None,
     clients: dict[int, str] | None = None,
+    mask: bool = False,
 ) -> list[AuditRow]:
     """Turn audit events into rows an officer can read, before rendering.
 
@@ -307,9 +321,12 @@ def audit_rows(
     stored ISO timestamps are formatted like the rest of the pages, and the
     object links to its page unless that is `current_url`. `sessions` and
     `clients` are names the caller already holds (no query for those); the
-    rest cost at most two queries however many events there are.
+    rest cost at most two queries however many events there are. `mask`:
+    client names as initials, personal values (PERSONAL_AUDIT_KEYS) masked.
     """
     names = _audit_names(events, sessions=sessions or {}, clients=clients or {})
+    if mask:
+        names.clients = {pk: name_initials(n) or n for pk, n in names.clients.items()}
     rows = []
     for event in events:
         before, after = _audit_sides(event)
@@ -321,6 +338,8 @@ def audit_rows(
             if AUDIT_REDUNDANT_KEYS.get(key) in keys:
                 continue
             field = _audit_field(model, key)
+            if mask and key in PERSONAL_AUDIT_KEYS:
+                before, after = _masked_side(before, key), _masked_side(after, key)
             old, new = (
                 _unlinked(_audit_value(key, side.get(key), field, names), current_url)
                 for side in (before, after)
@@ -334,6 +353,11 @@ def audit_rows(
                 )
             )
         kind, label, url = _audit_object(event, names)
+        if mask and model is Client:
+            pk = _as_id(event.object_id)
+            label = names.clients.get(pk or 0) or name_initials(label)
+        elif mask and model is not None and model._meta.model_name == "providerclient":
+            label = name_initials(label)
         rows.append(
             AuditRow(
                 event=event,

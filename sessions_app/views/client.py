@@ -3,6 +3,7 @@ providers, and its history."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +12,8 @@ from django.views.decorators.http import require_safe
 from .. import selectors
 from ..forms import IdentityLinkForm, IdentityUnlinkForm
 from ..models import Client
+from ..privacy.personal_fields import name_initials
+from ..privacy.reveals import personal_data_access
 from ..privacy.selectors import client_retention_get
 from ..roles import user_can_link_identities, user_can_manage_retention
 from ..selectors.clients import IDENTITY_SEARCH_MIN_LENGTH, provider_clients_search
@@ -35,12 +38,21 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The link search without script: `?identity_q=` lists what the
     # search-as-you-type endpoint would (reviewers and admins only).
     identity_term = request.GET.get(SEARCH_PARAM, "").strip() if can_link else ""
+    personal = personal_data_access(user=request.user, client_id=client.pk)
+    if personal.masked:
+        # For this render only (nothing is saved).
+        client.display_name = name_initials(client.display_name)
+        for pc in detail.provider_clients:
+            pc.name = name_initials(pc.name)
     return render_page(
         request,
         "sessions_app/client_detail.html",
         {
             "detail": detail,
             "client": client,
+            "personal": personal,
+            "reveal_minutes": settings.VERITY_PERSONAL_DATA_REVEAL_SECONDS // 60,
+            "reveal_url": reverse("client-reveal", args=[client.pk]),
             "assurance": selectors.client_assurance_get(
                 client_id=client.pk, today=timezone.now().date()
             ),
@@ -52,6 +64,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 current_url=client.get_absolute_url(),
                 sessions={s.pk: s.external_id for s in detail.sessions},
                 clients={client.pk: str(client)},
+                mask=personal.masked,
             ),
             "retention": client_retention_get(
                 client=client, today=timezone.localdate()

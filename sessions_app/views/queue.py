@@ -126,7 +126,8 @@ def _client_filter_names(filterset: SessionFilterSet) -> dict[str, str]:
     client_id = filterset.form.cleaned_data.get("client")
     if not client_id:
         return {}
-    label = selectors.client_label_get(pk=client_id)
+    # As the rows show it: initials (docs/data-protection.md).
+    label = selectors.client_label_get(pk=client_id, masked=True)
     if label is None:
         return {}
     return {filterset.data["client"].strip(): label}

@@ -12,6 +12,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -24,6 +25,8 @@ from ..exceptions import ApplicationError
 from ..filters import session_filterset
 from ..forms import AssignmentForm, DecisionForm, QueueOptionsForm
 from ..models import WorkflowSession
+from ..privacy.personal_fields import name_initials, payload_masked
+from ..privacy.reveals import PersonalDataAccess, personal_data_access
 from ..roles import user_can_assign, user_can_decide, user_can_view
 from .access import viewer_required
 from .audit_history import audit_rows
@@ -140,6 +143,18 @@ def _session_or_404(pk: int) -> WorkflowSession:
         raise Http404("No WorkflowSession matches the given query.") from exc
 
 
+def _session_masked(detail: Any, session: WorkflowSession, client: Any) -> None:
+    """Mask the personal data of the fetched rows in place, for this render
+    only (nothing is saved): names to initials, payload paths to MASK."""
+    kind = session.connection.kind
+    if client is not None:
+        client.display_name = name_initials(client.display_name)
+    if session.provider_client is not None:
+        session.provider_client.name = name_initials(session.provider_client.name)
+    for check in detail.checks:
+        check.breakdown = payload_masked(kind, "breakdown", check.breakdown)
+
+
 def _session_page(
     request: HttpRequest,
     pk: int,
@@ -165,9 +180,20 @@ def _session_page(
     )
     can_assign = user_can_assign(request.user)
     reviewers = selectors.reviewer_usernames() if can_assign else []
-    raw_payload, raw_truncated = _pretty_json(detail.session.raw_payload)
     session = detail.session
     client = session.provider_client.client if session.provider_client else None
+    personal: PersonalDataAccess = personal_data_access(
+        user=request.user,
+        session_id=session.pk,
+        client_id=client.pk if client else None,
+    )
+    shown_payload = session.raw_payload
+    if personal.masked:
+        _session_masked(detail, session, client)
+        shown_payload = payload_masked(
+            session.connection.kind, "session", session.raw_payload
+        )
+    raw_payload, raw_truncated = _pretty_json(shown_payload)
     next_session = _next_in_queue(request, session, back) if back else None
     back_query = f"?{urlencode({QUEUE_RETURN_PARAM: back})}" if back else ""
     return render_page(
@@ -181,6 +207,9 @@ def _session_page(
                 connection_ids=[session.connection_id]
             ),
             "raw_payload": raw_payload,
+            "personal": personal,
+            "reveal_minutes": settings.VERITY_PERSONAL_DATA_REVEAL_SECONDS // 60,
+            "reveal_url": reverse("session-reveal", args=[session.pk]),
             "raw_truncated": raw_truncated,
             "raw_max_chars": RAW_PAYLOAD_MAX_CHARS,
             "reasons": _as_list(session.reasons),
@@ -200,6 +229,7 @@ def _session_page(
                 current_url=session.get_absolute_url(),
                 sessions={session.pk: session.external_id},
                 clients={client.pk: str(client)} if client else {},
+                mask=personal.masked,
             ),
             "audit_truncated": audit_truncated,
             "reviews_truncated": reviews_truncated,

@@ -23,6 +23,7 @@ from sessions_app.models import (
     TagKind,
     WorkflowSession,
 )
+from sessions_app.privacy.reveals import personal_data_reveal
 from tests.factories import (
     ClientFactory,
     ProviderClientFactory,
@@ -85,6 +86,17 @@ def desk_pages_create() -> DeskPages:
         is_staff=True,
     )
     stranger = UserFactory(username="no-roles-yet", roles=[])
+    # Personal data: the long client's session revealed (the card's revealed
+    # state); every other session and client page shows the reveal form.
+    personal_data_reveal(
+        user=officer,
+        object_type="session",
+        object_id=long_session.pk,
+        object_label=long_session.external_id,
+        client_id=client.pk,
+        reason="layout test",
+        source="web",
+    )
 
     held, erased = _retention_clients(data, officer)
 

@@ -28,6 +28,7 @@ from sessions_app.models import (
     SyncTrigger,
     TagKind,
 )
+from sessions_app.privacy.personal_fields import name_initials
 from sessions_app.serializers import ReviewInputSerializer
 from sessions_app.services import REVIEW_COMMENT_MAX_LENGTH
 from tests.factories import (
@@ -803,7 +804,10 @@ def test_session_list_row_is_flat_and_iso(queue, viewer_client):
     assert row["provider"] == "onfido-eu"
     assert row["provider_kind"] == "onfido"
     assert row["client_id"] == session.provider_client.client_id
-    assert row["client_name"] == session.provider_client.client.display_name
+    # Lists show names as initials, for every role (docs/data-protection.md).
+    assert row["client_name"] == name_initials(
+        session.provider_client.client.display_name
+    )
     assert row["assignee"] == "rita-reviewer"
     assert row["tags"] == [{"name": "vip", "kind": "user"}]
     assert row["provider_created_at"] == "2026-03-09T12:00:00Z"
@@ -834,7 +838,7 @@ def test_session_detail_includes_checks_tags_policies_reviews_and_client(
     client = session.provider_client.client
     assert body["client"] == {
         "id": client.pk,
-        "display_name": client.display_name,
+        "display_name": name_initials(client.display_name),  # a viewer: masked
         "reference": client.reference,
     }
     assert body["provider_client"]["external_id"] == session.provider_client.external_id

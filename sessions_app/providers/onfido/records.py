@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...normalization import normalise_check, normalise_session
+from ...payload_paths import PathSet
 from ...sync.values import (
     CHECK_TYPE_MAX,
     ID_MAX,
@@ -27,7 +28,6 @@ from ...sync.values import (
     parse_date,
     parse_timestamp,
     text,
-    without_keys,
 )
 from ..base import CheckRecord, ClientRecord, SessionRecord
 from ..common import (
@@ -42,15 +42,14 @@ from ..common import (
 )
 from ..concurrency import FetchOnce
 from ..http import ProviderHTTP
+from .secrets import SECRET_PATHS
 
 KIND = "onfido"
-# Credentials a run carries (spec `workflow_run_response`): `sdk_token` lets
-# the Onfido SDK act as the applicant on the run. Cut at any depth of the run
-# and its tasks before anything is stored, raw payloads included.
-CREDENTIAL_KEYS = frozenset({"sdk_token"})
-# The run's `link.url` is the same kind of key (whoever opens it does the
-# run as the applicant, until `link.expires_at`): cut as well.
-LINK_CREDENTIAL_KEYS = frozenset({"url"})
+# Credentials a run and its tasks carry (`sdk_token`, the run's `link.url`):
+# declared in `secrets.py`, cut here before any record is built (and again by
+# the sync before anything is stored, for every provider).
+_RUN_SECRETS = PathSet(SECRET_PATHS["listed"])
+_TASK_SECRETS = PathSet(SECRET_PATHS["check"])
 # Where `dashboard_url` may point: the Onfido Dashboard of each region (EU
 # `dashboard.onfido.com` as in the spec's examples; US and CA under their
 # region, as the API hosts are). Anything else is dropped, never linked.
@@ -102,7 +101,7 @@ class RunReader:
     def record(self, ident: str, run: dict[str, Any]) -> SessionRecord:
         missing: list[str] = []
         run = without_credentials(run)
-        tasks = without_keys(self._tasks(ident, missing), CREDENTIAL_KEYS)
+        tasks = _TASK_SECRETS.cut(self._tasks(ident, missing))
         raw_status = text(run.get("status"), limit=RAW_WORD_MAX)
         normalised = normalise_session(KIND, raw_status)
         unknown = unknown_session_words(KIND, raw_status)
@@ -288,18 +287,10 @@ class RunReader:
 
 
 def without_credentials(run: Any) -> Any:
-    """Return a run (or a webhook's run resource) without its credentials.
-
-    `CREDENTIAL_KEYS` at any depth, and the link's `url`; the rest of the
-    link (its expiry, language, redirects) is kept.
-    """
-    clean = without_keys(run, CREDENTIAL_KEYS)
-    link = clean.get("link") if isinstance(clean, dict) else None
-    if isinstance(link, dict) and not LINK_CREDENTIAL_KEYS.isdisjoint(link):
-        clean["link"] = {
-            key: value for key, value in link.items() if key not in LINK_CREDENTIAL_KEYS
-        }
-    return clean
+    """Return a run (as listed, or a webhook's run resource) without its
+    credentials (`secrets.py`): `sdk_token` at any depth and the link's `url`;
+    the rest of the link (its expiry, language, redirects) is kept."""
+    return _RUN_SECRETS.cut(run)
 
 
 def _word(value: Any) -> str:

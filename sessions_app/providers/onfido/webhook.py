@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...sync.values import ID_MAX, json_object, without_keys
+from ...payload_paths import PathSet
+from ...sync.values import ID_MAX, json_object
 from ..webhook import (
     CheckSessionLookup,
     HmacSignedWebhook,
@@ -16,7 +17,7 @@ from ..webhook import (
     body_id,
     event_text,
 )
-from .records import CREDENTIAL_KEYS, without_credentials
+from .secrets import SECRET_PATHS
 
 SIGNATURE_HEADER = "X-SHA2-Signature"
 # Events that concern a workflow run (tasks carry the run id).
@@ -64,13 +65,14 @@ class OnfidoWebhook(HmacSignedWebhook):
         )
 
 
+_DELIVERY_SECRETS = PathSet(SECRET_PATHS["webhook"])
+
+
 def _stored_without_credentials(data: dict[str, Any]) -> str | None:
-    """The delivery to store when it carries credentials (a Studio event's
-    resource is a run, with its link), else None (stored as received)."""
-    clean = without_keys(data, CREDENTIAL_KEYS)
-    payload = clean.get("payload")
-    if isinstance(payload, dict) and isinstance(payload.get("resource"), dict):
-        payload["resource"] = without_credentials(payload["resource"])
+    """The delivery to store when it carries credentials (`secrets.py`: a
+    Studio event's resource is a run, with its link), else None (stored as
+    received)."""
+    clean = _DELIVERY_SECRETS.cut(data)
     if clean == data:
         return None
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))

@@ -83,10 +83,10 @@ def test_numeric_and_date_columns_never_go_through_the_text_guard():
 # --- Columns: the header and every cell of a row -----------------------------------
 
 
-def test_sessions_csv_header_and_one_full_row(queue, exporter_client):
+def test_sessions_csv_header_and_one_full_row(queue, personal_exporter_client):
     session = queue[0]
     header, rows = csv_read(
-        exporter_client.get(
+        personal_exporter_client.get(
             SESSIONS_URL, {"tag": "vip", "provider": "onfido-eu", "status": "completed"}
         )
     )
@@ -161,7 +161,7 @@ def test_session_without_provider_client_exports_empty_cells(exporter_client):
 # --- Hostile cells -------------------------------------------------------------------
 
 
-def test_injection_payloads_come_out_neutralised_and_readable(exporter_client):
+def test_injection_payloads_come_out_neutralised_and_readable(personal_exporter_client):
     hostile_client = ClientFactory(display_name='=HYPERLINK("http://x")')
     pc = ProviderClientFactory(client=hostile_client, name="@SUM(A1)")
     sessions = []
@@ -177,7 +177,7 @@ def test_injection_payloads_come_out_neutralised_and_readable(exporter_client):
                 provider_created_at=NOW - dt.timedelta(minutes=i),
             )
         )
-    header, rows = csv_read(exporter_client.get(SESSIONS_URL))
+    header, rows = csv_read(personal_exporter_client.get(SESSIONS_URL))
     assert len(rows) == len(sessions)
     by_id = {int(row[0]): dict(zip(header, row, strict=True)) for row in rows}
     for session in sessions:
@@ -196,13 +196,13 @@ def test_injection_payloads_come_out_neutralised_and_readable(exporter_client):
         assert row["Checks clear"] == "0"
 
 
-def test_negative_number_in_a_numeric_column_stays_a_number(exporter_client):
+def test_negative_number_in_a_numeric_column_stays_a_number(personal_exporter_client):
     # Ids are never negative in practice; one made by hand proves the point.
     client = ClientFactory(pk=-5, display_name="-5 Negative Ltd")
     session = WorkflowSessionFactory(
         provider_client=ProviderClientFactory(client=client)
     )
-    header, rows = csv_read(exporter_client.get(SESSIONS_URL))
+    header, rows = csv_read(personal_exporter_client.get(SESSIONS_URL))
     row = dict(zip(header, rows[0], strict=True))
     assert row["Verity id"] == str(session.pk)
     assert row["Client id"] == "-5"

@@ -81,7 +81,7 @@ HOSTILE = {
 }
 
 
-def test_checks_export_guards_every_text_cell(exporter_client, python_writer):
+def test_checks_export_guards_every_text_cell(personal_exporter_client, python_writer):
     conn = ProviderConnectionFactory(slug=HOSTILE["slug"], kind=ProviderKind.ICA)
     client = ClientFactory(display_name=HOSTILE["client"])
     pc = ProviderClientFactory(
@@ -100,7 +100,7 @@ def test_checks_export_guards_every_text_cell(exporter_client, python_writer):
         task_id=HOSTILE["task_id"],
     )
 
-    (row,) = _rows(exporter_client.get(CHECKS_URL))
+    (row,) = _rows(personal_exporter_client.get(CHECKS_URL))
 
     expected_text = {
         "Provider": HOSTILE["slug"],

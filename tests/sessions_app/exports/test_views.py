@@ -72,8 +72,10 @@ def test_sessions_csv_rows_equal_the_queue_for_the_same_filters(
     ]
 
 
-def test_checks_csv_rows_follow_the_queue_and_the_check_filters(queue, exporter_client):
-    header, rows = csv_read(exporter_client.get(CHECKS_URL))
+def test_checks_csv_rows_follow_the_queue_and_the_check_filters(
+    queue, personal_exporter_client
+):
+    header, rows = csv_read(personal_exporter_client.get(CHECKS_URL))
     ids = csv_ids(header, rows, "Verity check id")
     expected = list(
         filters.check_filterset(params={}).qs.order_by(*selectors.CHECK_QUEUE_ORDERING)
@@ -84,7 +86,9 @@ def test_checks_csv_rows_follow_the_queue_and_the_check_filters(queue, exporter_
     assert session_ids == [queue[0].pk] * 3 + [queue[1].pk, queue[2].pk]
 
     header, rows = csv_read(
-        exporter_client.get(CHECKS_URL, {"outcome": "clear", "session": queue[0].pk})
+        personal_exporter_client.get(
+            CHECKS_URL, {"outcome": "clear", "session": queue[0].pk}
+        )
     )
     assert csv_column(header, rows, "Outcome") == ["clear", "clear"]
     row = dict(zip(header, rows[0], strict=True))

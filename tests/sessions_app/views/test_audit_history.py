@@ -99,6 +99,14 @@ def test_a_link_event_names_and_links_the_client(reviewer_client, admin_user):
     services.provider_client_link(
         provider_client=identity, client=new, actor=admin_user, reason="test"
     )
+    masked = reviewer_client.get(new.get_absolute_url()).content.decode()
+    audit = masked.split('id="client-audit-title"')[1]
+    assert "Old Client Ltd" not in audit
+    assert "New Client Ltd" not in audit
+    assert f'<a class="before" href="{old.get_absolute_url()}">O. C. L.</a>' in audit
+    reviewer_client.post(
+        reverse("client-reveal", args=[new.pk]), {"reason": "link check"}
+    )
     page = reviewer_client.get(new.get_absolute_url()).content.decode()
     audit = page.split('id="client-audit-title"')[1]
     assert "Identity linked" in audit

@@ -472,7 +472,8 @@ def test_rows_show_every_column(reviewer_client, world):
         f'href="{reverse("client-detail", args=[session.provider_client.client_id])}"'
         in page
     )
-    assert "Ada Lovelace" in page
+    assert "Ada Lovelace" not in page  # names as initials in the queue
+    assert ">A. L.</a>" in page
     assert "KYC standard" in page
     assert '<span class="raw">approved</span>' in page
     assert "badge-clear" in page
@@ -557,9 +558,9 @@ def test_rows_escape_provider_text_and_show_every_fallback(reviewer_client):
     assert f'href="{full.get_absolute_url()}?back=' in row
     client_url = reverse("client-detail", args=[full.provider_client.client_id])
     # A long client name is cut by an ellipsis (verity.css): the whole name is its title.
+    # Names as initials in the queue (docs/data-protection.md), still escaped.
     assert (
-        f'<a href="{client_url}" class="ellipsis" title="Client {escaped}">'
-        f"Client {escaped}</a>"
+        f'<a href="{client_url}" class="ellipsis" title="C. &lt;.">C. &lt;.</a>'
     ) in row
     assert f'Flow {escaped} <span class="muted small">v9{escaped}</span>' in row
     assert (
@@ -590,7 +591,7 @@ def test_rows_escape_provider_text_and_show_every_fallback(reviewer_client):
     row = _row_of(page, "s2")
     assert (
         '<td class="wrap client" data-label="Client">'
-        f'<span class="ellipsis" title="PC {escaped}">PC {escaped}</span></td>'
+        '<span class="ellipsis" title="P. &lt;.">P. &lt;.</span></td>'
     ) in row
     assert f'<span class="mono id" title="wf {escaped}">wf {escaped}</span>' in row
     assert '<span class="status" title="Provider value: (none)">Completed</span>' in row
@@ -710,7 +711,7 @@ def test_a_client_chip_names_the_client(reviewer_client, world):
     client = world["cube"].provider_client.client
     response = reviewer_client.get(f"{QUEUE}?client={client.pk}")
     chip = response.context["chips"][0]
-    assert (chip["label"], chip["value"]) == ("Client", "Ada Lovelace")
+    assert (chip["label"], chip["value"]) == ("Client", "A. L.")
     unknown = reviewer_client.get(f"{QUEUE}?client=999999").context["chips"][0]
     assert (unknown["label"], unknown["value"]) == ("Client id", "999999")
 
