@@ -19,6 +19,7 @@ Environment (optional; defaults in brackets):
   BENCH_IMPORT_EXPORT_ROWS  django-import-export sample [10000]
   BENCH_AUDIT_EVENTS      audit events the chain is filled to [1000000]
   BENCH_AUDIT_APPENDS     appends timed at that size [1000]
+  BENCH_CLIENT_REFRESH=0  skip the daily refresh of every client [1]
   BENCH_EXPLAIN=1         print the plans of slow queries
 Results are also written to var/bench/<database>-<sessions>.json.
 """
@@ -31,7 +32,16 @@ import time
 
 from bench.harness import banner, django_setup, machine, results_save, table, times
 
-MEASUREMENTS = ("sync", "pace", "queue", "export", "selection", "admin", "audit")
+MEASUREMENTS = (
+    "sync",
+    "pace",
+    "queue",
+    "export",
+    "selection",
+    "admin",
+    "audit",
+    "clients",
+)
 
 
 def env_int(name: str, default: int) -> int:
@@ -56,6 +66,7 @@ def main() -> None:
     from bench import (
         admin_pages,
         audit_chain,
+        client_pages,
         csv_export,
         ingest,
         review_queue,
@@ -114,6 +125,11 @@ def main() -> None:
         results["audit"] = audit_chain.measure(
             events=env_int("BENCH_AUDIT_EVENTS", 1_000_000),
             appends=env_int("BENCH_AUDIT_APPENDS", 1000),
+        )
+    if "clients" in only:
+        results["clients"] = client_pages.measure(
+            repeat=env_int("BENCH_REPEAT", 10),
+            refresh=os.environ.get("BENCH_CLIENT_REFRESH", "1") != "0",
         )
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = targets(results)
@@ -234,6 +250,11 @@ def targets(results: dict) -> list[dict]:
             f"{median * 1000:.0f} ms ({figures['rows']:,} rows)",
             median < admin_pages_target(),
         )
+    if results.get("clients"):
+        from bench.client_pages import targets as client_targets
+
+        for target, value, met in client_targets(results["clients"]):
+            add(target, value, met)
     banner("Targets")
     table(
         ["target", "measured", "met"],

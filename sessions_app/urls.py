@@ -12,7 +12,12 @@ urlpatterns = [
     path("sessions/<int:pk>/decide/", views.session_decide, name="session-decide"),
     path("sessions/<int:pk>/assign/", views.session_assign, name="session-assign"),
     path("checks/export.csv", exports.checks_csv, name="checks-export"),
+    path("clients/", views.client_list, name="client-list"),
+    path("clients/export.csv", exports.clients_csv, name="clients-export"),
     path("clients/<int:pk>/", views.client_detail, name="client-detail"),
+    path(
+        "clients/<int:pk>/risk-tier/", views.client_risk_tier, name="client-risk-tier"
+    ),
     path("sync/", views.sync_status, name="sync-status"),
     path(
         "sync/connections/<int:pk>/release-lease/",

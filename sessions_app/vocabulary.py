@@ -109,3 +109,18 @@ class ReasonCode(models.TextChoices):
     PROVIDER_ERROR = "provider_error", "Provider error"
     NEEDS_SENIOR_REVIEW = "needs_senior_review", "Needs senior review"
     OTHER = "other", "Other (see comment)"
+
+
+class RiskTier(models.TextChoices):
+    """A client's risk tier (docs/assurance.md): it sets the review cadence and
+    the kinds a client must have verified. Blank: not set (no sessions yet)."""
+
+    NOT_SET = "", "Not set"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class RiskTierSource(models.TextChoices):
+    DERIVED = "derived", "Derived from provider results"
+    REVIEWER = "reviewer", "Set by a reviewer"

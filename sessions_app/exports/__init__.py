@@ -34,7 +34,9 @@ short still leaves both, the second marked incomplete.
 One module per concern: `cells` (the columns and each cell's format),
 `postgres` (the same cells as SQL, for COPY), `stream` (the streamed,
 audited response, also used by the admin's "Export selected" actions) and
-`views` (the two URLs). The public names are re-exported here.
+`clients` (the clients CSV: the directory with the assurance summary per
+check kind, always the Python writer) and `views` (the three URLs). The
+public names are re-exported here.
 """
 
 from .cells import (
@@ -48,13 +50,14 @@ from .cells import (
     csv_number,
     csv_safe_cell,
 )
+from .clients import client_csv_response
 from .stream import (
     check_csv_response,
     csv_stream,
     export_filename,
     session_csv_response,
 )
-from .views import checks_csv, sessions_csv
+from .views import checks_csv, clients_csv, sessions_csv
 
 __all__ = [
     "CHECK_COLUMNS",
@@ -65,6 +68,8 @@ __all__ = [
     "Column",
     "check_csv_response",
     "checks_csv",
+    "client_csv_response",
+    "clients_csv",
     "csv_datetime",
     "csv_number",
     "csv_safe_cell",

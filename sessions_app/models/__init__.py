@@ -24,6 +24,8 @@ from ..vocabulary import (
     Outcome,
     ProviderKind,
     ReasonCode,
+    RiskTier,
+    RiskTierSource,
     Status,
     SyncRunState,
     SyncTrigger,
@@ -47,6 +49,7 @@ from .sessions import (
     Tag,
     WorkflowSession,
     needs_attention_q,
+    needs_attention_reason,
 )
 
 __all__ = [
@@ -73,6 +76,8 @@ __all__ = [
     "QuarantinedRecord",
     "ReasonCode",
     "Review",
+    "RiskTier",
+    "RiskTierSource",
     "Status",
     "SyncRun",
     "SyncRunState",
@@ -83,4 +88,5 @@ __all__ = [
     "WebhookDelivery",
     "WorkflowSession",
     "needs_attention_q",
+    "needs_attention_reason",
 ]

@@ -14,7 +14,8 @@ package (`views.session_list`, `sessions_app.views.login_lockout`).
 """
 
 from .auth import LoginView, LogoutView, favicon, health, login_lockout
-from .client import client_detail
+from .client import client_detail, client_risk_tier
+from .client_directory import client_list
 from .overview import overview
 from .queue import session_list
 from .rendering import TemplateQueryError
@@ -26,6 +27,8 @@ __all__ = [
     "LogoutView",
     "TemplateQueryError",
     "client_detail",
+    "client_list",
+    "client_risk_tier",
     "favicon",
     "health",
     "login_lockout",

@@ -52,7 +52,9 @@ class DeskPages:
 def desk_pages_create() -> DeskPages:
     data = desk_data_create(sessions=24)
     ica = next(c for c in data.connections if c.kind == ProviderKind.ICA)
-    client = ClientFactory(display_name=LONG_CLIENT_NAME, reference="REF-LONG-0001")
+    client = ClientFactory(
+        display_name=LONG_CLIENT_NAME, reference="REF-LONG-0001", has_gaps=True
+    )
     identity = ProviderClientFactory(
         connection=ica, client=client, name=LONG_CLIENT_NAME
     )
@@ -95,6 +97,11 @@ def desk_pages_create() -> DeskPages:
         "session-ica-long": f"/sessions/{long_session.pk}/",
         "client": f"/clients/{data.clients[0].pk}/",
         "client-long": f"/clients/{client.pk}/",
+        "clients": "/clients/",
+        "clients-filtered": (
+            f"/clients/?q=Aurelia&provider={ica.slug}&risk_tier=high,none"
+            "&has_gaps=true&review=due,overdue,unverified"
+        ),
         "sync": "/sync/",
         "not-found": "/sessions/999999999/",
     }

@@ -116,6 +116,7 @@ def test_deleting_a_session_deletes_its_checks_but_a_connection_is_protected():
 
 FACTORIES = {
     Check: CheckFactory,
+    Client: ClientFactory,
     PolicyAssurance: PolicyAssuranceFactory,
     ProviderClient: ProviderClientFactory,
     ProviderConnection: ProviderConnectionFactory,

@@ -549,8 +549,9 @@ def test_a_one_page_sync_task_has_a_query_budget_independent_of_its_sessions(
 
     # Four of them are the two rotations' selections (`schedule.refresh_ids`,
     # `schedule.children_due`: the never read or synced, then the oldest);
-    # three are the run's audit event (the chain head, the row, the head's hash).
-    with django_assert_max_num_queries(38):
+    # three are the run's audit event (the chain head, the row, the head's hash);
+    # one marks the clients of the changed sessions for the review refresh.
+    with django_assert_max_num_queries(39):
         first = tasks.sync_connection(connection.pk, trigger="manual")
     with django_assert_max_num_queries(24):  # nothing changed: bumps only
         again = tasks.sync_connection(connection.pk, trigger="manual")
@@ -564,8 +565,9 @@ def test_session_refresh_has_a_query_budget(monkeypatch, django_assert_max_num_q
     _sessions_add(provider, 3)
     first, second = WebhookDeliveryFactory.create_batch(2, connection=connection)
 
-    # The run's audit event is three (the chain head, the row, the head's hash).
-    with django_assert_max_num_queries(29):
+    # The run's audit event is three (the chain head, the row, the head's hash);
+    # one marks the session's client for the review refresh.
+    with django_assert_max_num_queries(30):
         created = tasks.session_refresh(connection.pk, "wr-1", None, first.pk)
     with django_assert_max_num_queries(15):  # unchanged: one bump, no rewrite
         unchanged = tasks.session_refresh(connection.pk, "wr-1", None, second.pk)
