@@ -19,6 +19,7 @@ Environment (optional; defaults in brackets):
   BENCH_IMPORT_EXPORT_ROWS  django-import-export sample [10000]
   BENCH_AUDIT_EVENTS      audit events the chain is filled to [1000000]
   BENCH_AUDIT_APPENDS     appends timed at that size [1000]
+  BENCH_CLIENT_REFRESH=0  skip the daily refresh of every client [1]
   BENCH_EXPLAIN=1         print the plans of slow queries
 Results are also written to var/bench/<database>-<sessions>.json.
 """
@@ -40,6 +41,7 @@ MEASUREMENTS = (
     "admin",
     "audit",
     "overview",
+    "clients",
 )
 
 
@@ -65,6 +67,7 @@ def main() -> None:
     from bench import (
         admin_pages,
         audit_chain,
+        client_pages,
         csv_export,
         ingest,
         overview,
@@ -127,6 +130,11 @@ def main() -> None:
         )
     if "overview" in only:
         results["overview"] = overview.measure(repeat=env_int("BENCH_REPEAT", 10))
+    if "clients" in only:
+        results["clients"] = client_pages.measure(
+            repeat=env_int("BENCH_REPEAT", 10),
+            refresh=os.environ.get("BENCH_CLIENT_REFRESH", "1") != "0",
+        )
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = targets(results)
     path = results_save(results, name=f"{connection.vendor}-{sessions}")
@@ -256,6 +264,11 @@ def targets(results: dict) -> list[dict]:
             f"{page['median'] * 1000:.1f} ms, {results['overview']['queries']} queries",
             page["median"] * 1000 < TARGET_MS,
         )
+    if results.get("clients"):
+        from bench.client_pages import targets as client_targets
+
+        for target, value, met in client_targets(results["clients"]):
+            add(target, value, met)
     banner("Targets")
     table(
         ["target", "measured", "met"],

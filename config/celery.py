@@ -108,6 +108,20 @@ def _setup_beat(sender: Celery, **kwargs: object) -> None:
         sender.signature("sessions_app.tasks_retention.retention_sweep_daily"),
         name="verity: erase clients past retention",
     )
+    # Clients: once a day every client's tier, next review and gaps
+    # (resumable; VERITY_REVIEW_REFRESH_HOUR, UTC), and each minute the clients
+    # whose sessions the sync changed (docs/assurance.md).
+    sender.add_periodic_task(
+        crontab(minute=7, hour=settings.VERITY_REVIEW_REFRESH_HOUR),
+        sender.signature("sessions_app.tasks.clients_review_refresh_daily"),
+        name="verity: refresh every client's review schedule",
+    )
+    sender.add_periodic_task(
+        60.0,
+        sender.signature("sessions_app.tasks.clients_review_refresh_stale"),
+        name="verity: refresh the clients the sync touched",
+        expires=60.0,
+    )
 
 
 # The WorkController of this process, if it is a worker's main process.

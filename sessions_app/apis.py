@@ -43,10 +43,10 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from . import selectors, services
 from .access.tokens.authentication import ApiTokenAuthentication
 from .api_masking import PersonalDataMaskedMixin
+from .client_filters import ClientFilterSet
 from .filter_fields import BLANK_IS_UNSET, BLANK_ITEMS_IGNORED, filter_is_list
 from .filters import (
     CheckFilterSet,
-    ClientFilterSet,
     SessionFilterSet,
     SyncRunFilterSet,
     filterset_parameters,
@@ -431,14 +431,14 @@ class CheckDetailApi(DetailApi):
     tags=["clients"], responses={200: ClientSerializer(many=True), **LIST_ERRORS}
 )
 class ClientListApi(ListApi):
-    """Clients by display name."""
+    """Clients by display name, filtered like the client directory."""
 
     serializer_class = ClientSerializer
     filterset_class = ClientFilterSet
     keyset_sort = "display_name"
 
     def get_queryset(self) -> QuerySet[Client]:
-        return selectors.client_queryset()
+        return selectors.client_directory_queryset()
 
 
 @extend_schema(

@@ -35,7 +35,6 @@ from django.http import HttpRequest, QueryDict
 from django.utils.functional import cached_property
 
 from .filter_fields import (
-    BlankIsUnsetFilterSet,
     CharInFilter,
     CheckedFilterSet,
     ChoiceInFilter,
@@ -49,7 +48,6 @@ from .models import (
     CheckKind,
     Client,
     Outcome,
-    ProviderClient,
     ProviderConnection,
     ProviderKind,
     ReasonKind,
@@ -355,33 +353,6 @@ class CheckFilterSet(CheckedFilterSet):
         queue_filter = self.session_filterset.filters[name]
         sessions = queue_filter.filter(WorkflowSession.objects.order_by(), value)
         return qs.filter(session_id__in=sessions.values("pk"))
-
-
-class ClientFilterSet(BlankIsUnsetFilterSet):
-    """Clients for the API: a search box and the shared external reference."""
-
-    q = filters.CharFilter(
-        method="filter_q",
-        label="Search",
-        help_text="Client name (contains), or an exact reference or provider client id.",
-    )
-    reference = filters.CharFilter(field_name="reference", label="Reference")
-
-    class Meta:
-        model = Client
-        fields: list[str] = []
-
-    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
-        if not value:
-            return qs
-        # EXISTS, not a join: a client known to several providers is one row.
-        known_as = ProviderClient.objects.filter(
-            client_id=OuterRef("pk"), external_id=value
-        )
-        return qs.filter(
-            Q(display_name__icontains=value) | Q(reference=value) | Q(Exists(known_as))
-        )
 
 
 class SyncRunFilterSet(CheckedFilterSet):

@@ -14,8 +14,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 
+from .client_review.services import RISK_TIER_REASON_MAX_LENGTH
 from .filters import ASSIGNED_TO_ME, OUTCOME_CHOICES, UNASSIGNED
-from .models import Decision, ReasonCode, ReasonKind, Status
+from .models import Decision, ReasonCode, ReasonKind, RiskTier, Status
 from .selectors.sorting import SESSION_DEFAULT_SORT, SESSION_SORT_VALUES
 from .services import LINK_REASON_MAX_LENGTH, REVIEW_COMMENT_MAX_LENGTH
 
@@ -267,3 +268,27 @@ class IdentityLinkForm(_ReasonForm):
 
 class IdentityUnlinkForm(_ReasonForm):
     """Unlink one of the client's identities."""
+
+
+class RiskTierForm(forms.Form):
+    """A reviewer sets a client's risk tier, or clears it ("derived"), with a reason."""
+
+    DERIVED = "derived"
+
+    tier = forms.ChoiceField(
+        label="Risk tier",
+        choices=[
+            (DERIVED, "Derived from provider results"),
+            *[(value, label) for value, label in RiskTier.choices if value],
+        ],
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=RISK_TIER_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def tier_value(self) -> str:
+        """The service's tier: "" clears the reviewer's tier."""
+        tier = self.cleaned_data["tier"]
+        return "" if tier == self.DERIVED else tier

@@ -384,6 +384,9 @@ class CheckDetailSerializer(CheckSerializer):
 class ClientSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-client-detail")
     page_url = serializers.SerializerMethodField(help_text="The client's Verity page.")
+    providers = serializers.SerializerMethodField(
+        help_text="The slugs of the provider connections that know the client."
+    )
 
     class Meta:
         model = Client
@@ -393,10 +396,19 @@ class ClientSerializer(serializers.ModelSerializer):
             "page_url",
             "display_name",
             "reference",
+            "providers",
+            "risk_tier",
+            "risk_tier_source",
+            "has_gaps",
+            "next_review_due",
+            "last_activity_at",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_providers(self, obj: Client) -> list[str]:
+        return sorted({pc.connection.slug for pc in obj.provider_clients.all()})
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_page_url(self, obj: Client) -> str:

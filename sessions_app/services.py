@@ -17,6 +17,7 @@ from django.db import models, router, transaction
 from django.db.models.deletion import Collector
 from django.utils import timezone
 
+from .client_review.refresh import clients_mark_stale
 from .exceptions import ApplicationError
 from .models import (
     AuditEvent,
@@ -309,6 +310,8 @@ def review_decision_record(
     locked.last_decision = decision
     locked.last_decision_at = review.created_at
     locked.save(update_fields=["last_decision", "last_decision_at"])
+    if locked.provider_client_id is not None:  # a reject raises the tier
+        clients_mark_stale(provider_client_ids=[locked.provider_client_id])
     audit_event_record(
         actor=reviewer,
         source=source,

@@ -441,3 +441,46 @@ def audit_chain_verify_daily() -> bool:
     else:
         logger.error(summary)
     return verification.intact
+
+
+# How long one run of the daily client refresh works before it re-enqueues
+# itself (the rest waits in the queue, not in one long task).
+CLIENT_REFRESH_BUDGET_SECONDS = 300
+
+
+@shared_task(name="sessions_app.tasks.clients_review_refresh_daily", ignore_result=True)
+def clients_review_refresh_daily() -> int:
+    """Recompute every client's tier, next review and gaps (docs/operations.md).
+
+    Resumable: it takes the clients not refreshed since today began, so a run
+    that ran out of its budget, or died, is continued by the next one.
+    """
+    import time
+
+    from .client_review.refresh import clients_review_refresh_all
+
+    now = timezone.now()
+    since = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    result = clients_review_refresh_all(
+        now=now,
+        since=since,
+        deadline=time.monotonic() + CLIENT_REFRESH_BUDGET_SECONDS,
+        clock=time.monotonic,
+    )
+    logger.info(
+        "Client review refresh: %s clients in %s batches%s.",
+        result.clients,
+        result.batches,
+        "" if result.finished else "; continuing in a new run",
+    )
+    if not result.finished:
+        clients_review_refresh_daily.delay()
+    return result.clients
+
+
+@shared_task(name="sessions_app.tasks.clients_review_refresh_stale", ignore_result=True)
+def clients_review_refresh_stale() -> int:
+    """Refresh the clients whose sessions the sync changed since the last tick."""
+    from .client_review.refresh import clients_review_refresh_stale as refresh
+
+    return refresh(now=timezone.now()).clients

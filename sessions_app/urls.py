@@ -14,6 +14,8 @@ urlpatterns = [
     path("sessions/<int:pk>/assign/", views.session_assign, name="session-assign"),
     path("sessions/<int:pk>/reveal/", views.session_reveal, name="session-reveal"),
     path("checks/export.csv", exports.checks_csv, name="checks-export"),
+    path("clients/", views.client_list, name="client-list"),
+    path("clients/export.csv", exports.clients_csv, name="clients-export"),
     path(
         "sessions/<int:pk>/evidence.pdf",
         exports.session_evidence_pdf,
@@ -56,6 +58,9 @@ urlpatterns = [
         name="client-identity-unlink",
     ),
     path("clients/<int:pk>/reveal/", views.client_reveal, name="client-reveal"),
+    path(
+        "clients/<int:pk>/risk-tier/", views.client_risk_tier, name="client-risk-tier"
+    ),
     path("sync/", views.sync_status, name="sync-status"),
     path(
         "sync/connections/<int:pk>/release-lease/",

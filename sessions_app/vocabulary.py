@@ -166,3 +166,18 @@ class ErasureRequestState(models.TextChoices):
     # The retention clock still runs (GDPR Art. 17(3)(b)): kept until `keep_until`.
     REFUSED = "refused", "Refused: records must be kept"
     ERASED = "erased", "Accepted: erased"
+
+
+class RiskTier(models.TextChoices):
+    """A client's risk tier (docs/assurance.md): it sets the review cadence and
+    the kinds a client must have verified. Blank: not set (no sessions yet)."""
+
+    NOT_SET = "", "Not set"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class RiskTierSource(models.TextChoices):
+    DERIVED = "derived", "Derived from provider results"
+    REVIEWER = "reviewer", "Set by a reviewer"

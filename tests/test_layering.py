@@ -64,12 +64,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.serializers",
         "sessions_app.templatetags",
         "sessions_app.context_processors",
+        "sessions_app.client_filters",
     ),
     (  # business logic: writes, reads, the sync
         "sessions_app.services",
         "sessions_app.selectors",
         "sessions_app.sync",
         "sessions_app.privacy",
+        "sessions_app.client_review",
     ),
     ("sessions_app.models",),
 )

@@ -460,6 +460,21 @@ VERITY_ASSURANCE_EXPIRING_DAYS = env.int("VERITY_ASSURANCE_EXPIRING_DAYS", defau
 VERITY_REQUIRED_CHECK_KINDS = env.list(
     "VERITY_REQUIRED_CHECK_KINDS", default=["document", "biometrics", "screening"]
 )
+# The kinds required per risk tier (docs/assurance.md); a tier without an
+# entry, and a client whose tier is not set, use VERITY_REQUIRED_CHECK_KINDS.
+VERITY_REQUIRED_CHECK_KINDS_BY_TIER: dict[str, list[str]] = {
+    "high": ["document", "biometrics", "liveness", "screening", "adverse_media"],
+}
+# Re-verification: months between reviews per risk tier (a client whose tier
+# is not set is reviewed at the low tier's cadence), how close to its date a
+# review counts as due, and when the daily task recomputes every client.
+VERITY_REVIEW_CADENCE_MONTHS = {"high": 12, "medium": 24, "low": 36}
+VERITY_REVIEW_DUE_WITHIN_DAYS = env.int("VERITY_REVIEW_DUE_WITHIN_DAYS", default=30)
+VERITY_REVIEW_REFRESH_HOUR = env.int("VERITY_REVIEW_REFRESH_HOUR", default=2)
+VERITY_REVIEW_REFRESH_BATCH = env.int("VERITY_REVIEW_REFRESH_BATCH", default=2000)
+# A session's provider risk score (Onfido run `output.risk_score`, 0-1, higher
+# is riskier) at or above these derives that tier.
+VERITY_RISK_SCORE_THRESHOLDS = {"high": 0.8, "medium": 0.5}
 
 # LOGGING
 # https://docs.djangoproject.com/en/6.1/topics/logging/

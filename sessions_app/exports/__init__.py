@@ -34,7 +34,9 @@ short still leaves both, the second marked incomplete.
 One module per concern: `cells` (the columns and each cell's format),
 `postgres` (the same cells as SQL, for COPY), `stream` (the streamed,
 audited response, also used by the admin's "Export selected" actions) and
-`views` (the two URLs); `evidence` (the evidence packs, PDF, not CSV). The
+`clients` (the clients CSV: the directory with the assurance summary per
+check kind, always the Python writer), `views` (the URLs); `evidence` (the
+evidence packs, PDF, not CSV). The
 public names are re-exported here.
 """
 
@@ -49,6 +51,7 @@ from .cells import (
     csv_number,
     csv_safe_cell,
 )
+from .clients import client_csv_response
 from .evidence import client_evidence_pdf, session_evidence_pdf
 from .stream import (
     check_csv_response,
@@ -56,7 +59,7 @@ from .stream import (
     export_filename,
     session_csv_response,
 )
-from .views import checks_csv, sessions_csv
+from .views import checks_csv, clients_csv, sessions_csv
 
 __all__ = [
     "CHECK_COLUMNS",
@@ -67,7 +70,9 @@ __all__ = [
     "Column",
     "check_csv_response",
     "checks_csv",
+    "client_csv_response",
     "client_evidence_pdf",
+    "clients_csv",
     "csv_datetime",
     "csv_number",
     "csv_safe_cell",

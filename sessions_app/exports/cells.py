@@ -58,6 +58,13 @@ def csv_initials(value: Any) -> str:
     return csv_safe_cell(name_initials(value or ""))
 
 
+def csv_list(value: Any) -> str:
+    """Return a JSON list of words (a session's reasons) joined by "; ", guarded."""
+    if not isinstance(value, list):
+        return ""
+    return csv_safe_cell("; ".join(str(item) for item in value))
+
+
 @dataclasses.dataclass(frozen=True)
 class Column:
     """One CSV column: its header, the `values_list` field it reads, its format.
@@ -115,6 +122,11 @@ SESSION_COLUMNS: tuple[Column, ...] = (
     Column("Provider decision", "decision"),
     Column("Risk score", "risk_score", csv_number),
     Column("Applicant link expires (UTC)", "link_expires_at", csv_datetime),
+    Column("Reasons", "reasons", csv_list),
+    Column("Needs attention because", "attention_reason"),
+    Column("Last decision reason", "last_reason_code"),
+    Column("Last decision comment", "last_comment"),
+    Column("Last decision reviewer", "last_reviewer"),
 )
 # Derived per row from the session id, after the database columns.
 SESSION_EXTRA_HEADERS = ("Tags", "Verity URL")

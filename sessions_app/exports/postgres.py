@@ -25,6 +25,7 @@ from .cells import (
     FORMULA_TRIGGERS,
     Column,
     csv_datetime,
+    csv_list,
     csv_number,
     csv_safe_cell,
     session_url_parts,
@@ -46,6 +47,13 @@ _SQL_CELL: dict[Callable[[Any], str], str] = {
         "THEN '''' || {c}::text ELSE coalesce({c}::text, '') END"
     ),
     csv_number: "coalesce({c}::text, '')",
+    # A JSON list of words joined by "; " (the session's reasons), guarded.
+    csv_list: (
+        "(SELECT CASE WHEN left(v, 1) IN (" + _SQL_TRIGGERS + ") "  # noqa: S608
+        "THEN '''' || v ELSE v END FROM (SELECT CASE WHEN jsonb_typeof({c}) = "
+        "'array' THEN array_to_string(ARRAY(SELECT jsonb_array_elements_text({c})), "
+        "'; ') ELSE '' END AS v) AS j)"
+    ),
     csv_datetime: (
         "coalesce(to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
     ),

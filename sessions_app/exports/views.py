@@ -1,4 +1,5 @@
-"""The CSV export views: /sessions/export.csv and /checks/export.csv.
+"""The CSV export views: /sessions/export.csv, /checks/export.csv and
+/clients/export.csv.
 
 Each parses the query string with the list's FilterSet (the same as the
 queue's and the API's) and its `sort` with the API's rule, refuses a
@@ -15,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from ..client_filters import ClientFilterSet, client_filterset
 from ..filters import (
     CheckFilterSet,
     SessionFilterSet,
@@ -26,6 +28,7 @@ from ..filters import (
 )
 from ..forms import SORT_PARAM, session_sort_clean
 from ..roles import user_can_export
+from .clients import client_csv_response
 from .stream import check_csv_response, session_csv_response
 
 
@@ -94,6 +97,25 @@ def checks_csv(request: HttpRequest) -> HttpResponse:
     if not filterset.is_valid():
         return _refused("Invalid filter value(s)", filterset.errors)
     return check_csv_response(
+        request=request,
+        queryset=filterset.qs,
+        filters=_applied_filters(filterset),
+    )
+
+
+@require_GET
+def clients_csv(request: HttpRequest) -> HttpResponse:
+    """Export the client directory for the query string's filters, with the
+    assurance summary per check kind (exporters and admins)."""
+    if not user_can_export(request.user):
+        raise PermissionDenied("Only exporters may export.")
+    refused = _unknown_parameters(request, ClientFilterSet)
+    if refused is not None:
+        return refused
+    filterset = client_filterset(params=request.GET, request=request)
+    if not filterset.is_valid():
+        return _refused("Invalid filter value(s)", filterset.errors)
+    return client_csv_response(
         request=request,
         queryset=filterset.qs,
         filters=_applied_filters(filterset),

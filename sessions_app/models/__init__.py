@@ -28,6 +28,8 @@ from ..vocabulary import (
     ProviderKind,
     ReasonCode,
     ReasonKind,
+    RiskTier,
+    RiskTierSource,
     Status,
     SyncRunState,
     SyncTrigger,
@@ -54,6 +56,7 @@ from .sessions import (
     Tag,
     WorkflowSession,
     needs_attention_q,
+    needs_attention_reason,
 )
 from .tallies import SessionTally
 
@@ -87,6 +90,8 @@ __all__ = [
     "ReasonCode",
     "ReasonKind",
     "Review",
+    "RiskTier",
+    "RiskTierSource",
     "SessionReason",
     "SessionTally",
     "Status",
@@ -99,4 +104,5 @@ __all__ = [
     "WebhookDelivery",
     "WorkflowSession",
     "needs_attention_q",
+    "needs_attention_reason",
 ]

@@ -7,7 +7,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 
 from ..sync.values import ID_MAX, NAME_MAX
-from ..vocabulary import ClientLinkSource
+from ..vocabulary import ClientLinkSource, RiskTier, RiskTierSource
 from .base import TimeStampedModel
 from .connections import ProviderConnection
 
@@ -29,11 +29,60 @@ class Client(TimeStampedModel):
     legal_hold_reason = models.CharField(max_length=500, blank=True, db_default="")
     erased_at = models.DateTimeField(null=True, blank=True)
 
+    # The review schedule (docs/assurance.md), stored so the directory filters
+    # without deriving every client's matrix: written only by
+    # `client_review` (the daily refresh, the refresh of clients the sync
+    # touched, a reviewer's tier, audited).
+    # Database defaults too: the bench generator and other bulk loaders
+    # insert clients without naming these columns.
+    risk_tier = models.CharField(
+        max_length=20, choices=RiskTier.choices, blank=True, default="", db_default=""
+    )
+    risk_tier_source = models.CharField(
+        max_length=20,
+        choices=RiskTierSource.choices,
+        default=RiskTierSource.DERIVED,
+        db_default=RiskTierSource.DERIVED,
+    )
+    # What the rule derives, kept while a reviewer's tier wins over it.
+    risk_tier_derived = models.CharField(
+        max_length=20, choices=RiskTier.choices, blank=True, default="", db_default=""
+    )
+    risk_tier_reason = models.TextField(blank=True, default="", db_default="")
+    next_review_due = models.DateField(null=True, blank=True)
+    has_gaps = models.BooleanField(default=False, db_default=False)
+    # The newest change of any of its sessions at the provider.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    assurance_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the sync when one of its sessions changed; cleared by the refresh.
+    assurance_stale = models.BooleanField(default=False, db_default=False)
+
     class Meta:
         ordering = ["display_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=~models.Q(reference=""),
+                name="client_reference_unique_when_set",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(risk_tier__in=RiskTier.values),
+                name="client_risk_tier_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(risk_tier_derived__in=RiskTier.values),
+                name="client_risk_tier_derived_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(risk_tier_source__in=RiskTierSource.values),
+                name="client_risk_tier_source_valid",
+            ),
+        ]
+        # The directory: pages in name order (keyset), narrowed by tier, gaps
+        # or review date; the stale ones for the sync's follow-up refresh; the
+        # daily retention sweep: clients whose relationship ended, not on hold
+        # and not erased yet, oldest end first.
         indexes = [
-            # The daily retention sweep: clients whose relationship ended,
-            # not on hold and not erased yet, oldest end first.
             models.Index(
                 fields=["relationship_ended_on"],
                 condition=models.Q(
@@ -42,14 +91,22 @@ class Client(TimeStampedModel):
                     erased_at__isnull=True,
                 ),
                 name="client_retention_due",
-            )
-        ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["reference"],
-                condition=~models.Q(reference=""),
-                name="client_reference_unique_when_set",
-            )
+            ),
+            models.Index(fields=["display_name", "id"], name="client_name_id"),
+            models.Index(
+                fields=["risk_tier", "display_name", "id"], name="client_tier_name"
+            ),
+            models.Index(
+                fields=["display_name", "id"],
+                condition=models.Q(has_gaps=True),
+                name="client_gaps_name",
+            ),
+            models.Index(fields=["next_review_due"], name="client_next_review"),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(assurance_stale=True),
+                name="client_assurance_stale",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,6 +45,30 @@ def needs_attention_q() -> models.Q:
     )
 
 
+def needs_attention_reason() -> models.Case:
+    """Why a session needs attention, in a few words ("status failed",
+    "outcome rejected, no decision yet"), or "" when it does not: the same
+    rule as `needs_attention_q`, as an expression (the sessions CSV)."""
+    return models.Case(
+        *[
+            models.When(status=status, then=models.Value(f"status {label.lower()}"))
+            for status, label in Status.choices
+            if status in NEEDS_ATTENTION_STATUSES
+        ],
+        *[
+            models.When(
+                outcome=outcome,
+                last_decision="",
+                then=models.Value(f"outcome {label.lower()}, no decision yet"),
+            )
+            for outcome, label in Outcome.choices
+            if outcome in NEEDS_ATTENTION_OUTCOMES
+        ],
+        default=models.Value(""),
+        output_field=models.CharField(),
+    )
+
+
 # Raw statuses that look final but that a person at the provider may still
 # change (Onfido's `review`): every provider's `reopenable_raw_statuses`, here
 # as data because the rotation indexes below are defined by them (a test

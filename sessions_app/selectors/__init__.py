@@ -21,8 +21,17 @@ from .assurance import (
     PolicyRow,
     client_assurance_get,
 )
+from .assurance_batch import KindSummary, client_assurance_summaries
 from .audit import audit_event_list_for_object, audit_user_names
 from .checks import check_export_queryset, check_queryset
+from .client_directory import (
+    DIRECTORY_PAGE_SIZE,
+    ReviewCounts,
+    client_directory_page,
+    client_directory_queryset,
+    client_providers,
+    client_review_counts,
+)
 from .clients import (
     ClientDetail,
     client_detail_get,
@@ -93,6 +102,7 @@ from .users import reviewer_usernames, user_get_by_username, user_reviewers
 
 __all__ = [
     "CHECK_QUEUE_ORDERING",
+    "DIRECTORY_PAGE_SIZE",
     "QUARANTINE_EXCERPT_CHARS",
     "QUEUE_ROW_FIELDS",
     "ROW_TAGS_ATTR",
@@ -114,8 +124,10 @@ __all__ = [
     "CountRow",
     "DailyActivity",
     "Freshness",
+    "KindSummary",
     "PolicyRow",
     "ProviderHealth",
+    "ReviewCounts",
     "SessionBreakdown",
     "SessionDetail",
     "SessionSort",
@@ -126,11 +138,16 @@ __all__ = [
     "check_queryset",
     "checks_search",
     "client_assurance_get",
+    "client_assurance_summaries",
     "client_detail_get",
+    "client_directory_page",
+    "client_directory_queryset",
     "client_label_get",
     "client_names",
+    "client_providers",
     "client_queryset",
     "client_recent_sessions",
+    "client_review_counts",
     "client_with_identities_queryset",
     "database_reachable",
     "provider_connection_choices",

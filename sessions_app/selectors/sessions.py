@@ -7,7 +7,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 
 from ..models import (
     AuditEvent,
@@ -19,6 +30,7 @@ from ..models import (
     Tag,
     TagKind,
     WorkflowSession,
+    needs_attention_reason,
 )
 from ..pagination import KeysetPage, KeysetPaginator, table_row_estimate
 from .audit import audit_event_list_for_object
@@ -263,6 +275,21 @@ def _check_count(outcome: str) -> Count:
     return Count("checks", filter=Q(checks__outcome=outcome))
 
 
+def _last_review(field: str) -> Case:
+    """A field of the session's newest review. Only sessions with a decision
+    look (CASE stops first), so the undecided majority costs no probe."""
+    newest = (
+        Review.objects.filter(session_id=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values(field)[:1]
+    )
+    return Case(
+        When(last_decision="", then=Value("")),
+        default=Subquery(newest),
+        output_field=TextField(),
+    )
+
+
 def session_export_queryset(
     *, queryset: QuerySet[WorkflowSession], sort: str = SESSION_DEFAULT_SORT
 ) -> QuerySet[WorkflowSession]:
@@ -285,6 +312,10 @@ def session_export_queryset(
             checks_attention=_check_count(Outcome.ATTENTION),
             checks_rejected=_check_count(Outcome.REJECTED),
             checks_none=_check_count(Outcome.NONE),
+            attention_reason=needs_attention_reason(),
+            last_reason_code=_last_review("reason_code"),
+            last_comment=_last_review("comment"),
+            last_reviewer=_last_review("reviewer__username"),
         )
         .order_by(*session_sort_ordering(sort))
     )

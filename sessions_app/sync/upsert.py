@@ -54,6 +54,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
+from ..client_review.refresh import clients_mark_stale
 from ..models import (
     Outcome,
     ProviderConnection,
@@ -506,6 +507,10 @@ def session_upsert_batch(
         )
         session_tags_replace(
             session_tags={changed_pks[r.external_id]: tag_pairs(r) for r, _ in changed}
+        )
+        # Their clients' review summaries follow at the next refresh tick.
+        clients_mark_stale(
+            provider_client_ids={row.provider_client_id for row in rows} - {None}
         )
 
     if quarantine_rows:

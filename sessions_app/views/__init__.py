@@ -14,7 +14,8 @@ package (`views.session_list`, `sessions_app.views.login_lockout`).
 """
 
 from .auth import LoginView, LogoutView, favicon, health, login_lockout
-from .client import client_detail
+from .client import client_detail, client_risk_tier
+from .client_directory import client_list
 from .identities import (
     client_identities_search,
     client_identity_link,
@@ -35,7 +36,9 @@ __all__ = [
     "client_identities_search",
     "client_identity_link",
     "client_identity_unlink",
+    "client_list",
     "client_reveal",
+    "client_risk_tier",
     "favicon",
     "health",
     "login_lockout",

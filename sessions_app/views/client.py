@@ -4,18 +4,28 @@ providers, and its history."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from .. import selectors
-from ..forms import IdentityLinkForm, IdentityUnlinkForm
+from ..client_review.rules import required_kinds_for_tier, review_state
+from ..client_review.services import client_risk_tier_set
+from ..exceptions import ApplicationError
+from ..forms import IdentityLinkForm, IdentityUnlinkForm, RiskTierForm
 from ..models import Client
 from ..privacy.personal_fields import name_initials
 from ..privacy.reveals import personal_data_access
 from ..privacy.selectors import client_retention_get
-from ..roles import user_can_link_identities, user_can_manage_retention
+from ..roles import (
+    user_can_decide,
+    user_can_link_identities,
+    user_can_manage_retention,
+    user_can_view,
+)
 from ..selectors.clients import IDENTITY_SEARCH_MIN_LENGTH, provider_clients_search
 from .access import viewer_required
 from .audit_history import audit_rows
@@ -54,7 +64,15 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reveal_minutes": settings.VERITY_PERSONAL_DATA_REVEAL_SECONDS // 60,
             "reveal_url": reverse("client-reveal", args=[client.pk]),
             "assurance": selectors.client_assurance_get(
-                client_id=client.pk, today=timezone.now().date()
+                client_id=client.pk,
+                today=timezone.now().date(),
+                required_kinds=required_kinds_for_tier(client.risk_tier),
+            ),
+            "review_state": review_state(
+                next_review=client.next_review_due, today=timezone.localdate()
+            ),
+            "risk_tier_form": RiskTierForm(
+                initial={"tier": client.risk_tier or RiskTierForm.DERIVED}
             ),
             "sync_notices": selectors.sync_notices(
                 connection_ids={pc.connection_id for pc in detail.provider_clients}
@@ -86,3 +104,35 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "checks_export_url": f"{reverse('checks-export')}?client={detail.client.pk}",
         },
     )
+
+
+@require_POST
+def client_risk_tier(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set or clear a client's risk tier (reviewers only; audited), then back
+    to the client page (PRG), with the refusal in words if there is one."""
+    if not (user_can_view(request.user) and user_can_decide(request.user)):
+        raise PermissionDenied("Only reviewers may set risk tiers.")
+    try:
+        client = Client.objects.get(pk=pk)
+    except Client.DoesNotExist as exc:
+        raise Http404("No such client.") from exc
+    form = RiskTierForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"Risk tier not changed: {field}: {error}")
+        return HttpResponseRedirect(client.get_absolute_url())
+    try:
+        client = client_risk_tier_set(
+            client=client,
+            tier=form.tier_value(),
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+        )
+    except ApplicationError as exc:
+        messages.error(request, f"Risk tier not changed: {exc.message}")
+    else:
+        messages.success(
+            request, f"Risk tier is {client.get_risk_tier_display().lower()} now."
+        )
+    return HttpResponseRedirect(client.get_absolute_url())

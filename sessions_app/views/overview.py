@@ -37,6 +37,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             ),
             "chart_data": activity.as_chart_data(),
             "stale_after_intervals": selectors.STALE_AFTER_INTERVALS,
+            "review_counts": selectors.client_review_counts(today=timezone.localdate()),
         },
     )
 

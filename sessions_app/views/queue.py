@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 
@@ -271,6 +272,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
             "is_filtered": bool(active),
             "total_estimate": None if active else selectors.session_total_estimate(),
             "default_page_size": DEFAULT_PAGE_SIZE,
+            "review_counts": selectors.client_review_counts(today=timezone.localdate()),
         },
     )
 

@@ -62,7 +62,9 @@ class DeskPages:
 def desk_pages_create() -> DeskPages:
     data = desk_data_create(sessions=24)
     ica = next(c for c in data.connections if c.kind == ProviderKind.ICA)
-    client = ClientFactory(display_name=LONG_CLIENT_NAME, reference="REF-LONG-0001")
+    client = ClientFactory(
+        display_name=LONG_CLIENT_NAME, reference="REF-LONG-0001", has_gaps=True
+    )
     identity = ProviderClientFactory(
         connection=ica, client=client, name=LONG_CLIENT_NAME
     )
@@ -123,6 +125,11 @@ def desk_pages_create() -> DeskPages:
         # The identity link search, listed without script (issue 18).
         "client-identity-search": f"/clients/{data.clients[0].pk}/?identity_q=Client",
         "queue-reason": "/sessions/?reason=document_rejected,pep_match",
+        "clients": "/clients/",
+        "clients-filtered": (
+            f"/clients/?q=Aurelia&provider={ica.slug}&risk_tier=high,none"
+            "&has_gaps=true&review=due,overdue,unverified"
+        ),
         "sync": "/sync/",
         "not-found": "/sessions/999999999/",
     }

@@ -15,7 +15,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 
-from sessions_app import apis, filter_fields, filters, selectors, services
+from sessions_app import (
+    apis,
+    client_filters,
+    filter_fields,
+    filters,
+    selectors,
+    services,
+)
 from sessions_app.exceptions import ApplicationError
 from sessions_app.forms import DecisionForm
 from sessions_app.models import (
@@ -1389,7 +1396,7 @@ def test_a_server_error_under_api_is_json_and_the_desk_keeps_its_page(
 LIST_FILTERSETS = {
     SESSIONS: filters.SessionFilterSet,
     CHECKS: filters.CheckFilterSet,
-    CLIENTS: filters.ClientFilterSet,
+    CLIENTS: client_filters.ClientFilterSet,
     SYNC_RUNS: filters.SyncRunFilterSet,
 }
 BLANKS = ["", " ", "\t"]

@@ -127,6 +127,7 @@ FACTORIES = {
     ErasureRequest: ErasureRequestFactory,
     ProviderErasure: ProviderErasureFactory,
     PersonalDataReveal: PersonalDataRevealFactory,
+    Client: ClientFactory,
     PolicyAssurance: PolicyAssuranceFactory,
     ProviderClient: ProviderClientFactory,
     ProviderConnection: ProviderConnectionFactory,

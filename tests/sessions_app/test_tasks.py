@@ -551,7 +551,8 @@ def test_a_one_page_sync_task_has_a_query_budget_independent_of_its_sessions(
     # `schedule.children_due`: the never read or synced, then the oldest);
     # three are the run's audit event (the chain head, the row, the head's hash);
     # two the session reasons (one DELETE, one INSERT: sync/reasons.py).
-    with django_assert_max_num_queries(40):
+    # one marks the clients of the changed sessions for the review refresh.
+    with django_assert_max_num_queries(41):
         first = tasks.sync_connection(connection.pk, trigger="manual")
     with django_assert_max_num_queries(24):  # nothing changed: bumps only
         again = tasks.sync_connection(connection.pk, trigger="manual")
@@ -567,7 +568,8 @@ def test_session_refresh_has_a_query_budget(monkeypatch, django_assert_max_num_q
 
     # The run's audit event is three (the chain head, the row, the head's hash);
     # the reasons two (one DELETE, one INSERT).
-    with django_assert_max_num_queries(31):
+    # one marks the session's client for the review refresh.
+    with django_assert_max_num_queries(32):
         created = tasks.session_refresh(connection.pk, "wr-1", None, first.pk)
     with django_assert_max_num_queries(15):  # unchanged: one bump, no rewrite
         unchanged = tasks.session_refresh(connection.pk, "wr-1", None, second.pk)

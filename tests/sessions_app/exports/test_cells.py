@@ -9,6 +9,7 @@ import pytest
 
 from sessions_app import exports
 from sessions_app.exports import csv_datetime, csv_number, csv_safe_cell
+from sessions_app.exports.cells import csv_list
 from tests.factories import (
     ClientFactory,
     ProviderClientFactory,
@@ -76,6 +77,8 @@ def test_numeric_and_date_columns_never_go_through_the_text_guard():
             assert column.format is csv_number, column.header
         elif "(UTC)" in column.header:
             assert column.format is csv_datetime, column.header
+        elif column.field == "reasons":  # a list of words, joined then guarded
+            assert column.format is csv_list, column.header
         else:
             assert column.format is csv_safe_cell, column.header
 
@@ -128,6 +131,11 @@ def test_sessions_csv_header_and_one_full_row(queue, personal_exporter_client):
         "Provider decision": "",
         "Risk score": "",
         "Applicant link expires (UTC)": "",
+        "Reasons": "",
+        "Needs attention because": "",
+        "Last decision reason": "",
+        "Last decision comment": "",
+        "Last decision reviewer": "",
         "Tags": "vip",
         "Verity URL": f"http://testserver/sessions/{session.pk}/",
     }

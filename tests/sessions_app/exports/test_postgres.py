@@ -87,9 +87,14 @@ def awkward_data(queue, reviewer):
             provider_updated_at=created + dt.timedelta(microseconds=1),
             started_at=None if i % 3 else created,
             completed_at=created.astimezone(dt.timezone(dt.timedelta(hours=-5))),
+            # Reasons, the needs-attention words and the last decision's cells.
+            reasons=[text, "document_rejected"] if i % 2 else [],
+            status=("completed", "failed", "awaiting_input")[i % 3],
+            outcome=("clear", "attention", "rejected")[i % 3],
+            last_decision="reject" if i % 2 else "",
         )
         if i % 2:
-            ReviewFactory(session=session, reviewer=reviewer)
+            ReviewFactory(session=session, reviewer=reviewer, comment=text)
         CheckFactory(session=session, check_type=text, raw_status=text, task_id="")
         CheckFactory(session=session, outcome=Outcome.ATTENTION, task_id=text)
 

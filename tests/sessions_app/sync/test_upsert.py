@@ -220,12 +220,14 @@ def test_upsert_query_count_does_not_grow_with_page_size(
     records = [provider.record(spec) for spec in provider.sessions.values()]
     # +2 for the reasons (sync/reasons.py: one DELETE, one INSERT).
 
-    with django_assert_max_num_queries(20), transaction.atomic():
+    # 21: one of them marks the clients of the changed sessions for the review
+    # refresh (client_review.refresh.clients_mark_stale).
+    with django_assert_max_num_queries(21), transaction.atomic():
         created = upsert.session_upsert_batch(connection=connection, records=records)
     for spec in provider.sessions.values():
         spec["version"] += 1
     records = [provider.record(spec) for spec in provider.sessions.values()]
-    with django_assert_max_num_queries(20), transaction.atomic():
+    with django_assert_max_num_queries(21), transaction.atomic():
         updated = upsert.session_upsert_batch(connection=connection, records=records)
 
     assert (created.created, updated.updated) == (count, count)
@@ -584,3 +586,30 @@ def test_detail_read_at_marks_only_sessions_read_in_full(monkeypatch):
     provider.incomplete = {}
     refresh.session_refresh_from_provider(connection=connection, external_id="run-3")
     assert stored("run-3")[0] is not None
+
+
+def test_a_changed_session_marks_its_client_for_the_review_refresh(monkeypatch):
+    from sessions_app.models import Client
+    from sessions_app.providers.base import ClientRecord
+
+    _, connection = fake_provider_install(monkeypatch)
+    record = SessionRecord(
+        external_id="run-stale-1",
+        raw_status="approved",
+        normalised=Normalised("completed", "clear", True),
+        client=ClientRecord(external_id="app-1", external_reference="REF-STALE"),
+        raw={"id": "run-stale-1"},
+    )
+    with transaction.atomic():
+        upsert.session_upsert_batch(connection=connection, records=[record])
+    client = Client.objects.get(reference="REF-STALE")
+    assert client.assurance_stale is True
+    Client.objects.update(assurance_stale=False)
+    # Unchanged: not marked again (nothing to refresh).
+    with transaction.atomic():
+        upsert.session_upsert_batch(connection=connection, records=[record])
+    assert Client.objects.get(pk=client.pk).assurance_stale is False
+    changed = dataclasses.replace(record, raw={"id": "run-stale-1", "v": 2})
+    with transaction.atomic():
+        upsert.session_upsert_batch(connection=connection, records=[changed])
+    assert Client.objects.get(pk=client.pk).assurance_stale is True
