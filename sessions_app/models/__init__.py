@@ -57,6 +57,7 @@ from .sessions import (
     WorkflowSession,
     needs_attention_q,
     needs_attention_reason,
+    needs_attention_words,
 )
 from .tallies import SessionTally
 
@@ -105,4 +106,5 @@ __all__ = [
     "WorkflowSession",
     "needs_attention_q",
     "needs_attention_reason",
+    "needs_attention_words",
 ]

@@ -69,6 +69,16 @@ def needs_attention_reason() -> models.Case:
     )
 
 
+def needs_attention_words(*, status: str, outcome: str, last_decision: str) -> str:
+    """`needs_attention_reason` for one session already in memory (the queue's
+    rows): the same words, no query; "" when it does not need attention."""
+    if status in NEEDS_ATTENTION_STATUSES:
+        return f"status {Status(status).label.lower()}"
+    if outcome in NEEDS_ATTENTION_OUTCOMES and not last_decision:
+        return f"outcome {Outcome(outcome).label.lower()}, no decision yet"
+    return ""
+
+
 # Raw statuses that look final but that a person at the provider may still
 # change (Onfido's `review`): every provider's `reopenable_raw_statuses`, here
 # as data because the rotation indexes below are defined by them (a test

@@ -13,7 +13,13 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from ..links import detail_url_builder
-from ..models import Decision, Outcome, ReasonCode, Status
+from ..models import (
+    Decision,
+    Outcome,
+    ReasonCode,
+    Status,
+    needs_attention_words,
+)
 from ..privacy.personal_fields import name_initials
 from ..selectors import ROW_TAGS_ATTR
 
@@ -268,6 +274,14 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
     else:
         decision = '<span class="muted small">No decision</span>'
     external_id = _e(session.external_id)
+    # Why it needs attention, in words, under the outcome (issue 22): the
+    # essential column a phone's card keeps.
+    reason = needs_attention_words(
+        status=session.status,
+        outcome=session.outcome,
+        last_decision=session.last_decision,
+    )
+    why = f'<span class="why small">Why: {_e(reason)}</span>' if reason else ""
     # data-label: the column's name, shown above the value when a phone lays
     # the rows out as cards (verity.css).
     return mark_safe(  # noqa: S308 - every value from data is escaped above
@@ -277,7 +291,7 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
         f'<td class="wrap client" data-label="Client">{client_cell}</td>'
         f'<td class="wrap workflow" data-label="Workflow">{workflow_cell}</td>'
         f'<td class="status-cell" data-label="Status">{_status_html(session.status, session.raw_status)}</td>'
-        f'<td class="outcome-cell" data-label="Outcome">{_outcome_html(session.outcome, session.raw_outcome)}</td>'
+        f'<td class="outcome-cell" data-label="Outcome">{_outcome_html(session.outcome, session.raw_outcome)}{why}</td>'
         f'<td class="wrap tags" data-label="Tags">{tags_cell}</td>'
         f'<td data-label="Created">{_timestamp_html(session.provider_created_at, zone)}</td>'
         f'<td class="updated" data-label="Updated">{_timestamp_html(session.provider_updated_at, zone)}</td>'

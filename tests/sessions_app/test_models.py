@@ -242,3 +242,30 @@ def test_needs_attention_definition(status, outcome, last_decision, needs):
 )
 def test_policy_failing_rules_in_words_from_any_shape(details, failing):
     assert PolicyAssurance(details=details).failing_rules == failing
+
+
+def test_needs_attention_words_agree_with_the_rule_and_its_expression():
+    from sessions_app.models import (
+        needs_attention_q,
+        needs_attention_reason,
+        needs_attention_words,
+    )
+
+    for status in Status.values:
+        for outcome in Outcome.values:
+            for decision in ("", "approve"):
+                WorkflowSessionFactory(
+                    status=status, outcome=outcome, last_decision=decision
+                )
+    rows = WorkflowSession.objects.annotate(why=needs_attention_reason())
+    needing = set(
+        WorkflowSession.objects.filter(needs_attention_q()).values_list("pk", flat=True)
+    )
+    for session in rows:
+        words = needs_attention_words(
+            status=session.status,
+            outcome=session.outcome,
+            last_decision=session.last_decision,
+        )
+        assert words == session.why
+        assert bool(words) == (session.pk in needing)

@@ -113,3 +113,19 @@ def test_the_queue_shows_the_first_tags_then_how_many_more(viewer_client):
     # Few tags: all of them, no disclosure.
     assert "tags-more" not in rows["run-few-tags"]
     assert "manual-review</span>" in rows["run-few-tags"]
+
+
+def test_a_queue_row_says_why_it_needs_attention(viewer_client):
+    WorkflowSessionFactory(
+        external_id="run-why", status="completed", outcome="rejected", last_decision=""
+    )
+    WorkflowSessionFactory(external_id="run-fine", status="completed", outcome="clear")
+    page = viewer_client.get(reverse("session-list")).content.decode()
+    rows = {
+        external_id: _text(row)
+        for row in re.findall(r"<tr>.*?</tr>", page, re.S)
+        for external_id in ("run-why", "run-fine")
+        if external_id in row
+    }
+    assert "Why: outcome rejected, no decision yet" in rows["run-why"]
+    assert "Why:" not in rows["run-fine"]
