@@ -74,7 +74,8 @@ def test_clients_csv_header_and_rows(exporter_client, client_rows):
     assert ada["Document: outcome"] == "attention"
     assert ada["Document: provider word"] == "'=consider"  # guarded
     assert ada["Document: date (UTC)"] == "2026-01-05T09:00:00Z"
-    assert ada["Document: freshness"] == "valid"
+    # An attention result verifies nothing until reviewed (docs/assurance.md).
+    assert ada["Document: freshness"] == "needs_review"
     assert ada["Watchlist / sanctions / PEP screening: freshness"] == "gap"
     assert ada["Liveness: freshness"] == ""  # neither checked nor required
     assert ada["Verity URL"] == f"http://testserver/clients/{client_rows[0].pk}/"
