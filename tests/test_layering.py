@@ -92,6 +92,7 @@ SYNC_RANK = {
     "sessions_app.sync.related": 1,
     "sessions_app.sync.quarantine": 1,
     "sessions_app.sync.check_kinds": 1,
+    "sessions_app.sync.secrets": 1,
     "sessions_app.sync.reasons": 1,
     "sessions_app.sync.upsert": 2,
     "sessions_app.sync.runs": 3,

@@ -15,13 +15,13 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from ..deletions import object_delete_audited
 from ..pagination import EstimatedCountPaginator
 from ..roles import user_can_export
 from ..services import (
     audit_event_record,
     client_for_object,
     model_snapshot,
-    object_delete_audited,
     snapshot_diff,
 )
 

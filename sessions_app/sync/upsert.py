@@ -33,7 +33,7 @@ Contract:
   (`reasons.session_reasons_replace`: the `SessionReason` rows).
 - Credentials a provider's payloads carry (`providers/<name>/secrets.py`)
   are cut from every raw payload and quarantined text first
-  (`records_without_secrets`), so none reaches the database whatever the
+  (`sync/secrets.py`, `records_without_secrets`), so none reaches the database whatever the
   adapter did.
 - Nothing is ever deleted because a provider stopped listing it or answers
   404 for it (`Page.gone_ids`): the mirror keeps what it saw. Review state
@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -69,7 +68,6 @@ from ..providers.base import (
     SessionRecord,
     payload_hash,
 )
-from ..providers.registry import secret_paths_for
 from .quarantine import quarantine_row, quarantine_upsert
 from .reasons import session_reasons_replace
 from .related import (
@@ -82,6 +80,7 @@ from .related import (
     tag_pairs,
 )
 from .schedule import in_rotation_q
+from .secrets import quarantined_text_without_secrets, records_without_secrets
 from .values import (
     ID_MAX,
     NAME_MAX,
@@ -277,37 +276,6 @@ def _session_row(
         last_synced_at=now,
         detail_read_at=detail_read_before if record.missing else now,
     )
-
-
-def records_without_secrets(
-    kind: str, records: Sequence[SessionRecord]
-) -> list[SessionRecord]:
-    """The records with the credentials of provider `kind` cut from their raw
-    payloads (the session's, its client's, its checks'), in place; a payload
-    holding none is left as it is (one JSON dump tells)."""
-    session, check, client = (
-        secret_paths_for(kind, shape) for shape in ("session", "check", "client")
-    )
-    for record in records:
-        record.raw = session.cut(record.raw)
-        if record.client is not None:
-            record.client.raw = client.cut(record.client.raw)
-        for item in record.checks or ():
-            item.raw = check.cut(item.raw)
-    return list(records)
-
-
-def quarantined_text_without_secrets(kind: str, raw: str) -> str:
-    """A quarantined record's raw text without credentials: JSON text is cut
-    as a listed item or a session payload would be; other text is kept."""
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        return raw
-    clean = secret_paths_for(kind, "session").cut(
-        secret_paths_for(kind, "listed").cut(value)
-    )
-    return raw if clean is value else json_text(clean)
 
 
 def session_upsert_batch(

@@ -9,23 +9,17 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from sessions_app.models.connections import quarantine_fingerprint
+from tests.helpers.migrations import migrate_to
 
 BEFORE = [("sessions_app", "0005_overview_indexes")]
 AFTER = [("sessions_app", "0006_quarantine_dedupe")]
 T0 = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_duplicates_collapse_into_one_row_each():
     try:
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         Connection = apps.get_model("sessions_app", "ProviderConnection")
         Run = apps.get_model("sessions_app", "SyncRun")
         Record = apps.get_model("sessions_app", "QuarantinedRecord")
@@ -66,7 +60,7 @@ def test_duplicates_collapse_into_one_row_each():
         quarantine(conn, 4, reason="another reason")
         quarantine(other, 5)
 
-        apps = _migrate(AFTER)
+        apps = migrate_to(AFTER)
         Record = apps.get_model("sessions_app", "QuarantinedRecord")
 
         assert Record.objects.count() == 5

@@ -9,21 +9,16 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.helpers.migrations import migrate_to
+
 BEFORE = [("sessions_app", "0007_webhook_outbox")]
 AFTER = [("sessions_app", "0008_session_contract_columns")]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
 def test_stored_sessions_are_fixed():
     try:
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         Connection = apps.get_model("sessions_app", "ProviderConnection")
         Session = apps.get_model("sessions_app", "WorkflowSession")
 
@@ -80,7 +75,7 @@ def test_stored_sessions_are_fixed():
             dashboard_url="https://evil.example/c1",
         )
 
-        apps = _migrate(AFTER)
+        apps = migrate_to(AFTER)
         Session = apps.get_model("sessions_app", "WorkflowSession")
         r1, r2, w1, w2, c1 = (
             Session.objects.get(external_id=i) for i in ("r1", "r2", "w1", "w2", "c1")

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.helpers.migrations import migrate_to, migrate_to_latest
 
 BEFORE = [("sessions_app", "0009_session_detail_read_at")]
 AFTER = [("sessions_app", "0010_rate_limit_override")]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def _rates(apps) -> dict[str, float | None]:
@@ -25,7 +18,7 @@ def _rates(apps) -> dict[str, float | None]:
 @pytest.mark.django_db(transaction=True)
 def test_the_old_default_becomes_the_providers_default_and_chosen_rates_stay():
     try:
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         Connection = apps.get_model("sessions_app", "ProviderConnection")
         for slug, rate in (("untouched", 5.0), ("chosen", 0.4), ("fast", 8.0)):
             Connection.objects.create(
@@ -37,13 +30,13 @@ def test_the_old_default_becomes_the_providers_default_and_chosen_rates_stay():
                 rate_limit_per_second=rate,
             )
 
-        after = _rates(_migrate(AFTER))
+        after = _rates(migrate_to(AFTER))
         assert after == {"untouched": None, "chosen": 0.4, "fast": 8.0}
 
-        assert _rates(_migrate(BEFORE)) == {
+        assert _rates(migrate_to(BEFORE)) == {
             "untouched": 5.0,
             "chosen": 0.4,
             "fast": 8.0,
         }
     finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.helpers.migrations import migrate_to, migrate_to_latest
 
 BEFORE = [("sessions_app", "0012_session_rotation_indexes")]
 AFTER = [("sessions_app", "0013_check_kind")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_stored_checks_are_classified_by_their_providers_table():
     try:
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         Connection = apps.get_model("sessions_app", "ProviderConnection")
         Session = apps.get_model("sessions_app", "WorkflowSession")
         Check = apps.get_model("sessions_app", "Check")
@@ -45,7 +38,7 @@ def test_stored_checks_are_classified_by_their_providers_table():
                     check_type=check_type,
                 )
 
-        Check = _migrate(AFTER).get_model("sessions_app", "Check")
+        Check = migrate_to(AFTER).get_model("sessions_app", "Check")
 
         assert dict(Check.objects.values_list("check_type", "kind")) == {
             "document_check": "document",
@@ -56,4 +49,4 @@ def test_stored_checks_are_classified_by_their_providers_table():
             "DRAGEN_Germline": "pipeline_analysis",
         }
     finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

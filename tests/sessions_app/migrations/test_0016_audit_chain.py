@@ -12,17 +12,11 @@ from django.db.migrations.executor import MigrationExecutor
 from sessions_app.models import AuditChainHead, AuditEvent
 from sessions_app.privacy.audit_chain import chain_verify
 from sessions_app.services import audit_event_record
+from tests.helpers.migrations import migrate_to
 
 BEFORE = [("sessions_app", "0015_external_identity")]
 AFTER = [("sessions_app", "0016_audit_chain")]
 T0 = dt.datetime(2026, 6, 1, 6, 0, 0, 123456, tzinfo=dt.UTC)
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -30,7 +24,7 @@ def test_existing_events_are_chained_in_id_order_and_appends_carry_on(monkeypatc
     migration = importlib.import_module("sessions_app.migrations.0016_audit_chain")
     monkeypatch.setattr(migration, "BACKFILL_BATCH", 2)  # several pages
     try:
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         Event = apps.get_model("sessions_app", "AuditEvent")
         ids = []
         for index in range(5):
@@ -47,7 +41,7 @@ def test_existing_events_are_chained_in_id_order_and_appends_carry_on(monkeypatc
                 created_at=T0 - dt.timedelta(minutes=index)
             )
             ids.append(event.pk)
-        _migrate(AFTER)
+        migrate_to(AFTER)
         chained = list(
             AuditEvent.objects.order_by("sequence").values_list("pk", "sequence")
         )

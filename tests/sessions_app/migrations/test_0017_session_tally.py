@@ -4,24 +4,17 @@ triggers it creates keep it from then on."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.helpers.migrations import migrate_to, migrate_to_latest
 
 BEFORE = [("sessions_app", "0016_audit_chain")]
 AFTER = [("sessions_app", "0017_session_tally")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_existing_sessions_are_counted_and_later_writes_followed():
     try:
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         Connection = apps.get_model("sessions_app", "ProviderConnection")
         Session = apps.get_model("sessions_app", "WorkflowSession")
         conn = Connection.objects.create(
@@ -38,7 +31,7 @@ def test_existing_sessions_are_counted_and_later_writes_followed():
                 connection=conn, external_id=f"s-{n}", status=status, outcome=outcome
             )
 
-        apps = _migrate(AFTER)
+        apps = migrate_to(AFTER)
         Tally = apps.get_model("sessions_app", "SessionTally")
         Session = apps.get_model("sessions_app", "WorkflowSession")
 
@@ -57,9 +50,9 @@ def test_existing_sessions_are_counted_and_later_writes_followed():
         assert counts()[("completed", "rejected", False)] == 1
 
         # Back down: the triggers go with the table.
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         apps.get_model("sessions_app", "WorkflowSession").objects.filter(
             external_id="s-1"
         ).update(outcome="attention")
     finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.helpers.migrations import migrate_to, migrate_to_latest
 
 BEFORE = [("sessions_app", "0018_retention_erasure")]
 AFTER = [("sessions_app", "0019_session_reasons")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_stored_sessions_get_their_reasons():
     try:
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         Connection = apps.get_model("sessions_app", "ProviderConnection")
         Session = apps.get_model("sessions_app", "WorkflowSession")
         conns = {
@@ -56,7 +49,7 @@ def test_stored_sessions_get_their_reasons():
         )
         Session.objects.create(connection=conns["onfido"], external_id="clear")
 
-        apps = _migrate(AFTER)
+        apps = migrate_to(AFTER)
         Reason = apps.get_model("sessions_app", "SessionReason")
         Session = apps.get_model("sessions_app", "WorkflowSession")
 
@@ -70,4 +63,4 @@ def test_stored_sessions_get_their_reasons():
         ]
         assert Session.objects.get(external_id="cc").reasons == ["multi_bureau_check"]
     finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

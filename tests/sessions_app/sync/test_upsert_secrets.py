@@ -24,7 +24,7 @@ from sessions_app.providers.base import (
     QuarantineRecord,
     SessionRecord,
 )
-from sessions_app.sync import upsert
+from sessions_app.sync import secrets, upsert
 from tests.factories import ProviderConnectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,4 +94,4 @@ def test_no_declared_secret_is_in_any_stored_row(kind):
 
 
 def test_text_that_is_not_json_is_kept_as_it_is():
-    assert upsert.quarantined_text_without_secrets("onfido", "<html>") == "<html>"
+    assert secrets.quarantined_text_without_secrets("onfido", "<html>") == "<html>"

@@ -1,4 +1,4 @@
-"""Deletion is audited with what it takes along (services.deletion_cascade,
+"""Deletion is audited with what it takes along (deletions.deletion_cascade,
 object_delete_audited): the admin's single and bulk deletes of a session, a
 client and a provider connection. (The admin refuses a delete that would take
 rows it shows read-only, such as reviews and sync runs; the service records
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from sessions_app import services
+from sessions_app import deletions
 from sessions_app.models import (
     AuditEvent,
     Check,
@@ -120,7 +120,7 @@ def test_a_connection_delete_records_its_quarantined_records(admin_client_verity
 
 def test_the_service_records_reviews_runs_and_deliveries_too(admin_user):
     session, checks, policies, review = _session_with_children(reviewed=True)
-    event = services.object_delete_audited(
+    event = deletions.object_delete_audited(
         obj=session, actor=admin_user, source="command", action="session.delete"
     )
     _assert_session_cascade(event.before["cascade"], checks, policies, review)
@@ -128,7 +128,7 @@ def test_the_service_records_reviews_runs_and_deliveries_too(admin_user):
     connection = ProviderConnectionFactory(slug="other")
     runs = [SyncRunFactory(connection=connection) for _ in range(2)]
     delivery = WebhookDeliveryFactory(connection=connection)
-    event = services.object_delete_audited(
+    event = deletions.object_delete_audited(
         obj=connection, actor=admin_user, source="command", action="x.delete"
     )
     deleted = event.before["cascade"]["deleted"]
@@ -158,7 +158,7 @@ def test_a_client_delete_records_the_identities_it_unlinks(admin_client_verity):
 
 def test_a_delete_without_children_records_no_cascade(admin_user):
     tag = TagFactory(name="lonely")
-    event = services.object_delete_audited(
+    event = deletions.object_delete_audited(
         obj=tag, actor=admin_user, source="admin", action="admin.delete"
     )
     assert "cascade" not in event.before
@@ -166,10 +166,10 @@ def test_a_delete_without_children_records_no_cascade(admin_user):
 
 
 def test_ids_are_capped_and_counts_kept(monkeypatch):
-    monkeypatch.setattr(services, "AUDITED_CASCADE_IDS", 2)
+    monkeypatch.setattr(deletions, "AUDITED_CASCADE_IDS", 2)
     session = WorkflowSessionFactory()
     checks = [CheckFactory(session=session) for _ in range(3)]
-    cascade = services.deletion_cascade(session)
+    cascade = deletions.deletion_cascade(session)
     assert cascade["deleted"]["sessions_app.check"] == {
         "count": 3,
         "ids": sorted(c.pk for c in checks)[:2],
