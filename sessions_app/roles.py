@@ -27,6 +27,7 @@ READ_MODELS = (
     "webhookdelivery",
     "review",
     "auditevent",
+    "approval",
 )
 VIEW_PERMS = tuple(f"view_{model}" for model in READ_MODELS)
 DECIDE = "decide_session"

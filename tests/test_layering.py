@@ -62,14 +62,20 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.serializers",
         "sessions_app.templatetags",
         "sessions_app.context_processors",
+        "sessions_app.cases.views",
+        "sessions_app.cases.urls",
+        "sessions_app.cases.apis",
+        "sessions_app.cases.serializers",
     ),
     (  # business logic: writes, reads, the sync
         "sessions_app.services",
         "sessions_app.selectors",
         "sessions_app.sync",
         "sessions_app.privacy",
+        "sessions_app.cases.services",
+        "sessions_app.cases.selectors",
     ),
-    ("sessions_app.models",),
+    ("sessions_app.models", "sessions_app.cases.models"),
 )
 ADAPTERS = "sessions_app.providers"
 MODELS = "sessions_app.models"

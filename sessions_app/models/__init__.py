@@ -11,11 +11,13 @@ policy assurance, tags), `reviews`, `audit`. The vocabulary enumerations live in
 `sessions_app/vocabulary.py` (no models needed to use them) and are re-exported
 here, so `from sessions_app.models import Status` keeps working. A capability
 package's models are re-exported here too (ApiToken, from `access/tokens/`;
-ExternalIdentity, from `access/identities.py`).
+ExternalIdentity, from `access/identities.py`; Approval, from `cases/`).
 """
 
 from ..access.identities import ExternalIdentity
 from ..access.tokens.models import ApiToken
+from ..cases.models import Approval, ApprovalResult
+from ..cases.states import CaseState
 from ..vocabulary import (
     FINAL_STATUSES,
     CheckKind,
@@ -56,9 +58,12 @@ __all__ = [
     "NEEDS_ATTENTION_OUTCOMES",
     "NEEDS_ATTENTION_STATUSES",
     "ApiToken",
+    "Approval",
+    "ApprovalResult",
     "AuditChainHead",
     "AuditChainVerification",
     "AuditEvent",
+    "CaseState",
     "Check",
     "CheckKind",
     "Client",

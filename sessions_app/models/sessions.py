@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from ..cases.states import CaseState
 from ..sync.values import (
     CHECK_TYPE_MAX,
     ID_MAX,
@@ -21,21 +22,24 @@ from .clients import ProviderClient
 from .connections import ProviderConnection
 
 # "Needs attention": an officer has something to decide or to chase.
-#   * the provider's outcome is attention or rejected and nobody has recorded a
-#     decision on it yet, or
+#   * the provider's outcome is attention or rejected and the case is open or
+#     in review (nothing decided yet, or reopened, sent back by a second
+#     reviewer, or back from waiting for information: cases/states.py), or
 #   * it is stuck or broken whatever its outcome: awaiting input, failed, or in
 #     a status Verity does not recognise (the raw word is on the sync page).
 # One definition: the overview count, the queue's quick filter, the API and CSV
 # `needs_attention` filter and the partial index below all use it.
 NEEDS_ATTENTION_OUTCOMES = (Outcome.ATTENTION, Outcome.REJECTED)
 NEEDS_ATTENTION_STATUSES = (Status.AWAITING_INPUT, Status.FAILED, Status.UNKNOWN)
+# Escalated, waiting and awaiting-approval cases have queues of their own.
+NEEDS_ATTENTION_CASE_STATES = (CaseState.OPEN, CaseState.IN_REVIEW)
 
 
 def needs_attention_q() -> models.Q:
     """Return the condition selecting sessions that need attention (see above)."""
-    return models.Q(outcome__in=NEEDS_ATTENTION_OUTCOMES, last_decision="") | models.Q(
-        status__in=NEEDS_ATTENTION_STATUSES
-    )
+    return models.Q(
+        outcome__in=NEEDS_ATTENTION_OUTCOMES, case_state__in=NEEDS_ATTENTION_CASE_STATES
+    ) | models.Q(status__in=NEEDS_ATTENTION_STATUSES)
 
 
 # Raw statuses that look final but that a person at the provider may still
@@ -148,8 +152,19 @@ class WorkflowSession(models.Model):
         related_name="assigned_sessions",
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # The last decision that took effect (after its second reviewer, when
+    # four-eyes applies).
     last_decision = models.CharField(max_length=30, blank=True)
     last_decision_at = models.DateTimeField(null=True, blank=True)
+    # Verity's own case state (cases/states.py), apart from the provider's
+    # status; written only by the case services (audited), never by the sync.
+    case_state = models.CharField(
+        max_length=20, choices=CaseState.choices, default=CaseState.OPEN
+    )
+    case_state_changed_at = models.DateTimeField(null=True, blank=True)
+    # While waiting for information: when the case comes back to work (the
+    # beat task `cases_waiting_return`).
+    case_waiting_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-provider_created_at", "-id"]
@@ -164,6 +179,10 @@ class WorkflowSession(models.Model):
             models.CheckConstraint(
                 condition=models.Q(outcome__in=Outcome.values),
                 name="session_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(case_state__in=CaseState.values),
+                name="session_case_state_valid",
             ),
         ]
         # The review queue sorts by (created, id) and filters on these columns;
@@ -190,6 +209,19 @@ class WorkflowSession(models.Model):
             ),
             models.Index(
                 fields=["-provider_updated_at", "-id"], name="session_updated_desc"
+            ),
+            # The queue's `case_state` filter in its default order, and the
+            # overview's counts of escalated, waiting and awaiting-approval
+            # cases (an index-only range each, never the whole table).
+            models.Index(
+                fields=["case_state", "-provider_created_at", "-id"],
+                name="session_case_state_created",
+            ),
+            # The waiting cases whose date has passed (cases_waiting_return).
+            models.Index(
+                fields=["case_waiting_until"],
+                condition=models.Q(case_state=CaseState.WAITING),
+                name="session_case_waiting_until",
             ),
             models.Index(fields=["provider_client"], name="session_provider_client"),
             # The free-text search's exact match on a user reference; only the

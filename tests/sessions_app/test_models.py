@@ -5,6 +5,7 @@ from django.apps import apps
 from django.db import IntegrityError, transaction
 
 from sessions_app.models import (
+    Approval,
     Check,
     Client,
     Outcome,
@@ -20,6 +21,7 @@ from sessions_app.models import (
     needs_attention_q,
 )
 from tests.factories import (
+    ApprovalFactory,
     CheckFactory,
     ClientFactory,
     PolicyAssuranceFactory,
@@ -115,6 +117,7 @@ def test_deleting_a_session_deletes_its_checks_but_a_connection_is_protected():
 
 
 FACTORIES = {
+    Approval: ApprovalFactory,
     Check: CheckFactory,
     PolicyAssurance: PolicyAssuranceFactory,
     ProviderClient: ProviderClientFactory,
