@@ -27,6 +27,11 @@ class SessionApprovals:
     pending: Approval | None
     history: list[Approval]
 
+    @property
+    def settled(self) -> list[Approval]:
+        """The approved and sent-back ones, newest first."""
+        return [approval for approval in self.history if not approval.pending]
+
 
 def session_approvals_get(
     *, session_id: int, limit: int = APPROVAL_HISTORY_LIMIT

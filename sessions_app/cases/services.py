@@ -57,7 +57,13 @@ class DecisionResult:
 
 
 def _case_snapshot(session: WorkflowSession) -> dict[str, Any]:
-    return {field: getattr(session, field) for field in CASE_FIELDS}
+    """The case fields for an audit event; no waiting date when there is none
+    (it would read "Waiting until: none" on every event)."""
+    return {
+        field: getattr(session, field)
+        for field in CASE_FIELDS
+        if field != "case_waiting_until" or session.case_waiting_until is not None
+    }
 
 
 def _comment_clean(comment: str, *, required: str = "") -> str:
@@ -253,7 +259,7 @@ def case_decision_record(
 
 
 def _case_snapshot_of(snapshot: dict[str, Any]) -> dict[str, Any]:
-    return {field: snapshot[field] for field in CASE_FIELDS}
+    return {field: snapshot[field] for field in CASE_FIELDS if field in snapshot}
 
 
 def _approval_lock(approval: Approval) -> tuple[Approval, WorkflowSession]:

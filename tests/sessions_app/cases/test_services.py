@@ -340,7 +340,6 @@ def test_a_closed_case_refuses_a_contradicting_decision_until_reopened(
     assert event.after == {
         "case_state": "open",
         "case_state_changed_at": event.after["case_state_changed_at"],
-        "case_waiting_until": None,
         "comment": "New document arrived.",
     }
     assert _decide(session, checker, "escalate", "adverse_media").review
