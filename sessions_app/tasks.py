@@ -53,7 +53,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from .cases.services import cases_waiting_return
+from .cases.waiting import cases_waiting_return
 from .exceptions import ProviderRateLimited, ProviderUnavailable
 from .models import ProviderConnection, SyncRunState, SyncTrigger, WebhookDelivery
 
@@ -444,5 +444,5 @@ def audit_chain_verify_daily() -> bool:
 @shared_task(name="sessions_app.tasks.cases_waiting_return_due", ignore_result=True)
 def cases_waiting_return_due() -> list[int]:
     """Bring back to work the cases whose waiting-for-information date has
-    passed (cases/services.py; one audited transaction each)."""
+    passed (cases/waiting.py; one audited transaction each)."""
     return cases_waiting_return()

@@ -74,6 +74,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.privacy",
         "sessions_app.cases.services",
         "sessions_app.cases.selectors",
+        "sessions_app.cases.waiting",
     ),
     ("sessions_app.models", "sessions_app.cases.models"),
 )

@@ -1,5 +1,5 @@
-"""Case work's writes: decisions, four-eyes approvals, reopening, and the
-return of waiting cases. Each is atomic: the session row is locked, the
+"""Case work's writes: decisions, four-eyes approvals, reopening and
+resuming (the beat's return of waiting cases is `waiting.py`). Each is atomic: the session row is locked, the
 transition table (`states.py`) says whether the action is allowed, and one
 AuditEvent is written at the end of the transaction (the audit chain's lock
 is held until commit, so it comes last).
@@ -35,8 +35,6 @@ from .states import CaseAction, CaseState, case_transition_target
 DEFAULT_WAITING_DAYS = 7
 # The longest a case may wait for information.
 MAX_WAITING_DAYS = 365
-# How many waiting cases one beat tick brings back (one audit event each).
-WAITING_RETURN_BATCH = 500
 # What a reopening or a send-back must say, at least (characters).
 CASE_COMMENT_MIN_LENGTH = 3
 
@@ -401,7 +399,7 @@ def _approval_copy_back(
         _copy_back(approval.session, session)
 
 
-def _back_to_work(
+def back_to_work(
     *,
     session: WorkflowSession,
     actor: Any,
@@ -410,6 +408,8 @@ def _back_to_work(
     comment: str,
     source: str,
 ) -> WorkflowSession:
+    """Move a case back to work by `action` (resume, reopen) and audit it;
+    call inside a transaction."""
     locked = _lock(session)
     target = case_transition_target(
         state=locked.case_state, action=action, assigned=locked.assignee_id is not None
@@ -441,7 +441,7 @@ def case_reopen(
     if not user_can_decide(actor):
         raise ApplicationError("You are not allowed to reopen cases.")
     comment = _comment_clean(comment, required="Say why the case is reopened.")
-    return _back_to_work(
+    return back_to_work(
         session=session,
         actor=actor,
         action=CaseAction.REOPEN,
@@ -459,7 +459,7 @@ def case_resume(
     (the information arrived); audited."""
     if not user_can_decide(actor):
         raise ApplicationError("You are not allowed to resume cases.")
-    return _back_to_work(
+    return back_to_work(
         session=session,
         actor=actor,
         action=CaseAction.RESUME,
@@ -467,41 +467,3 @@ def case_resume(
         comment=_comment_clean(comment),
         source=source,
     )
-
-
-def cases_waiting_return(
-    *, now: dt.datetime | None = None, limit: int = WAITING_RETURN_BATCH
-) -> list[int]:
-    """Bring back to work the waiting cases whose date has passed, oldest
-    date first, at most `limit` per call; one audited transaction each (a
-    case resumed by hand meanwhile is skipped). Return their ids.
-
-    The beat runs it every tick (`tasks.cases_waiting_return_due`), so a
-    waiting case is back in its queue within a tick of its date.
-    """
-    now = now or timezone.now()
-    due = list(
-        WorkflowSession.objects.filter(
-            case_state=CaseState.WAITING, case_waiting_until__lte=now
-        )
-        .order_by("case_waiting_until", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    returned = []
-    for pk in due:
-        with transaction.atomic():
-            locked = WorkflowSession.objects.select_for_update().get(pk=pk)
-            if locked.case_state != CaseState.WAITING or not (
-                locked.case_waiting_until and locked.case_waiting_until <= now
-            ):
-                continue
-            _back_to_work(
-                session=locked,
-                actor=None,
-                action=CaseAction.RESUME,
-                audit_action="case.waiting_over",
-                comment="",
-                source="schedule",
-            )
-            returned.append(pk)
-    return returned

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sessions_app import services
 from sessions_app.cases import services as case_services
+from sessions_app.cases.waiting import cases_waiting_return
 from sessions_app.exceptions import ApplicationError
 from sessions_app.models import (
     Approval,
@@ -94,9 +95,9 @@ def test_request_information_waits_until_a_date_then_comes_back(session, reviewe
         < dt.timedelta(days=7, hours=1)
     )
     # Not yet: the clock is before the date.
-    assert case_services.cases_waiting_return(now=now + dt.timedelta(days=6)) == []
+    assert cases_waiting_return(now=now + dt.timedelta(days=6)) == []
     assert _state(session) == CaseState.WAITING
-    returned = case_services.cases_waiting_return(now=now + dt.timedelta(days=8))
+    returned = cases_waiting_return(now=now + dt.timedelta(days=8))
     assert returned == [session.pk]
     session.refresh_from_db()
     assert session.case_state == CaseState.OPEN
@@ -114,7 +115,7 @@ def test_an_assigned_waiting_case_comes_back_in_review(session, reviewer):
     until = timezone.now() + dt.timedelta(days=2)
     _decide(session, reviewer, "request_information", "incomplete", waiting_until=until)
     assert WorkflowSession.objects.get(pk=session.pk).case_waiting_until == until
-    case_services.cases_waiting_return(now=until)
+    cases_waiting_return(now=until)
     assert _state(session) == CaseState.IN_REVIEW
 
 
