@@ -44,6 +44,7 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from sessions_app import models as m  # noqa: E402
+from sessions_app.cases.states import DECISION_TARGETS, CaseState  # noqa: E402
 from sessions_app.normalization import classify_check  # noqa: E402
 from sessions_app.tallies import session_tally_rebuild  # noqa: E402
 
@@ -135,6 +136,8 @@ TECH_TAGS = [f"run-folder-{i}" for i in range(6)] + [
     "dragen",
 ]
 DECISIONS = ["approve", "reject", "escalate", "request_information"]
+# How long a generated request for information waits (the default).
+WAITING = dt.timedelta(days=7)
 REASONS = ["verified", "document_issue", "watchlist_match", "incomplete", "other"]
 START = dt.datetime(2021, 11, 1, tzinfo=dt.UTC)
 SPAN_SECONDS = int((dt.datetime(2026, 11, 1, tzinfo=dt.UTC) - START).total_seconds())
@@ -537,6 +540,10 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
             assignee = rng.choice(officers) if rng.random() < 0.10 else None
             decided = rng.random() < 0.20 and status == "completed"
             decision = rng.choice(DECISIONS) if decided else ""
+            # The case state the migration's backfill gives such a row.
+            case_state = DECISION_TARGETS.get(decision) or (
+                CaseState.IN_REVIEW if assignee else CaseState.OPEN
+            )
             session_meta.append((sid, kind, status))
             yield (
                 sid,
@@ -572,6 +579,9 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
                 "",  # user_reference (ICA's; the generated payloads carry none)
                 "",  # decision (Onfido's output; none generated)
                 now,  # detail_read_at: each was read in full when it was synced
+                case_state,
+                updated if decided else (created if assignee else None),
+                updated + WAITING if case_state == CaseState.WAITING else None,
             )
 
     t0 = time.perf_counter()
@@ -609,6 +619,9 @@ def generate(*, sessions: int, seed: int) -> dict[str, int]:
             "user_reference",
             "decision",
             "detail_read_at",
+            "case_state",
+            "case_state_changed_at",
+            "case_waiting_until",
         ],
         session_rows(),
     )

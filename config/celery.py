@@ -94,6 +94,14 @@ def _setup_beat(sender: Celery, **kwargs: object) -> None:
         name="verity: re-enqueue webhook refreshes still owed",
         expires=float(tick),
     )
+    # Waiting-for-information cases whose date has passed go back to work
+    # (an index range of the waiting cases; usually empty).
+    sender.add_periodic_task(
+        float(settings.VERITY_CASE_WAITING_RETURN_SECONDS),
+        sender.signature("sessions_app.tasks.cases_waiting_return_due"),
+        name="verity: bring waiting cases back to work",
+        expires=float(settings.VERITY_CASE_WAITING_RETURN_SECONDS),
+    )
     # Once a day (VERITY_AUDIT_VERIFY_HOUR, UTC): walk the audit hash chain, on
     # the default queue (a million events take seconds, not a tick's share).
     sender.add_periodic_task(

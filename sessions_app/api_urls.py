@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import api_errors, api_index, apis, apis_retention
+from .cases import apis as case_apis
 from .views.reveal import ClientRevealApi, SessionRevealApi
 
 urlpatterns = [
@@ -16,7 +17,7 @@ urlpatterns = [
     ),
     path(
         "v1/sessions/<int:pk>/reviews/",
-        apis.SessionReviewCreateApi.as_view(),
+        case_apis.SessionReviewCreateApi.as_view(),
         name="api-session-reviews",
     ),
     path(
@@ -28,6 +29,31 @@ urlpatterns = [
         "v1/clients/<int:pk>/reveal/",
         ClientRevealApi.as_view(),
         name="api-client-reveal",
+    ),
+    path(
+        "v1/sessions/<int:pk>/reopen/",
+        case_apis.CaseReopenApi.as_view(),
+        name="api-case-reopen",
+    ),
+    path(
+        "v1/sessions/<int:pk>/resume/",
+        case_apis.CaseResumeApi.as_view(),
+        name="api-case-resume",
+    ),
+    path(
+        "v1/approvals/<int:pk>/",
+        case_apis.ApprovalDetailApi.as_view(),
+        name="api-approval-detail",
+    ),
+    path(
+        "v1/approvals/<int:pk>/approve/",
+        case_apis.ApprovalApproveApi.as_view(),
+        name="api-approval-approve",
+    ),
+    path(
+        "v1/approvals/<int:pk>/send-back/",
+        case_apis.ApprovalSendBackApi.as_view(),
+        name="api-approval-send-back",
     ),
     path("v1/checks/", apis.CheckListApi.as_view(), name="api-check-list"),
     path("v1/checks/<int:pk>/", apis.CheckDetailApi.as_view(), name="api-check-detail"),

@@ -31,14 +31,13 @@ from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from . import selectors, services
+from . import selectors
 from .access.tokens.authentication import ApiTokenAuthentication
 from .api_masking import PersonalDataMaskedMixin
 from .api_pagination import KeysetCursorPagination, schema_parameter_allow_blank
@@ -55,14 +54,11 @@ from .filters import (
 from .forms import SORT_PARAM, session_sort_clean
 from .models import Client, WorkflowSession
 from .pagination import MAX_ID
-from .permissions import CanDecide
 from .serializers import (
     CheckDetailSerializer,
     CheckSerializer,
     ClientDetailSerializer,
     ClientSerializer,
-    ReviewInputSerializer,
-    ReviewSerializer,
     SessionDetailSerializer,
     SessionSerializer,
     SyncRunSerializer,
@@ -234,46 +230,6 @@ class SessionDetailApi(DetailApi):
 
     def get_queryset(self) -> QuerySet[WorkflowSession]:
         return selectors.session_detail_queryset()
-
-
-class SessionReviewCreateApi(BoundedIdLookupMixin, generics.GenericAPIView):
-    """Record a review decision on a session (reviewers only; audited)."""
-
-    authentication_classes = AUTHENTICATION
-    permission_classes = [CanDecide]
-    serializer_class = ReviewInputSerializer
-    filter_backends: list = []
-
-    def get_queryset(self) -> QuerySet[WorkflowSession]:
-        return selectors.session_queryset()
-
-    @extend_schema(
-        tags=["sessions"],
-        operation_id="sessions_reviews_create",
-        request=ReviewInputSerializer,
-        responses={
-            201: ReviewSerializer,
-            400: ERROR_400,
-            **DETAIL_ERRORS,
-            415: ERROR_415,
-        },
-    )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        session = self.get_object()
-        data = ReviewInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = services.review_decision_record(
-            session=session,
-            reviewer=request.user,
-            decision=data.validated_data["decision"],
-            reason_code=data.validated_data["reason_code"],
-            comment=data.validated_data["comment"],
-            source="api",
-        )
-        return Response(
-            ReviewSerializer(review, context=self.get_serializer_context()).data,
-            status=status.HTTP_201_CREATED,
-        )
 
 
 # --- Checks ------------------------------------------------------------------------------

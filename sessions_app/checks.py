@@ -7,7 +7,9 @@ region); local URLs such as the simulator's are not checked.
 
 E003: a connection naming a variable without the provider prefix or a host
 the provider does not serve from (providers/endpoints.py): its sync refuses to
-run until it is corrected."""
+run until it is corrected.
+
+E004: VERITY_FOUR_EYES_RULES names an unknown decision or outcome."""
 
 from __future__ import annotations
 
@@ -112,3 +114,26 @@ def onfido_region_check(app_configs: Any = None, **kwargs: Any) -> list:
                 )
             )
     return messages
+
+
+@register()
+def four_eyes_rules_check(app_configs: Any = None, **kwargs: Any) -> list:
+    """E004: VERITY_FOUR_EYES_RULES must be rules the decision service can read
+    (cases/rules.py); a typo must not silently drop dual control."""
+    from django.conf import settings
+
+    from .cases.rules import four_eyes_rule_problems
+
+    rules = getattr(settings, "VERITY_FOUR_EYES_RULES", [])
+    if not isinstance(rules, list | tuple):
+        problems = ["it must be a list of rules"]
+    else:
+        problems = four_eyes_rule_problems(rules)
+    return [
+        Error(
+            f"VERITY_FOUR_EYES_RULES: {problem}",
+            hint='Each rule is {"decision": ..., "outcomes": [...]} (docs/case-work.md).',
+            id="verity.E004",
+        )
+        for problem in problems
+    ]

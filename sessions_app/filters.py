@@ -3,7 +3,8 @@ exports, so the three can never disagree about what a filter means.
 
 Every filter is a plain query parameter with a stable name (docs/api.md):
 provider, status, outcome, tag, workflow, q, created_after, created_before,
-assignee. Lists accept comma-separated values (`status=completed,failed`).
+assignee, client, needs_attention, case_state, awaiting_my_approval. Lists
+accept comma-separated values (`status=completed,failed`).
 No filter renders a table into a form: providers are matched by slug, users by
 username, tags by name.
 
@@ -34,6 +35,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils.functional import cached_property
 
+from .cases.selectors import awaiting_approval_by_q
+from .cases.states import CASE_STATE_CLOSED, CLOSED_STATES, CaseState
 from .filter_fields import (
     CharInFilter,
     CheckedFilterSet,
@@ -68,6 +71,10 @@ ASSIGNED_TO_ME = "me"
 NO_OUTCOME = "none"
 
 OUTCOME_CHOICES = [(NO_OUTCOME, "None yet"), *[c for c in Outcome.choices if c[0]]]
+CASE_STATE_CHOICES = [
+    *CaseState.choices,
+    (CASE_STATE_CLOSED, "Closed (approved or rejected)"),
+]
 
 
 # --- What a reference filter's values must name (filter_fields.ReferenceFilterMixin) ---
@@ -192,9 +199,42 @@ class SessionFilterSet(CheckedFilterSet):
         help_text="'true': sessions an officer must look at: outcome attention or rejected with no decision yet, or status awaiting input, failed or unknown.",
     )
 
+    case_state = ChoiceInFilter(
+        method="filter_case_state",
+        choices=CASE_STATE_CHOICES,
+        label="Case state",
+        help_text="Verity's case state (docs/case-work.md), comma-separated; "
+        "'closed' is approved and rejected.",
+    )
+    awaiting_my_approval = filters.ChoiceFilter(
+        method="filter_awaiting_my_approval",
+        choices=[("true", "Yes")],
+        label="Awaiting my approval",
+        help_text="'true': decisions awaiting a second reviewer that you did not "
+        "make (you may approve them).",
+    )
+
     class Meta:
         model = WorkflowSession
         fields: list[str] = []
+
+    def filter_case_state(self, qs: QuerySet, name: str, values: list[str]) -> QuerySet:
+        if not values:
+            return qs
+        states: list[str] = []
+        for value in values:
+            states.extend(CLOSED_STATES if value == CASE_STATE_CLOSED else [value])
+        return qs.filter(case_state__in=list(dict.fromkeys(states)))
+
+    def filter_awaiting_my_approval(
+        self, qs: QuerySet, name: str, value: str
+    ) -> QuerySet:
+        if value != "true":
+            return qs
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated:
+            return qs.none()
+        return qs.filter(awaiting_approval_by_q(user))
 
     def filter_outcome(self, qs: QuerySet, name: str, values: list[str]) -> QuerySet:
         if not values:

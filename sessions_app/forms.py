@@ -7,6 +7,7 @@ services.py, which raises ApplicationError for anything the forms let through.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,8 +15,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 
+from .cases.reasons import REASON_DECISIONS
 from .client_review.services import RISK_TIER_REASON_MAX_LENGTH
-from .filters import ASSIGNED_TO_ME, OUTCOME_CHOICES, UNASSIGNED
+from .filters import ASSIGNED_TO_ME, CASE_STATE_CHOICES, OUTCOME_CHOICES, UNASSIGNED
 from .models import Decision, ReasonCode, ReasonKind, RiskTier, Status
 from .selectors.sorting import SESSION_DEFAULT_SORT, SESSION_SORT_VALUES
 from .services import LINK_REASON_MAX_LENGTH, REVIEW_COMMENT_MAX_LENGTH
@@ -69,6 +71,7 @@ class QueueFilterForm(forms.Form):
         required=False, label="Workflow", help_text="Id or name."
     )
     assignee = forms.ChoiceField(required=False, label="Assignee")
+    case_state = forms.ChoiceField(required=False, label="Case state")
     # Plain text, not <input type="date">: the browser's picker shows the
     # viewer's locale (12/01/2026 or 01/12/2026) while every page, chip and
     # bookmark speaks ISO; and it cannot hold a bookmarked date-time.
@@ -108,6 +111,9 @@ class QueueFilterForm(forms.Form):
         )
         self.fields["reason"].choices = _with_current(
             any_choice + list(ReasonKind.choices), data.get("reason")
+        )
+        self.fields["case_state"].choices = _with_current(
+            any_choice + list(CASE_STATE_CHOICES), data.get("case_state")
         )
         # The filter matches "me" and "none" in any case; a bookmarked "ME"
         # selects the offered option rather than a duplicate.
@@ -196,12 +202,26 @@ def session_sort_clean(raw: str | None) -> str:
     return sort
 
 
+class ReasonSelect(forms.Select):
+    """The reason list, each option naming the decisions it fits
+    (`data-decisions`): the page's script offers only those of the decision
+    chosen, and the form and the service refuse any other pair anyway."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict:
+        option = super().create_option(name, value, *args, **kwargs)
+        if value:
+            option["attrs"]["data-decisions"] = " ".join(REASON_DECISIONS[value])
+        return option
+
+
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
         choices=Decision.choices, widget=forms.RadioSelect, label="Decision"
     )
     reason_code = forms.ChoiceField(
-        choices=[("", "Choose a reason…"), *ReasonCode.choices], label="Reason"
+        choices=[("", "Choose a reason…"), *ReasonCode.choices],
+        label="Reason",
+        widget=ReasonSelect,
     )
     comment = forms.CharField(
         required=False,
@@ -209,6 +229,45 @@ class DecisionForm(forms.Form):
         label="Comment",
         help_text="Required when the reason is “Other”. Kept separately from the reason.",
         widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    waiting_until = forms.DateField(
+        required=False,
+        label="Waiting until",
+        help_text="Request information only: the case comes back to work on "
+        "this day (UTC). Blank: in a week.",
+        widget=forms.TextInput(attrs=DATE_ATTRS),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        decision, reason = data.get("decision"), data.get("reason_code")
+        if decision and reason and decision not in REASON_DECISIONS[reason]:
+            self.add_error(
+                "reason_code",
+                f"“{ReasonCode(reason).label}” does not justify "
+                f"“{Decision(decision).label}”.",
+            )
+        if decision != Decision.REQUEST_INFORMATION:
+            # A date left in the field is not part of another decision.
+            data["waiting_until"] = None
+        return data
+
+    def waiting_until_moment(self) -> dt.datetime | None:
+        """The chosen day as the start of that UTC day, or None."""
+        day = self.cleaned_data.get("waiting_until")
+        if day is None:
+            return None
+        return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+class CaseCommentForm(forms.Form):
+    """A comment with a case action: approve, send back, reopen, resume."""
+
+    comment = forms.CharField(
+        required=False,
+        max_length=REVIEW_COMMENT_MAX_LENGTH,
+        label="Comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

@@ -32,6 +32,7 @@ READ_MODELS = (
     "auditevent",
     "erasurerequest",
     "providererasure",
+    "approval",
 )
 VIEW_PERMS = tuple(f"view_{model}" for model in READ_MODELS)
 DECIDE = "decide_session"

@@ -15,6 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .cases.serializers import ApprovalSerializer
 from .links import detail_url_builder
 from .models import (
     Check,
@@ -175,6 +176,9 @@ class SessionSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
             "assignee",
             "last_decision",
             "last_decision_at",
+            "case_state",
+            "case_state_changed_at",
+            "case_waiting_until",
             "dashboard_url",
             "user_reference",
             "decision",
@@ -235,6 +239,9 @@ class ReviewSerializer(serializers.ModelSerializer):
     reviewer = serializers.CharField(
         source="reviewer.username", read_only=True, help_text="Username."
     )
+    approved_by = serializers.SerializerMethodField(
+        help_text="The second reviewer who approved it (four-eyes), or null."
+    )
 
     class Meta:
         model = Review
@@ -245,9 +252,19 @@ class ReviewSerializer(serializers.ModelSerializer):
             "reason_code",
             "comment",
             "reviewer",
+            "approved_by",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_approved_by(self, obj: Review) -> str | None:
+        # select_related("approval__checker") by every queryset serialised here.
+        try:
+            approval = obj.approval
+        except Review.approval.RelatedObjectDoesNotExist:
+            return None
+        return approval.checker.username if approval.checker else None
 
 
 class ReviewInputSerializer(serializers.Serializer):
@@ -261,6 +278,13 @@ class ReviewInputSerializer(serializers.Serializer):
         default="",
         max_length=REVIEW_COMMENT_MAX_LENGTH,
         help_text="Required when reason_code is 'other'.",
+    )
+    waiting_until = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="request_information only: when the case comes back to work "
+        "(default: VERITY_CASE_WAITING_DAYS days from now).",
     )
 
 
@@ -313,6 +337,9 @@ class SessionDetailSerializer(SessionSerializer):
         read_only=True,
         help_text="The reasons in Verity's words (filter: `reason=`), each with the provider's word.",
     )
+    approvals = serializers.SerializerMethodField(
+        help_text="Four-eyes requests on the session, newest first (pending and settled)."
+    )
 
     class Meta(SessionSerializer.Meta):
         fields = [
@@ -328,8 +355,13 @@ class SessionDetailSerializer(SessionSerializer):
             "checks",
             "policy_assurances",
             "reviews",
+            "approvals",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ApprovalSerializer(many=True))
+    def get_approvals(self, obj: WorkflowSession) -> list[dict[str, Any]]:
+        return ApprovalSerializer(obj.approvals.all(), many=True).data
 
 
 class CheckSerializer(ProviderFieldsMixin, serializers.ModelSerializer):

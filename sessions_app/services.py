@@ -16,17 +16,14 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from .client_review.refresh import clients_mark_stale
+from .cases.states import state_after_assignment
 from .exceptions import ApplicationError
 from .models import (
     AuditEvent,
     Client,
     ClientLinkSource,
-    Decision,
     ProviderClient,
     ProviderConnection,
-    ReasonCode,
-    Review,
     WorkflowSession,
 )
 from .privacy.audit_chain import chain_append
@@ -52,7 +49,7 @@ SNAPSHOT_EXCLUDED = frozenset(
     }
 )
 # Longest review comment, in characters after trimming; the decision form and
-# the API serializer use this same limit, and review_decision_record enforces
+# the API serializer use this same limit, and cases.services enforces
 # it for every caller. 4,000 is what ComplyCube allows on its own review
 # comments (notes/product.md).
 REVIEW_COMMENT_MAX_LENGTH = 4000
@@ -175,73 +172,6 @@ def client_for_object(obj: models.Model) -> int | None:
 
 
 @transaction.atomic
-def review_decision_record(
-    *,
-    session: WorkflowSession,
-    reviewer: Any,
-    decision: str,
-    reason_code: str,
-    comment: str = "",
-    source: str = "web",
-) -> Review:
-    """Record a reviewer's decision on a session; append-only and audited.
-
-    Raise ApplicationError for a user who may not decide, an unknown decision
-    or reason, a missing comment for 'Other', or a comment longer than
-    REVIEW_COMMENT_MAX_LENGTH.
-    """
-    if not user_can_decide(reviewer):
-        raise ApplicationError("You are not allowed to record decisions.")
-    if decision not in Decision.values:
-        raise ApplicationError(f"Unknown decision {decision!r}.")
-    if reason_code not in ReasonCode.values:
-        raise ApplicationError(f"Unknown reason code {reason_code!r}.")
-    comment = (comment or "").strip()
-    if reason_code == ReasonCode.OTHER and not comment:
-        raise ApplicationError("A comment is required when the reason is 'Other'.")
-    if len(comment) > REVIEW_COMMENT_MAX_LENGTH:
-        raise ApplicationError(
-            f"A comment may hold at most {REVIEW_COMMENT_MAX_LENGTH:,} characters "
-            f"(this one has {len(comment):,})."
-        )
-    locked = WorkflowSession.objects.select_for_update().get(pk=session.pk)
-    before = {
-        "last_decision": locked.last_decision,
-        "last_decision_at": locked.last_decision_at,
-    }
-    review = Review.objects.create(
-        session=locked,
-        decision=decision,
-        reason_code=reason_code,
-        comment=comment,
-        reviewer=reviewer,
-    )
-    locked.last_decision = decision
-    locked.last_decision_at = review.created_at
-    locked.save(update_fields=["last_decision", "last_decision_at"])
-    if locked.provider_client_id is not None:  # a reject raises the tier
-        clients_mark_stale(provider_client_ids=[locked.provider_client_id])
-    audit_event_record(
-        actor=reviewer,
-        source=source,
-        action=f"review.{decision}",
-        obj=locked,
-        client=client_for_object(locked),
-        before=before,
-        after={
-            "last_decision": decision,
-            "last_decision_at": review.created_at,
-            "reason_code": reason_code,
-            "comment": comment,
-            "review_id": review.pk,
-        },
-    )
-    session.last_decision = locked.last_decision
-    session.last_decision_at = locked.last_decision_at
-    return review
-
-
-@transaction.atomic
 def session_assign(
     *,
     session: WorkflowSession,
@@ -249,19 +179,38 @@ def session_assign(
     actor: Any,
     source: str = "web",
 ) -> WorkflowSession:
-    """Assign a session to an officer (or release it with `assignee=None`); audited."""
+    """Assign a session to an officer (or release it with `assignee=None`); audited.
+
+    Assigning an open case puts it in review, releasing a case in review
+    opens it again (cases/states.py); other case states stay as they are.
+    Decisions are recorded by `cases.services.case_decision_record`.
+    """
     if not user_can_assign(actor):
         raise ApplicationError("You are not allowed to assign sessions.")
     if assignee is not None and not user_can_decide(assignee):
         raise ApplicationError(f"{assignee.get_username()} is not a reviewer.")
     locked = WorkflowSession.objects.select_for_update().get(pk=session.pk)
-    before = {"assignee_id": locked.assignee_id, "assigned_at": locked.assigned_at}
+    before = {
+        "assignee_id": locked.assignee_id,
+        "assigned_at": locked.assigned_at,
+        "case_state": locked.case_state,
+    }
     new_id = assignee.pk if assignee is not None else None
     if locked.assignee_id == new_id:
         return locked
+    now = timezone.now()
     locked.assignee_id = new_id
-    locked.assigned_at = timezone.now() if assignee is not None else None
-    locked.save(update_fields=["assignee", "assigned_at"])
+    locked.assigned_at = now if assignee is not None else None
+    fields = ["assignee", "assigned_at"]
+    state = state_after_assignment(
+        state=locked.case_state, assigned=assignee is not None
+    )
+    if state != locked.case_state:
+        locked.case_state, locked.case_state_changed_at = state, now
+        fields += ["case_state", "case_state_changed_at"]
+    else:
+        del before["case_state"]
+    locked.save(update_fields=fields)
     audit_event_record(
         actor=actor,
         source=source,
@@ -273,9 +222,12 @@ def session_assign(
             "assignee_id": locked.assignee_id,
             "assignee": assignee.get_username() if assignee is not None else None,
             "assigned_at": locked.assigned_at,
+            **({"case_state": locked.case_state} if "case_state" in before else {}),
         },
     )
     session.assignee_id, session.assigned_at = locked.assignee_id, locked.assigned_at
+    session.case_state = locked.case_state
+    session.case_state_changed_at = locked.case_state_changed_at
     return locked
 
 

@@ -18,6 +18,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, ExpressionWrapper
 
 from .models import (
+    NEEDS_ATTENTION_CASE_STATES,
     NEEDS_ATTENTION_OUTCOMES,
     NEEDS_ATTENTION_STATUSES,
     SessionTally,
@@ -34,17 +35,42 @@ def _words(values) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-def _needs_attention(row: str) -> str:
+# The rule's versions, as the migrations that created the triggers knew it:
+# "decision" (migration 0017: no decision recorded yet) and "case" (0023:
+# the case is open or in review, issue 19). Each migration names its own.
+RULE_DECISION, RULE_CASE = "decision", "case"
+CURRENT_RULE = RULE_CASE
+# The column each version reads besides status and outcome.
+RULE_COLUMN = {RULE_DECISION: "last_decision", RULE_CASE: "case_state"}
+
+
+def _needs_attention(row: str, rule: str = CURRENT_RULE) -> str:
     """`needs_attention_q()` as SQL over the row alias `row`."""
+    pending = (
+        f"{row}.last_decision = ''"
+        if rule == RULE_DECISION
+        else f"{row}.case_state IN ({_words(NEEDS_ATTENTION_CASE_STATES)})"
+    )
     return (
-        f"(({row}.outcome IN ({_words(NEEDS_ATTENTION_OUTCOMES)}) "
-        f"AND {row}.last_decision = '') "
+        f"(({row}.outcome IN ({_words(NEEDS_ATTENTION_OUTCOMES)}) AND {pending}) "
         f"OR {row}.status IN ({_words(NEEDS_ATTENTION_STATUSES)}))"
     )
 
 
-def _key(row: str) -> str:
-    return f"{row}.connection_id, {row}.status, {row}.outcome, {_needs_attention(row)}"
+def needs_attention_q_for(rule: str) -> models.Q:
+    """The same rule as a Q, for the migration that counts under it."""
+    if rule == RULE_CASE:
+        return needs_attention_q()
+    return models.Q(outcome__in=NEEDS_ATTENTION_OUTCOMES, last_decision="") | models.Q(
+        status__in=NEEDS_ATTENTION_STATUSES
+    )
+
+
+def _key(row: str, rule: str = CURRENT_RULE) -> str:
+    return (
+        f"{row}.connection_id, {row}.status, {row}.outcome, "
+        f"{_needs_attention(row, rule)}"
+    )
 
 
 def _pg_upsert(select: str) -> str:
@@ -54,35 +80,37 @@ def _pg_upsert(select: str) -> str:
     )
 
 
-POSTGRES_CREATE = f"""
+def postgres_create(rule: str) -> str:
+    """The trigger function and triggers for PostgreSQL, under `rule`."""
+    return f"""
 CREATE OR REPLACE FUNCTION verity_session_tally() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     {
-    _pg_upsert(
-        f"SELECT {_key('n')}, count(*) FROM new_rows n GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
-    )
-}
+        _pg_upsert(
+            f"SELECT {_key('n', rule)}, count(*) FROM new_rows n GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        )
+    }
   ELSIF TG_OP = 'DELETE' THEN
     {
-    _pg_upsert(
-        f"SELECT {_key('o')}, -count(*) FROM old_rows o GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
-    )
-}
+        _pg_upsert(
+            f"SELECT {_key('o', rule)}, -count(*) FROM old_rows o GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        )
+    }
   ELSE
     {
-    _pg_upsert(
-        "SELECT connection_id, status, outcome, needs_attention, sum(d) FROM ("
-        f"SELECT {_key('o')}, -1 AS d FROM old_rows o JOIN new_rows n ON n.id = o.id "
-        f"WHERE ({_key('o')}) IS DISTINCT FROM ({_key('n')}) "
-        "UNION ALL "
-        f"SELECT {_key('n')}, 1 AS d FROM old_rows o JOIN new_rows n ON n.id = o.id "
-        f"WHERE ({_key('o')}) IS DISTINCT FROM ({_key('n')})"
-        ") AS k (connection_id, status, outcome, needs_attention, d) "
-        "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
-    )
-}
+        _pg_upsert(
+            "SELECT connection_id, status, outcome, needs_attention, sum(d) FROM ("
+            f"SELECT {_key('o', rule)}, -1 AS d FROM old_rows o JOIN new_rows n ON n.id = o.id "
+            f"WHERE ({_key('o', rule)}) IS DISTINCT FROM ({_key('n', rule)}) "
+            "UNION ALL "
+            f"SELECT {_key('n', rule)}, 1 AS d FROM old_rows o JOIN new_rows n ON n.id = o.id "
+            f"WHERE ({_key('o', rule)}) IS DISTINCT FROM ({_key('n', rule)})"
+            ") AS k (connection_id, status, outcome, needs_attention, d) "
+            "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        )
+    }
   END IF;
   RETURN NULL;
 END $$;
@@ -95,6 +123,7 @@ CREATE TRIGGER verity_session_tally_delete AFTER DELETE ON {SESSIONS}
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION verity_session_tally();
 """
 
+
 POSTGRES_DROP = f"""
 DROP TRIGGER IF EXISTS verity_session_tally_insert ON {SESSIONS};
 DROP TRIGGER IF EXISTS verity_session_tally_update ON {SESSIONS};
@@ -103,42 +132,49 @@ DROP FUNCTION IF EXISTS verity_session_tally();
 """
 
 
-def _sqlite_add(row: str, delta: str) -> str:
+def _sqlite_add(row: str, delta: str, rule: str) -> str:
     where = (
         f"connection_id = {row}.connection_id AND status = {row}.status "
-        f"AND outcome = {row}.outcome AND needs_attention = {_needs_attention(row)}"
+        f"AND outcome = {row}.outcome "
+        f"AND needs_attention = {_needs_attention(row, rule)}"
     )
     # Not INSERT OR IGNORE: inside a trigger fired by an upsert (the sync's
     # bulk writes) SQLite applies the outer statement's conflict handling.
     return (
-        f"INSERT INTO {TALLY} ({KEY}, sessions) SELECT {_key(row)}, 0 "
+        f"INSERT INTO {TALLY} ({KEY}, sessions) SELECT {_key(row, rule)}, 0 "
         f"WHERE NOT EXISTS (SELECT 1 FROM {TALLY} WHERE {where}); "
         f"UPDATE {TALLY} SET sessions = sessions {delta} WHERE {where};"
     )
 
 
-SQLITE_CREATE = [
-    f"CREATE TRIGGER verity_session_tally_insert AFTER INSERT ON {SESSIONS} "
-    f"BEGIN {_sqlite_add('NEW', '+ 1')} END;",
-    f"CREATE TRIGGER verity_session_tally_delete AFTER DELETE ON {SESSIONS} "
-    f"BEGIN {_sqlite_add('OLD', '- 1')} END;",
-    "CREATE TRIGGER verity_session_tally_update "
-    f"AFTER UPDATE OF connection_id, status, outcome, last_decision ON {SESSIONS} "
-    f"BEGIN {_sqlite_add('OLD', '- 1')} {_sqlite_add('NEW', '+ 1')} END;",
-]
+def sqlite_create(rule: str) -> list[str]:
+    """The triggers for SQLite (per row), under `rule`."""
+    column = RULE_COLUMN[rule]
+    return [
+        f"CREATE TRIGGER verity_session_tally_insert AFTER INSERT ON {SESSIONS} "
+        f"BEGIN {_sqlite_add('NEW', '+ 1', rule)} END;",
+        f"CREATE TRIGGER verity_session_tally_delete AFTER DELETE ON {SESSIONS} "
+        f"BEGIN {_sqlite_add('OLD', '- 1', rule)} END;",
+        "CREATE TRIGGER verity_session_tally_update "
+        f"AFTER UPDATE OF connection_id, status, outcome, {column} ON {SESSIONS} "
+        f"BEGIN {_sqlite_add('OLD', '- 1', rule)} "
+        f"{_sqlite_add('NEW', '+ 1', rule)} END;",
+    ]
+
+
 SQLITE_DROP = [
     f"DROP TRIGGER IF EXISTS verity_session_tally_{event};"
     for event in ("insert", "delete", "update")
 ]
 
 
-def tally_triggers_create(schema_editor) -> None:
+def tally_triggers_create(schema_editor, *, rule: str) -> None:
     """Create the triggers on the migration's database (PostgreSQL or SQLite)."""
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_CREATE)
+        schema_editor.execute(postgres_create(rule))
     elif vendor == "sqlite":
-        for statement in SQLITE_CREATE:
+        for statement in sqlite_create(rule):
             schema_editor.execute(statement)
 
 
@@ -151,12 +187,14 @@ def tally_triggers_drop(schema_editor) -> None:
             schema_editor.execute(statement)
 
 
-def _actual_counts(session_model=WorkflowSession) -> dict[tuple, int]:
+def _actual_counts(
+    session_model=WorkflowSession, rule: str = CURRENT_RULE
+) -> dict[tuple, int]:
     rows = (
         session_model.objects.order_by()
         .annotate(
             attention=ExpressionWrapper(
-                needs_attention_q(), output_field=models.BooleanField()
+                needs_attention_q_for(rule), output_field=models.BooleanField()
             )
         )
         .values_list("connection_id", "status", "outcome", "attention")
@@ -174,7 +212,9 @@ def _tally_counts(tally_model=SessionTally) -> dict[tuple, int]:
     }
 
 
-def session_tally_rebuild(*, session_model=None, tally_model=None) -> int:
+def session_tally_rebuild(
+    *, session_model=None, tally_model=None, rule: str = CURRENT_RULE
+) -> int:
     """Recompute the tally from the sessions; return how many keys it holds.
 
     On PostgreSQL the sessions are locked against writes meanwhile, so no
@@ -188,7 +228,7 @@ def session_tally_rebuild(*, session_model=None, tally_model=None) -> int:
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {SESSIONS} IN SHARE MODE")
         tally_model.objects.all().delete()
-        counts = _actual_counts(session_model)
+        counts = _actual_counts(session_model, rule)
         tally_model.objects.bulk_create(
             tally_model(
                 connection_id=c, status=s, outcome=o, needs_attention=a, sessions=n

@@ -56,6 +56,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from .cases.waiting import cases_waiting_return
 from .exceptions import ProviderRateLimited, ProviderUnavailable
 from .models import ProviderConnection, SyncRunState, SyncTrigger, WebhookDelivery
 
@@ -484,3 +485,10 @@ def clients_review_refresh_stale() -> int:
     from .client_review.refresh import clients_review_refresh_stale as refresh
 
     return refresh(now=timezone.now()).clients
+
+
+@shared_task(name="sessions_app.tasks.cases_waiting_return_due", ignore_result=True)
+def cases_waiting_return_due() -> list[int]:
+    """Bring back to work the cases whose waiting-for-information date has
+    passed (cases/waiting.py; one audited transaction each)."""
+    return cases_waiting_return()

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from sessions_app import models
+from sessions_app.cases.states import DECISION_TARGETS, CaseState
 from sessions_app.normalization import classify_check
 
 
@@ -104,6 +105,11 @@ class WorkflowSessionFactory(factory.django.DjangoModelFactory):
     raw_payload = factory.LazyAttribute(
         lambda s: {"id": s.external_id, "status": s.raw_status}
     )
+    # A session given a decision gets the case state that decision leads to,
+    # as the migration's backfill gives existing rows (cases/states.py).
+    case_state = factory.LazyAttribute(
+        lambda s: DECISION_TARGETS.get(getattr(s, "last_decision", ""), CaseState.OPEN)
+    )
 
     @factory.post_generation
     def tags(self, create: bool, extracted: list | None, **kwargs: object) -> None:
@@ -171,6 +177,21 @@ class ReviewFactory(factory.django.DjangoModelFactory):
     decision = models.Decision.APPROVE
     reason_code = models.ReasonCode.VERIFIED
     reviewer = factory.SubFactory(UserFactory, roles=["reviewer"])
+
+
+class ApprovalFactory(factory.django.DjangoModelFactory):
+    """A pending four-eyes request (rows the case services write)."""
+
+    class Meta:
+        model = models.Approval
+
+    session = factory.SubFactory(
+        WorkflowSessionFactory, case_state=CaseState.AWAITING_APPROVAL
+    )
+    maker = factory.SubFactory(UserFactory, roles=["reviewer"])
+    decision = models.Decision.REJECT
+    reason_code = models.ReasonCode.DOCUMENT_ISSUE
+    made_at = factory.LazyFunction(timezone.now)
 
 
 class QuarantinedRecordFactory(factory.django.DjangoModelFactory):

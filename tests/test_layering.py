@@ -65,6 +65,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.templatetags",
         "sessions_app.context_processors",
         "sessions_app.client_filters",
+        "sessions_app.cases.views",
+        "sessions_app.cases.urls",
+        "sessions_app.cases.apis",
+        "sessions_app.cases.serializers",
     ),
     (  # business logic: writes, reads, the sync
         "sessions_app.services",
@@ -72,8 +76,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.sync",
         "sessions_app.privacy",
         "sessions_app.client_review",
+        "sessions_app.cases.services",
+        "sessions_app.cases.selectors",
+        "sessions_app.cases.waiting",
     ),
-    ("sessions_app.models",),
+    ("sessions_app.models", "sessions_app.cases.models"),
 )
 ADAPTERS = "sessions_app.providers"
 MODELS = "sessions_app.models"

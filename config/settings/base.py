@@ -476,6 +476,23 @@ VERITY_REVIEW_REFRESH_BATCH = env.int("VERITY_REVIEW_REFRESH_BATCH", default=200
 # is riskier) at or above these derives that tier.
 VERITY_RISK_SCORE_THRESHOLDS = {"high": 0.8, "medium": 0.5}
 
+# CASE WORK (docs/case-work.md)
+# Which decisions a second reviewer (not the maker) must approve: a rule names
+# a decision ("approve", "reject", "escalate", "request_information" or
+# "override") and may narrow it to provider outcomes. Checked at start-up.
+VERITY_FOUR_EYES_RULES = [
+    {"decision": "approve", "outcomes": ["attention", "rejected"]},
+    {"decision": "reject"},
+    {"decision": "override"},
+]
+# A request for information without a date waits this many days; then the
+# beat brings the case back to work.
+VERITY_CASE_WAITING_DAYS = env.int("VERITY_CASE_WAITING_DAYS", default=7)
+# How often the beat looks for waiting cases whose date has passed.
+VERITY_CASE_WAITING_RETURN_SECONDS = env.int(
+    "VERITY_CASE_WAITING_RETURN_SECONDS", default=300
+)
+
 # LOGGING
 # https://docs.djangoproject.com/en/6.1/topics/logging/
 LOGGING = {

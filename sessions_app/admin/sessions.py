@@ -6,13 +6,18 @@ and export their selection with the same audited CSV writer as the pages.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from ..exports import check_csv_response, session_csv_response
-from ..models import Check, PolicyAssurance, Review, Tag, WorkflowSession
+from ..models import Approval, Check, PolicyAssurance, Review, Tag, WorkflowSession
+from ..roles import user_can_decide
 from ..selectors import SESSION_QUEUE_ORDERING, checks_search, sessions_search
+from ..services import session_assign
 from .base import (
     AuditedModelAdmin,
     CsvExportActionMixin,
@@ -41,6 +46,20 @@ class PolicyAssuranceInline(ReadOnlyInline):
     model = PolicyAssurance
     fields = ("policy_name", "policy_id", "outcome", "raw_outcome")
     show_change_link = False
+
+
+class SessionAdminForm(forms.ModelForm):
+    """Only the assignee is editable; it must be a reviewer (as on the desk)."""
+
+    class Meta:
+        model = WorkflowSession
+        fields = ("assignee",)
+
+    def clean_assignee(self) -> Any:
+        assignee = self.cleaned_data.get("assignee")
+        if assignee is not None and not user_can_decide(assignee):
+            raise forms.ValidationError(f"{assignee.get_username()} is not a reviewer.")
+        return assignee
 
 
 @admin.register(WorkflowSession)
@@ -78,25 +97,43 @@ class WorkflowSessionAdmin(
         "Client or provider client name (contains), or an exact session, "
         "provider client or reference id: the review queue's search."
     )
-    raw_id_fields = ("provider_client", "assignee")
+    raw_id_fields = ("assignee",)
     # The review queue's default order (selectors.sorting), like the CSV.
     ordering = SESSION_QUEUE_ORDERING
+    # Provider-owned fields are the sync's, decisions and the case state the
+    # case services': all read-only here (docs/case-work.md). The assignee is
+    # the one editable field, and it goes through `services.session_assign`
+    # (audited, the case moved into review or back), as on the desk.
+    form = SessionAdminForm
     readonly_fields = (
-        "connection",
-        "external_id",
-        "raw_status",
-        "raw_outcome",
+        *(
+            field.name
+            for field in WorkflowSession._meta.concrete_fields
+            if field.name not in {"id", "assignee", "raw_payload", "payload_hash"}
+        ),
         "tag_list",
         "raw_payload_pretty",
-        "first_seen_at",
-        "last_synced_at",
-        "last_decision",
-        "last_decision_at",
     )
     exclude = ("raw_payload", "payload_hash", "tags")
     inlines = [PolicyAssuranceInline, CheckInline]
     # The same exporter as /sessions/export.csv.
     csv_response = session_csv_response
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # sessions come from the providers, through the sync
+
+    def save_model(
+        self, request: HttpRequest, obj: WorkflowSession, form: Any, change: bool
+    ) -> None:
+        # Nothing but the assignee reaches here (every other field is
+        # read-only), and it is written by the desk's own service.
+        if "assignee" in form.changed_data:
+            session_assign(
+                session=obj,
+                assignee=form.cleaned_data["assignee"],
+                actor=request.user,
+                source="admin",
+            )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -190,3 +227,23 @@ class ReviewAdmin(ReadOnlyAdmin):
     list_select_related = ["session", "reviewer"]
     search_fields = ("=session__external_id", "reviewer__username")
     ordering = ("-created_at", "-id")
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    """Four-eyes requests: written by the case services only, never here."""
+
+    list_display = (
+        "id",
+        "session",
+        "decision",
+        "reason_code",
+        "maker",
+        "made_at",
+        "result",
+        "checker",
+    )
+    list_filter = ("decision", "result")
+    list_select_related = ["session", "maker", "checker"]
+    search_fields = ("=session__external_id", "maker__username")
+    ordering = ("-made_at", "-id")

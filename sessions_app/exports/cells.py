@@ -118,6 +118,8 @@ SESSION_COLUMNS: tuple[Column, ...] = (
     Column("Assignee", "assignee__username"),
     Column("Last decision", "last_decision"),
     Column("Last decision at (UTC)", "last_decision_at", csv_datetime),
+    Column("Case state", "case_state"),
+    Column("Waiting until (UTC)", "case_waiting_until", csv_datetime),
     Column("User reference", "user_reference"),
     Column("Provider decision", "decision"),
     Column("Risk score", "risk_score", csv_number),

@@ -4,12 +4,18 @@ from django.db import migrations, models
 
 
 def triggers_create_and_count(apps, schema_editor):
-    from sessions_app.tallies import session_tally_rebuild, tally_triggers_create
+    from sessions_app.tallies import (
+        RULE_DECISION,
+        session_tally_rebuild,
+        tally_triggers_create,
+    )
 
-    tally_triggers_create(schema_editor)
+    # The rule as it stood then (no decision yet); 0023 moves to the case state.
+    tally_triggers_create(schema_editor, rule=RULE_DECISION)
     session_tally_rebuild(
         session_model=apps.get_model("sessions_app", "WorkflowSession"),
         tally_model=apps.get_model("sessions_app", "SessionTally"),
+        rule=RULE_DECISION,
     )
 
 

@@ -12,11 +12,13 @@ providers' answers to deletions). The vocabulary enumerations live in
 `sessions_app/vocabulary.py` (no models needed to use them) and are re-exported
 here, so `from sessions_app.models import Status` keeps working. A capability
 package's models are re-exported here too (ApiToken, from `access/tokens/`;
-ExternalIdentity, from `access/identities.py`).
+ExternalIdentity, from `access/identities.py`; Approval, from `cases/`).
 """
 
 from ..access.identities import ExternalIdentity
 from ..access.tokens.models import ApiToken
+from ..cases.models import Approval, ApprovalResult
+from ..cases.states import CaseState
 from ..vocabulary import (
     FINAL_STATUSES,
     CheckKind,
@@ -48,6 +50,7 @@ from .privacy import ErasureRequest, ProviderErasure
 from .reveals import PersonalDataReveal
 from .reviews import Review
 from .sessions import (
+    NEEDS_ATTENTION_CASE_STATES,
     NEEDS_ATTENTION_OUTCOMES,
     NEEDS_ATTENTION_STATUSES,
     Check,
@@ -65,12 +68,16 @@ __all__ = [
     "CHAIN_GENESIS_HASH",
     "ENV_VAR_NAME",
     "FINAL_STATUSES",
+    "NEEDS_ATTENTION_CASE_STATES",
     "NEEDS_ATTENTION_OUTCOMES",
     "NEEDS_ATTENTION_STATUSES",
     "ApiToken",
+    "Approval",
+    "ApprovalResult",
     "AuditChainHead",
     "AuditChainVerification",
     "AuditEvent",
+    "CaseState",
     "Check",
     "CheckKind",
     "Client",

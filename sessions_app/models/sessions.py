@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from ..cases.states import CaseState
 from ..sync.values import (
     CHECK_TYPE_MAX,
     ID_MAX,
@@ -28,21 +29,24 @@ from .clients import ProviderClient
 from .connections import ProviderConnection
 
 # "Needs attention": an officer has something to decide or to chase.
-#   * the provider's outcome is attention or rejected and nobody has recorded a
-#     decision on it yet, or
+#   * the provider's outcome is attention or rejected and the case is open or
+#     in review (nothing decided yet, or reopened, sent back by a second
+#     reviewer, or back from waiting for information: cases/states.py), or
 #   * it is stuck or broken whatever its outcome: awaiting input, failed, or in
 #     a status Verity does not recognise (the raw word is on the sync page).
 # One definition: the overview count, the queue's quick filter, the API and CSV
 # `needs_attention` filter and the partial index below all use it.
 NEEDS_ATTENTION_OUTCOMES = (Outcome.ATTENTION, Outcome.REJECTED)
 NEEDS_ATTENTION_STATUSES = (Status.AWAITING_INPUT, Status.FAILED, Status.UNKNOWN)
+# Escalated, waiting and awaiting-approval cases have queues of their own.
+NEEDS_ATTENTION_CASE_STATES = (CaseState.OPEN, CaseState.IN_REVIEW)
 
 
 def needs_attention_q() -> models.Q:
     """Return the condition selecting sessions that need attention (see above)."""
-    return models.Q(outcome__in=NEEDS_ATTENTION_OUTCOMES, last_decision="") | models.Q(
-        status__in=NEEDS_ATTENTION_STATUSES
-    )
+    return models.Q(
+        outcome__in=NEEDS_ATTENTION_OUTCOMES, case_state__in=NEEDS_ATTENTION_CASE_STATES
+    ) | models.Q(status__in=NEEDS_ATTENTION_STATUSES)
 
 
 def needs_attention_reason() -> models.Case:
@@ -58,7 +62,7 @@ def needs_attention_reason() -> models.Case:
         *[
             models.When(
                 outcome=outcome,
-                last_decision="",
+                case_state__in=NEEDS_ATTENTION_CASE_STATES,
                 then=models.Value(f"outcome {label.lower()}, no decision yet"),
             )
             for outcome, label in Outcome.choices
@@ -69,12 +73,15 @@ def needs_attention_reason() -> models.Case:
     )
 
 
-def needs_attention_words(*, status: str, outcome: str, last_decision: str) -> str:
+def needs_attention_words(*, status: str, outcome: str, case_state: str) -> str:
     """`needs_attention_reason` for one session already in memory (the queue's
     rows): the same words, no query; "" when it does not need attention."""
     if status in NEEDS_ATTENTION_STATUSES:
         return f"status {Status(status).label.lower()}"
-    if outcome in NEEDS_ATTENTION_OUTCOMES and not last_decision:
+    if (
+        outcome in NEEDS_ATTENTION_OUTCOMES
+        and case_state in NEEDS_ATTENTION_CASE_STATES
+    ):
         return f"outcome {Outcome(outcome).label.lower()}, no decision yet"
     return ""
 
@@ -189,8 +196,19 @@ class WorkflowSession(models.Model):
         related_name="assigned_sessions",
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # The last decision that took effect (after its second reviewer, when
+    # four-eyes applies).
     last_decision = models.CharField(max_length=30, blank=True)
     last_decision_at = models.DateTimeField(null=True, blank=True)
+    # Verity's own case state (cases/states.py), apart from the provider's
+    # status; written only by the case services (audited), never by the sync.
+    case_state = models.CharField(
+        max_length=20, choices=CaseState.choices, default=CaseState.OPEN
+    )
+    case_state_changed_at = models.DateTimeField(null=True, blank=True)
+    # While waiting for information: when the case comes back to work (the
+    # beat task `cases_waiting_return`).
+    case_waiting_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-provider_created_at", "-id"]
@@ -205,6 +223,10 @@ class WorkflowSession(models.Model):
             models.CheckConstraint(
                 condition=models.Q(outcome__in=Outcome.values),
                 name="session_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(case_state__in=CaseState.values),
+                name="session_case_state_valid",
             ),
         ]
         # The review queue sorts by (created, id) and filters on these columns;
@@ -231,6 +253,19 @@ class WorkflowSession(models.Model):
             ),
             models.Index(
                 fields=["-provider_updated_at", "-id"], name="session_updated_desc"
+            ),
+            # The queue's `case_state` filter in its default order, and the
+            # overview's counts of escalated, waiting and awaiting-approval
+            # cases (an index-only range each, never the whole table).
+            models.Index(
+                fields=["case_state", "-provider_created_at", "-id"],
+                name="session_case_state_created",
+            ),
+            # The waiting cases whose date has passed (cases_waiting_return).
+            models.Index(
+                fields=["case_waiting_until"],
+                condition=models.Q(case_state=CaseState.WAITING),
+                name="session_case_waiting_until",
             ),
             models.Index(fields=["provider_client"], name="session_provider_client"),
             # The free-text search's exact match on a user reference; only the

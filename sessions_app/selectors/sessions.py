@@ -21,6 +21,7 @@ from django.db.models import (
 )
 
 from ..models import (
+    Approval,
     AuditEvent,
     Check,
     Outcome,
@@ -108,6 +109,7 @@ QUEUE_ROW_FIELDS = (
     "assignee__username",
     "last_decision",
     "last_decision_at",
+    "case_state",
 )
 
 
@@ -185,6 +187,8 @@ SESSION_API_ROW_FIELDS = (
     "decision",
     "risk_score",
     "link_expires_at",
+    "case_state_changed_at",
+    "case_waiting_until",
 )
 
 
@@ -231,9 +235,9 @@ def session_detail_get(*, pk: int, history_limit: int = 200) -> SessionDetail:
         policies=list(session.policy_assurances.order_by("position", "id")),
         reasons=list(session.reason_rows.order_by("position", "id")),
         reviews=list(
-            session.reviews.select_related("reviewer").order_by("-created_at", "-id")[
-                :history_limit
-            ]
+            session.reviews.select_related("reviewer", "approval__checker").order_by(
+                "-created_at", "-id"
+            )[:history_limit]
         ),
         audit_events=audit_event_list_for_object(
             object_type=SESSION_OBJECT_TYPE, object_id=session.pk, limit=history_limit
@@ -244,13 +248,18 @@ def session_detail_get(*, pk: int, history_limit: int = 200) -> SessionDetail:
 
 
 def session_detail_queryset() -> QuerySet[WorkflowSession]:
-    """Sessions with their checks, policies, reviews and tags prefetched.
+    """Sessions with their checks, policies, reviews, approvals and tags prefetched.
 
     Serialising one session costs a constant six queries whatever it holds.
     """
     checks = Check.objects.order_by("provider_created_at", "id").defer("raw_payload")
     policies = PolicyAssurance.objects.order_by("position", "id")
-    reviews = Review.objects.select_related("reviewer").order_by("-created_at", "-id")
+    approvals = Approval.objects.select_related("maker", "checker").order_by(
+        "-made_at", "-id"
+    )
+    reviews = Review.objects.select_related("reviewer", "approval__checker").order_by(
+        "-created_at", "-id"
+    )
     return (
         session_queryset()
         .select_related("provider_client__connection")
@@ -261,6 +270,7 @@ def session_detail_queryset() -> QuerySet[WorkflowSession]:
             Prefetch(
                 "reason_rows", queryset=SessionReason.objects.order_by("position", "id")
             ),
+            Prefetch("approvals", queryset=approvals),
         )
     )
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ..cases.states import CaseState, case_state_label
 from ..links import detail_url_builder
 from ..models import (
     Decision,
@@ -273,13 +274,19 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
         )
     else:
         decision = '<span class="muted small">No decision</span>'
+    if session.case_state not in (CaseState.OPEN, CaseState.IN_REVIEW):
+        # Escalated, waiting, awaiting approval or closed: the case says more.
+        decision = (
+            f'<span class="badge badge-case-{_e(session.case_state)}">'
+            f"{_e(case_state_label(session.case_state))}</span>"
+        )
     external_id = _e(session.external_id)
     # Why it needs attention, in words, under the outcome (issue 22): the
     # essential column a phone's card keeps.
     reason = needs_attention_words(
         status=session.status,
         outcome=session.outcome,
-        last_decision=session.last_decision,
+        case_state=session.case_state,
     )
     why = f'<span class="why small">Why: {_e(reason)}</span>' if reason else ""
     # data-label: the column's name, shown above the value when a phone lays

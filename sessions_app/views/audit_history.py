@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 
 from .. import selectors
+from ..cases.states import CaseState
 from ..models import (
     AuditEvent,
     Client,
@@ -52,16 +53,25 @@ AUDIT_FIELD_LABELS = {
     "row_count": "Rows",
     "filename": "File",
     "groups": "Roles",
+    "case_state": "Case",
+    "case_state_changed_at": "Case changed at",
+    "case_waiting_until": "Waiting until",
+    "waiting_until": "Waiting until",
+    "decision": "Decision",
+    "maker_id": "Made by",
+    "checker_comment": "Second reviewer's comment",
+    "approval_id": "Approval",
 }
 # Keys that only repeat another key of the same event (the assignee's username
 # beside assignee_id): shown once, as the resolved id.
 AUDIT_REDUNDANT_KEYS = {"assignee": "assignee_id"}
-AUDIT_USER_KEYS = {"assignee_id", "reviewer_id", "actor_id", "user_id"}
+AUDIT_USER_KEYS = {"assignee_id", "reviewer_id", "actor_id", "user_id", "maker_id"}
 AUDIT_VALUE_LABELS: dict[str, dict[str, str]] = {
     "last_decision": dict(Decision.choices),
     "decision": dict(Decision.choices),
     "reason_code": dict(ReasonCode.choices),
     "state": dict(SyncRunState.choices),
+    "case_state": dict(CaseState.choices),
 }
 AUDIT_ACTION_LABELS = {
     "session.assign": "Assigned",
@@ -80,6 +90,12 @@ AUDIT_ACTION_LABELS = {
     "export.sessions_csv.finished": "Sessions export finished (CSV)",
     "export.checks_csv.finished": "Checks export finished (CSV)",
     "audit_chain.verify": "Audit trail verified",
+    "approval.request": "Decision submitted for approval",
+    "approval.approve": "Decision approved (second reviewer)",
+    "approval.send_back": "Decision sent back (second reviewer)",
+    "case.reopen": "Case reopened",
+    "case.resume": "Case resumed (information received)",
+    "case.waiting_over": "Case back from waiting (date passed)",
 }
 AUDIT_DATETIME_FORMAT = "Y-m-d H:i"
 

@@ -11,6 +11,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from .. import selectors
+from ..cases import selectors as case_selectors
+from ..cases.states import case_state_label
 from .access import viewer_required
 from .rendering import render_page
 
@@ -18,7 +20,8 @@ from .rendering import render_page
 @require_safe
 @viewer_required
 def overview(request: HttpRequest) -> HttpResponse:
-    """Counts by status, outcome and provider; attention by age; sync health; chart."""
+    """Counts by status, outcome and provider; attention by age; escalated,
+    waiting and awaiting-approval cases; sync health; chart."""
     # Whole seconds: the bucket links carry these bounds, and the counts beside
     # them must be of exactly the sessions those links list.
     now = timezone.now().replace(microsecond=0)
@@ -38,6 +41,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "chart_data": activity.as_chart_data(),
             "stale_after_intervals": selectors.STALE_AFTER_INTERVALS,
             "review_counts": selectors.client_review_counts(today=timezone.localdate()),
+            "case_counts": case_counts_rows(),
         },
     )
 
@@ -62,3 +66,17 @@ def attention_queue_urls(*, now: dt.datetime) -> dict[str, str]:
 def _iso(moment: dt.datetime) -> str:
     """An ISO 8601 UTC date-time as the queue's date filters read it ("Z")."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def case_counts_rows() -> list[dict[str, object]]:
+    """Escalated, waiting and awaiting-approval cases: count, label, queue link."""
+    queue = reverse("session-list")
+    return [
+        {
+            "state": state,
+            "label": case_state_label(state),
+            "count": count,
+            "url": f"{queue}?{urlencode({'case_state': state, 'sort': 'created'})}",
+        }
+        for state, count in case_selectors.case_state_counts().items()
+    ]

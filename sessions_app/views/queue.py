@@ -22,6 +22,7 @@ from .. import selectors
 from ..filter_fields import blank_filters_removed
 from ..filters import (
     ASSIGNED_TO_ME,
+    CASE_STATE_CHOICES,
     OUTCOME_CHOICES,
     UNASSIGNED,
     SessionFilterSet,
@@ -94,6 +95,8 @@ def _chip_value(name: str, value: str, labels: dict[str, dict[str, str]]) -> str
         "assignee": {UNASSIGNED: "Unassigned", ASSIGNED_TO_ME: "Me"},
         "needs_attention": {"true": "Yes", "false": "No"},
         "reason": dict(ReasonKind.choices),
+        "case_state": dict(CASE_STATE_CHOICES),
+        "awaiting_my_approval": {"true": "Yes"},
         **labels,
     }.get(name, {})
     if not table:
@@ -140,9 +143,12 @@ def _quick_filters(params: QueryDict, *, can_be_assigned: bool) -> list[dict[str
         ("All sessions", {}),
         ("Needs attention", {"needs_attention": "true"}),
         ("Unassigned", {"assignee": UNASSIGNED}),
+        ("Escalated", {"case_state": "escalated"}),
+        ("Waiting for information", {"case_state": "waiting"}),
     ]
     if can_be_assigned:  # only reviewers are ever assigned a session
         presets.append(("Assigned to me", {"assignee": ASSIGNED_TO_ME}))
+        presets.append(("Awaiting my approval", {"awaiting_my_approval": "true"}))
     active = {name: params[name].strip() for name in _active_filters(params)}
     quick = []
     for label, preset in presets:

@@ -21,9 +21,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import selectors, services
+from ..cases import selectors as case_selectors
+from ..cases import services as case_services
+from ..cases.states import CLOSED_STATES, DECIDABLE_STATES, CaseState
 from ..exceptions import ApplicationError
 from ..filters import session_filterset
-from ..forms import AssignmentForm, DecisionForm, QueueOptionsForm
+from ..forms import AssignmentForm, CaseCommentForm, DecisionForm, QueueOptionsForm
 from ..models import WorkflowSession
 from ..privacy.personal_fields import name_initials, payload_masked
 from ..privacy.reveals import PersonalDataAccess, personal_data_access
@@ -196,6 +199,8 @@ def _session_page(
     raw_payload, raw_truncated = _pretty_json(shown_payload)
     next_session = _next_in_queue(request, session, back) if back else None
     back_query = f"?{urlencode({QUEUE_RETURN_PARAM: back})}" if back else ""
+    approvals = case_selectors.session_approvals_get(session_id=session.pk)
+    pending = approvals.pending
     return render_page(
         request,
         "sessions_app/session_detail.html",
@@ -216,6 +221,14 @@ def _session_page(
             "decision_form": decision_form or DecisionForm(),
             "assignment_form": assignment_form or AssignmentForm(reviewers=reviewers),
             "assigned_to_me": session.assignee_id == request.user.pk,
+            "approvals": approvals,
+            "pending_approval": pending,
+            "my_own_pending": pending is not None
+            and pending.maker_id == request.user.pk,
+            "case_decidable": session.case_state in DECIDABLE_STATES,
+            "case_closed": session.case_state in CLOSED_STATES,
+            "case_waiting": session.case_state == CaseState.WAITING,
+            "case_form": CaseCommentForm(),
             "queue_url": back or reverse("session-list"),
             "queue_base_url": reverse("session-list"),
             "back": back,
@@ -273,12 +286,13 @@ def session_decide(request: HttpRequest, pk: int) -> HttpResponse:
             request, session, back=back, name="decision", form=form
         )
     try:
-        review = services.review_decision_record(
+        result = case_services.case_decision_record(
             session=session,
             reviewer=request.user,
             decision=form.cleaned_data["decision"],
             reason_code=form.cleaned_data["reason_code"],
             comment=form.cleaned_data["comment"],
+            waiting_until=form.waiting_until_moment(),
             source="web",
         )
     except ApplicationError as exc:
@@ -286,11 +300,18 @@ def session_decide(request: HttpRequest, pk: int) -> HttpResponse:
         return _form_retry_redirect(
             request, session, back=back, name="decision", form=form
         )
-    messages.success(
-        request,
-        f"Decision recorded on session {session.external_id}: "
-        f"{review.get_decision_display()} ({review.get_reason_code_display()}).",
-    )
+    made = result.review or result.approval
+    what = f"{made.get_decision_display()} ({made.get_reason_code_display()})"
+    if result.pending:
+        messages.success(
+            request,
+            f"Decision submitted on session {session.external_id}: {what}. "
+            "A second reviewer must approve it before it takes effect.",
+        )
+    else:
+        messages.success(
+            request, f"Decision recorded on session {session.external_id}: {what}."
+        )
     if back:
         return redirect(back)
     return redirect(f"{session.get_absolute_url()}#reviews")

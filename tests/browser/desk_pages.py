@@ -14,7 +14,9 @@ import datetime as dt
 from django.conf import settings
 from django.test import Client as DjangoClient
 
+from sessions_app.cases.services import case_decision_record
 from sessions_app.models import (
+    CaseState,
     ErasureRequest,
     ErasureRequestState,
     ProviderErasure,
@@ -102,6 +104,19 @@ def desk_pages_create() -> DeskPages:
 
     held, erased = _retention_clients(data, officer)
 
+    # A reject waiting for a second reviewer: the session page's case card
+    # with the maker's decision and the checker's form (the officer is not
+    # the maker, so the form shows).
+    maker = UserFactory(username="mia-maker", roles=["reviewer"])
+    pending = next(s for s in data.sessions if s.case_state == CaseState.OPEN)
+    case_decision_record(
+        session=pending,
+        reviewer=maker,
+        decision="reject",
+        reason_code="document_issue",
+        comment="The passport expired in 2019; the selfie does not match it.",
+    )
+
     def first_of(kind: str) -> int:
         return next(s.pk for s in data.sessions if s.connection.kind == kind)
 
@@ -118,6 +133,7 @@ def desk_pages_create() -> DeskPages:
         "session-complycube": f"/sessions/{first_of(ProviderKind.COMPLYCUBE)}/",
         "session-ica": f"/sessions/{first_of(ProviderKind.ICA)}/",
         "session-ica-long": f"/sessions/{long_session.pk}/",
+        "session-pending-approval": f"/sessions/{pending.pk}/",
         "client": f"/clients/{data.clients[0].pk}/",
         "client-long": f"/clients/{client.pk}/",
         "client-retention-held": f"/clients/{held.pk}/",

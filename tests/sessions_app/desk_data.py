@@ -15,6 +15,7 @@ import itertools
 from django.utils import timezone
 
 from sessions_app import services
+from sessions_app.cases.states import DECISION_TARGETS
 from sessions_app.models import (
     Client,
     Outcome,
@@ -178,7 +179,10 @@ def desk_data_create(
                 review.decision,
                 review.created_at,
             )
-            session.save(update_fields=["last_decision", "last_decision_at"])
+            session.case_state = DECISION_TARGETS[review.decision]
+            session.save(
+                update_fields=["last_decision", "last_decision_at", "case_state"]
+            )
         if i % 4 == 2:
             services.session_assign(session=session, assignee=officer, actor=officer)
         rows.append(session)

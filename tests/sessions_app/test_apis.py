@@ -21,8 +21,9 @@ from sessions_app import (
     filter_fields,
     filters,
     selectors,
-    services,
 )
+from sessions_app.cases import apis as case_apis
+from sessions_app.cases import services as case_services
 from sessions_app.exceptions import ApplicationError
 from sessions_app.forms import DecisionForm
 from sessions_app.models import (
@@ -197,7 +198,11 @@ def test_reviewer_records_a_decision_with_review_and_audit(reviewer, queue):
     url = reverse("api-session-reviews", args=[session.pk])
     response = api_token_client(reviewer).post(
         url,
-        {"decision": "reject", "reason_code": "watchlist_match", "comment": "PEP hit"},
+        {
+            "decision": "escalate",
+            "reason_code": "watchlist_match",
+            "comment": "PEP hit",
+        },
         content_type="application/json",
     )
     assert response.status_code == 201, response.content
@@ -205,19 +210,21 @@ def test_reviewer_records_a_decision_with_review_and_audit(reviewer, queue):
     assert response.json() == {
         "id": review.pk,
         "session_id": session.pk,
-        "decision": "reject",
+        "decision": "escalate",
         "reason_code": "watchlist_match",
         "comment": "PEP hit",
         "reviewer": "rita-reviewer",
+        "approved_by": None,
         "created_at": review.created_at.isoformat().replace("+00:00", "Z"),
     }
-    event = AuditEvent.objects.get(action="review.reject")
+    event = AuditEvent.objects.get(action="review.escalate")
     assert event.source == "api"
     assert event.actor == reviewer
     assert event.object_id == str(session.pk)
     assert event.after["review_id"] == review.pk
     session.refresh_from_db()
-    assert session.last_decision == "reject"
+    assert session.last_decision == "escalate"
+    assert session.case_state == "escalated"
 
 
 @pytest.mark.parametrize(
@@ -281,7 +288,7 @@ def test_comment_limit_is_the_one_the_page_and_the_service_use(reviewer, queue):
 
 def test_service_refuses_a_comment_over_the_limit_whoever_calls(reviewer, queue):
     with pytest.raises(ApplicationError, match="at most 4,000 characters"):
-        services.review_decision_record(
+        case_services.case_decision_record(
             session=queue[0],
             reviewer=reviewer,
             decision="approve",
@@ -290,13 +297,13 @@ def test_service_refuses_a_comment_over_the_limit_whoever_calls(reviewer, queue)
         )
     assert not Review.objects.exists()
     # Trimmed before it is measured, as the form and the serializer do.
-    review = services.review_decision_record(
+    review = case_services.case_decision_record(
         session=queue[0],
         reviewer=reviewer,
         decision="approve",
         reason_code="other",
         comment="  " + "z" * REVIEW_COMMENT_MAX_LENGTH + "  ",
-    )
+    ).review
     assert len(review.comment) == REVIEW_COMMENT_MAX_LENGTH
 
 
@@ -1291,7 +1298,7 @@ def test_a_nested_value_python_can_decode_is_a_field_error(depth, reviewer, queu
 def test_the_api_uses_the_guarded_json_parser():
     from sessions_app.parsers import JSONParser
 
-    assert apis.SessionReviewCreateApi().get_parsers()[0].__class__ is JSONParser
+    assert case_apis.SessionReviewCreateApi().get_parsers()[0].__class__ is JSONParser
 
 
 # --- Every path under /api/ answers JSON (issue 17) ---------------------------------------
@@ -1360,9 +1367,8 @@ def test_a_post_without_the_slash_is_a_404_naming_the_path(reviewer, queue):
 def test_the_catch_all_is_not_in_the_schema():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     assert all(path.startswith("/api/v1/") for path in schema["paths"])
-    assert (
-        len(schema["paths"]) == 13
-    )  # 9, the retention and erasure-request 2, the reveals 2
+    # 9, the retention and erasure-request 2, the reveals 2, the case work's 5
+    assert len(schema["paths"]) == 18
 
 
 @pytest.mark.parametrize("path", ["/sessions/abc/", "/nothing/", "/clients/abc/"])

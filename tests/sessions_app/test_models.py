@@ -5,6 +5,8 @@ from django.apps import apps
 from django.db import IntegrityError, transaction
 
 from sessions_app.models import (
+    Approval,
+    CaseState,
     Check,
     Client,
     ErasureRequest,
@@ -24,6 +26,7 @@ from sessions_app.models import (
     needs_attention_q,
 )
 from tests.factories import (
+    ApprovalFactory,
     CheckFactory,
     ClientFactory,
     ErasureRequestFactory,
@@ -123,6 +126,7 @@ def test_deleting_a_session_deletes_its_checks_but_a_connection_is_protected():
 
 
 FACTORIES = {
+    Approval: ApprovalFactory,
     Check: CheckFactory,
     ErasureRequest: ErasureRequestFactory,
     ProviderErasure: ProviderErasureFactory,
@@ -253,9 +257,9 @@ def test_needs_attention_words_agree_with_the_rule_and_its_expression():
 
     for status in Status.values:
         for outcome in Outcome.values:
-            for decision in ("", "approve"):
+            for case_state in CaseState.values:
                 WorkflowSessionFactory(
-                    status=status, outcome=outcome, last_decision=decision
+                    status=status, outcome=outcome, case_state=case_state
                 )
     rows = WorkflowSession.objects.annotate(why=needs_attention_reason())
     needing = set(
@@ -265,7 +269,7 @@ def test_needs_attention_words_agree_with_the_rule_and_its_expression():
         words = needs_attention_words(
             status=session.status,
             outcome=session.outcome,
-            last_decision=session.last_decision,
+            case_state=session.case_state,
         )
         assert words == session.why
         assert bool(words) == (session.pk in needing)

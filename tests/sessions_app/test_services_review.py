@@ -1,4 +1,5 @@
-"""The review services: decisions and assignments are validated, atomic and audited."""
+"""Assignment: validated, atomic and audited, moving the case into review and
+back (decisions: tests/sessions_app/cases/test_services.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 
 from sessions_app import services
 from sessions_app.exceptions import ApplicationError
-from sessions_app.models import AuditEvent, Review, WorkflowSession
+from sessions_app.models import AuditEvent, CaseState, WorkflowSession
 from tests.factories import UserFactory, WorkflowSessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,92 +18,22 @@ def session():
     return WorkflowSessionFactory(outcome="attention", raw_outcome="review")
 
 
-def test_decision_writes_review_audit_event_and_last_decision(session, reviewer):
-    review = services.review_decision_record(
-        session=session,
-        reviewer=reviewer,
-        decision="reject",
-        reason_code="document_issue",
-        comment="  Expired passport.  ",
-    )
-    assert Review.objects.get() == review
-    assert review.comment == "Expired passport."
-    session.refresh_from_db()
-    assert session.last_decision == "reject"
-    assert session.last_decision_at == review.created_at
-    event = AuditEvent.objects.get()
-    assert event.action == "review.reject"
-    assert event.actor == reviewer
-    assert event.source == "web"
-    assert event.object_type == "sessions_app.workflowsession"
-    assert event.object_id == str(session.pk)
-    assert event.client_id == session.provider_client.client_id
-    assert event.after["reason_code"] == "document_issue"
-    assert event.after["review_id"] == review.pk
-    assert event.before == {"last_decision": "", "last_decision_at": None}
-
-
-def test_decisions_are_append_only(session, reviewer):
-    for decision in ("escalate", "approve"):
-        services.review_decision_record(
-            session=session,
-            reviewer=reviewer,
-            decision=decision,
-            reason_code="verified",
-        )
-    assert list(Review.objects.values_list("decision", flat=True).order_by("id")) == [
-        "escalate",
-        "approve",
-    ]
-    assert AuditEvent.objects.count() == 2
-    session.refresh_from_db()
-    assert session.last_decision == "approve"
-
-
-@pytest.mark.parametrize(
-    ("decision", "reason", "comment", "message"),
-    [
-        ("bless", "verified", "", "Unknown decision"),
-        ("approve", "vibes", "", "Unknown reason code"),
-        ("reject", "other", "   ", "A comment is required"),
-    ],
-)
-def test_invalid_decisions_raise_and_write_nothing(
-    session, reviewer, decision, reason, comment, message
-):
-    with pytest.raises(ApplicationError, match=message):
-        services.review_decision_record(
-            session=session,
-            reviewer=reviewer,
-            decision=decision,
-            reason_code=reason,
-            comment=comment,
-        )
-    assert not Review.objects.exists()
-    assert not AuditEvent.objects.exists()
-
-
-@pytest.mark.parametrize("role", ["viewer", "exporter"])
-def test_only_reviewers_decide(session, role):
-    user = UserFactory(roles=[role])
-    with pytest.raises(ApplicationError, match="not allowed"):
-        services.review_decision_record(
-            session=session, reviewer=user, decision="approve", reason_code="verified"
-        )
-    assert not Review.objects.exists()
-
-
 def test_assign_and_release_are_audited(session, reviewer):
     colleague = UserFactory(username="colin", roles=["reviewer"])
     services.session_assign(session=session, assignee=colleague, actor=reviewer)
     session.refresh_from_db()
     assert session.assignee == colleague
     assert session.assigned_at is not None
+    assert session.case_state == CaseState.IN_REVIEW
     services.session_assign(session=session, assignee=None, actor=reviewer)
     session.refresh_from_db()
     assert session.assignee is None
+    assert session.case_state == CaseState.OPEN
     events = list(AuditEvent.objects.order_by("id"))
     assert [e.action for e in events] == ["session.assign", "session.unassign"]
+    assert events[0].before["case_state"] == "open"
+    assert events[0].after["case_state"] == "in_review"
+    assert events[1].after["case_state"] == "open"
     assert events[0].after["assignee"] == "colin"
     assert events[1].before["assignee_id"] == colleague.pk
     assert all(e.actor == reviewer for e in events)
@@ -123,3 +54,15 @@ def test_assign_refuses_non_reviewer_assignee_and_non_reviewer_actor(
         services.session_assign(session=session, assignee=reviewer, actor=viewer)
     assert WorkflowSession.objects.get().assignee is None
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "state", [CaseState.ESCALATED, CaseState.WAITING, CaseState.APPROVED]
+)
+def test_assignment_keeps_any_other_case_state(session, reviewer, state):
+    WorkflowSession.objects.filter(pk=session.pk).update(case_state=state)
+    services.session_assign(session=session, assignee=reviewer, actor=reviewer)
+    services.session_assign(session=session, assignee=None, actor=reviewer)
+    session.refresh_from_db()
+    assert session.case_state == state
+    assert all("case_state" not in e.after for e in AuditEvent.objects.all())

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
+from sessions_app.cases.services import approval_approve, case_decision_record
 from sessions_app.models import (
     Outcome,
     SessionTally,
@@ -16,7 +17,6 @@ from sessions_app.models import (
     SyncTrigger,
     WorkflowSession,
 )
-from sessions_app.services import review_decision_record
 from sessions_app.sync import engine as sync
 from sessions_app.tallies import session_tally_differences, session_tally_rebuild
 from tests.factories import (
@@ -51,7 +51,7 @@ def test_every_kind_of_write_keeps_the_tally_exact():
     made[0].outcome = Outcome.ATTENTION
     made[0].save()
     WorkflowSession.objects.filter(connection=cube).update(status=Status.COMPLETED)
-    WorkflowSession.objects.filter(pk=made[1].pk).update(last_decision="approve")
+    WorkflowSession.objects.filter(pk=made[1].pk).update(case_state="approved")
     assert session_tally_differences() == {}
     assert _attention_total() == 2
     made[2].delete()
@@ -65,14 +65,17 @@ def test_a_recorded_decision_moves_the_session_out_of_attention():
     session = WorkflowSessionFactory(status=Status.COMPLETED, outcome=Outcome.ATTENTION)
     assert _attention_total() == 1
 
-    review_decision_record(
+    # An approve of an attention outcome waits for a second reviewer (its
+    # case leaves "needs attention" for "awaiting approval" at once).
+    made = case_decision_record(
         session=session,
         reviewer=reviewer,
         decision="approve",
         reason_code="verified",
-        comment="",
-        source="web",
     )
+    assert made.pending
+    assert _attention_total() == 0
+    approval_approve(approval=made.approval, checker=UserFactory(roles=["reviewer"]))
 
     assert _attention_total() == 0
     assert session_tally_differences() == {}

@@ -22,6 +22,7 @@ from sessions_app.access.tokens.services import api_token_mint
 from sessions_app.models import AuditEvent, ProviderConnection, Tag, WorkflowSession
 from sessions_app.services import audit_event_record
 from tests.factories import (
+    ApprovalFactory,
     CheckFactory,
     PolicyAssuranceFactory,
     ProviderConnectionFactory,
@@ -45,6 +46,7 @@ def _populate(n: int) -> None:
         CheckFactory(session=session)
         PolicyAssuranceFactory(session=session)
         ReviewFactory(session=session)
+        ApprovalFactory(session=session)
         SyncRunFactory(connection=session.connection)
         QuarantinedRecordFactory(connection=session.connection)
         WebhookDeliveryFactory(connection=session.connection)

@@ -12,7 +12,11 @@ from django.urls import reverse
 from sessions_app.admin.display import iso_utc, truncated
 from sessions_app.models import AuditEvent
 from sessions_app.privacy.audit_chain import chain_append
-from tests.factories import ProviderClientFactory, WorkflowSessionFactory
+from tests.factories import (
+    CheckFactory,
+    ProviderClientFactory,
+    WorkflowSessionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +92,11 @@ def test_the_audit_list_shows_iso_dates_and_cut_values(admin_client_verity, admi
 
 
 def test_forms_and_read_only_dates_are_iso_too(admin_client_verity, session):
+    # A session's dates are the provider's, read-only (docs/case-work.md);
+    # a check's are editable widgets.
+    check = CheckFactory(session=session, provider_created_at=MOMENT)
     page = admin_client_verity.get(
-        reverse("admin:sessions_app_workflowsession_change", args=[session.pk])
+        reverse("admin:sessions_app_check_change", args=[check.pk])
     ).content.decode()
     # The date widgets: ISO date and 24-hour time, not 06/12/2026.
     assert re.search(
@@ -98,6 +105,10 @@ def test_forms_and_read_only_dates_are_iso_too(admin_client_verity, session):
     assert re.search(
         r'<input [^>]*name="provider_created_at_1"[^>]*value="06:13:42"', page
     )
+    assert "/12/2026" not in page
+    page = admin_client_verity.get(
+        reverse("admin:sessions_app_workflowsession_change", args=[session.pk])
+    ).content.decode()
     assert "/12/2026" not in page
     # A read-only date (first seen) in the ISO format of the settings.
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", page)

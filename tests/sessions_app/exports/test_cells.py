@@ -127,6 +127,8 @@ def test_sessions_csv_header_and_one_full_row(queue, personal_exporter_client):
         "Assignee": "rita-reviewer",
         "Last decision": "",
         "Last decision at (UTC)": "",
+        "Case state": "open",
+        "Waiting until (UTC)": "",
         "User reference": "",
         "Provider decision": "",
         "Risk score": "",

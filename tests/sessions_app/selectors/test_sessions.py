@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from sessions_app import filters, selectors, services
+from sessions_app import filters, selectors
+from sessions_app.cases import services as case_services
 from sessions_app.models import (
     TagKind,
     WorkflowSession,
@@ -39,13 +40,13 @@ def test_session_detail_returns_everything_evaluated(
     PolicyAssuranceFactory(session=session, position=1, policy_name="B")
     PolicyAssuranceFactory(session=session, position=0, policy_name="A")
     ReviewFactory(session=session)
-    services.review_decision_record(
+    case_services.case_decision_record(
         session=session, reviewer=reviewer, decision="approve", reason_code="verified"
     )
-    services.review_decision_record(
+    case_services.case_decision_record(
         session=other,
         reviewer=reviewer,
-        decision="reject",
+        decision="escalate",
         reason_code="other",
         comment="x",
     )

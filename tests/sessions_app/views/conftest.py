@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sessions_app import services
+from sessions_app.cases import services as case_services
 from tests.factories import UserFactory, WorkflowSessionFactory
 from tests.sessions_app.desk_data import desk_data_create
 
@@ -18,16 +19,16 @@ def data():
 
 @pytest.fixture
 def assigned(reviewer):
-    """A session assigned to Olga, then to Colin, decided, then released."""
+    """A session assigned to Olga, then to Colin, escalated, then released."""
     olga = UserFactory(username="olga-officer", roles=["reviewer"])
     colin = UserFactory(username="colin", roles=["reviewer"])
     session = WorkflowSessionFactory(external_id="run-audit-1")
     services.session_assign(session=session, assignee=olga, actor=reviewer)
     services.session_assign(session=session, assignee=colin, actor=reviewer)
-    services.review_decision_record(
+    case_services.case_decision_record(
         session=session,
         reviewer=reviewer,
-        decision="reject",
+        decision="escalate",
         reason_code="watchlist_match",
         comment="PEP match.",
     )

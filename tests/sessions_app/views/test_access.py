@@ -106,10 +106,10 @@ def test_reviewer_sees_the_forms_and_can_decide(reviewer_client, session):
     assert f'action="{reverse("session-assign", args=[session.pk])}"' in page
     response = reviewer_client.post(
         reverse("session-decide", args=[session.pk]),
-        {"decision": "approve", "reason_code": "verified"},
+        {"decision": "escalate", "reason_code": "needs_senior_review"},
     )
     assert response.status_code == 302
-    assert Review.objects.filter(session=session, decision="approve").exists()
+    assert Review.objects.filter(session=session, decision="escalate").exists()
 
 
 def test_decide_and_assign_accept_only_post(reviewer_client, session):

@@ -46,10 +46,10 @@ def test_audit_history_reads_as_words_not_keys(reviewer_client, assigned):
     )
     assert ">Reason</th>" in history
     assert "Watchlist / PEP / sanctions match" in history
-    assert "Decision: Reject" in history
+    assert "Decision: Escalate" in history
     assert ">Released<" in history or "Released<br>" in history
     # The raw action stays beside the words, for auditors who search by it.
-    assert '<code class="muted small">review.reject</code>' in history
+    assert '<code class="muted small">review.escalate</code>' in history
 
 
 def test_audit_timestamps_have_no_microseconds(reviewer_client, assigned):

@@ -439,9 +439,18 @@ def test_assigned_to_me_is_offered_only_to_those_who_can_be_assigned(
         .get(QUEUE)
         .context["quick_filters"]
     ]
-    assert labels == ["All sessions", "Needs attention", "Unassigned"]
+    assert labels == [
+        "All sessions",
+        "Needs attention",
+        "Unassigned",
+        "Escalated",
+        "Waiting for information",
+    ]
     reviewer = reviewer_client.get(QUEUE).context["quick_filters"]
-    assert reviewer[-1]["label"] == "Assigned to me"
+    assert [q["label"] for q in reviewer[-2:]] == [
+        "Assigned to me",
+        "Awaiting my approval",
+    ]
 
 
 def test_quick_filters(reviewer_client, world):
@@ -583,10 +592,8 @@ def test_rows_escape_provider_text_and_show_every_fallback(reviewer_client):
         '<span class="raw">03:04</span></time>'
     ) in row
     assert "ann&lt;b&gt;<br>" in row
-    assert (
-        '<span class="small">Reject</span> <span class="muted small">2026-03-04</span>'
-        in row
-    )
+    # A closed case shows its case state rather than the bare decision.
+    assert '<span class="badge badge-case-rejected">Closed — rejected</span>' in row
 
     row = _row_of(page, "s2")
     assert (

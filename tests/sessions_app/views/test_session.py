@@ -141,12 +141,12 @@ def test_a_huge_raw_payload_is_cut(viewer_client, data):
 def test_recording_a_decision_writes_review_and_audit_and_shows_them(
     reviewer_client, reviewer, data
 ):
-    session = desk_session_with(data, outcome="attention")
+    session = desk_session_with(data, outcome="attention", case_state="open")
     url = reverse("session-decide", args=[session.pk])
     response = reviewer_client.post(
         url,
         {
-            "decision": "reject",
+            "decision": "escalate",
             "reason_code": "watchlist_match",
             "comment": "PEP match confirmed.",
         },
@@ -154,25 +154,25 @@ def test_recording_a_decision_writes_review_and_audit_and_shows_them(
     assert response.status_code == 302
     assert response.url == f"{session.get_absolute_url()}#reviews"
     review = Review.objects.get(session=session, reviewer=reviewer)
-    assert review.decision == "reject"
+    assert review.decision == "escalate"
     assert review.reason_code == "watchlist_match"
     assert review.comment == "PEP match confirmed."
-    event = AuditEvent.objects.get(action="review.reject", object_id=str(session.pk))
+    event = AuditEvent.objects.get(action="review.escalate", object_id=str(session.pk))
     assert event.actor == reviewer
     assert event.source == "web"
     page = reviewer_client.get(session.get_absolute_url()).content.decode()
     assert (
         f"Decision recorded on session {session.external_id}: "
-        "Reject (Watchlist / PEP / sanctions match)." in page
+        "Escalate (Watchlist / PEP / sanctions match)." in page
     )
     reviews = page.split('id="reviews"')[1].split("</section>")[0]
-    assert "<strong>Reject</strong> · Watchlist / PEP / sanctions match" in reviews
+    assert "<strong>Escalate</strong> · Watchlist / PEP / sanctions match" in reviews
     assert "PEP match confirmed." in reviews
-    assert "review.reject" in page.split('id="history"')[1]
+    assert "review.escalate" in page.split('id="history"')[1]
     client_page = reviewer_client.get(
         reverse("client-detail", args=[session.provider_client.client_id])
     )
-    assert "review.reject" in client_page.content.decode()
+    assert "review.escalate" in client_page.content.decode()
 
 
 def _refused(client, url, payload):
@@ -247,7 +247,7 @@ def test_a_service_error_redirects_and_is_shown(reviewer_client, data):
     )
     decide = page.split('id="decide-title"')[1].split("</form>")[0]
     assert "A comment is required when the reason is" in decide
-    assert re.search(r'<option value="other" selected>', decide)
+    assert re.search(r'<option value="other" selected[ >]', decide)
     assert not Review.objects.filter(session=session).exists()
     assert not AuditEvent.objects.filter(
         action__startswith="review.", object_id=str(session.pk)
@@ -556,8 +556,8 @@ def test_next_in_queue_costs_a_constant_number_of_queries(
         with transaction.atomic():
             data = desk_data_create(sessions=sessions, checks_per_session=2)
             session = next(s for s in data.sessions if s.assignee_id)
-            # +1 reasons, +1 whether a reveal of the personal data is in force.
-            with django_assert_max_num_queries(19) as captured:
+            # +1 reasons, +1 whether a reveal is in force, +1 the approvals.
+            with django_assert_max_num_queries(20) as captured:
                 response = reviewer_client.get(_url(session, back))
             assert response.status_code == 200
             transaction.set_rollback(True)

@@ -1,0 +1,80 @@
+"""Case work's reads: a session's approvals, the overview's case counts, and
+the "awaiting my approval" condition of the queue."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from ..models import Approval, ApprovalResult, WorkflowSession
+from .states import CaseState
+
+# How many of a session's approvals its page lists (newest first).
+APPROVAL_HISTORY_LIMIT = 20
+# The case states the overview counts: small sets, each an index range of
+# `session_case_state_created` (never the whole table).
+OVERVIEW_CASE_STATES = (
+    CaseState.ESCALATED,
+    CaseState.WAITING,
+    CaseState.AWAITING_APPROVAL,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionApprovals:
+    pending: Approval | None
+    history: list[Approval]
+
+    @property
+    def settled(self) -> list[Approval]:
+        """The approved and sent-back ones, newest first."""
+        return [approval for approval in self.history if not approval.pending]
+
+
+def session_approvals_get(
+    *, session_id: int, limit: int = APPROVAL_HISTORY_LIMIT
+) -> SessionApprovals:
+    """A session's newest approvals with their maker and checker (one query);
+    the pending one, if any, is always the newest (a new decision can only
+    be submitted once the last is settled)."""
+    history = list(
+        Approval.objects.filter(session_id=session_id)
+        .select_related("maker", "checker")
+        .order_by("-made_at", "-id")[:limit]
+    )
+    pending = history[0] if history and history[0].pending else None
+    return SessionApprovals(pending=pending, history=history)
+
+
+def approval_get(*, pk: int) -> Approval:
+    """Return the approval `pk` with its session; raise Approval.DoesNotExist."""
+    return Approval.objects.select_related("session").get(pk=pk)
+
+
+def approval_queryset() -> QuerySet[Approval]:
+    return Approval.objects.select_related("maker", "checker", "session")
+
+
+def case_state_counts() -> dict[str, int]:
+    """How many cases are escalated, waiting for information and awaiting
+    approval (one grouped query over the case-state index ranges)."""
+    rows = (
+        WorkflowSession.objects.filter(case_state__in=OVERVIEW_CASE_STATES)
+        .order_by()
+        .values("case_state")
+        .annotate(n=Count("*"))
+    )
+    counts = dict.fromkeys(OVERVIEW_CASE_STATES, 0)
+    counts.update({row["case_state"]: row["n"] for row in rows})
+    return {str(state): n for state, n in counts.items()}
+
+
+def awaiting_approval_by_q(user: Any) -> Q:
+    """Sessions whose pending decision `user` may approve: awaiting approval,
+    and not made by `user` (nobody approves their own decision)."""
+    own = Approval.objects.filter(
+        session_id=OuterRef("pk"), result=ApprovalResult.PENDING, maker_id=user.pk
+    )
+    return Q(case_state=CaseState.AWAITING_APPROVAL) & ~Q(Exists(own))

@@ -1,0 +1,20 @@
+"""Case work's pages (included from sessions_app/urls.py)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path(
+        "approvals/<int:pk>/approve/",
+        views.approval_approve,
+        name="approval-approve",
+    ),
+    path(
+        "approvals/<int:pk>/send-back/",
+        views.approval_send_back,
+        name="approval-send-back",
+    ),
+    path("sessions/<int:pk>/reopen/", views.case_reopen, name="case-reopen"),
+    path("sessions/<int:pk>/resume/", views.case_resume, name="case-resume"),
+]
