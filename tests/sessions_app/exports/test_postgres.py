@@ -115,14 +115,16 @@ def _body(client, url, params) -> bytes:
         (CHECKS_URL, {"outcome": "attention", "provider": "-dash-slug"}),
     ],
 )
+# An exporter allowed full personal data: masked exports take the Python
+# writer on every database (docs/data-protection.md), full ones COPY.
 def test_copy_writes_the_same_bytes_as_the_python_writer(
-    url, params, awkward_data, exporter_client, settings
+    url, params, awkward_data, personal_exporter_client, settings
 ):
     settings.VERITY_EXPORT_POSTGRES_COPY = False
-    python_body = _body(exporter_client, url, params)
+    python_body = _body(personal_exporter_client, url, params)
     settings.VERITY_EXPORT_POSTGRES_COPY = True
     with CaptureQueriesContext(connection) as queries:
-        copy_body = _body(exporter_client, url, params)
+        copy_body = _body(personal_exporter_client, url, params)
     copies = [
         q["sql"] for q in queries.captured_queries if q["sql"].startswith("COPY (")
     ]
@@ -134,7 +136,7 @@ def test_copy_writes_the_same_bytes_as_the_python_writer(
 
 @postgres_only
 def test_copy_export_streams_in_batches_with_exact_row_counts(
-    exporter_client, monkeypatch
+    personal_exporter_client, monkeypatch
 ):
     monkeypatch.setattr(exports.stream, "WRITE_BATCH", 4)
     connection_ = ProviderConnectionFactory()
@@ -146,7 +148,7 @@ def test_copy_export_streams_in_batches_with_exact_row_counts(
             workflow_name="two\nlines",
         )
     with CaptureQueriesContext(connection) as before:
-        response = exporter_client.get(SESSIONS_URL)
+        response = personal_exporter_client.get(SESSIONS_URL)
     assert response.streaming
     assert not hasattr(response, "content")
     assert not any(q["sql"].startswith("COPY") for q in before.captured_queries)
