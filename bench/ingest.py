@@ -35,6 +35,7 @@ from typing import Any
 from bench.harness import Stats, banner, ratio, table
 
 KINDS = ("onfido", "complycube", "ica")
+TRANSPORTS = ("socket", "in-process")
 SLUG_PREFIX = "benchsync"
 
 
@@ -259,8 +260,8 @@ def adapters_replaced(pages: Mapping[str, Sequence[Any]]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def commit_timer() -> Iterator[list[float]]:
-    """Accumulate the seconds spent in `sync.sync_page_commit` (the DB writes)."""
-    from sessions_app.sync import engine as sync
+    """Accumulate the seconds spent in `runs.sync_page_commit` (the DB writes)."""
+    from sessions_app.sync import runs as sync
 
     spent = [0.0]
     original = sync.sync_page_commit
@@ -582,6 +583,7 @@ def measure(
     per_row_sample: int,
     seed: int = 11,
     rate_limit_url: str = "memory",
+    transport: str = "socket",
 ) -> dict[str, Any]:
     """Run measurement 1 and print its tables; return the figures.
 
@@ -589,7 +591,14 @@ def measure(
     process (`rate_limit_url`, "memory") at a million requests a second, not
     through the shared backend (on the embedded default, a locked file read
     and rewritten three times a request: docs/PERFORMANCE.md, section 1c).
+    `transport` is "socket" (loopback HTTP to the simulator's server) or
+    "in-process" (the same requests handed to the simulator without a socket,
+    `bench/in_process.py`).
     """
+    if transport not in TRANSPORTS:
+        raise SystemExit(
+            f"BENCH_SYNC_TRANSPORT must be one of {TRANSPORTS}, not {transport!r}"
+        )
     from django.test import override_settings
 
     with override_settings(VERITY_RATE_LIMIT_URL=rate_limit_url):
@@ -599,8 +608,10 @@ def measure(
             e2e_repeat=e2e_repeat,
             per_row_sample=per_row_sample,
             seed=seed,
+            transport=transport,
         )
     figures["rate_limit_url"] = rate_limit_url
+    figures["transport"] = transport
     return figures
 
 
@@ -611,17 +622,19 @@ def _measure(
     e2e_repeat: int,
     per_row_sample: int,
     seed: int,
+    transport: str,
 ) -> dict[str, Any]:
     from django.conf import settings
     from django.db import connection
 
+    from bench.in_process import simulator_in_process
     from sessions_app.simulator.server import SimulatorServer
 
     banner(
         f"1. Sync ingest: simulator with {per_provider:,} sessions per provider "
         f"(in-process, rate limits off, time frozen); {repeat} runs of the database "
         f"paths, {min(e2e_repeat, repeat)} of the HTTP paths; client pace backend "
-        f"{settings.VERITY_RATE_LIMIT_URL or 'the default'}"
+        f"{settings.VERITY_RATE_LIMIT_URL or 'the default'}; transport {transport}"
     )
     sim = SimulatorServer(
         port=0,
@@ -634,7 +647,10 @@ def _measure(
     # left behind, thousands of simulator tags would slow the stock admin's
     # tag filter in the queue measurement that follows (they did, before run D).
     first_new_tag_id = tag_id_next()
+    transport_stack = contextlib.ExitStack()
     try:
+        if transport == "in-process":
+            transport_stack.enter_context(simulator_in_process(sim))
         conns = connections_ensure(sim)
         marks = marks_take()
 
@@ -717,6 +733,7 @@ def _measure(
                 marks_restore(marks, conns)
             print(f"  round {round_no + 1}/{repeat} done", flush=True)
     finally:
+        transport_stack.close()
         sim.stop()
     leftovers_delete(conns, first_new_tag_id)
     if connection.vendor == "postgresql":

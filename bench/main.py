@@ -10,6 +10,9 @@ Environment (optional; defaults in brackets):
   BENCH_SYNC_PER_ROW_SAMPLE  sessions written by the per-row loop [300]
   BENCH_SYNC_RATE_LIMIT_URL  the sync's client pace backend [memory; "" = the
                           configured one, e.g. the embedded default's files]
+  BENCH_SYNC_TRANSPORT    how the sync reaches the in-process simulator: "socket"
+                          (loopback HTTP) or "in-process" (a requests transport
+                          adapter, no socket: bench/in_process.py) [socket]
   BENCH_PACE_SESSIONS     sessions of the provider-pace measurement [60]
   BENCH_PACE_LATENCY_MS   its simulated provider latency per request [250]
   BENCH_PACE_RPS          its provider rate limit, requests per second [10]
@@ -93,6 +96,7 @@ def main() -> None:
             e2e_repeat=env_int("BENCH_SYNC_E2E_REPEAT", 1),
             per_row_sample=env_int("BENCH_SYNC_PER_ROW_SAMPLE", 300),
             rate_limit_url=os.environ.get("BENCH_SYNC_RATE_LIMIT_URL", "memory"),
+            transport=os.environ.get("BENCH_SYNC_TRANSPORT", "socket"),
         )
     if "pace" in only:
         results["pace"] = sync_pace.measure(

@@ -7,11 +7,19 @@ URL map adds a stock Django admin (`bench.urls`) to compare against.
 """
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import ALLOWED_HOSTS, INSTALLED_APPS
+from config.settings.base import (
+    ALLOWED_HOSTS,
+    INSTALLED_APPS,
+    VERITY_PROVIDER_ALLOWED_HOSTS,
+)
 
 DEBUG = False
 VERITY_TEMPLATE_QUERY_GUARD = False
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
+# The sync measurements reach the provider simulator this process starts on
+# the loopback address (a connection's base URL must be on its provider's
+# hosts or on this list).
+VERITY_PROVIDER_ALLOWED_HOSTS = [*VERITY_PROVIDER_ALLOWED_HOSTS, "127.0.0.1"]
 ROOT_URLCONF = "bench.urls"
 # django-import-export is the "usual library" the CSV export is compared with.
 INSTALLED_APPS = [*INSTALLED_APPS, "import_export"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 
 import pytest
 import responses
@@ -99,6 +100,36 @@ def test_a_request_while_the_rate_is_not_cut_costs_one_file_operation(
     limiter.succeeded()  # ...so its success counts
     assert operations == [limiter, limiter]
     assert limiter.current_rate() > 5.0
+
+
+def test_the_file_is_rewritten_in_place_never_truncated(
+    tmp_path, fake_time, monkeypatch
+):
+    """ext4 flushes a file truncated to zero and rewritten when it is closed
+    (auto_da_alloc): ~2.5 ms a request on the embedded default. The state is
+    written over the old bytes, padded, and still reads back when it shrinks."""
+    truncations = []
+    real_ftruncate = os.ftruncate
+    monkeypatch.setattr(
+        os,
+        "ftruncate",
+        lambda fd, size: truncations.append(size) or real_ftruncate(fd, size),
+    )
+    limiter = FileRateLimiter(
+        10.0, directory=tmp_path, key="cc:z", clock=fake_time.clock
+    )
+    limiter.throttled(30.0)  # a hold and a cut: the longest state
+    longest = limiter.path.stat().st_size
+    fake_time.sleep(3600 * 2)  # the hold is long past
+    for _ in range(RECOVERY_REQUESTS + 5):
+        limiter.reserve()
+        limiter.succeeded()
+
+    assert truncations == []
+    assert limiter.path.stat().st_size >= longest  # written over, never cut
+    assert limiter.current_rate() == pytest.approx(10.0)
+    again = FileRateLimiter(10.0, directory=tmp_path, key="cc:z", clock=fake_time.clock)
+    assert again.current_rate() == pytest.approx(10.0)
 
 
 def test_an_unreachable_backend_falls_back_to_this_process_with_one_log_line(
