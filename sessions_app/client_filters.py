@@ -92,13 +92,17 @@ class ClientFilterSet(CheckedFilterSet):
     def filter_provider(self, qs: QuerySet, name: str, values: list[str]) -> QuerySet:
         if not values:
             return qs
-        # The connection ids as literals (one tiny query): the planner then
-        # probes each client's identities by index instead of guessing.
-        connection_ids = list(
-            ProviderConnection.objects.filter(slug__in=values).values_list(
-                "pk", flat=True
+        # The connection ids as literals: the planner then probes each client's
+        # identities by index instead of guessing. The check of the slugs
+        # (`providers_unknown`) looked them up already.
+        resolved = self.resolved.get("provider")
+        if resolved is None:
+            resolved = dict(
+                ProviderConnection.objects.filter(slug__in=values).values_list(
+                    "slug", "pk"
+                )
             )
-        )
+        connection_ids = [resolved[slug] for slug in values if slug in resolved]
         known_to = ProviderClient.objects.filter(
             client_id=OuterRef("pk"), connection_id__in=connection_ids
         )

@@ -87,8 +87,12 @@ def _missing(values: list[str], found: Iterable[Any]) -> list[str]:
 
 
 def providers_unknown(slugs: list[str], filterset: Any) -> list[str]:
-    found = ProviderConnection.objects.filter(slug__in=slugs)
-    return _missing(slugs, found.values_list("slug", flat=True))
+    found = dict(
+        ProviderConnection.objects.filter(slug__in=slugs).values_list("slug", "pk")
+    )
+    # Kept for the filters that need the connections' ids (the directory's).
+    filterset.resolved["provider"] = found
+    return _missing(slugs, found)
 
 
 def provider_slugs() -> list[str]:

@@ -1,9 +1,10 @@
 """The client's assurance picture: per check kind, the latest result across
 providers, how long it stays valid, and what is missing (docs/assurance.md).
 
-The matrix is derived, never stored: two window queries pick, per kind, the
+The matrix is derived, never stored: one window query picks, per kind, the
 client's latest check and its latest completed check, so a client with
-thousands of checks costs the same two index-backed queries as one with ten.
+thousands of checks costs the same index-backed query as one with ten (and
+one more for its policies).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
-from django.db.models import F, QuerySet, Window
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 
 from ..models import Check, CheckKind, Outcome, PolicyAssurance, Status
@@ -99,21 +100,66 @@ def _check_date() -> Coalesce:
     )
 
 
-def _latest_per_kind(qs: QuerySet[Check]) -> dict[str, Check]:
+# What the matrix shows of a check (_assurance.html, the evidence pack) and
+# what its rules read; nothing else of the check or its joined rows is loaded.
+ASSURANCE_CHECK_FIELDS = (
+    "kind",
+    "check_type",
+    "status",
+    "outcome",
+    "raw_outcome",
+    "document_expires_on",
+    "connection__display_name",
+    "session__external_id",
+)
+
+
+def _newest(checks: Iterable[Check]) -> Check | None:
+    """The newest of `checks` in the window's order: by date (none last), then id."""
+    return max(
+        checks,
+        key=lambda c: (c.checked_at is not None, c.checked_at or _EPOCH, c.pk),
+        default=None,
+    )
+
+
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _latest_per_kind(qs: QuerySet[Check]) -> tuple[dict[str, Check], dict[str, Check]]:
+    """Return, per kind, the newest check and the newest completed check with
+    a result. One query: the window ranks completed and other checks apart, so
+    each kind yields at most two rows, the newer of which is its latest."""
+    done = Case(
+        When(Q(status=Status.COMPLETED) & ~Q(outcome=""), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     ranked = (
         qs.select_related("connection", "session")
-        .defer("raw_payload", "breakdown", "session__raw_payload")
+        .only(*ASSURANCE_CHECK_FIELDS)
         .annotate(
             checked_at=_check_date(),
+            done=done,
             rank=Window(
                 RowNumber(),
-                partition_by=[F("kind")],
+                partition_by=[F("kind"), done],
                 order_by=[_check_date().desc(nulls_last=True), F("id").desc()],
             ),
         )
         .filter(rank=1)
     )
-    return {check.kind: check for check in ranked}
+    by_kind: dict[str, list[Check]] = {}
+    for check in ranked:
+        by_kind.setdefault(check.kind, []).append(check)
+    latest = {kind: _newest(checks) for kind, checks in by_kind.items()}
+    completed = {
+        check.kind: check
+        for checks in by_kind.values()
+        for check in checks
+        if check.done
+    }
+    return latest, completed
 
 
 def _valid_until(
@@ -156,7 +202,17 @@ def _latest_policies(client_id: int) -> list[PolicyRow]:
     ranked = (
         PolicyAssurance.objects.filter(session__provider_client__client_id=client_id)
         .select_related("session", "session__connection")
-        .defer("session__raw_payload")
+        .only(
+            "policy_id",
+            "policy_name",
+            "position",
+            "outcome",
+            "raw_outcome",
+            "details",
+            "evaluated",
+            "session__external_id",
+            "session__connection__display_name",
+        )
         .annotate(
             policy_key=Coalesce("policy_id", "policy_name"),
             rank=Window(
@@ -189,16 +245,14 @@ def client_assurance_get(
 ) -> ClientAssurance:
     """Return the client's assurance matrix: one row per check kind it has a
     check of or is required to have (required first, in taxonomy order), and
-    one per compliance policy evaluated on its sessions. Three queries."""
+    one per compliance policy evaluated on its sessions. Two queries."""
     required = set(
         settings.VERITY_REQUIRED_CHECK_KINDS
         if required_kinds is None
         else required_kinds
     )
-    checks = Check.objects.filter(session__provider_client__client_id=client_id)
-    latest = _latest_per_kind(checks)
-    completed = _latest_per_kind(
-        checks.filter(status=Status.COMPLETED).exclude(outcome="")
+    latest, completed = _latest_per_kind(
+        Check.objects.filter(session__provider_client__client_id=client_id)
     )
     validity = settings.VERITY_ASSURANCE_VALIDITY_DAYS
     rows = []

@@ -42,7 +42,7 @@ def client_evidence_get(
 ) -> ClientEvidence:
     """A client's evidence (at most `limit` rows of each list; the flags say
     whether more exist). Raise Client.DoesNotExist. Eleven queries."""
-    detail = client_detail_get(pk=pk, limit=limit)
+    detail = client_detail_get(pk=pk, limit=limit, breakdowns=True)
     reviews, reviews_truncated = _bounded(
         Review.objects.filter(session__provider_client__client_id=pk)
         .select_related("reviewer", "session")

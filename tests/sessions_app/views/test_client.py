@@ -6,7 +6,13 @@ import pytest
 from django.urls import reverse
 
 from sessions_app import views
-from tests.factories import CheckFactory, ClientFactory, WorkflowSessionFactory
+from tests.factories import (
+    CheckFactory,
+    ClientFactory,
+    PolicyAssuranceFactory,
+    SessionReasonFactory,
+    WorkflowSessionFactory,
+)
 
 pytestmark = [
     pytest.mark.django_db,
@@ -79,3 +85,81 @@ def test_client_page_opens_with_what_is_verified_and_the_gaps(viewer_client, set
         ("Watchlist / sanctions / PEP screening", 1),
     ]
     assert 'scope="rowgroup" colspan="6">Document' in page
+
+
+def _client_page_queries(client, person, django_assert_max_num_queries) -> int:
+    # The signed-in user (5: session, user, permissions 2, a role), the
+    # client, its sessions, their reasons, checks, audit events, identities
+    # (6), the personal-data reveal, the assurance matrix (checks, policies),
+    # the sync notices (connections, and their runs when there are any),
+    # retention (2). Each list is one query however long it is (no N+1).
+    with django_assert_max_num_queries(18) as captured:
+        response = client.get(reverse("client-detail", args=[person.pk]))
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def _sessions_with_checks(person, count: int, prefix: str) -> None:
+    for n in range(count):
+        session = WorkflowSessionFactory(
+            provider_client__client=person,
+            external_id=f"{prefix}{n}",
+            last_decision="approve",
+        )
+        SessionReasonFactory(session=session)
+        PolicyAssuranceFactory(session=session)
+        for check_type in ("document", "facial_similarity_photo", "watchlist_aml"):
+            CheckFactory(session=session, check_type=check_type)
+
+
+def test_client_page_query_budget_does_not_grow_with_its_rows(
+    reviewer_client, django_assert_max_num_queries
+):
+    person = ClientFactory(display_name="Ada Lovelace")
+    _sessions_with_checks(person, 2, "few-")
+    few = _client_page_queries(reviewer_client, person, django_assert_max_num_queries)
+    _sessions_with_checks(person, 20, "many-")
+    many = _client_page_queries(reviewer_client, person, django_assert_max_num_queries)
+    assert few == many
+
+
+def test_client_page_rows_show_each_session_and_check(reviewer_client):
+    """The rows built in Python (templatetags/client_rows.py) say what the
+    template's cells said: escaped ids, links, badges, reasons, decisions."""
+    person = ClientFactory(display_name="Ada Lovelace")
+    session = WorkflowSessionFactory(
+        provider_client__client=person,
+        external_id="run-<b>&-" + "x" * 40,
+        workflow_name="",
+        workflow_id="wf-1",
+        status="completed",
+        raw_status="approved",
+        outcome="rejected",
+        raw_outcome="declined",
+        last_decision="approve",
+    )
+    SessionReasonFactory(session=session, code="document_rejected", raw="doc_bad")
+    CheckFactory(
+        session=session,
+        check_type="",
+        provider_created_at=None,
+        raw_status="",
+        outcome="attention",
+        raw_outcome="consider",
+    )
+
+    page = reviewer_client.get(reverse("client-detail", args=[person.pk]))
+    html = page.content.decode()
+
+    url = reverse("session-detail", args=[session.pk])
+    assert f'<a class="mono" href="{url}">run-&lt;b&gt;&amp;-{"x" * 30}…</a>' in html
+    assert '<td data-label="Workflow">wf-1</td>' in html
+    assert 'title="Provider value: approved">Completed' in html
+    assert '<span class="badge badge-rejected">Rejected</span>' in html
+    assert '<span class="raw">doc_bad</span>' in html
+    assert '<td data-label="Last decision">Approve</td>' in html
+    # The check: no type says "check", no date says "—", the session's id cut at 32.
+    assert '<th scope="row">check</th>' in html
+    assert f'<a class="mono" href="{url}">run-&lt;b&gt;&amp;-{"x" * 22}…</a>' in html
+    assert '<td class="nowrap" data-label="Created">—</td>' in html
+    assert 'title="Provider value: (none)">Completed</span>' in html
