@@ -22,7 +22,8 @@ from django.utils import timezone
 from .. import selectors
 from ..client_review.rules import required_kinds_for_tier, review_state
 from ..models import CheckKind, Client
-from .cells import csv_datetime, csv_number, csv_safe_cell
+from ..roles import user_can_export_personal
+from .cells import csv_datetime, csv_initials, csv_number, csv_safe_cell
 from .stream import _csv_response
 
 # Clients per chunk (each chunk: the clients, their identities, two window
@@ -52,8 +53,11 @@ def client_csv_header() -> list[str]:
 
 
 def _client_rows(
-    queryset: QuerySet[Client], request: HttpRequest
+    queryset: QuerySet[Client], request: HttpRequest, *, personal: bool
 ) -> Iterator[list[str]]:
+    # The name in full only for `export_personal_data`, else its initials, as
+    # in the sessions CSV (docs/data-protection.md).
+    name_cell = csv_safe_cell if personal else csv_initials
     today = timezone.localdate()
     for chunk in itertools.batched(
         queryset.iterator(chunk_size=CLIENT_CHUNK), CLIENT_CHUNK
@@ -68,7 +72,7 @@ def _client_rows(
         for client in chunk:
             cells = [
                 csv_number(client.pk),
-                csv_safe_cell(client.display_name),
+                name_cell(client.display_name),
                 csv_safe_cell(client.reference),
                 csv_safe_cell("; ".join(selectors.client_providers(client))),
                 client.risk_tier or "not set",
@@ -98,13 +102,16 @@ def client_csv_response(
     source: str = "web",
 ) -> StreamingHttpResponse:
     """Stream `queryset` (the directory's order) as the clients CSV, audited
-    as `export.clients_csv`."""
+    as `export.clients_csv`. Names are initials unless the user may export
+    personal data."""
+    personal = user_can_export_personal(request.user)
     return _csv_response(
         request=request,
         kind="clients",
         header=client_csv_header(),
-        rows=_client_rows(queryset, request),
+        rows=_client_rows(queryset, request, personal=personal),
         model=Client,
         filters=filters,
         source=source,
+        personal=personal,
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from ..privacy.personal_fields import name_initials
 from .breakdown import reason_badges
 from .verity import _detail_url, _e, _outcome_html, _status_html, decision_label
 
@@ -106,8 +107,11 @@ def client_directory_cells(context: template.Context, row: dict[str, Any]) -> st
         review = '<span class="muted">Never completely verified</span>'
     review += _REVIEW_BADGES.get(row["review"], "")
     providers = ", ".join(_e(name) for name in row["providers"]) or "—"
+    # Initials for everyone, as in the queue (docs/data-protection.md): the
+    # directory lists many people at once; the client page reveals one.
+    name = _e(name_initials(client.display_name) or client.reference or str(client))
     return mark_safe(  # noqa: S308 - every value from data is escaped
-        f'<th scope="row"><a href="{_e(url)}">{_e(client)}</a></th>'
+        f'<th scope="row"><a href="{_e(url)}" title="{name}">{name}</a></th>'
         f'<td class="mono" data-label="Reference">{_e(client.reference or "—")}</td>'
         f'<td data-label="Providers">{providers}</td>'
         f'<td data-label="Risk tier">{tier}</td>'

@@ -64,7 +64,7 @@ def test_clients_csv_header_and_rows(exporter_client, client_rows):
     assert header[:4] == ["Verity client id", "Client", "Reference", "Providers"]
     assert "Watchlist / sanctions / PEP screening: freshness" in header
     ada = dict(zip(header, rows[0], strict=True))
-    assert ada["Client"] == "Ada"
+    assert ada["Client"] == "A."  # initials without export_personal_data
     assert ada["Reference"] == "'=HYPERLINK(1)"  # guarded
     assert ada["Providers"] == "Onfido Eu"
     assert ada["Risk tier"] == "high"
@@ -87,9 +87,22 @@ def test_clients_csv_header_and_rows(exporter_client, client_rows):
 
 def test_clients_csv_takes_the_directory_filters(exporter_client, client_rows):
     _, rows = csv_read(exporter_client.get(CLIENTS_URL, {"risk_tier": "low"}))
-    assert [row[1] for row in rows] == ["Ben"]
+    assert [row[1] for row in rows] == ["B."]
     _, rows = csv_read(exporter_client.get(CLIENTS_URL, {"review": "overdue"}))
-    assert [row[1] for row in rows] == ["Ada"]
+    assert [row[1] for row in rows] == ["A."]
+
+
+def test_clients_csv_names_in_full_only_with_export_personal_data(
+    exporter_client, personal_exporter_client, client_rows
+):
+    ClientFactory(display_name="Carla Maria Diaz")
+    _, masked = csv_read(exporter_client.get(CLIENTS_URL))
+    _, full = csv_read(personal_exporter_client.get(CLIENTS_URL))
+
+    assert sorted(row[1] for row in masked) == ["A.", "B.", "C. M. D."]
+    assert sorted(row[1] for row in full) == ["Ada", "Ben", "Carla Maria Diaz"]
+    starts = AuditEvent.objects.filter(action="export.clients_csv").order_by("id")
+    assert [e.after["personal_data"] for e in starts] == ["masked", "full"]
 
 
 def test_clients_csv_refuses_bad_or_unknown_filters(exporter_client, client_rows):
@@ -118,10 +131,10 @@ def test_clients_csv_is_for_exporters_and_audited(
     assert finished.after["row_count"] == 1
 
 
-def test_clients_csv_guards_hostile_names(exporter_client):
+def test_clients_csv_guards_hostile_names(personal_exporter_client):
     for n, payload in enumerate(FORMULA_PAYLOADS):
         ClientFactory(display_name=payload, reference=f"r{n}")
-    _, rows = csv_read(exporter_client.get(CLIENTS_URL))
+    _, rows = csv_read(personal_exporter_client.get(CLIENTS_URL))
     assert sorted(row[1] for row in rows) == sorted("'" + p for p in FORMULA_PAYLOADS)
 
 

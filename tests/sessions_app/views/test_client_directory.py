@@ -176,7 +176,10 @@ def test_a_row_says_each_client_in_words(viewer_client, clients):
     page = viewer_client.get(DIRECTORY).content.decode()
 
     row = page[page.index(ada.get_absolute_url()) - 40 :].split("</tr>")[0]
-    assert f'<a href="{ada.get_absolute_url()}">Ada &lt;Adams&gt; &amp; Co</a>' in row
+    # Initials, escaped, as in the queue: the directory lists many people.
+    initials = "A. &lt;. &amp;. C."
+    assert f'<a href="{ada.get_absolute_url()}" title="{initials}">{initials}</a>' in row
+    assert "Adams" not in page
     assert '<td class="mono" data-label="Reference">REF-ADA</td>' in row
     assert '<td data-label="Providers">Onfido Eu</td>' in row
     assert 'High <span class="muted small">(set by a reviewer)</span>' in row
@@ -188,6 +191,25 @@ def test_a_row_says_each_client_in_words(viewer_client, clients):
     assert '<td data-label="Providers">—</td>' in dee
     assert '<span class="muted">Never completely verified</span></td>' in dee
     assert '<td class="nowrap" data-label="Last activity">—</td>' in dee
+
+
+@pytest.mark.parametrize(
+    "role_client", ["viewer_client", "reviewer_client", "admin_client_verity"]
+)
+def test_no_role_sees_a_full_name_in_the_directory(role_client, request, clients):
+    """docs/data-protection.md: names are initials in lists, for every role;
+    searching by a full name still finds the client (shown by its initials)."""
+    ada = clients["ada"]
+    ada.display_name = "Adelaide Quintessa Adams"
+    ada.save()
+    page_client = request.getfixturevalue(role_client)
+
+    page = page_client.get(DIRECTORY).content.decode()
+    found = page_client.get(DIRECTORY, {"q": "Quintessa"}).content.decode()
+
+    assert "Quintessa" not in page
+    assert ">A. Q. A.</a>" in page
+    assert ">A. Q. A.</a>" in found
 
 
 def test_who_may_see_the_directory(client, viewer_client):
