@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from sessions_app.cases import bulk
 from sessions_app.cases.bulk import (
     BULK_MAX_SESSIONS,
     BulkAction,
@@ -233,3 +234,23 @@ def test_the_summary_names_five_ids_then_counts(reviewer):
         "0 assigned to you; 7 not: already assigned "
         "(s-0, s-1, s-2, s-3, s-4 and 2 more)."
     )
+
+
+def test_a_row_refused_after_it_wrote_leaves_nothing_behind(reviewer, monkeypatch):
+    # Each row runs in its own savepoint: a service that refuses after a
+    # write (a rule checked late) rolls that row back, and only that row.
+    real = bulk.note_add
+    rows = WorkflowSessionFactory.create_batch(2)
+
+    def refuse_the_second(*, session, **kwargs):
+        real(session=session, **kwargs)
+        if session.pk == rows[1].pk:
+            raise ApplicationError("Refused late.")
+
+    monkeypatch.setattr(bulk, "note_add", refuse_the_second)
+    result = sessions_bulk_apply(
+        actor=reviewer, session_ids=[r.pk for r in rows], action="note", text="x"
+    )
+    assert result.ids(RowOutcome.REFUSED) == [rows[1].pk]
+    assert list(Note.objects.values_list("session_id", flat=True)) == [rows[0].pk]
+    assert AuditEvent.objects.filter(action="note.add").count() == 1
