@@ -5,11 +5,27 @@ from drf_spectacular.views import SpectacularAPIView
 
 from . import api_errors, api_index, apis, apis_retention
 from .cases import apis as case_apis
+from .cases import apis_work
 from .views.reveal import ClientRevealApi, SessionRevealApi
 
 urlpatterns = [
     path("v1/", api_index.ApiRootView.as_view(), name="api-root"),
     path("v1/sessions/", apis.SessionListApi.as_view(), name="api-session-list"),
+    path(
+        "v1/sessions/bulk/",
+        apis_work.SessionsBulkApi.as_view(),
+        name="api-sessions-bulk",
+    ),
+    path(
+        "v1/sessions/<int:pk>/notes/",
+        apis_work.SessionNotesApi.as_view(),
+        name="api-session-notes",
+    ),
+    path(
+        "v1/clients/<int:pk>/notes/",
+        apis_work.ClientNotesApi.as_view(),
+        name="api-client-notes",
+    ),
     path(
         "v1/sessions/<int:pk>/",
         apis.SessionDetailApi.as_view(),

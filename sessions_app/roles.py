@@ -33,6 +33,7 @@ READ_MODELS = (
     "erasurerequest",
     "providererasure",
     "approval",
+    "note",
 )
 VIEW_PERMS = tuple(f"view_{model}" for model in READ_MODELS)
 DECIDE = "decide_session"
@@ -97,6 +98,12 @@ def user_is_admin(user: Any) -> bool:
         cached = user.groups.filter(name=ADMIN).exists()
         user._verity_is_admin = cached
     return cached
+
+
+def user_can_write_notes(user: Any) -> bool:
+    """Notes on sessions and clients: reviewers and admins write them;
+    everyone who can see the object reads them."""
+    return user_can_decide(user) or user_is_admin(user)
 
 
 def user_can_manage_retention(user: Any) -> bool:

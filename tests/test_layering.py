@@ -69,6 +69,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.urls",
         "sessions_app.cases.apis",
         "sessions_app.cases.serializers",
+        "sessions_app.cases.note_views",
+        "sessions_app.cases.forms",
+        "sessions_app.cases.bulk_views",
+        "sessions_app.cases.apis_work",
     ),
     (  # business logic: writes, reads, the sync
         "sessions_app.services",
@@ -79,6 +83,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.services",
         "sessions_app.cases.selectors",
         "sessions_app.cases.waiting",
+        "sessions_app.cases.notes",
+        "sessions_app.cases.bulk",
     ),
     ("sessions_app.models", "sessions_app.cases.models"),
 )

@@ -102,3 +102,70 @@ class Approval(models.Model):
     @property
     def pending(self) -> bool:
         return self.result == ApprovalResult.PENDING
+
+
+# Longest note, in characters after stripping (a paragraph or two; longer
+# findings belong in the decision's comment or a document).
+NOTE_MAX_LENGTH = 2000
+
+
+class Note(models.Model):
+    """One plain-text note on a session or on a client (exactly one of the
+    two). Append-only: written only by `cases.notes.note_add` (audited in the
+    same transaction), never edited; a correction is a new note. Rendered as
+    text, never as HTML."""
+
+    session = models.ForeignKey(
+        WorkflowSession,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
+    )
+    client = models.ForeignKey(
+        "sessions_app.Client",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(session__isnull=False, client__isnull=True)
+                    | models.Q(session__isnull=True, client__isnull=False)
+                ),
+                name="note_on_session_or_client",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(text=""), name="note_text_not_blank"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["session", "-created_at", "-id"],
+                condition=models.Q(session__isnull=False),
+                name="note_session_created",
+            ),
+            models.Index(
+                fields=["client", "-created_at", "-id"],
+                condition=models.Q(client__isnull=False),
+                name="note_client_created",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = (
+            f"session {self.session_id}"
+            if self.session_id
+            else f"client {self.client_id}"
+        )
+        return f"note on {where} by {self.author_id}"

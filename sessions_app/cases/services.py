@@ -77,6 +77,12 @@ def _comment_clean(comment: str, *, required: str = "") -> str:
     return comment
 
 
+def case_comment_clean(comment: str) -> str:
+    """A decision's comment stripped; ApplicationError when too long (bulk
+    work checks it once for the whole request)."""
+    return _comment_clean(comment)
+
+
 def _waiting_until_clean(
     *, decision: str, waiting_until: dt.datetime | None, now: dt.datetime
 ) -> dt.datetime | None:

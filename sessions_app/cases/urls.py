@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import bulk_views, note_views, views
 
 urlpatterns = [
     path(
@@ -17,4 +17,9 @@ urlpatterns = [
     ),
     path("sessions/<int:pk>/reopen/", views.case_reopen, name="case-reopen"),
     path("sessions/<int:pk>/resume/", views.case_resume, name="case-resume"),
+    path(
+        "sessions/<int:pk>/notes/", note_views.session_note_add, name="session-note-add"
+    ),
+    path("clients/<int:pk>/notes/", note_views.client_note_add, name="client-note-add"),
+    path("sessions/bulk/", bulk_views.sessions_bulk, name="sessions-bulk"),
 ]

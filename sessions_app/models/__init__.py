@@ -17,7 +17,7 @@ ExternalIdentity, from `access/identities.py`; Approval, from `cases/`).
 
 from ..access.identities import ExternalIdentity
 from ..access.tokens.models import ApiToken
-from ..cases.models import Approval, ApprovalResult
+from ..cases.models import Approval, ApprovalResult, Note
 from ..cases.states import CaseState
 from ..vocabulary import (
     FINAL_STATUSES,
@@ -86,6 +86,7 @@ __all__ = [
     "ErasureRequest",
     "ErasureRequestState",
     "ExternalIdentity",
+    "Note",
     "Outcome",
     "PersonalDataReveal",
     "PolicyAssurance",

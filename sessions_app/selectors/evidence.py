@@ -2,8 +2,9 @@
 client, or a session, that a reviewer would show an auditor, bounded.
 
 `client_evidence_get` reads the client page's data (identities, sessions,
-checks, audit, each at most `limit`), the assurance matrix and policies, and
-the decisions on its sessions with their reasons and comments.
+checks, audit, each at most `limit`), the assurance matrix and policies, the
+decisions on its sessions with their reasons and comments, and the notes on
+the client and its sessions.
 `session_evidence_get` reads one session's page data and its client's
 assurance. `exports/evidence.py` renders them to PDF.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from ..cases.notes import NoteThread, client_evidence_notes_get, session_notes_get
 from ..models import Review
 from .assurance import ClientAssurance, client_assurance_get
 from .clients import ClientDetail, _bounded, client_detail_get
@@ -27,6 +29,7 @@ class ClientEvidence:
     assurance: ClientAssurance
     reviews: list[Review]
     reviews_truncated: bool
+    notes: NoteThread  # the client's and its sessions'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,13 +38,14 @@ class SessionEvidence:
     assurance: ClientAssurance | None  # None: the session has no client
     reviews_truncated: bool
     audit_truncated: bool
+    notes: NoteThread
 
 
 def client_evidence_get(
     *, pk: int, today: dt.date, limit: int = EVIDENCE_LIMIT
 ) -> ClientEvidence:
     """A client's evidence (at most `limit` rows of each list; the flags say
-    whether more exist). Raise Client.DoesNotExist. Eleven queries."""
+    whether more exist). Raise Client.DoesNotExist. Twelve queries."""
     detail = client_detail_get(pk=pk, limit=limit, breakdowns=True)
     reviews, reviews_truncated = _bounded(
         Review.objects.filter(session__provider_client__client_id=pk)
@@ -55,6 +59,7 @@ def client_evidence_get(
         assurance=client_assurance_get(client_id=pk, today=today),
         reviews=reviews,
         reviews_truncated=reviews_truncated,
+        notes=client_evidence_notes_get(client_id=pk, limit=limit),
     )
 
 
@@ -81,4 +86,5 @@ def session_evidence_get(
         else None,
         reviews_truncated=len(detail.reviews) > limit,
         audit_truncated=len(detail.audit_events) > limit,
+        notes=session_notes_get(session_id=pk, limit=limit),
     )

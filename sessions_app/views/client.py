@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import selectors
+from ..cases.note_views import note_form_for
+from ..cases.notes import NOTE_ALL_LIMIT, NOTE_PAGE_LIMIT, client_notes_get
 from ..client_review.rules import required_kinds_for_tier, review_state
 from ..client_review.services import client_risk_tier_set
 from ..exceptions import ApplicationError
@@ -25,6 +27,7 @@ from ..roles import (
     user_can_link_identities,
     user_can_manage_retention,
     user_can_view,
+    user_can_write_notes,
 )
 from ..selectors.clients import IDENTITY_SEARCH_MIN_LENGTH, provider_clients_search
 from .access import viewer_required
@@ -100,6 +103,16 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else [],
             "link_form": IdentityLinkForm() if can_link else None,
             "unlink_form": IdentityUnlinkForm() if can_link else None,
+            "notes": client_notes_get(
+                client_id=client.pk,
+                limit=NOTE_ALL_LIMIT
+                if request.GET.get("notes") == "all"
+                else NOTE_PAGE_LIMIT,
+            ),
+            "note_form": note_form_for(request, target=f"client:{client.pk}"),
+            "note_action": reverse("client-note-add", args=[client.pk]),
+            "show_all_url": "?notes=all",
+            "can_write_notes": user_can_write_notes(request.user),
             "queue_url": f"{reverse('session-list')}?client={detail.client.pk}",
             "checks_export_url": f"{reverse('checks-export')}?client={detail.client.pk}",
         },

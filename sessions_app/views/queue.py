@@ -19,6 +19,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 
 from .. import selectors
+from ..cases.bulk import BULK_MAX_SESSIONS
+from ..cases.forms import BulkForm
 from ..filter_fields import blank_filters_removed
 from ..filters import (
     ASSIGNED_TO_ME,
@@ -31,7 +33,7 @@ from ..filters import (
 from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, QueueFilterForm, QueueOptionsForm
 from ..models import ReasonKind, Status
 from ..pagination import InvalidCursor
-from ..roles import user_can_decide
+from ..roles import user_can_assign, user_can_decide, user_can_view
 from ..selectors.sorting import SESSION_SORT_OPTIONS
 from .access import viewer_required
 from .rendering import render_page
@@ -235,6 +237,14 @@ def session_list(request: HttpRequest) -> HttpResponse:
     filter_form.filter_errors_show(filterset.errors if filter_errors else {})
     active = _active_filters(params)
     export_query = query_string(params, cursor=None, page_size=None)
+    # The bulk bar (cases/bulk_views.py): reviewers and admins only; it
+    # returns to this very page of the queue.
+    can_bulk = (
+        user_can_view(request.user)
+        and user_can_assign(request.user)
+        and user_can_decide(request.user)
+    )
+    here = query_string(params)
     return render_page(
         request,
         "sessions_app/session_list.html",
@@ -279,6 +289,10 @@ def session_list(request: HttpRequest) -> HttpResponse:
             "total_estimate": None if active else selectors.session_total_estimate(),
             "default_page_size": DEFAULT_PAGE_SIZE,
             "review_counts": selectors.client_review_counts(today=timezone.localdate()),
+            "can_bulk": can_bulk,
+            "bulk_form": BulkForm(reviewers=reviewers) if can_bulk else None,
+            "bulk_back": reverse("session-list") + (here if here != "?" else ""),
+            "bulk_max": BULK_MAX_SESSIONS,
         },
     )
 

@@ -23,6 +23,8 @@ from django.views.decorators.http import require_POST, require_safe
 from .. import selectors, services
 from ..cases import selectors as case_selectors
 from ..cases import services as case_services
+from ..cases.note_views import note_form_for
+from ..cases.notes import NOTE_ALL_LIMIT, NOTE_PAGE_LIMIT, session_notes_get
 from ..cases.states import CLOSED_STATES, DECIDABLE_STATES, CaseState
 from ..exceptions import ApplicationError
 from ..filters import session_filterset
@@ -30,7 +32,12 @@ from ..forms import AssignmentForm, CaseCommentForm, DecisionForm, QueueOptionsF
 from ..models import WorkflowSession
 from ..privacy.personal_fields import name_initials, payload_masked
 from ..privacy.reveals import PersonalDataAccess, personal_data_access
-from ..roles import user_can_assign, user_can_decide, user_can_view
+from ..roles import (
+    user_can_assign,
+    user_can_decide,
+    user_can_view,
+    user_can_write_notes,
+)
 from .access import viewer_required
 from .audit_history import audit_rows
 from .queue import QUEUE_RETURN_PARAM, queue_return_url
@@ -137,6 +144,19 @@ def _retried_forms(
     for message in retry["errors"]:
         form.add_error(None, message)
     return {f"{retry['form']}_form": form}
+
+
+# `?notes=all` lifts the page's cut of the note thread (to NOTE_ALL_LIMIT).
+NOTES_PARAM = "notes"
+
+
+def _notes_limit(request: HttpRequest) -> int:
+    return NOTE_ALL_LIMIT if request.GET.get(NOTES_PARAM) == "all" else NOTE_PAGE_LIMIT
+
+
+def _notes_all_query(back: str) -> str:
+    params = {NOTES_PARAM: "all", **({QUEUE_RETURN_PARAM: back} if back else {})}
+    return urlencode(params)
 
 
 def _session_or_404(pk: int) -> WorkflowSession:
@@ -246,6 +266,13 @@ def _session_page(
             ),
             "audit_truncated": audit_truncated,
             "reviews_truncated": reviews_truncated,
+            "notes": session_notes_get(
+                session_id=session.pk, limit=_notes_limit(request)
+            ),
+            "note_form": note_form_for(request, target=f"session:{session.pk}"),
+            "note_action": reverse("session-note-add", args=[session.pk]),
+            "show_all_url": f"?{_notes_all_query(back)}",
+            "can_write_notes": user_can_write_notes(request.user),
             "history_limit": SESSION_HISTORY_LIMIT,
         },
         status=status,

@@ -14,6 +14,7 @@ import datetime as dt
 from django.conf import settings
 from django.test import Client as DjangoClient
 
+from sessions_app.cases.notes import note_add
 from sessions_app.cases.services import case_decision_record
 from sessions_app.models import (
     CaseState,
@@ -103,6 +104,15 @@ def desk_pages_create() -> DeskPages:
     )
 
     held, erased = _retention_clients(data, officer)
+
+    # Notes: a long unbroken one on the long session and one on its client
+    # (the thread's layout at 390 px).
+    note_add(
+        session=long_session,
+        author=officer,
+        text="Reference " + "x" * 120 + "\nSecond line of the note.",
+    )
+    note_add(client=client, author=officer, text="The board changed in March.")
 
     # A reject waiting for a second reviewer: the session page's case card
     # with the maker's decision and the checker's form (the officer is not

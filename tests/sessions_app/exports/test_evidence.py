@@ -12,6 +12,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from sessions_app.cases import services as case_services
+from sessions_app.cases.notes import note_add
 from sessions_app.models import AuditEvent, ReasonKind, SessionReason
 from sessions_app.selectors import evidence as evidence_selectors
 from tests.factories import (
@@ -191,3 +192,19 @@ def test_the_pack_is_bounded_and_says_so(monkeypatch, exporter_client):
     assert "Only the newest 2 sessions are in this pack" in text
     assert "Only the newest 2 checks are in this pack" in text
     assert "Only the newest 2 decisions are in this pack" in text
+
+
+def test_the_packs_hold_the_notes(exporter_client, reviewer, client_with_history):
+    client, session = client_with_history
+    note_add(client=client, author=reviewer, text="Client note: board changed")
+    note_add(session=session, author=reviewer, text="Session note: called <b>bank</b>")
+    client_text = _text(
+        exporter_client.get(reverse("client-evidence", args=[client.pk]))
+    )
+    assert "Client note: board changed" in client_text
+    assert "Session note: called <b>bank</b>" in client_text  # text, not markup
+    session_text = _text(
+        exporter_client.get(reverse("session-evidence", args=[session.pk]))
+    )
+    assert "Session note: called <b>bank</b>" in session_text
+    assert "Client note" not in session_text
