@@ -69,6 +69,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.urls",
         "sessions_app.cases.apis",
         "sessions_app.cases.serializers",
+        "sessions_app.saved_views.views",
+        "sessions_app.saved_views.urls",
+        "sessions_app.saved_views.apis",
+        "sessions_app.saved_views.serializers",
+        "sessions_app.saved_views.queries",
     ),
     (  # business logic: writes, reads, the sync
         "sessions_app.services",
@@ -79,8 +84,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.services",
         "sessions_app.cases.selectors",
         "sessions_app.cases.waiting",
+        "sessions_app.saved_views.services",
+        "sessions_app.saved_views.selectors",
     ),
-    ("sessions_app.models", "sessions_app.cases.models"),
+    (
+        "sessions_app.models",
+        "sessions_app.cases.models",
+        "sessions_app.saved_views.models",
+    ),
 )
 ADAPTERS = "sessions_app.providers"
 MODELS = "sessions_app.models"

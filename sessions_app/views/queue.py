@@ -32,6 +32,7 @@ from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, QueueFilterForm, QueueOptions
 from ..models import ReasonKind, Status
 from ..pagination import InvalidCursor
 from ..roles import user_can_decide
+from ..saved_views.views import saved_views_panel
 from ..selectors.sorting import SESSION_SORT_OPTIONS
 from .access import viewer_required
 from .rendering import render_page
@@ -279,6 +280,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
             "total_estimate": None if active else selectors.session_total_estimate(),
             "default_page_size": DEFAULT_PAGE_SIZE,
             "review_counts": selectors.client_review_counts(today=timezone.localdate()),
+            **saved_views_panel(request, params),
         },
     )
 
