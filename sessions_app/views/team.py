@@ -12,7 +12,7 @@ from ..selectors.team import TeamActivity
 
 # The chart's geometry, in SVG user units (the viewBox scales it to the card).
 NAME_WIDTH = 130
-BAR_SLOT = 40
+BAR_SLOT = 44  # wide enough for a week's label ("12 Oct")
 BAR_WIDTH = 26
 ROW_HEIGHT = 56
 BAR_MAX = 32
