@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from . import api_errors, api_index, apis, apis_retention
 from .cases import apis as case_apis
 from .cases import apis_work
+from .saved_views import apis as saved_view_apis
 from .views.reveal import ClientRevealApi, SessionRevealApi
 
 urlpatterns = [
@@ -70,6 +71,16 @@ urlpatterns = [
         "v1/approvals/<int:pk>/send-back/",
         case_apis.ApprovalSendBackApi.as_view(),
         name="api-approval-send-back",
+    ),
+    path(
+        "v1/saved-views/",
+        saved_view_apis.SavedViewListApi.as_view(),
+        name="api-saved-view-list",
+    ),
+    path(
+        "v1/saved-views/<int:pk>/",
+        saved_view_apis.SavedViewDetailApi.as_view(),
+        name="api-saved-view-detail",
     ),
     path("v1/checks/", apis.CheckListApi.as_view(), name="api-check-list"),
     path("v1/checks/<int:pk>/", apis.CheckDetailApi.as_view(), name="api-check-detail"),

@@ -70,4 +70,5 @@ urlpatterns = [
     path("sync/connections/<int:pk>/sync-now/", views.sync_now, name="sync-now"),
     path("account/", include("sessions_app.account_urls")),
     path("", include("sessions_app.cases.urls")),
+    path("", include("sessions_app.saved_views.urls")),
 ]

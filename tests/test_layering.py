@@ -73,6 +73,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.forms",
         "sessions_app.cases.bulk_views",
         "sessions_app.cases.apis_work",
+        "sessions_app.saved_views.views",
+        "sessions_app.saved_views.urls",
+        "sessions_app.saved_views.apis",
+        "sessions_app.saved_views.serializers",
+        "sessions_app.saved_views.queries",
     ),
     (  # business logic: writes, reads, the sync
         "sessions_app.services",
@@ -85,8 +90,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.waiting",
         "sessions_app.cases.notes",
         "sessions_app.cases.bulk",
+        "sessions_app.saved_views.services",
+        "sessions_app.saved_views.selectors",
     ),
-    ("sessions_app.models", "sessions_app.cases.models"),
+    (
+        "sessions_app.models",
+        "sessions_app.cases.models",
+        "sessions_app.saved_views.models",
+    ),
 )
 ADAPTERS = "sessions_app.providers"
 MODELS = "sessions_app.models"

@@ -19,6 +19,7 @@ from ..access.identities import ExternalIdentity
 from ..access.tokens.models import ApiToken
 from ..cases.models import Approval, ApprovalResult, Note
 from ..cases.states import CaseState
+from ..saved_views.models import SavedView
 from ..vocabulary import (
     FINAL_STATUSES,
     CheckKind,
@@ -101,6 +102,7 @@ __all__ = [
     "Review",
     "RiskTier",
     "RiskTierSource",
+    "SavedView",
     "SessionReason",
     "SessionTally",
     "Status",

@@ -13,15 +13,18 @@ from django.views.decorators.http import require_safe
 from .. import selectors
 from ..cases import selectors as case_selectors
 from ..cases.states import case_state_label
+from ..selectors.team import team_activity
 from .access import viewer_required
 from .rendering import render_page
+from .team import team_context
 
 
 @require_safe
 @viewer_required
 def overview(request: HttpRequest) -> HttpResponse:
     """Counts by status, outcome and provider; attention by age; escalated,
-    waiting and awaiting-approval cases; sync health; chart."""
+    waiting and awaiting-approval cases; sync health; chart; the team view
+    (decisions per reviewer per week, time to decision: selectors/team.py)."""
     # Whole seconds: the bucket links carry these bounds, and the counts beside
     # them must be of exactly the sessions those links list.
     now = timezone.now().replace(microsecond=0)
@@ -42,6 +45,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "stale_after_intervals": selectors.STALE_AFTER_INTERVALS,
             "review_counts": selectors.client_review_counts(today=timezone.localdate()),
             "case_counts": case_counts_rows(),
+            "team": team_context(team_activity(now=now)),
         },
     )
 

@@ -34,6 +34,7 @@ from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, QueueFilterForm, QueueOptions
 from ..models import ReasonKind, Status
 from ..pagination import InvalidCursor
 from ..roles import user_can_assign, user_can_decide, user_can_view
+from ..saved_views.views import saved_views_panel
 from ..selectors.sorting import SESSION_SORT_OPTIONS
 from .access import viewer_required
 from .rendering import render_page
@@ -293,6 +294,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
             "bulk_form": BulkForm(reviewers=reviewers) if can_bulk else None,
             "bulk_back": reverse("session-list") + (here if here != "?" else ""),
             "bulk_max": BULK_MAX_SESSIONS,
+            **saved_views_panel(request, params),
         },
     )
 

@@ -27,6 +27,7 @@ from sessions_app.models import (
     WorkflowSession,
 )
 from sessions_app.privacy.reveals import personal_data_reveal
+from sessions_app.saved_views.services import saved_view_create
 from tests.factories import (
     ClientFactory,
     ProviderClientFactory,
@@ -125,6 +126,21 @@ def desk_pages_create() -> DeskPages:
         decision="reject",
         reason_code="document_issue",
         comment="The passport expired in 2019; the selfie does not match it.",
+    )
+
+    # Saved views on the queue: one current (the filtered queue below), one
+    # with a long name, and (the maker's decision above) the overview's team
+    # view has a reviewer to chart.
+    saved_view_create(
+        user=officer,
+        name="VIP attention, unassigned",
+        query="assignee=none&created_after=2020-01-01&outcome=attention"
+        "&provider=ica-lab&status=completed&tag=vip",
+    )
+    saved_view_create(
+        user=officer,
+        name="Escalated cases waiting for the compliance officer's second look",
+        query="case_state=escalated&sort=created",
     )
 
     def first_of(kind: str) -> int:

@@ -1368,8 +1368,8 @@ def test_the_catch_all_is_not_in_the_schema():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     assert all(path.startswith("/api/v1/") for path in schema["paths"])
     # 9, the retention and erasure-request 2, the reveals 2, the case work's 5,
-    # the notes 2 (a session's, a client's), bulk work 1
-    assert len(schema["paths"]) == 21
+    # the notes 2 (a session's, a client's), bulk work 1, the saved views' 2
+    assert len(schema["paths"]) == 23
 
 
 @pytest.mark.parametrize("path", ["/sessions/abc/", "/nothing/", "/clients/abc/"])

@@ -178,7 +178,9 @@ def test_a_row_says_each_client_in_words(viewer_client, clients):
     row = page[page.index(ada.get_absolute_url()) - 40 :].split("</tr>")[0]
     # Initials, escaped, as in the queue: the directory lists many people.
     initials = "A. &lt;. &amp;. C."
-    assert f'<a href="{ada.get_absolute_url()}" title="{initials}">{initials}</a>' in row
+    assert (
+        f'<a href="{ada.get_absolute_url()}" title="{initials}">{initials}</a>' in row
+    )
     assert "Adams" not in page
     assert '<td class="mono" data-label="Reference">REF-ADA</td>' in row
     assert '<td data-label="Providers">Onfido Eu</td>' in row

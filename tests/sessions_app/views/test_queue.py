@@ -622,10 +622,11 @@ def test_rows_escape_provider_text_and_show_every_fallback(reviewer_client):
 def test_the_queue_never_counts(
     reviewer_client, many_ties, django_assert_max_num_queries
 ):
-    # 10, plus PostgreSQL's planner estimate of the total (pg_class.reltuples).
-    # The one COUNT allowed is of clients due for re-verification (one range
-    # of their next-review index), never of sessions.
-    with django_assert_max_num_queries(13) as captured:
+    # 11 (one lists the user's saved views), plus PostgreSQL's planner
+    # estimate of the total (pg_class.reltuples). The one COUNT allowed is of
+    # clients due for re-verification (one range of their next-review index),
+    # never of sessions (saved views' counts are capped: test_saved_views.py).
+    with django_assert_max_num_queries(14) as captured:
         reviewer_client.get(QUEUE)
     assert not [
         q
@@ -635,9 +636,9 @@ def test_the_queue_never_counts(
 
 
 def _queue_queries(client, django_assert_max_num_queries, query: str) -> int:
-    # 11 (one counts the clients due for re-verification), plus the tag
-    # filter's look-up of the tag's ids.
-    with django_assert_max_num_queries(14) as captured:
+    # 12 (one counts the clients due for re-verification, one lists the
+    # user's saved views), plus the tag filter's look-up of the tag's ids.
+    with django_assert_max_num_queries(15) as captured:
         response = client.get(f"{QUEUE}?{query}")
     assert response.status_code == 200
     return len(captured.captured_queries)
@@ -822,7 +823,8 @@ def test_queue_queries_with_a_client_filter_stay_constant(
     reviewer_client, world, django_assert_max_num_queries
 ):
     client_id = world["cube"].provider_client.client_id
-    with django_assert_max_num_queries(13):
+    # 14 with the saved views list (saved_views/).
+    with django_assert_max_num_queries(14):
         response = reviewer_client.get(f"{QUEUE}?client={client_id}&assignee=colin")
     assert response.status_code == 200
 
