@@ -79,6 +79,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.services",
         "sessions_app.cases.selectors",
         "sessions_app.cases.waiting",
+        "sessions_app.cases.sla",
     ),
     ("sessions_app.models", "sessions_app.cases.models"),
 )

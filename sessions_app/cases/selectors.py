@@ -4,6 +4,7 @@ the "awaiting my approval" condition of the queue."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -78,3 +79,32 @@ def awaiting_approval_by_q(user: Any) -> Q:
         session_id=OuterRef("pk"), result=ApprovalResult.PENDING, maker_id=user.pk
     )
     return Q(case_state=CaseState.AWAITING_APPROVAL) & ~Q(Exists(own))
+
+
+# The overview's SLA breaches (cases/sla.py): overdue cases per queue rule,
+# each with the `case_state` values of its queue link. Needs attention is
+# every state without a rule of its own.
+BREACH_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("needs_attention", "Needs attention", ("open", "in_review", "closed")),
+    ("escalated", "Escalated", (CaseState.ESCALATED,)),
+    ("waiting", "Waiting for information", (CaseState.WAITING,)),
+    ("awaiting_approval", "Awaiting approval", (CaseState.AWAITING_APPROVAL,)),
+)
+
+
+def sla_breach_counts(*, now: dt.datetime) -> dict[str, int]:
+    """Overdue cases per rule of BREACH_RULES: one grouped, index-only range
+    of the due-time index (`session_due_state`: only sessions past due are
+    read, never the table)."""
+    rows = (
+        WorkflowSession.objects.filter(case_due_at__lt=now)
+        .order_by()
+        .values("case_state")
+        .annotate(n=Count("case_state"))
+    )
+    counts = dict.fromkeys((rule for rule, _, _ in BREACH_RULES), 0)
+    for row in rows:
+        state = row["case_state"]
+        rule = state if state in counts else "needs_attention"
+        counts[rule] += row["n"]
+    return counts

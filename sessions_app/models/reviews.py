@@ -22,6 +22,9 @@ class Review(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The session's due time when the decision was made (its maker's, under
+    # four-eyes): "decided late" is created_at > due_at (cases/sla.py).
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

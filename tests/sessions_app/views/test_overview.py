@@ -118,3 +118,30 @@ def _bucket_of(hours: int) -> str:
     return (
         "under_1_day" if hours < 24 else "days_1_to_7" if hours < 168 else "over_7_days"
     )
+
+
+def test_sla_breaches_per_rule_link_to_their_overdue_queues(viewer_client):
+    now = timezone.now()
+    past, future = now - dt.timedelta(hours=1), now + dt.timedelta(hours=1)
+    WorkflowSessionFactory(outcome="rejected", case_due_at=past)
+    WorkflowSessionFactory(status="failed", case_state="approved", case_due_at=past)
+    WorkflowSessionFactory(case_state="escalated", case_due_at=past)
+    WorkflowSessionFactory(case_state="waiting", case_due_at=future)  # not yet
+    response = viewer_client.get(reverse("overview"))
+    breaches = response.context["sla_breaches"]
+    assert breaches["total"] == 3
+    counts = {row["rule"]: row["count"] for row in breaches["rows"]}
+    assert counts == {
+        "needs_attention": 2,
+        "escalated": 1,
+        "waiting": 0,
+        "awaiting_approval": 0,
+    }
+    page = response.content.decode()
+    queue = reverse("session-list")
+    assert f'href="{queue}?overdue=true&amp;sort=due"' in page
+    # Each rule's link lists exactly the sessions it counts.
+    for row in breaches["rows"]:
+        listed = viewer_client.get(row["url"]).context["sessions"]
+        assert len(listed) == row["count"], row["rule"]
+    assert "Needs attention: 2" in page
