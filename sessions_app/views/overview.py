@@ -86,14 +86,15 @@ def case_counts_rows() -> list[dict[str, object]]:
 
 def sla_breach_rows(*, now: dt.datetime) -> dict[str, object]:
     """Overdue cases (SLA breaches) per queue rule, each a link to its
-    overdue queue, soonest due first; and the total."""
+    overdue queue, soonest due first; and the total (`capped`: more than
+    `BREACH_COUNT_CAP`, counts per rule not read)."""
     queue = reverse("session-list")
     counts = case_selectors.sla_breach_counts(now=now)
     rows = [
         {
             "rule": rule,
             "label": label,
-            "count": counts[rule],
+            "count": counts[rule] if counts is not None else None,
             "url": f"{queue}?"
             + urlencode(
                 {"overdue": "true", "case_state": ",".join(states), "sort": "due"}
@@ -102,7 +103,8 @@ def sla_breach_rows(*, now: dt.datetime) -> dict[str, object]:
         for rule, label, states in case_selectors.BREACH_RULES
     ]
     return {
-        "total": sum(counts.values()),
+        "total": sum(counts.values()) if counts is not None else None,
+        "cap": case_selectors.BREACH_COUNT_CAP,
         "url": f"{queue}?{urlencode({'overdue': 'true', 'sort': 'due'})}",
         "rows": rows,
         "business_days": sla_rules().business_days,

@@ -145,3 +145,18 @@ def test_sla_breaches_per_rule_link_to_their_overdue_queues(viewer_client):
         listed = viewer_client.get(row["url"]).context["sessions"]
         assert len(listed) == row["count"], row["rule"]
     assert "Needs attention: 2" in page
+
+
+def test_a_backlog_beyond_the_cap_reads_more_than(viewer_client, monkeypatch):
+    from sessions_app.cases import selectors as case_selectors
+
+    monkeypatch.setattr(case_selectors, "BREACH_COUNT_CAP", 2)
+    past = timezone.now() - dt.timedelta(hours=1)
+    WorkflowSessionFactory.create_batch(3, outcome="rejected", case_due_at=past)
+    response = viewer_client.get(reverse("overview"))
+    breaches = response.context["sla_breaches"]
+    assert breaches["total"] is None
+    assert {row["count"] for row in breaches["rows"]} == {None}
+    assert "More than 2" in response.content.decode()
+    monkeypatch.setattr(case_selectors, "BREACH_COUNT_CAP", 3)
+    assert viewer_client.get(reverse("overview")).context["sla_breaches"]["total"] == 3
