@@ -14,6 +14,11 @@ rendering are all in the time. Compared:
   unfiltered COUNT (`show_full_result_count`), OFFSET pages, 100 rows;
 - `verity admin`: Verity's own tuned admin (`/admin/`, 50 rows), for reference.
 
+Case work (issue 19): the queue's case-state and overdue filters and a
+saved view (filters combined, sorted by due time) on the queue and the API
+only (the admins have no such filters), first and deep pages.
+BENCH_QUEUE_CASES=case_work runs only those, without the walk.
+
 Deep pages: the queue and the API get the cursor of the row halfway through
 the filtered order (what following `next` that far would hand them); the
 stock admin gets the page number of the same row, Verity's admin (keyset
@@ -57,6 +62,8 @@ class Case:
     queue: dict[str, str]  # filters, as the queue and the API take them
     admin: dict[str, str]  # the same filters as admin lookups
     deep: bool = False
+    sort: str = "-created"  # the queue's `sort`
+    ours_only: bool = False  # no admin has these filters: queue and API only
 
 
 def _users() -> dict[str, Any]:
@@ -102,6 +109,8 @@ def cases_build() -> list[Case]:
         if count
         else "nobody"
     )
+    if os.environ.get("BENCH_QUEUE_CASES") == "case_work":
+        return case_work_cases(provider.slug)
     since = "2026-01-01"
     since_admin = "2026-01-01 00:00:00+00:00"
     cases = [
@@ -137,32 +146,77 @@ def cases_build() -> list[Case]:
         + cases[2:3]
         + deep[2:3]
         + cases[3:]
+        + case_work_cases(provider.slug)
     )
+
+
+def case_work_cases(provider_slug: str) -> list[Case]:
+    """The case-state and overdue filters and a saved view, first and deep."""
+    saved_view = {
+        "case_state": "open",
+        "provider": provider_slug,
+        "overdue": "true",
+        "sort": "due",
+    }
+    cases = [
+        # The same run's reference: the unfiltered queue.
+        Case("no filter (reference)", {}, {}, ours_only=True),
+        Case("case_state=open", {"case_state": "open"}, {}, ours_only=True),
+        Case("case_state=escalated", {"case_state": "escalated"}, {}, ours_only=True),
+        Case("overdue=true", {"overdue": "true"}, {}, ours_only=True),
+        Case(
+            "overdue=true&sort=due", {"overdue": "true"}, {}, sort="due", ours_only=True
+        ),
+        Case(
+            "saved view: " + "&".join(f"{k}={v}" for k, v in saved_view.items()),
+            {k: v for k, v in saved_view.items() if k != "sort"},
+            {},
+            sort="due",
+            ours_only=True,
+        ),
+    ]
+    out = []
+    for case in cases:
+        out += [case, dataclasses.replace(case, name=f"{case.name} (deep)", deep=True)]
+    return out
 
 
 def _deep_position(case: Case) -> tuple[str, int] | None:
     """Return the cursor and the index of the first row of the page halfway
     through the case's order (a multiple of 100, so every page size agrees)."""
-    from sessions_app import filters
+    from sessions_app import filters, selectors
     from sessions_app.pagination import KeysetPaginator
 
-    qs = filters.session_list(params=case.queue).order_by("-provider_created_at", "-id")
+    field = selectors.SESSION_SORTS[case.sort.removeprefix("-")]
+    qs = (
+        filters.session_list(params=case.queue)
+        .filter(selectors.session_sort_filter(case.sort))
+        .order_by(*selectors.session_sort_ordering(case.sort))
+    )
     total = qs.count()
     if total < 4 * PAGE_SIZE:
         return None
     # The row just before the deep page: the page starts at a page boundary.
     page_no = total // 2 // PAGE_SIZE
-    anchor = qs.values_list("provider_created_at", "id")[page_no * PAGE_SIZE - 1]
-    paginator = KeysetPaginator(qs, sort_field="provider_created_at", descending=True)
-    cursor = paginator.encode_cursor(value=anchor[0], pk=anchor[1], backwards=False)
+    anchor = qs.values_list(field, "provider_created_at", "id")[page_no * PAGE_SIZE - 1]
+    paginator = KeysetPaginator(
+        qs,
+        sort_field=field,
+        descending=case.sort.startswith("-"),
+        tie_field=selectors.SESSION_TIE_FIELD,
+    )
+    cursor = paginator.encode_cursor(
+        value=anchor[0], tie=anchor[1], pk=anchor[2], backwards=False
+    )
     return cursor, page_no * PAGE_SIZE
 
 
 def requests_build(case: Case) -> dict[str, tuple[str, dict[str, str]]] | None:
     """(path, query) per surface for one case; None when a deep page makes no sense."""
-    queue, api = dict(case.queue), dict(case.queue)
-    queue_100 = {**case.queue, "page_size": str(PAGE_SIZE)}
-    api_100 = {**case.queue, "page_size": str(PAGE_SIZE)}
+    sort = {"sort": case.sort} if case.sort != "-created" else {}
+    queue, api = {**case.queue, **sort}, {**case.queue, **sort}
+    queue_100 = {**case.queue, **sort, "page_size": str(PAGE_SIZE)}
+    api_100 = {**case.queue, **sort, "page_size": str(PAGE_SIZE)}
     admins = {name: dict(case.admin) for name in ADMIN_PER_PAGE}
     if case.deep:
         position = _deep_position(case)
@@ -175,6 +229,13 @@ def requests_build(case: Case) -> dict[str, tuple[str, dict[str, str]]] | None:
         # Verity's admin pages by keyset in its default order (the queue's):
         # the same cursor reaches the same row (sessions_app/admin/paging.py).
         admins["verity_admin"]["cursor"] = cursor
+    if case.ours_only:
+        return {
+            "queue": ("/sessions/", queue),
+            "api": ("/api/v1/sessions/", api),
+            "queue_100": ("/sessions/", queue_100),
+            "api_100": ("/api/v1/sessions/", api_100),
+        }
     return {
         "queue": ("/sessions/", queue),
         "api": ("/api/v1/sessions/", api),
@@ -300,7 +361,9 @@ def measure(*, repeat: int, walk_pages: int = 200) -> dict[str, Any]:
             "stock_admin_vs": {
                 s: ratio(stats["stock_admin"].median, stats[s].median)
                 for s in ("queue", "api", "queue_100", "api_100")
-            },
+            }
+            if "stock_admin" in stats
+            else None,
         }
         vs = results["cases"][case.name]["stock_admin_vs"]
         rows.append(
@@ -308,17 +371,23 @@ def measure(*, repeat: int, walk_pages: int = 200) -> dict[str, Any]:
                 case.name[:60],
                 *(
                     f"{ms(stats[s].median)} / {ms(stats[s].p95)} ({probes[s]['queries']}q)"
+                    if s in stats
+                    else "-"
                     for s in SURFACES
                 ),
                 " ".join(
                     f"{vs[s]:.1f}x" for s in ("queue", "api", "queue_100", "api_100")
-                ),
+                )
+                if vs
+                else "-",
             )
         )
         print(
             f"  {case.name}: "
             + ", ".join(
-                f"{SURFACE_LABELS[s]} {ms(stats[s].median)} ms" for s in SURFACES
+                f"{SURFACE_LABELS[s]} {ms(stats[s].median)} ms"
+                for s in SURFACES
+                if s in stats
             ),
             flush=True,
         )
@@ -328,7 +397,8 @@ def measure(*, repeat: int, walk_pages: int = 200) -> dict[str, Any]:
     )
     print("queue (25), api (50), queue (100), api (100)")
     table(["page", *(SURFACE_LABELS[s] for s in SURFACES), "stock admin / ours"], rows)
-    results["walk"] = walk(reviewer, reviewer, pages=walk_pages)
+    if os.environ.get("BENCH_QUEUE_CASES") != "case_work":
+        results["walk"] = walk(reviewer, reviewer, pages=walk_pages)
     return results
 
 

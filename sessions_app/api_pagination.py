@@ -29,7 +29,7 @@ def schema_parameter_allow_blank(
 
 
 class KeysetCursorPagination(BasePagination):
-    """Keyset pages over the view's `get_keyset_sort()` (a non-null field; ties by id).
+    """Keyset pages over the view's `get_keyset_sort()` (ties by its `keyset_tie_field`, if any, then id).
 
     The sort is a field name, prefixed with "-" for descending. An unknown,
     tampered or foreign cursor, or a page size that is not a positive whole
@@ -65,6 +65,7 @@ class KeysetCursorPagination(BasePagination):
             descending=sort.startswith("-"),
             page_size=self._page_size(request),
             max_page_size=self.max_page_size,
+            tie_field=getattr(view, "keyset_tie_field", None),
         )
         cursor = (
             request.query_params.get(self.cursor_query_param) or ""

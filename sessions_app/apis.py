@@ -207,6 +207,7 @@ class SessionListApi(ListApi):
     serializer_class = SessionSerializer
     filterset_class = SessionFilterSet
     extra_query_options = (SORT_PARAM,)
+    keyset_tie_field = selectors.SESSION_TIE_FIELD
 
     def get_queryset(self) -> QuerySet[WorkflowSession]:
         return selectors.session_api_list_queryset()

@@ -9,7 +9,9 @@ E003: a connection naming a variable without the provider prefix or a host
 the provider does not serve from (providers/endpoints.py): its sync refuses to
 run until it is corrected.
 
-E004: VERITY_FOUR_EYES_RULES names an unknown decision or outcome."""
+E004: VERITY_FOUR_EYES_RULES names an unknown decision or outcome.
+
+E030: VERITY_SLA_RULES or VERITY_SLA_HOLIDAYS cannot be read (cases/sla.py)."""
 
 from __future__ import annotations
 
@@ -137,3 +139,28 @@ def four_eyes_rules_check(app_configs: Any = None, **kwargs: Any) -> list:
         )
         for problem in problems
     ]
+
+
+@register()
+def sla_rules_check(app_configs: Any = None, **kwargs: Any) -> list:
+    """E030: the due-time rules must be readable (cases/sla.py): a typo must
+    not fail every decision, nor every sync, at run time."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .cases.sla import sla_rules_parse
+
+    try:
+        sla_rules_parse(
+            getattr(settings, "VERITY_SLA_RULES", {}),
+            getattr(settings, "VERITY_SLA_HOLIDAYS", ()),
+        )
+    except ImproperlyConfigured as exc:
+        return [
+            Error(
+                str(exc),
+                hint='e.g. VERITY_SLA_RULES = {"needs_attention": 2} (docs/case-work.md).',
+                id="verity.E030",
+            )
+        ]
+    return []

@@ -3,7 +3,7 @@ exports, so the three can never disagree about what a filter means.
 
 Every filter is a plain query parameter with a stable name (docs/api.md):
 provider, status, outcome, tag, workflow, q, created_after, created_before,
-assignee, client, needs_attention, case_state, awaiting_my_approval. Lists
+assignee, client, needs_attention, case_state, awaiting_my_approval, overdue. Lists
 accept comma-separated values (`status=completed,failed`).
 No filter renders a table into a form: providers are matched by slug, users by
 username, tags by name.
@@ -33,6 +33,7 @@ import django_filters as filters
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, QueryDict
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from .cases.selectors import awaiting_approval_by_q
@@ -218,6 +219,14 @@ class SessionFilterSet(CheckedFilterSet):
         "make (you may approve them).",
     )
 
+    overdue = filters.ChoiceFilter(
+        method="filter_overdue",
+        choices=[("true", "Yes"), ("false", "No")],
+        label="Overdue",
+        help_text="'true': sessions whose case is past its due time "
+        "(docs/case-work.md, due times); 'false': the others, with or without one.",
+    )
+
     class Meta:
         model = WorkflowSession
         fields: list[str] = []
@@ -229,6 +238,12 @@ class SessionFilterSet(CheckedFilterSet):
         for value in values:
             states.extend(CLOSED_STATES if value == CASE_STATE_CLOSED else [value])
         return qs.filter(case_state__in=list(dict.fromkeys(states)))
+
+    def filter_overdue(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return qs
+        overdue = Q(case_due_at__lt=timezone.now())  # the due-time index's range
+        return qs.filter(overdue) if value == "true" else qs.exclude(overdue)
 
     def filter_awaiting_my_approval(
         self, qs: QuerySet, name: str, value: str

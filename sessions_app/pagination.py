@@ -66,10 +66,12 @@ class EstimatedCountPaginator(Paginator):
 #
 # OFFSET pages get slower the deeper they go and need a COUNT(*) to show page
 # numbers; both cost seconds on a million rows. A keyset page is an index range:
-#   WHERE (sort_key, id) < (last_sort, last_id) ORDER BY sort_key DESC, id DESC
-#   LIMIT n + 1
-# The id breaks ties, so rows sharing a sort value are neither repeated nor
-# skipped at a page boundary. The extra row only tells whether a next page exists.
+#   WHERE (sort_key, tie, id) < (last_sort, last_tie, last_id)
+#   ORDER BY sort_key DESC, tie DESC, id DESC LIMIT n + 1
+# An optional tie field (the sessions': their creation date) orders rows that
+# share a sort value as a person expects; the id, last, makes every key
+# unique, so rows are neither repeated nor skipped at a page boundary. The
+# extra row only tells whether a next page exists.
 
 
 class InvalidCursor(ValueError):
@@ -164,11 +166,13 @@ def _in_utc(moment: dt.datetime) -> dt.datetime:
 
 
 class KeysetPaginator:
-    """Page through `queryset` ordered by (`sort_field`, id) without OFFSET or COUNT.
+    """Page through `queryset` ordered by (`sort_field`, `tie_field`, id)
+    without OFFSET or COUNT.
 
-    `sort_field` may follow relations (`connection__slug`) and must be non-null:
-    NULLs do not compare, so rows holding one would fall out of every page.
-    Cursors are URL-safe base64 JSON carrying the boundary row's (sort value, id),
+    `sort_field` may follow relations (`connection__slug`). NULLs do not
+    compare, so a nullable sort field (a due time) lists only the rows that
+    have a value; `tie_field` (optional, same direction) must be non-null.
+    Cursors are URL-safe base64 JSON carrying the boundary row's keys,
     the direction, and the sort they were made for; a cursor made for another
     sort is rejected with InvalidCursor rather than silently misplacing the page.
     Each page costs one query (two when "Previous" reaches the first page, which
@@ -183,29 +187,40 @@ class KeysetPaginator:
         descending: bool = True,
         page_size: int = 25,
         max_page_size: int = 100,
+        tie_field: str | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be positive")
+        if _sort_field(queryset.model, sort_field).null:
+            queryset = queryset.filter(**{f"{sort_field}__isnull": False})
         self.queryset = queryset
         self.sort_field = sort_field
+        self.tie_field = tie_field if tie_field != sort_field else None
         self.descending = descending
         self.page_size = min(page_size, max_page_size)
         self._sort_tag = f"{'-' if descending else ''}{sort_field}"
+        if self.tie_field:
+            self._sort_tag += f",{self.tie_field}"
 
     # Cursor format -------------------------------------------------------------
 
-    def encode_cursor(self, *, value: Any, pk: Any, backwards: bool) -> str:
+    def encode_cursor(
+        self, *, value: Any, pk: Any, backwards: bool, tie: Any = None
+    ) -> str:
         payload = {
             "s": self._sort_tag,
             "v": _encode_value(value),
             "i": pk,
             "b": backwards,
         }
+        if self.tie_field:
+            payload["t"] = _encode_value(tie)
         raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def decode_cursor(self, cursor: str) -> tuple[Any, Any, bool]:
-        """Return (sort value, id, backwards) of a cursor, or raise InvalidCursor."""
+    def decode_cursor(self, cursor: str) -> tuple[Any, Any, Any, bool]:
+        """Return (sort value, tie value, id, backwards) of a cursor (the tie
+        None without a tie field), or raise InvalidCursor."""
         if len(cursor) > MAX_CURSOR_LENGTH:
             raise InvalidCursor("cursor is too long")
         try:
@@ -224,48 +239,72 @@ class KeysetPaginator:
             raise InvalidCursor("cursor id is not an integer")
         if not 0 <= pk <= MAX_ID:
             raise InvalidCursor("cursor id is out of range")
+        if self.tie_field and "t" not in payload:
+            raise InvalidCursor("cursor is incomplete")
+        model = self.queryset.model
         try:
             value = _decode_value(payload["v"])
+            tie = _decode_value(payload["t"]) if self.tie_field else None
         except InvalidCursor:
             raise
         except (ValueError, TypeError) as exc:  # e.g. a date-time with month 13
             raise InvalidCursor("cursor is not valid") from exc
-        if not _fits(_sort_field(self.queryset.model, self.sort_field), value):
+        if not _fits(_sort_field(model, self.sort_field), value) or (
+            self.tie_field and not _fits(_sort_field(model, self.tie_field), tie)
+        ):
             raise InvalidCursor("cursor does not fit this list")
-        return value, pk, bool(payload["b"])
+        return value, tie, pk, bool(payload["b"])
 
     # Queries ---------------------------------------------------------------
+
+    @property
+    def _fields(self) -> tuple[str, ...]:
+        return (self.sort_field, *([self.tie_field] if self.tie_field else []), "pk")
 
     def _ordered(self, *, reverse: bool) -> QuerySet:
         descending = self.descending != reverse
         sign = "-" if descending else ""
-        return self.queryset.order_by(f"{sign}{self.sort_field}", f"{sign}pk")
+        return self.queryset.order_by(*(f"{sign}{field}" for field in self._fields))
 
-    def _beyond(self, qs: QuerySet, *, value: Any, pk: Any, reverse: bool) -> QuerySet:
-        """Keep rows strictly after (value, pk) in the walking direction.
+    def _beyond(
+        self, qs: QuerySet, *, value: Any, tie: Any, pk: Any, reverse: bool
+    ) -> QuerySet:
+        """Keep rows strictly after (value, tie, pk) in the walking direction.
 
-        Written as `sort <= v AND (sort < v OR id < pk)` rather than a bare OR,
-        so the leading condition is an index range the planner can use.
+        Written as `sort <= v AND (sort < v OR (tie <= t AND (tie < t OR id <
+        pk)))` rather than a bare OR, so each leading condition is an index
+        range the planner can use.
         """
         descending = self.descending != reverse
-        near, strict, pk_strict = (
-            ("lte", "lt", "lt") if descending else ("gte", "gt", "gt")
-        )
-        field = self.sort_field
-        return qs.filter(
-            Q(**{f"{field}__{near}": value})
-            & (Q(**{f"{field}__{strict}": value}) | Q(**{f"pk__{pk_strict}": pk}))
-        )
-
-    def _boundary(self, row: Any) -> tuple[Any, Any]:
-        value: Any = row
-        for part in self.sort_field.split("__"):
-            value = getattr(value, part)
-        if value is None:
-            raise ValueError(
-                f"{self.sort_field} is NULL; keyset sort keys must be non-null"
+        near, strict = ("lte", "lt") if descending else ("gte", "gt")
+        keys = list(
+            zip(
+                self._fields,
+                (value, tie, pk) if self.tie_field else (value, pk),
+                strict=True,
             )
-        return value, row.pk
+        )
+        field, boundary = keys[-1]
+        condition = Q(**{f"{field}__{strict}": boundary})
+        for field, boundary in reversed(keys[:-1]):
+            condition = Q(**{f"{field}__{near}": boundary}) & (
+                Q(**{f"{field}__{strict}": boundary}) | condition
+            )
+        return qs.filter(condition)
+
+    def _boundary(self, row: Any) -> tuple[Any, Any, Any]:
+        keys = []
+        for field in (self.sort_field, self.tie_field):
+            if field is None:
+                keys.append(None)
+                continue
+            value: Any = row
+            for part in field.split("__"):
+                value = getattr(value, part)
+            if value is None:
+                raise ValueError(f"{field} is NULL; keyset sort keys must be non-null")
+            keys.append(value)
+        return keys[0], keys[1], row.pk
 
     def page(self, cursor: str | None = None) -> KeysetPage:
         """Return the page a cursor points at (the first page when `cursor` is None)."""
@@ -280,10 +319,10 @@ class KeysetPaginator:
                 page_size=n,
                 is_first=True,
             )
-        value, pk, backwards = self.decode_cursor(cursor)
+        value, tie, pk, backwards = self.decode_cursor(cursor)
         if not backwards:
             qs = self._beyond(
-                self._ordered(reverse=False), value=value, pk=pk, reverse=False
+                self._ordered(reverse=False), value=value, tie=tie, pk=pk, reverse=False
             )
             rows = list(qs[: n + 1])
             items = rows[:n]
@@ -294,7 +333,9 @@ class KeysetPaginator:
                 page_size=n,
                 is_first=False,
             )
-        qs = self._beyond(self._ordered(reverse=True), value=value, pk=pk, reverse=True)
+        qs = self._beyond(
+            self._ordered(reverse=True), value=value, tie=tie, pk=pk, reverse=True
+        )
         rows = list(qs[: n + 1])
         if len(rows) <= n:
             # Nothing before this page: show a full first page, not a short one.
@@ -311,11 +352,11 @@ class KeysetPaginator:
     def _cursor_after(self, items: list[Any]) -> str | None:
         if not items:
             return None
-        value, pk = self._boundary(items[-1])
-        return self.encode_cursor(value=value, pk=pk, backwards=False)
+        value, tie, pk = self._boundary(items[-1])
+        return self.encode_cursor(value=value, tie=tie, pk=pk, backwards=False)
 
     def _cursor_before(self, items: list[Any]) -> str | None:
         if not items:
             return None
-        value, pk = self._boundary(items[0])
-        return self.encode_cursor(value=value, pk=pk, backwards=True)
+        value, tie, pk = self._boundary(items[0])
+        return self.encode_cursor(value=value, tie=tie, pk=pk, backwards=True)

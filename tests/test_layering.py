@@ -90,6 +90,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.waiting",
         "sessions_app.cases.notes",
         "sessions_app.cases.bulk",
+        "sessions_app.cases.sla",
         "sessions_app.saved_views.services",
         "sessions_app.saved_views.selectors",
     ),

@@ -492,6 +492,21 @@ VERITY_CASE_WAITING_DAYS = env.int("VERITY_CASE_WAITING_DAYS", default=7)
 VERITY_CASE_WAITING_RETURN_SECONDS = env.int(
     "VERITY_CASE_WAITING_RETURN_SECONDS", default=300
 )
+# Due times (cases/sla.py, docs/case-work.md): business days (Monday to
+# Friday, less VERITY_SLA_HOLIDAYS, ISO dates) per queue rule. Needs attention:
+# after it began; waiting: after its waiting-until date; escalated and
+# awaiting approval: after the case entered the state. `manage.py sla_rebuild`
+# recomputes stored due times after a change.
+VERITY_SLA_RULES = env.json(
+    "VERITY_SLA_RULES",
+    default={
+        "needs_attention": 2,
+        "waiting": 0,
+        "escalated": 5,
+        "awaiting_approval": 1,
+    },
+)
+VERITY_SLA_HOLIDAYS = env.list("VERITY_SLA_HOLIDAYS", default=[])
 
 # LOGGING
 # https://docs.djangoproject.com/en/6.1/topics/logging/

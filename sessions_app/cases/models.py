@@ -39,6 +39,9 @@ class Approval(models.Model):
     # A request for information carries the date the case comes back.
     waiting_until = models.DateTimeField(null=True, blank=True)
     made_at = models.DateTimeField()
+    # The session's due time when the maker decided: the Review it becomes
+    # keeps it (`Review.due_at`), so lateness is the maker's, not the checker's.
+    due_at = models.DateTimeField(null=True, blank=True)
     checker = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -4,6 +4,7 @@ the "awaiting my approval" condition of the queue."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -78,3 +79,36 @@ def awaiting_approval_by_q(user: Any) -> Q:
         session_id=OuterRef("pk"), result=ApprovalResult.PENDING, maker_id=user.pk
     )
     return Q(case_state=CaseState.AWAITING_APPROVAL) & ~Q(Exists(own))
+
+
+# The overview's SLA breaches (cases/sla.py): overdue cases per queue rule,
+# each with the `case_state` values of its queue link. Needs attention is
+# every state without a rule of its own.
+BREACH_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("needs_attention", "Needs attention", ("open", "in_review", "closed")),
+    ("escalated", "Escalated", (CaseState.ESCALATED,)),
+    ("waiting", "Waiting for information", (CaseState.WAITING,)),
+    ("awaiting_approval", "Awaiting approval", (CaseState.AWAITING_APPROVAL,)),
+)
+
+
+# The overview reads at most this many overdue cases: beyond it, "more than".
+BREACH_COUNT_CAP = 1000
+
+
+def sla_breach_counts(*, now: dt.datetime) -> dict[str, int] | None:
+    """Overdue cases per rule of BREACH_RULES, or None when more than
+    BREACH_COUNT_CAP are overdue. One query reading at most the cap's
+    entries of the due-time index (`session_due_state`, index-only): an
+    overview never counts a backlog of a hundred thousand one by one."""
+    states = list(
+        WorkflowSession.objects.filter(case_due_at__lt=now)
+        .order_by()
+        .values_list("case_state", flat=True)[: BREACH_COUNT_CAP + 1]
+    )
+    if len(states) > BREACH_COUNT_CAP:
+        return None
+    counts = dict.fromkeys((rule for rule, _, _ in BREACH_RULES), 0)
+    for state in states:
+        counts[state if state in counts else "needs_attention"] += 1
+    return counts

@@ -30,6 +30,7 @@ from ..services import (
 from ..vocabulary import Decision, ReasonCode
 from .reasons import reason_fit_check
 from .rules import four_eyes_required
+from .sla import SLA_FIELDS, session_sla_apply
 from .states import CaseAction, CaseState, case_transition_target
 
 # A request for information without a date waits this many days.
@@ -118,12 +119,13 @@ def _case_state_set(
     locked.case_state = state
     locked.case_state_changed_at = at
     locked.case_waiting_until = waiting_until if state == CaseState.WAITING else None
-    return list(CASE_FIELDS)
+    # The due time follows the new state (cases/sla.py).
+    return [*CASE_FIELDS, *session_sla_apply(locked, now=at)]
 
 
 def _copy_back(session: WorkflowSession, locked: WorkflowSession) -> None:
     """The caller's instance sees what was written."""
-    for field in (*CASE_FIELDS, "last_decision", "last_decision_at"):
+    for field in (*CASE_FIELDS, *SLA_FIELDS, "last_decision", "last_decision_at"):
         setattr(session, field, getattr(locked, field))
 
 
@@ -136,14 +138,17 @@ def _decision_take_effect(
     comment: str,
     waiting_until: dt.datetime | None,
     target: str,
+    due_at: dt.datetime | None,
 ) -> Review:
-    """Write the Review and the session's decision and case state."""
+    """Write the Review and the session's decision and case state;
+    `due_at`: the session's due time when the maker decided."""
     review = Review.objects.create(
         session=locked,
         decision=decision,
         reason_code=reason_code,
         comment=comment,
         reviewer=maker,
+        due_at=due_at,
     )
     locked.last_decision = decision
     locked.last_decision_at = review.created_at
@@ -212,6 +217,7 @@ def case_decision_record(
             comment=comment,
             waiting_until=waiting_until,
             made_at=now,
+            due_at=locked.case_due_at,
         )
         fields = _case_state_set(locked, state=CaseState.AWAITING_APPROVAL, at=now)
         locked.save(update_fields=fields)
@@ -244,6 +250,7 @@ def case_decision_record(
         comment=comment,
         waiting_until=waiting_until,
         target=target,
+        due_at=locked.case_due_at,
     )
     audit_event_record(
         actor=reviewer,
@@ -323,6 +330,7 @@ def approval_approve(
         comment=locked.comment,
         waiting_until=locked.waiting_until,
         target=target,
+        due_at=locked.due_at,
     )
     locked.checker = checker
     locked.checked_at = review.created_at

@@ -28,6 +28,9 @@ class Review(models.Model):
     # the start of its time to decision (the overview's team view reads it
     # beside created_at, in one index, without joining the sessions).
     session_created_at = models.DateTimeField(null=True, blank=True)
+    # The session's due time when the decision was made (its maker's, under
+    # four-eyes): "decided late" is created_at > due_at (cases/sla.py).
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -53,8 +56,8 @@ class Review(models.Model):
             # The overview's team view: the last weeks' decisions, an index
             # range (it holds every column the view reads).
             models.Index(
-                fields=["created_at", "reviewer", "session_created_at"],
-                name="review_created_team",
+                fields=["created_at", "reviewer", "session_created_at", "due_at"],
+                name="review_created_team_due",
             ),
         ]
 

@@ -209,6 +209,11 @@ class WorkflowSession(models.Model):
     # While waiting for information: when the case comes back to work (the
     # beat task `cases_waiting_return`).
     case_waiting_until = models.DateTimeField(null=True, blank=True)
+    # Due times (cases/sla.py): when attention last began, and when the case
+    # is due under its queue rule (null: none applies); kept by the sync and
+    # the case services, repaired by `manage.py sla_rebuild`.
+    attention_since = models.DateTimeField(null=True, blank=True)
+    case_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-provider_created_at", "-id"]
@@ -251,8 +256,23 @@ class WorkflowSession(models.Model):
                 fields=["assignee", "-provider_created_at", "-id"],
                 name="session_assignee_created",
             ),
+            # Every sort breaks ties by date, then id (selectors/sorting.py).
             models.Index(
-                fields=["-provider_updated_at", "-id"], name="session_updated_desc"
+                fields=["-provider_updated_at", "-provider_created_at", "-id"],
+                name="session_updated_created",
+            ),
+            # The `overdue` filter and the sort by due time, and the
+            # overview's breaches per case state (an index-only range): only
+            # the sessions that have a due time.
+            models.Index(
+                fields=["case_due_at", "provider_created_at", "id"],
+                condition=models.Q(case_due_at__isnull=False),
+                name="session_due",
+            ),
+            models.Index(
+                fields=["case_due_at", "case_state"],
+                condition=models.Q(case_due_at__isnull=False),
+                name="session_due_state",
             ),
             # The queue's `case_state` filter in its default order, and the
             # overview's counts of escalated, waiting and awaiting-approval

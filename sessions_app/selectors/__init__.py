@@ -95,7 +95,9 @@ from .sorting import (
     SESSION_SORT_OPTIONS,
     SESSION_SORT_VALUES,
     SESSION_SORTS,
+    SESSION_TIE_FIELD,
     SessionSort,
+    session_sort_filter,
     session_sort_ordering,
 )
 from .users import reviewer_usernames, user_get_by_username, user_reviewers
@@ -113,6 +115,7 @@ __all__ = [
     "SESSION_SORTS",
     "SESSION_SORT_OPTIONS",
     "SESSION_SORT_VALUES",
+    "SESSION_TIE_FIELD",
     "STALE_AFTER_INTERVALS",
     "SUCCESSFUL_RUN_STATES",
     "TAG_ORDERING",
@@ -168,6 +171,7 @@ __all__ = [
     "session_page",
     "session_queryset",
     "session_queue_page",
+    "session_sort_filter",
     "session_sort_ordering",
     "session_tag_names",
     "session_total_estimate",

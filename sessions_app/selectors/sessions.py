@@ -35,7 +35,13 @@ from ..models import (
 )
 from ..pagination import KeysetPage, KeysetPaginator, table_row_estimate
 from .audit import audit_event_list_for_object
-from .sorting import SESSION_DEFAULT_SORT, SESSION_SORTS, session_sort_ordering
+from .sorting import (
+    SESSION_DEFAULT_SORT,
+    SESSION_SORTS,
+    SESSION_TIE_FIELD,
+    session_sort_filter,
+    session_sort_ordering,
+)
 
 # How a session's tags are listed everywhere: pages, API, both CSV writers.
 TAG_ORDERING = ("kind", "name", "id")
@@ -73,14 +79,18 @@ def session_page(
     """Return one keyset page of `queryset` sorted by a SESSION_SORTS key.
 
     `sort` is a key of SESSION_SORTS, prefixed with "-" for descending; ties
-    are broken by id. Raise KeyError for an unknown sort and InvalidCursor for
+    break by creation date, then id. Raise KeyError for an unknown sort and InvalidCursor for
     a cursor that does not belong to this sort. Runs one query (plus the
     queryset's prefetches), never a COUNT.
     """
     descending = sort.startswith("-")
     field = SESSION_SORTS[sort.removeprefix("-")]
     paginator = KeysetPaginator(
-        queryset, sort_field=field, descending=descending, page_size=page_size
+        queryset,
+        sort_field=field,
+        descending=descending,
+        page_size=page_size,
+        tie_field=SESSION_TIE_FIELD,
     )
     return paginator.page(cursor)
 
@@ -110,6 +120,9 @@ QUEUE_ROW_FIELDS = (
     "last_decision",
     "last_decision_at",
     "case_state",
+    "case_state_changed_at",
+    "attention_since",
+    "case_due_at",
 )
 
 
@@ -167,9 +180,20 @@ def session_next_in_queue(
     for part in field.split("__"):
         value = getattr(value, part)
     queryset = queryset.prefetch_related(None)  # the link needs no tags
+    if value is None:  # no due time, so not in a list sorted by it: its first
+        page = session_page(queryset=queryset, sort=sort, page_size=1)
+        return page.items[0] if page.items else None
     cursor = KeysetPaginator(
-        queryset, sort_field=field, descending=sort.startswith("-")
-    ).encode_cursor(value=value, pk=session.pk, backwards=False)
+        queryset,
+        sort_field=field,
+        descending=sort.startswith("-"),
+        tie_field=SESSION_TIE_FIELD,
+    ).encode_cursor(
+        value=value,
+        tie=session.provider_created_at,
+        pk=session.pk,
+        backwards=False,
+    )
     page = session_page(queryset=queryset, sort=sort, cursor=cursor, page_size=1)
     return page.items[0] if page.items else None
 
@@ -327,6 +351,7 @@ def session_export_queryset(
             last_comment=_last_review("comment"),
             last_reviewer=_last_review("reviewer__username"),
         )
+        .filter(session_sort_filter(sort))
         .order_by(*session_sort_ordering(sort))
     )
 

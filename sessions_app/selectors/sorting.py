@@ -2,15 +2,20 @@
 the CSV exports and the admin.
 
 A sort is a query parameter value: a key of SESSION_SORTS, prefixed with "-"
-for descending. Each key names a non-null model field (keyset pagination
-needs non-null keys; these are all NOT NULL columns), and the id breaks ties
-in the same direction, so the queue's keyset pages, the API's cursor pages,
-the CSV rows and the admin's default list order agree row for row.
+for descending. Ties break by date, in the same direction: the session's
+creation date (`SESSION_TIE_FIELD`), then the id, last, only to make every
+key unique; so the queue's keyset pages, the API's cursor pages, the CSV rows
+and the admin's default list order agree row for row. Each sort has an index
+ending in (created, id). The due time is the one nullable key: sorted by it,
+a list holds only the sessions that have one (NULLs do not compare; the
+keyset paginator and `session_sort_filter` leave them out alike).
 """
 
 from __future__ import annotations
 
 import dataclasses
+
+from django.db.models import Q
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +40,7 @@ SESSION_SORT_OPTIONS: tuple[SessionSort, ...] = (
     SessionSort("status", "status", "Status"),
     SessionSort("outcome", "outcome", "Outcome"),
     SessionSort("provider", "connection__slug", "Provider"),
+    SessionSort("due", "case_due_at", "Age / due"),
 )
 # Query parameter value -> non-null model field.
 SESSION_SORTS: dict[str, str] = {sort.key: sort.field for sort in SESSION_SORT_OPTIONS}
@@ -46,15 +52,32 @@ SESSION_SORT_VALUES: tuple[str, ...] = (
 )
 
 
-def session_sort_ordering(sort: str = SESSION_DEFAULT_SORT) -> tuple[str, str]:
-    """Return the `order_by()` of a queue sort: its field, then id, same direction.
+# What breaks ties in every session sort, before the id.
+SESSION_TIE_FIELD = "provider_created_at"
+
+
+def session_sort_ordering(sort: str = SESSION_DEFAULT_SORT) -> tuple[str, ...]:
+    """Return the `order_by()` of a queue sort: its field, then the creation
+    date, then id, same direction (the creation date once when it is the sort).
 
     `sort` is a key of SESSION_SORTS, prefixed with "-" for descending, as the
-    queue's `sort` parameter; the id breaks ties exactly as the queue's keyset
-    pages do. Raise KeyError for an unknown sort.
+    queue's `sort` parameter; ties break exactly as the queue's keyset pages
+    do. Raise KeyError for an unknown sort.
     """
     sign = "-" if sort.startswith("-") else ""
-    return f"{sign}{SESSION_SORTS[sort.removeprefix('-')]}", f"{sign}id"
+    field = SESSION_SORTS[sort.removeprefix("-")]
+    fields = dict.fromkeys((field, SESSION_TIE_FIELD, "id"))
+    return tuple(f"{sign}{name}" for name in fields)
+
+
+def session_sort_filter(sort: str = SESSION_DEFAULT_SORT) -> Q:
+    """The rows a sort can place: those whose sort key is not NULL (the due
+    time), as the keyset paginator keeps them; every row for the others."""
+    field = SESSION_SORTS[sort.removeprefix("-")]
+    return Q(**{f"{field}__isnull": False}) if field in NULLABLE_SORT_FIELDS else Q()
+
+
+NULLABLE_SORT_FIELDS = ("case_due_at",)
 
 
 # The review queue's default order (its keyset sort "-created" breaks ties by

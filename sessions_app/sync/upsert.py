@@ -53,6 +53,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
+from ..cases.sla import sessions_sla_follow
 from ..client_review.refresh import clients_mark_stale
 from ..models import (
     Outcome,
@@ -456,6 +457,8 @@ def session_upsert_batch(
                 row.pk = pks[row.external_id]
         changed_pks = {row.external_id: row.pk for row in rows}
         result.session_ids.update(changed_pks)
+        # Attention that began or ended starts or stops its clock (one UPDATE).
+        sessions_sla_follow(session_ids=changed_pks.values(), now=now)
         for record, _ in changed:
             if record.external_id in existing:
                 result.updated += 1

@@ -224,7 +224,7 @@ def _detail_url(context: template.Context, view_name: str, pk: int) -> str:
 
 @register.simple_tag(takes_context=True)
 def queue_cells(context: template.Context, session: Any, link_query: str = "") -> str:
-    """The ten cells of one review-queue row; the `<tr>` stays in the template.
+    """The twelve cells of one review-queue row; the `<tr>` stays in the template.
 
     Built in Python like the admin's own changelist rows
     (`django.contrib.admin.templatetags.admin_list.items_for_result`).
@@ -288,7 +288,14 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
         outcome=session.outcome,
         case_state=session.case_state,
     )
-    why = f'<span class="why small">Why: {_e(reason)}</span>' if reason else ""
+    why = f'<span class="why small">{_e(reason)}</span>' if reason else _NONE
+    age_due = _e(
+        age_due_words(
+            since=session.attention_since or session.case_state_changed_at,
+            due=session.case_due_at,
+            now=context.render_context.setdefault("verity_now", timezone.now()),
+        )
+    )
     # data-label: the column's name, shown above the value when a phone lays
     # the rows out as cards (verity.css).
     return mark_safe(  # noqa: S308 - every value from data is escaped above
@@ -298,12 +305,37 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
         f'<td class="wrap client" data-label="Client">{client_cell}</td>'
         f'<td class="wrap workflow" data-label="Workflow">{workflow_cell}</td>'
         f'<td class="status-cell" data-label="Status">{_status_html(session.status, session.raw_status)}</td>'
-        f'<td class="outcome-cell" data-label="Outcome">{_outcome_html(session.outcome, session.raw_outcome)}{why}</td>'
+        f'<td class="outcome-cell" data-label="Outcome">{_outcome_html(session.outcome, session.raw_outcome)}</td>'
+        f'<td class="wrap why-cell" data-label="Why">{why}</td>'
+        f'<td class="age-due{" overdue" if "overdue" in age_due else ""}" data-label="Age / due">{age_due or _NONE}</td>'
         f'<td class="wrap tags" data-label="Tags">{tags_cell}</td>'
         f'<td data-label="Created">{_timestamp_html(session.provider_created_at, zone)}</td>'
         f'<td class="updated" data-label="Updated">{_timestamp_html(session.provider_updated_at, zone)}</td>'
         f'<td data-label="Assignee">{assignee}<br>{decision}</td>'
     )
+
+
+def _span_words(delta: dt.timedelta) -> str:
+    """A duration in one unit, rounded down: "3 d", "5 h", "12 min"."""
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds >= 86_400:
+        return f"{seconds // 86_400} d"
+    if seconds >= 3_600:
+        return f"{seconds // 3_600} h"
+    return f"{seconds // 60} min"
+
+
+def age_due_words(
+    *, since: dt.datetime | None, due: dt.datetime | None, now: dt.datetime
+) -> str:
+    """The queue's "Age / due" cell: "3 d · due in 5 h", "overdue 1 d", "" for
+    a session with no due time (cases/sla.py). `since`: when its clock began."""
+    if due is None:
+        return ""
+    age = f"{_span_words(now - since)} · " if since is not None else ""
+    if due <= now:
+        return f"{age}overdue {_span_words(now - due)}"
+    return f"{age}due in {_span_words(due - now)}"
 
 
 # The badge colour of each assurance freshness (selectors.assurance.Freshness).

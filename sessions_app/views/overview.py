@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 
 from .. import selectors
 from ..cases import selectors as case_selectors
+from ..cases.sla import sla_rules
 from ..cases.states import case_state_label
 from ..selectors.team import team_activity
 from .access import viewer_required
@@ -46,6 +47,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "review_counts": selectors.client_review_counts(today=timezone.localdate()),
             "case_counts": case_counts_rows(),
             "team": team_context(team_activity(now=now)),
+            "sla_breaches": sla_breach_rows(now=now),
         },
     )
 
@@ -84,3 +86,30 @@ def case_counts_rows() -> list[dict[str, object]]:
         }
         for state, count in case_selectors.case_state_counts().items()
     ]
+
+
+def sla_breach_rows(*, now: dt.datetime) -> dict[str, object]:
+    """Overdue cases (SLA breaches) per queue rule, each a link to its
+    overdue queue, soonest due first; and the total (`capped`: more than
+    `BREACH_COUNT_CAP`, counts per rule not read)."""
+    queue = reverse("session-list")
+    counts = case_selectors.sla_breach_counts(now=now)
+    rows = [
+        {
+            "rule": rule,
+            "label": label,
+            "count": counts[rule] if counts is not None else None,
+            "url": f"{queue}?"
+            + urlencode(
+                {"overdue": "true", "case_state": ",".join(states), "sort": "due"}
+            ),
+        }
+        for rule, label, states in case_selectors.BREACH_RULES
+    ]
+    return {
+        "total": sum(counts.values()) if counts is not None else None,
+        "cap": case_selectors.BREACH_COUNT_CAP,
+        "url": f"{queue}?{urlencode({'overdue': 'true', 'sort': 'due'})}",
+        "rows": rows,
+        "business_days": sla_rules().business_days,
+    }

@@ -100,6 +100,7 @@ def _chip_value(name: str, value: str, labels: dict[str, dict[str, str]]) -> str
         "reason": dict(ReasonKind.choices),
         "case_state": dict(CASE_STATE_CHOICES),
         "awaiting_my_approval": {"true": "Yes"},
+        "overdue": {"true": "Yes", "false": "No"},
         **labels,
     }.get(name, {})
     if not table:
@@ -148,6 +149,7 @@ def _quick_filters(params: QueryDict, *, can_be_assigned: bool) -> list[dict[str
         ("Unassigned", {"assignee": UNASSIGNED}),
         ("Escalated", {"case_state": "escalated"}),
         ("Waiting for information", {"case_state": "waiting"}),
+        ("Overdue", {"overdue": "true"}),
     ]
     if can_be_assigned:  # only reviewers are ever assigned a session
         presets.append(("Assigned to me", {"assignee": ASSIGNED_TO_ME}))

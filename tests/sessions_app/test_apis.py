@@ -35,6 +35,7 @@ from sessions_app.models import (
     SyncRunState,
     SyncTrigger,
     TagKind,
+    WorkflowSession,
 )
 from sessions_app.privacy.personal_fields import name_initials
 from sessions_app.serializers import ReviewInputSerializer
@@ -1516,3 +1517,45 @@ def test_session_rows_carry_user_reference_decision_score_and_link_expiry(
     row = viewer_client.get(reverse("api-session-detail", args=[plain.pk])).json()
     assert (row["user_reference"], row["decision"], row["risk_score"]) == ("", "", None)
     assert row["link_expires_at"] is None
+
+
+# --- Due times: the overdue filter and the sort by due (issue 19) ------------------------
+
+
+@pytest.mark.parametrize("sort", ["due", "-due"])
+def test_the_overdue_filter_and_the_due_sort_agree_across_api_queue_and_csv(
+    sort, queue, viewer_client, exporter_client
+):
+    now = dt.datetime.now(dt.UTC)
+    for i, session in enumerate(queue):
+        # Ties on the due time; one session with none, one not yet due.
+        due = None if i == 0 else now - dt.timedelta(hours=i % 2) - dt.timedelta(1)
+        if i == 1:
+            due = now + dt.timedelta(days=1)
+        WorkflowSession.objects.filter(pk=session.pk).update(case_due_at=due)
+    params = {"sort": sort, "overdue": "true"}
+    walked = [
+        row["id"]
+        for page in _walk(viewer_client, SESSIONS, {**params, "page_size": 2})
+        for row in page["results"]
+    ]
+    overdue = WorkflowSession.objects.filter(case_due_at__lt=now).values_list(
+        "case_due_at", "provider_created_at", "pk"
+    )
+    expected = [pk for *_, pk in sorted(overdue, reverse=sort.startswith("-"))]
+    assert walked == expected
+    assert len(walked) == len(queue) - 2
+    page = viewer_client.get(reverse("session-list"), {**params, "page_size": 100})
+    assert [s.pk for s in page.context["sessions"]] == walked
+    body = b"".join(
+        exporter_client.get(reverse("sessions-export"), params).streaming_content
+    )
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))[1:]
+    assert [int(row[0]) for row in rows] == walked
+    not_overdue = viewer_client.get(SESSIONS, {"overdue": "false", "page_size": 100})
+    assert {row["id"] for row in not_overdue.json()["results"]} == {
+        queue[0].pk,
+        queue[1].pk,
+    }
+    bad = viewer_client.get(SESSIONS, {"overdue": "soon"})
+    assert bad.status_code == 400

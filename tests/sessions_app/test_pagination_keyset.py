@@ -317,3 +317,92 @@ def test_a_cursor_longer_than_any_genuine_one_is_refused_before_decoding():
     assert paginator.decode_cursor(longest)[0] == "\U0001f600" * 255
     with pytest.raises(InvalidCursor, match="too long"):
         paginator.page("A" * (MAX_CURSOR_LENGTH + 1))
+
+
+# --- Ties by date, then id (issue 19) --------------------------------------------------
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_ties_break_by_the_tie_field_before_the_id_in_both_directions(descending):
+    """Rows sharing a status come in creation order, whatever their ids, on
+    every page, walked forward and back."""
+    conn = ProviderConnectionFactory()
+    # Created in the reverse of their ids, two statuses.
+    for i in range(11):
+        WorkflowSessionFactory(
+            connection=conn,
+            external_id=f"t{i:02d}",
+            status="failed" if i % 3 else "completed",
+            provider_created_at=BASE - dt.timedelta(hours=i // 2),  # pairs tie too
+        )
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(),
+        sort_field="status",
+        descending=descending,
+        page_size=3,
+        tie_field="provider_created_at",
+    )
+    pages = _walk_forward(paginator)
+    flat = [pk for page in pages for pk in page]
+    expected = [
+        pk
+        for *_, pk in sorted(
+            WorkflowSession.objects.values_list("status", "provider_created_at", "pk"),
+            reverse=descending,
+        )
+    ]
+    assert flat == expected
+    # Back from the last page gives the same pages.
+    page = paginator.page(None)
+    while page.has_next:
+        page = paginator.page(page.next_cursor)
+    back = [[row.pk for row in page.items]]
+    while page.has_previous:
+        page = paginator.page(page.previous_cursor)
+        back.insert(0, [row.pk for row in page.items])
+    assert back == pages
+
+
+def test_a_cursor_without_its_tie_value_is_refused():
+    WorkflowSessionFactory.create_batch(3)
+    untied = KeysetPaginator(
+        WorkflowSession.objects.all(), sort_field="status", page_size=1
+    )
+    tied = KeysetPaginator(
+        WorkflowSession.objects.all(),
+        sort_field="status",
+        page_size=1,
+        tie_field="provider_created_at",
+    )
+    with pytest.raises(InvalidCursor, match="another sort"):
+        tied.page(untied.page(None).next_cursor)
+    genuine = tied.page(None).next_cursor
+    payload = json.loads(base64.urlsafe_b64decode(genuine + "=" * (-len(genuine) % 4)))
+    del payload["t"]
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    with pytest.raises(InvalidCursor, match="incomplete"):
+        tied.page(forged)
+    payload["t"] = "not a date"
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    with pytest.raises(InvalidCursor, match="does not fit"):
+        tied.page(forged)
+
+
+def test_a_nullable_sort_field_lists_only_the_rows_that_have_a_value():
+    due = [BASE + dt.timedelta(hours=h) for h in (3, 1, 2)]
+    for i, moment in enumerate(due):
+        WorkflowSessionFactory(external_id=f"d{i}", case_due_at=moment)
+    WorkflowSessionFactory(external_id="none")  # no due time
+    paginator = KeysetPaginator(
+        WorkflowSession.objects.all(),
+        sort_field="case_due_at",
+        descending=False,
+        page_size=2,
+        tie_field="provider_created_at",
+    )
+    walked = [
+        WorkflowSession.objects.get(pk=pk).external_id
+        for page in _walk_forward(paginator)
+        for pk in page
+    ]
+    assert walked == ["d1", "d2", "d0"]

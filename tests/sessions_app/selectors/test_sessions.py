@@ -150,3 +150,40 @@ def test_export_counts_checks_in_the_single_query_without_subqueries():
     assert "GROUP BY" in sql
     assert "COUNT(" in sql
     assert "workflowsession_tags" not in sql, "tags are read per chunk, never joined"
+
+
+# --- "Next in queue" sorted by due time (issue 19) ------------------------------------
+
+
+def test_next_in_queue_by_due_time_follows_due_then_date():
+    import datetime as dt
+
+    base = timezone.now()
+    first, second, third = (
+        WorkflowSessionFactory(
+            external_id=f"due-{i}",
+            case_due_at=base + dt.timedelta(hours=1 if i else 0),
+            provider_created_at=base - dt.timedelta(days=i),
+        )
+        for i in range(3)
+    )
+    undated = WorkflowSessionFactory(external_id="no-due")
+    queryset = selectors.session_queryset()
+    # due-0 first; due-1 and due-2 tie on the due time: the older one first.
+    assert (
+        selectors.session_next_in_queue(queryset=queryset, sort="due", session=first)
+        == third
+    )
+    assert (
+        selectors.session_next_in_queue(queryset=queryset, sort="due", session=third)
+        == second
+    )
+    assert (
+        selectors.session_next_in_queue(queryset=queryset, sort="due", session=second)
+        is None
+    )
+    # A session without a due time is not in that order: "next" is its start.
+    assert (
+        selectors.session_next_in_queue(queryset=queryset, sort="due", session=undated)
+        == first
+    )

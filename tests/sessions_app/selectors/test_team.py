@@ -19,10 +19,13 @@ NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
 START = dt.datetime(2026, 9, 28, tzinfo=dt.UTC)
 
 
-def _decision(reviewer, *, at: dt.datetime, after: dt.timedelta) -> Review:
+def _decision(
+    reviewer, *, at: dt.datetime, after: dt.timedelta, due_at: dt.datetime | None = None
+) -> Review:
     session = WorkflowSessionFactory(provider_created_at=at - after)
     review = ReviewFactory(session=session, reviewer=reviewer)
-    Review.objects.filter(pk=review.pk).update(created_at=at)  # auto_now_add
+    # created_at is auto_now_add; due_at the SLA's due time the maker worked to.
+    Review.objects.filter(pk=review.pk).update(created_at=at, due_at=due_at)
     return review
 
 
@@ -46,10 +49,21 @@ def _known_decisions_counted(django_assert_max_num_queries) -> None:
     ann = UserFactory(username="ann", roles=["reviewer"])
     bob = UserFactory(username="bob", roles=["reviewer"])
     hour = dt.timedelta(hours=1)
+    late = dt.datetime(2026, 11, 14, tzinfo=dt.UTC)  # a due time already past
     _decision(ann, at=dt.datetime(2026, 11, 16, 0, 0, tzinfo=dt.UTC), after=hour)
-    _decision(ann, at=dt.datetime(2026, 11, 18, 11, 0, tzinfo=dt.UTC), after=3 * hour)
-    _decision(ann, at=dt.datetime(2026, 11, 15, 23, 59, tzinfo=dt.UTC), after=48 * hour)
-    _decision(bob, at=START, after=dt.timedelta(minutes=30))  # the first instant
+    _decision(
+        ann,
+        at=dt.datetime(2026, 11, 18, 11, 0, tzinfo=dt.UTC),
+        after=3 * hour,
+        due_at=late,
+    )
+    _decision(
+        ann,
+        at=dt.datetime(2026, 11, 15, 23, 59, tzinfo=dt.UTC),
+        after=48 * hour,
+        due_at=dt.datetime(2026, 11, 16, tzinfo=dt.UTC),  # decided in time
+    )
+    _decision(bob, at=START, after=dt.timedelta(minutes=30), due_at=START)  # on the dot
     _decision(bob, at=START - dt.timedelta(seconds=1), after=hour)  # before: left out
 
     with django_assert_max_num_queries(4):
@@ -62,12 +76,12 @@ def _known_decisions_counted(django_assert_max_num_queries) -> None:
     ann_row, bob_row = team.reviewers
     assert ann_row.per_week == [0, 0, 0, 0, 0, 0, 1, 2]
     assert bob_row.per_week == [1, 0, 0, 0, 0, 0, 0, 0]
-    assert ann_row.totals == {"decisions": 3}
-    assert bob_row.totals == {"decisions": 1}
+    assert ann_row.totals == {"decisions": 3, "late": 1}
+    assert bob_row.totals == {"decisions": 1, "late": 0}
     assert ann_row.median_seconds == pytest.approx(3 * 3600)  # of 1 h, 3 h, 48 h
     assert bob_row.median_seconds == pytest.approx(1800)
     assert team.week_totals == [1, 0, 0, 0, 0, 0, 1, 2]
-    assert team.totals == {"decisions": 4}
+    assert team.totals == {"decisions": 4, "late": 1}
     # Of 30 min, 1 h, 3 h, 48 h: the middle two's mean.
     assert team.median_seconds == pytest.approx(2 * 3600)
 

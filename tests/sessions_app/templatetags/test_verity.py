@@ -3,6 +3,7 @@ in text, and the queue's tags cut to "+N more"."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -127,5 +128,35 @@ def test_a_queue_row_says_why_it_needs_attention(viewer_client):
         for external_id in ("run-why", "run-fine")
         if external_id in row
     }
-    assert "Why: outcome rejected, no decision yet" in rows["run-why"]
-    assert "Why:" not in rows["run-fine"]
+    assert "outcome rejected, no decision yet" in rows["run-why"]
+    assert "no decision yet" not in rows["run-fine"]
+    # Its own column (issue 19), labelled on a phone's card.
+    assert re.search(
+        r'<td class="wrap why-cell" data-label="Why"><span class="why small">'
+        r"outcome rejected, no decision yet</span></td>",
+        page,
+    )
+
+
+@pytest.mark.parametrize(
+    ("since", "due", "words"),
+    [
+        (None, None, ""),
+        (-dt.timedelta(days=3), dt.timedelta(hours=5, minutes=59), "3 d · due in 5 h"),
+        (-dt.timedelta(hours=50), -dt.timedelta(days=1, hours=2), "2 d · overdue 1 d"),
+        (None, dt.timedelta(minutes=30), "due in 30 min"),
+        (-dt.timedelta(minutes=5), dt.timedelta(0), "5 min · overdue 0 min"),
+    ],
+)
+def test_age_due_words(since, due, words):
+    from sessions_app.templatetags.verity import age_due_words
+
+    now = dt.datetime(2026, 12, 4, 15, tzinfo=dt.UTC)
+    assert (
+        age_due_words(
+            since=now + since if since is not None else None,
+            due=now + due if due is not None else None,
+            now=now,
+        )
+        == words
+    )

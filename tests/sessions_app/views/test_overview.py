@@ -118,3 +118,45 @@ def _bucket_of(hours: int) -> str:
     return (
         "under_1_day" if hours < 24 else "days_1_to_7" if hours < 168 else "over_7_days"
     )
+
+
+def test_sla_breaches_per_rule_link_to_their_overdue_queues(viewer_client):
+    now = timezone.now()
+    past, future = now - dt.timedelta(hours=1), now + dt.timedelta(hours=1)
+    WorkflowSessionFactory(outcome="rejected", case_due_at=past)
+    WorkflowSessionFactory(status="failed", case_state="approved", case_due_at=past)
+    WorkflowSessionFactory(case_state="escalated", case_due_at=past)
+    WorkflowSessionFactory(case_state="waiting", case_due_at=future)  # not yet
+    response = viewer_client.get(reverse("overview"))
+    breaches = response.context["sla_breaches"]
+    assert breaches["total"] == 3
+    counts = {row["rule"]: row["count"] for row in breaches["rows"]}
+    assert counts == {
+        "needs_attention": 2,
+        "escalated": 1,
+        "waiting": 0,
+        "awaiting_approval": 0,
+    }
+    page = response.content.decode()
+    queue = reverse("session-list")
+    assert f'href="{queue}?overdue=true&amp;sort=due"' in page
+    # Each rule's link lists exactly the sessions it counts.
+    for row in breaches["rows"]:
+        listed = viewer_client.get(row["url"]).context["sessions"]
+        assert len(listed) == row["count"], row["rule"]
+    assert "Needs attention: 2" in page
+
+
+def test_a_backlog_beyond_the_cap_reads_more_than(viewer_client, monkeypatch):
+    from sessions_app.cases import selectors as case_selectors
+
+    monkeypatch.setattr(case_selectors, "BREACH_COUNT_CAP", 2)
+    past = timezone.now() - dt.timedelta(hours=1)
+    WorkflowSessionFactory.create_batch(3, outcome="rejected", case_due_at=past)
+    response = viewer_client.get(reverse("overview"))
+    breaches = response.context["sla_breaches"]
+    assert breaches["total"] is None
+    assert {row["count"] for row in breaches["rows"]} == {None}
+    assert "More than 2" in response.content.decode()
+    monkeypatch.setattr(case_selectors, "BREACH_COUNT_CAP", 3)
+    assert viewer_client.get(reverse("overview")).context["sla_breaches"]["total"] == 3

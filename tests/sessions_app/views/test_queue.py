@@ -237,20 +237,30 @@ def test_date_filters_are_iso_text_fields_that_keep_a_bookmarked_date_time(
 
 
 @pytest.mark.parametrize(
-    "sort", ["created", "updated", "status", "outcome", "provider"]
+    "sort", ["created", "updated", "status", "outcome", "provider", "due"]
 )
 @pytest.mark.parametrize("descending", [False, True])
 def test_sorting_by_each_column(reviewer_client, world, sort, descending):
+    """Ties break by creation date, then id (issue 19), never by id alone."""
     field = {
         "created": "provider_created_at",
         "updated": "provider_updated_at",
         "status": "status",
         "outcome": "outcome",
         "provider": "connection__slug",
+        "due": "case_due_at",
     }[sort]
+    if sort == "due":  # due times that tie, on some of the sessions
+        for i, pk in enumerate(WorkflowSession.objects.values_list("pk", flat=True)):
+            if i % 3:
+                WorkflowSession.objects.filter(pk=pk).update(
+                    case_due_at=dt.datetime(2026, 12, 1 + i % 2, tzinfo=dt.UTC)
+                )
     param = f"-{sort}" if descending else sort
     response = reviewer_client.get(f"{QUEUE}?sort={param}")
-    rows = WorkflowSession.objects.values_list(field, "pk", "external_id")
+    rows = WorkflowSession.objects.filter(**{f"{field}__isnull": False}).values_list(
+        field, "provider_created_at", "pk", "external_id"
+    )
     expected = [ext for *_, ext in sorted(rows, reverse=descending)]
     assert _ids(response) == expected
     header = response.content.decode()
@@ -261,6 +271,7 @@ def test_sorting_by_each_column(reviewer_client, world, sort, descending):
         "status": "Status",
         "outcome": "Outcome",
         "provider": "Provider",
+        "due": "Age / due",
     }[sort]
     assert re.search(
         rf'<th scope="col" aria-sort="{direction}"><a class="sort" [^>]*>{label}',
@@ -445,6 +456,7 @@ def test_assigned_to_me_is_offered_only_to_those_who_can_be_assigned(
         "Unassigned",
         "Escalated",
         "Waiting for information",
+        "Overdue",
     ]
     reviewer = reviewer_client.get(QUEUE).context["quick_filters"]
     assert [q["label"] for q in reviewer[-2:]] == [
@@ -856,3 +868,97 @@ def test_blank_items_of_a_list_filter_are_dropped_from_its_chip(reviewer_client,
     assert _ids(response) == _ids(plain)
     [chip] = response.context["chips"]
     assert chip["value"] == "Completed"
+
+
+# --- Due times: the "Why" and "Age / due" columns, the overdue filter --------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page_size=100&overdue=true",
+        "page_size=100&case_state=open&overdue=true&sort=due",
+        "page_size=25&case_state=open,in_review&provider=onfido-eu&sort=-due",
+    ],
+)
+def test_the_due_time_views_keep_a_constant_query_count(
+    reviewer_client, django_assert_max_num_queries, query
+):
+    def overdue_and_open():
+        WorkflowSession.objects.update(
+            case_state="open", case_due_at=timezone.now() - dt.timedelta(days=1)
+        )
+
+    desk_data_create(sessions=5)
+    overdue_and_open()
+    small = _queue_queries(reviewer_client, django_assert_max_num_queries, query)
+    desk_data_create(sessions=60, prefix="more-")
+    overdue_and_open()
+    large = _queue_queries(reviewer_client, django_assert_max_num_queries, query)
+    assert small == large
+
+
+def test_the_why_and_age_due_columns(reviewer_client):
+    now = timezone.now()
+    overdue = WorkflowSessionFactory(
+        external_id="late-1",
+        outcome="rejected",
+        attention_since=now - dt.timedelta(days=3, hours=1),
+        case_due_at=now - dt.timedelta(days=1, hours=1),
+    )
+    soon = WorkflowSessionFactory(
+        external_id="soon-1",
+        outcome="attention",
+        attention_since=now - dt.timedelta(hours=2),
+        case_due_at=now + dt.timedelta(hours=5, minutes=30),
+    )
+    WorkflowSessionFactory(external_id="clear-1", outcome="clear")
+    page = reviewer_client.get(QUEUE).content.decode()
+    assert '<th scope="col">Why</th>' in page
+    assert "Age / due" in page
+    late_row = _row_of(page, overdue.external_id)
+    assert (
+        '<td class="wrap why-cell" data-label="Why"><span class="why small">'
+        "outcome rejected, no decision yet</span></td>"
+    ) in late_row
+    assert (
+        '<td class="age-due overdue" data-label="Age / due">3 d · overdue 1 d</td>'
+    ) in late_row
+    assert '<td class="age-due" data-label="Age / due">2 h · due in 5 h</td>' in (
+        _row_of(page, soon.external_id)
+    )
+    clear_row = _row_of(page, "clear-1")
+    assert '<td class="age-due" data-label="Age / due"><span class="muted">—' in (
+        clear_row
+    )
+
+
+def test_the_overdue_filter_and_the_sort_by_due(reviewer_client):
+    now = timezone.now()
+    late = WorkflowSessionFactory(
+        external_id="late-1",
+        outcome="rejected",
+        case_due_at=now - dt.timedelta(hours=1),
+    )
+    later = WorkflowSessionFactory(
+        external_id="late-2", outcome="rejected", case_due_at=now - dt.timedelta(days=2)
+    )
+    WorkflowSessionFactory(
+        external_id="fine-1", outcome="rejected", case_due_at=now + dt.timedelta(days=1)
+    )
+    WorkflowSessionFactory(external_id="none-1", outcome="clear")
+    page = reviewer_client.get(f"{QUEUE}?overdue=true&sort=due").content.decode()
+    ids = re.findall(r'class="mono id" title="([^"]+)">', page)
+    assert [i for i in ids if i.startswith(("late", "fine", "none"))] == [
+        later.external_id,
+        late.external_id,
+    ]
+    assert "Overdue: <strong>Yes</strong>" in page
+    # Sorted by due time, a list holds only the sessions that have one.
+    page = reviewer_client.get(f"{QUEUE}?sort=-due").content.decode()
+    ids = re.findall(r'class="mono id" title="([^"]+)">', page)
+    assert [i for i in ids if i.startswith(("late", "fine", "none"))] == [
+        "fine-1",
+        "late-1",
+        "late-2",
+    ]

@@ -74,10 +74,11 @@ PAGES = {
 # for the audit chain's last verification; the overview: +2 since its counts
 # come from the session tally and small index ranges rather than one
 # aggregate over every session, +1 for the clients due for re-verification,
-# +1 for the case counts, +4 for the team view (selectors/team.py: per week,
-# per reviewer, their names, the medians); the session +1 for its approvals.
-# The session and client pages: +1 each for their note thread.
-BUDGETS = {"overview": 20, "session": 18, "client": 21, "sync": 12}
+# +1 for the case counts, +1 for the SLA breaches, +4 for the team view
+# (selectors/team.py: per week, per reviewer, their names, the medians); the
+# session +1 for its approvals. The session and client pages: +1 each for
+# their note thread.
+BUDGETS = {"overview": 21, "session": 18, "client": 21, "sync": 12}
 
 
 @pytest.mark.parametrize("name", list(PAGES))
