@@ -37,7 +37,11 @@ def test_the_overview_charts_and_tables_decisions_per_reviewer(reviewer_client):
         session = WorkflowSessionFactory(
             provider_created_at=now - dt.timedelta(hours=hours)
         )
-        ReviewFactory(session=session, reviewer=ann)
+        review = ReviewFactory(session=session, reviewer=ann)
+        if hours == 5:  # decided after its due time: an SLA breach
+            Review.objects.filter(pk=review.pk).update(
+                due_at=now - dt.timedelta(hours=2)
+            )
     old = ReviewFactory(reviewer=ann)  # ten weeks ago: outside the window
     Review.objects.filter(pk=old.pk).update(created_at=now - dt.timedelta(weeks=10))
 
@@ -45,8 +49,9 @@ def test_the_overview_charts_and_tables_decisions_per_reviewer(reviewer_client):
     team = page.split('aria-labelledby="team-title"')[1].split("</section>")[0]
     row = re.search(r'<th scope="row">ann</th>(.*?)</tr>', team, re.S).group(1)
     cells = re.findall(r'<td class="num">([^<]*)</td>', row)
-    # Eight weeks (this one last), the decisions, the median time.
-    assert cells == ["0"] * 7 + ["3", "3", "3 h 0 min"]
+    # Eight weeks (this one last), the decisions, the late ones, the median time.
+    assert cells == ["0"] * 7 + ["3", "3", "1", "3 h 0 min"]
+    assert "Late (SLA breached)" in team
     assert '<svg viewBox="0 0' in team
     assert 'role="img"' in team
     assert "<title>ann, week of" in team
