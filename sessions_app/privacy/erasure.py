@@ -25,9 +25,10 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from ..cases.models import Approval, Note
 from ..models import (
     Check,
     Client,
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 # What an erased payload is replaced with: says what happened, holds nothing.
 ERASED_PAYLOAD: dict[str, Any] = {"erased": True}
+# What an erased note says (a note's text cannot be blank): the thread keeps
+# who wrote when, not what.
+ERASED_NOTE_TEXT = "[Erased with the client's personal data.]"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -98,6 +102,14 @@ def personal_data_blank(
         "review_comments": Review.objects.filter(session__in=sessions)
         .exclude(comment="")
         .update(comment=""),
+        # The same for four-eyes requests (the maker's and the checker's
+        # words) and for the notes on the client and on its sessions.
+        "approval_comments": Approval.objects.filter(session__in=sessions)
+        .filter(~Q(comment="") | ~Q(checker_comment=""))
+        .update(comment="", checker_comment=""),
+        "notes": Note.objects.filter(Q(client=client) | Q(session__in=sessions))
+        .exclude(text=ERASED_NOTE_TEXT)
+        .update(text=ERASED_NOTE_TEXT),
     }
     # What arrived about those sessions outside the mirror: webhook bodies and
     # quarantined records (kept verbatim for diagnosis), matched by provider id.

@@ -8,6 +8,7 @@ import datetime as dt
 import itertools
 
 from sessions_app import models
+from sessions_app.cases.models import Approval, Note
 from tests.factories import (
     CheckFactory,
     ClientFactory,
@@ -43,7 +44,8 @@ def personal_client(
     *, kinds: tuple[str, ...] = ("onfido",), ended_on: dt.date | None = None
 ) -> PersonalClient:
     """A client with one identity per provider kind, a session and a check each,
-    a reviewer's comment, a webhook delivery and a quarantined record naming them."""
+    a reviewer's comment, a four-eyes request's comments, notes on the client
+    and each session, a webhook delivery and a quarantined record naming them."""
     reference = f"{REFERENCE}-{next(_numbers)}"  # references are unique
     client = ClientFactory(
         display_name=NAME, reference=reference, relationship_ended_on=ended_on
@@ -57,6 +59,13 @@ def personal_client(
     }
     identities, sessions, checks = [], [], []
     reviewer = UserFactory(roles=["reviewer"])
+    checker = UserFactory(roles=["reviewer"])
+    Note.objects.create(
+        client=client,
+        author=reviewer,
+        text=f"{NAME} moved; born {DOB}",
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
     for kind in kinds:
         connection = ProviderConnectionFactory(kind=kind)
         identity = ProviderClientFactory(
@@ -83,6 +92,25 @@ def personal_client(
             document_expires_on=dt.date(2030, 1, 1),
         )
         ReviewFactory(session=session, reviewer=reviewer, comment=f"Spoke to {NAME}")
+        # A settled four-eyes request and a note, both naming the person.
+        Approval.objects.create(
+            session=session,
+            maker=reviewer,
+            checker=checker,
+            decision="reject",
+            reason_code="document_issue",
+            comment=f"{NAME}'s passport {DOCUMENT_NUMBER} looks altered",
+            checker_comment=f"Agree about {NAME}",
+            made_at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+            checked_at=dt.datetime(2026, 1, 3, tzinfo=dt.UTC),
+            result="sent_back",
+        )
+        Note.objects.create(
+            session=session,
+            author=reviewer,
+            text=f"Called {NAME} on {EMAIL}",
+            created_at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        )
         WebhookDeliveryFactory(
             connection=connection,
             resource_id=session.external_id,
@@ -110,6 +138,9 @@ def rows_of(found: PersonalClient) -> list:
         *models.WorkflowSession.objects.filter(pk__in=session_ids),
         *models.Check.objects.filter(session_id__in=session_ids),
         *models.Review.objects.filter(session_id__in=session_ids),
+        *Approval.objects.filter(session_id__in=session_ids),
+        *Note.objects.filter(session_id__in=session_ids),
+        *Note.objects.filter(client=found.client),
         *models.WebhookDelivery.objects.filter(
             connection_id__in=connection_ids, resource_id__in=external_ids
         ),
