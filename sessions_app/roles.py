@@ -33,6 +33,7 @@ READ_MODELS = (
     "erasurerequest",
     "providererasure",
     "approval",
+    "outcomeoverride",
 )
 VIEW_PERMS = tuple(f"view_{model}" for model in READ_MODELS)
 DECIDE = "decide_session"

@@ -69,6 +69,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.urls",
         "sessions_app.cases.apis",
         "sessions_app.cases.serializers",
+        "sessions_app.cases.forms",
     ),
     (  # business logic: writes, reads, the sync
         "sessions_app.services",
@@ -79,6 +80,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.services",
         "sessions_app.cases.selectors",
         "sessions_app.cases.waiting",
+        "sessions_app.cases.overrides",
+        "sessions_app.cases.override_effect",
     ),
     ("sessions_app.models", "sessions_app.cases.models"),
 )

@@ -17,4 +17,14 @@ urlpatterns = [
     ),
     path("sessions/<int:pk>/reopen/", views.case_reopen, name="case-reopen"),
     path("sessions/<int:pk>/resume/", views.case_resume, name="case-resume"),
+    path(
+        "sessions/<int:pk>/override/",
+        views.outcome_override_request,
+        name="override-request",
+    ),
+    path(
+        "sessions/<int:pk>/override/withdraw/",
+        views.outcome_override_withdraw,
+        name="override-withdraw",
+    ),
 ]

@@ -12,12 +12,17 @@ providers' answers to deletions). The vocabulary enumerations live in
 `sessions_app/vocabulary.py` (no models needed to use them) and are re-exported
 here, so `from sessions_app.models import Status` keeps working. A capability
 package's models are re-exported here too (ApiToken, from `access/tokens/`;
-ExternalIdentity, from `access/identities.py`; Approval, from `cases/`).
+ExternalIdentity, from `access/identities.py`; Approval and OutcomeOverride, from `cases/`).
 """
 
 from ..access.identities import ExternalIdentity
 from ..access.tokens.models import ApiToken
-from ..cases.models import Approval, ApprovalResult
+from ..cases.models import (
+    Approval,
+    ApprovalResult,
+    OutcomeOverride,
+    OverrideState,
+)
 from ..cases.states import CaseState
 from ..vocabulary import (
     FINAL_STATUSES,
@@ -87,6 +92,8 @@ __all__ = [
     "ErasureRequestState",
     "ExternalIdentity",
     "Outcome",
+    "OutcomeOverride",
+    "OverrideState",
     "PersonalDataReveal",
     "PolicyAssurance",
     "ProviderClient",

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.db.models import F, Prefetch, Q, QuerySet
 
+from ..cases.selectors import OVERRIDE_OUTCOME_ATTR, override_outcome_subquery
 from ..models import (
     AuditEvent,
     Check,
@@ -115,13 +116,15 @@ def client_detail_get(*, pk: int, limit: int = 200) -> ClientDetail:
     """Return a client, its provider identities, and its newest sessions, checks
     and audit events (at most `limit` of each; the flags say whether more exist).
 
-    Each session carries its reasons as `reason_list`. Raise
+    Each session carries its reasons as `reason_list` and its active
+    override's outcome as `override_outcome` (None without one). Raise
     Client.DoesNotExist when there is no such client. Seven queries.
     """
     client = Client.objects.get(pk=pk)
     sessions, sessions_truncated = _bounded(
         session_list_queryset()
         .filter(provider_client__client_id=client.pk)
+        .annotate(**{OVERRIDE_OUTCOME_ATTR: override_outcome_subquery()})
         .prefetch_related(
             Prefetch(
                 "reason_rows",

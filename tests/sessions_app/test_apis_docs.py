@@ -91,7 +91,7 @@ def test_swagger_ui_renders_every_operation_without_cdn_or_csp_errors(
     expect(operations.first).to_be_visible()
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Verity API")
     # Every endpoint of the schema is listed.
-    assert operations.count() == 19  # 9, retention 3, reveals 2, case work 5
+    assert operations.count() == 21  # 9, retention 3, reveals 2, case work 7
     expect(page.get_by_text("/api/v1/sessions/{id}/reviews/")).to_be_visible()
     assert page.errors == []
     assert page.external_requests == []
