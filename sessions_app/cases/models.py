@@ -26,9 +26,10 @@ class Approval(models.Model):
     the checker's answer. Written only by `cases.services` (audited); a
     session has at most one pending approval (a constraint holds it).
 
-    `decision` is a Decision value, or "override" (the outcome overrides to
-    come, cases/rules.py). When approved, `review` is the Review the decision
-    became (reviewer: the maker).
+    `decision` is a Decision value, or "override" (an outcome override,
+    `override_outcome` the outcome asked for; overrides.py). When approved,
+    `review` is the Review the decision became (reviewer: the maker); an
+    approved override became the OutcomeOverride `outcome_override` instead.
     """
 
     session = models.ForeignKey(

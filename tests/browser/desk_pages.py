@@ -14,7 +14,11 @@ import datetime as dt
 from django.conf import settings
 from django.test import Client as DjangoClient
 
-from sessions_app.cases.services import case_decision_record
+from sessions_app.cases.overrides import (
+    outcome_override_request,
+    outcome_overrides_provider_changed,
+)
+from sessions_app.cases.services import approval_approve, case_decision_record
 from sessions_app.models import (
     CaseState,
     ErasureRequest,
@@ -117,6 +121,8 @@ def desk_pages_create() -> DeskPages:
         comment="The passport expired in 2019; the selfie does not match it.",
     )
 
+    overridden = _override_with_provider_change(data, maker, exclude=pending)
+
     def first_of(kind: str) -> int:
         return next(s.pk for s in data.sessions if s.connection.kind == kind)
 
@@ -134,6 +140,7 @@ def desk_pages_create() -> DeskPages:
         "session-ica": f"/sessions/{first_of(ProviderKind.ICA)}/",
         "session-ica-long": f"/sessions/{long_session.pk}/",
         "session-pending-approval": f"/sessions/{pending.pk}/",
+        "session-override": f"/sessions/{overridden.pk}/",
         "client": f"/clients/{data.clients[0].pk}/",
         "client-long": f"/clients/{client.pk}/",
         "client-retention-held": f"/clients/{held.pk}/",
@@ -164,6 +171,31 @@ def desk_pages_create() -> DeskPages:
         officer=officer,
         stranger=stranger,
     )
+
+
+def _override_with_provider_change(data, maker, *, exclude) -> WorkflowSession:
+    """An outcome override approved by a second reviewer, then changed under
+    it by the provider: the session page shows both values."""
+    session = next(
+        s
+        for s in data.sessions
+        if s.case_state == CaseState.OPEN and s.outcome != "rejected" and s != exclude
+    )
+    result = outcome_override_request(
+        session=session,
+        maker=maker,
+        outcome="rejected",
+        reason_code="fraud_suspected",
+        comment="The document check found a forged passport the provider missed.",
+    )
+    approval_approve(
+        approval=result.approval,
+        checker=UserFactory(username="carla-checker", roles=["reviewer"]),
+    )
+    new_outcome = "attention" if session.outcome != "attention" else "clear"
+    WorkflowSession.objects.filter(pk=session.pk).update(outcome=new_outcome)
+    outcome_overrides_provider_changed(session_ids=[session.pk])
+    return session
 
 
 def _retention_clients(data, officer) -> tuple[object, object]:

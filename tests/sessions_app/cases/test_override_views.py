@@ -88,6 +88,10 @@ def test_a_reviewer_requests_another_approves_and_the_page_shows_both(
         "(provider: clear)" in page
     )
     assert "Withdraw override" in page
+    assert (
+        "<strong>Override to Rejected</strong> · Fraud suspected by rita-reviewer"
+        in page
+    )
 
 
 def test_the_maker_sees_no_approve_button_on_their_own_override(
