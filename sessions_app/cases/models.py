@@ -9,10 +9,11 @@ from django.db import models
 from ..models.reviews import Review
 from ..models.sessions import WorkflowSession
 from ..vocabulary import Outcome, ReasonCode
-from .rules import OVERRIDE, RULE_DECISION_CHOICES, RULE_DECISIONS
+from .rules import RULE_DECISION_CHOICES, RULE_DECISIONS
 
 # The outcomes an override may set: never "none yet".
 OVERRIDE_TARGETS = (Outcome.CLEAR, Outcome.ATTENTION, Outcome.REJECTED)
+OVERRIDE_TARGET_CHOICES = [(o.value, o.label) for o in OVERRIDE_TARGETS]
 
 
 class ApprovalResult(models.TextChoices):
@@ -83,13 +84,9 @@ class Approval(models.Model):
                 condition=models.Q(result__in=ApprovalResult.values),
                 name="approval_result_valid",
             ),
-            # An override asks for an outcome; no other decision carries one.
+            # Which decisions carry one is the override service's to say.
             models.CheckConstraint(
-                condition=(
-                    models.Q(decision=OVERRIDE)
-                    & models.Q(override_outcome__in=OVERRIDE_TARGETS)
-                )
-                | (~models.Q(decision=OVERRIDE) & models.Q(override_outcome="")),
+                condition=models.Q(override_outcome__in=Outcome.values),
                 name="approval_override_outcome_valid",
             ),
             # Nobody approves their own decision, whatever wrote the row.
@@ -145,7 +142,7 @@ class OutcomeOverride(models.Model):
     session = models.ForeignKey(
         WorkflowSession, on_delete=models.CASCADE, related_name="outcome_overrides"
     )
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    outcome = models.CharField(max_length=20, choices=OVERRIDE_TARGET_CHOICES)
     provider_outcome = models.CharField(
         max_length=20, choices=Outcome.choices, blank=True
     )
