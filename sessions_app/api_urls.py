@@ -58,6 +58,16 @@ urlpatterns = [
         name="api-case-resume",
     ),
     path(
+        "v1/sessions/<int:pk>/override/",
+        case_apis.SessionOverrideCreateApi.as_view(),
+        name="api-session-override",
+    ),
+    path(
+        "v1/sessions/<int:pk>/override/withdraw/",
+        case_apis.SessionOverrideWithdrawApi.as_view(),
+        name="api-session-override-withdraw",
+    ),
+    path(
         "v1/approvals/<int:pk>/",
         case_apis.ApprovalDetailApi.as_view(),
         name="api-approval-detail",

@@ -34,6 +34,7 @@ READ_MODELS = (
     "providererasure",
     "approval",
     "note",
+    "outcomeoverride",
 )
 VIEW_PERMS = tuple(f"view_{model}" for model in READ_MODELS)
 DECIDE = "decide_session"

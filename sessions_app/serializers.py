@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .cases.serializers import ApprovalSerializer
+from .cases.serializers import ApprovalSerializer, OutcomeOverrideSerializer
 from .links import detail_url_builder
 from .models import (
     Check,
@@ -32,7 +32,7 @@ from .models import (
     WorkflowSession,
 )
 from .row_serializers import RowListSerializer
-from .selectors import ROW_TAGS_ATTR, sync_run_error_summary
+from .selectors import ACTIVE_OVERRIDES_ATTR, ROW_TAGS_ATTR, sync_run_error_summary
 from .services import REVIEW_COMMENT_MAX_LENGTH
 
 
@@ -340,6 +340,12 @@ class SessionDetailSerializer(SessionSerializer):
     approvals = serializers.SerializerMethodField(
         help_text="Four-eyes requests on the session, newest first (pending and settled)."
     )
+    outcome_override = serializers.SerializerMethodField(
+        help_text="The active outcome override layered on the provider's `outcome`; null when none."
+    )
+    effective_outcome = serializers.SerializerMethodField(
+        help_text="The active override's outcome, else the provider's `outcome`."
+    )
 
     class Meta(SessionSerializer.Meta):
         fields = [
@@ -356,8 +362,20 @@ class SessionDetailSerializer(SessionSerializer):
             "policy_assurances",
             "reviews",
             "approvals",
+            "outcome_override",
+            "effective_outcome",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OutcomeOverrideSerializer(allow_null=True))
+    def get_outcome_override(self, obj: WorkflowSession) -> dict[str, Any] | None:
+        active = getattr(obj, ACTIVE_OVERRIDES_ATTR)
+        return OutcomeOverrideSerializer(active[0]).data if active else None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_effective_outcome(self, obj: WorkflowSession) -> str:
+        active = getattr(obj, ACTIVE_OVERRIDES_ATTR)
+        return active[0].outcome if active else obj.outcome
 
     @extend_schema_field(ApprovalSerializer(many=True))
     def get_approvals(self, obj: WorkflowSession) -> list[dict[str, Any]]:

@@ -194,6 +194,24 @@ class ApprovalFactory(factory.django.DjangoModelFactory):
     made_at = factory.LazyFunction(timezone.now)
 
 
+class OutcomeOverrideFactory(factory.django.DjangoModelFactory):
+    """An active outcome override (rows the override services write)."""
+
+    class Meta:
+        model = models.OutcomeOverride
+
+    session = factory.SubFactory(WorkflowSessionFactory, outcome="clear")
+    outcome = models.Outcome.REJECTED
+    provider_outcome = factory.SelfAttribute("session.outcome")
+    provider_outcome_now = factory.SelfAttribute("session.outcome")
+    reason_code = models.ReasonCode.OTHER
+    comment = "Forged passport."
+    maker = factory.SubFactory(UserFactory, roles=["reviewer"])
+    approver = factory.SubFactory(UserFactory, roles=["reviewer"])
+    requested_at = factory.LazyFunction(timezone.now)
+    effective_at = factory.LazyFunction(timezone.now)
+
+
 class QuarantinedRecordFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.QuarantinedRecord

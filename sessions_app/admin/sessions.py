@@ -14,7 +14,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from ..exports import check_csv_response, session_csv_response
-from ..models import Approval, Check, PolicyAssurance, Review, Tag, WorkflowSession
+from ..models import (
+    Approval,
+    Check,
+    OutcomeOverride,
+    PolicyAssurance,
+    Review,
+    Tag,
+    WorkflowSession,
+)
 from ..roles import user_can_decide
 from ..selectors import SESSION_QUEUE_ORDERING, checks_search, sessions_search
 from ..services import session_assign
@@ -247,3 +255,25 @@ class ApprovalAdmin(ReadOnlyAdmin):
     list_select_related = ["session", "maker", "checker"]
     search_fields = ("=session__external_id", "maker__username")
     ordering = ("-made_at", "-id")
+
+
+@admin.register(OutcomeOverride)
+class OutcomeOverrideAdmin(ReadOnlyAdmin):
+    """Outcome overrides: requested, approved and withdrawn through the case
+    services only (the session page and the API), never written here."""
+
+    list_display = (
+        "id",
+        "session",
+        "outcome",
+        "provider_outcome",
+        "provider_outcome_now",
+        "state",
+        "maker",
+        "approver",
+        "effective_at",
+    )
+    list_filter = ("state", "outcome")
+    list_select_related = ["session", "maker", "approver"]
+    search_fields = ("=session__external_id", "maker__username")
+    ordering = ("-effective_at", "-id")

@@ -1,5 +1,6 @@
 """Case work in the REST API: record a decision, approve or send back a
-pending one, reopen a closed case, resume a waiting one. Each calls the
+pending one, reopen a closed case, resume a waiting one, request or withdraw
+an outcome override. Each calls the
 same service as the session page, with the same permission (reviewers:
 `CanDecide`); a refused action is a 400 `{detail}` in words."""
 
@@ -24,9 +25,16 @@ from ..apis import (
 from ..models import Approval, WorkflowSession
 from ..permissions import CanDecide
 from ..serializers import ReviewInputSerializer, ReviewSerializer
+from . import overrides as override_services
 from . import selectors as case_selectors
 from . import services as case_services
-from .serializers import ApprovalSerializer, CaseCommentSerializer, CaseSerializer
+from .serializers import (
+    ApprovalSerializer,
+    CaseCommentSerializer,
+    CaseSerializer,
+    OutcomeOverrideSerializer,
+    OverrideInputSerializer,
+)
 
 ACTION_RESPONSES = {400: ERROR_400, **DETAIL_ERRORS, 415: ERROR_415}
 
@@ -172,3 +180,72 @@ class CaseResumeApi(CaseReopenApi):
     """Bring a case waiting for information back to work now."""
 
     service = staticmethod(case_services.case_resume)
+
+
+class SessionOverrideCreateApi(_CaseActionApi):
+    """Request an outcome override on a session (reviewers only; audited).
+
+    202 with the pending approval when a four-eyes rule asks a second
+    reviewer first (the default); 201 with the override when it took effect
+    at once (docs/case-work.md).
+    """
+
+    serializer_class = OverrideInputSerializer
+
+    def get_queryset(self) -> QuerySet[WorkflowSession]:
+        return selectors.session_queryset()
+
+    @extend_schema(
+        tags=["cases"],
+        request=OverrideInputSerializer,
+        responses={
+            201: OutcomeOverrideSerializer,
+            202: ApprovalSerializer,
+            **ACTION_RESPONSES,
+        },
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        session = self.get_object()
+        data = OverrideInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = override_services.outcome_override_request(
+            session=session,
+            maker=request.user,
+            outcome=data.validated_data["outcome"],
+            reason_code=data.validated_data["reason_code"],
+            comment=data.validated_data["comment"],
+            source="api",
+        )
+        if result.pending:
+            return Response(
+                ApprovalSerializer(result.approval).data,
+                status=status.HTTP_202_ACCEPTED,
+            )
+        return Response(
+            OutcomeOverrideSerializer(result.override).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class SessionOverrideWithdrawApi(_CaseActionApi):
+    """Withdraw a session's active outcome override, saying why."""
+
+    serializer_class = CaseCommentSerializer
+
+    def get_queryset(self) -> QuerySet[WorkflowSession]:
+        return selectors.session_queryset()
+
+    @extend_schema(
+        tags=["cases"],
+        request=CaseCommentSerializer,
+        responses={200: OutcomeOverrideSerializer, **ACTION_RESPONSES},
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        session = self.get_object()
+        override = override_services.outcome_override_withdraw(
+            session=session,
+            actor=request.user,
+            comment=self.comment(request),
+            source="api",
+        )
+        return Response(OutcomeOverrideSerializer(override).data)

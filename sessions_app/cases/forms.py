@@ -1,4 +1,5 @@
-"""What the note forms and the queue's bulk form post."""
+"""What case work's pages post beyond a decision: the note, the queue's bulk
+bar, and the outcome override request."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 from django import forms
 
 from ..services import REVIEW_COMMENT_MAX_LENGTH
-from ..vocabulary import Decision, ReasonCode
+from ..vocabulary import Decision, Outcome, ReasonCode
 from .bulk import BULK_MAX_SESSIONS, BulkAction
-from .models import NOTE_MAX_LENGTH
+from .models import NOTE_MAX_LENGTH, OVERRIDE_TARGETS
+from .reasons import OVERRIDE_REASONS
 
 
 class NoteForm(forms.Form):
@@ -100,3 +102,37 @@ class BulkForm(forms.Form):
             if not data.get("reason_code"):
                 self.add_error("reason_code", "Choose a reason.")
         return data
+
+
+def _fits(code: str) -> str:
+    return ", ".join(
+        Outcome(outcome).label.lower()
+        for outcome, codes in OVERRIDE_REASONS.items()
+        if code in codes
+    )
+
+
+class OverrideForm(forms.Form):
+    """Override a session's outcome: to what, why (a fitting reason, the
+    service checks the pair), and a comment. The service says what is wrong
+    with a valid-looking request; the form only parses."""
+
+    outcome = forms.ChoiceField(
+        choices=[(value, Outcome(value).label) for value in OVERRIDE_TARGETS],
+        widget=forms.Select(attrs={"id": "id_override_outcome"}),
+    )
+    reason_code = forms.ChoiceField(
+        # Each reason names the outcomes it can justify.
+        choices=[
+            (code, f"{label} ({_fits(code)})")
+            for code, label in ReasonCode.choices
+            if _fits(code)
+        ],
+        widget=forms.Select(attrs={"id": "id_override_reason_code"}),
+    )
+    comment = forms.CharField(
+        max_length=REVIEW_COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(
+            attrs={"id": "id_override_comment", "rows": 2, "maxlength": 4000}
+        ),
+    )

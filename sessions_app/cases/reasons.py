@@ -9,7 +9,7 @@ decision service, refuses any other pair for every caller (page, API).
 from __future__ import annotations
 
 from ..exceptions import ApplicationError
-from ..vocabulary import Decision, ReasonCode
+from ..vocabulary import Decision, Outcome, ReasonCode
 
 APPROVE, REJECT = Decision.APPROVE, Decision.REJECT
 ESCALATE, REQUEST = Decision.ESCALATE, Decision.REQUEST_INFORMATION
@@ -42,4 +42,38 @@ def reason_fit_check(*, decision: str, reason_code: str) -> None:
         raise ApplicationError(
             f"“{ReasonCode(reason_code).label}” does not justify "
             f"“{Decision(decision).label}”. Reasons that do: {fitting}."
+        )
+
+
+# An outcome override (overrides.py) is justified by the reasons that fit
+# the outcome it sets: "verified" can make an outcome clear, never rejected.
+_PROBLEMS = (
+    ReasonCode.DOCUMENT_ISSUE,
+    ReasonCode.BIOMETRIC_MISMATCH,
+    ReasonCode.WATCHLIST_MATCH,
+    ReasonCode.ADVERSE_MEDIA,
+    ReasonCode.FRAUD_SUSPECTED,
+    ReasonCode.INCOMPLETE,
+)
+OVERRIDE_REASONS: dict[str, tuple[str, ...]] = {
+    Outcome.CLEAR: (ReasonCode.VERIFIED, ReasonCode.PROVIDER_ERROR, ReasonCode.OTHER),
+    Outcome.ATTENTION: (
+        *_PROBLEMS,
+        ReasonCode.PROVIDER_ERROR,
+        ReasonCode.NEEDS_SENIOR_REVIEW,
+        ReasonCode.OTHER,
+    ),
+    Outcome.REJECTED: (*_PROBLEMS, ReasonCode.PROVIDER_ERROR, ReasonCode.OTHER),
+}
+
+
+def override_reason_fit_check(*, outcome: str, reason_code: str) -> None:
+    """Raise ApplicationError when `reason_code` cannot justify overriding
+    the outcome to `outcome`."""
+    fitting = OVERRIDE_REASONS.get(outcome, ())
+    if reason_code not in fitting:
+        words = ", ".join(f"“{ReasonCode(code).label}”" for code in fitting)
+        raise ApplicationError(
+            f"“{ReasonCode(reason_code).label}” does not justify an outcome of "
+            f"“{Outcome(outcome).label}”. Reasons that do: {words}."
         )

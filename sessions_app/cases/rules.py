@@ -2,7 +2,7 @@
 
 `VERITY_FOUR_EYES_RULES` (settings) is a list of rules; a decision needs a
 second reviewer when any rule matches it. A rule names a `decision` (one of
-Decision's values, or "override" for the outcome overrides to come) and may
+Decision's values, or "override" for outcome overrides, overrides.py) and may
 narrow it to the sessions whose provider `outcomes` it lists ("" is no
 outcome yet). The default: every approval of a session the provider found
 attention or rejected, every reject, every override.

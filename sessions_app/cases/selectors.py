@@ -1,5 +1,5 @@
-"""Case work's reads: a session's approvals, the overview's case counts, and
-the "awaiting my approval" condition of the queue."""
+"""Case work's reads: a session's approvals and outcome overrides, the
+overview's case counts, and the "awaiting my approval" condition of the queue."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
-from ..models import Approval, ApprovalResult, WorkflowSession
+from ..models import (
+    Approval,
+    ApprovalResult,
+    OutcomeOverride,
+    OverrideState,
+    WorkflowSession,
+)
 from .states import CaseState
 
 # How many of a session's approvals its page lists (newest first).
@@ -112,3 +118,52 @@ def sla_breach_counts(*, now: dt.datetime) -> dict[str, int] | None:
     for state in states:
         counts[state if state in counts else "needs_attention"] += 1
     return counts
+
+
+# How many of a session's overrides its page lists (newest first).
+OVERRIDE_HISTORY_LIMIT = 20
+# Where list rows (queue, client page) find the active override's outcome.
+OVERRIDE_OUTCOME_ATTR = "override_outcome"
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionOverrides:
+    active: OutcomeOverride | None
+    history: list[OutcomeOverride]
+
+    @property
+    def ended(self) -> list[OutcomeOverride]:
+        """The superseded and withdrawn ones, newest first."""
+        return [override for override in self.history if not override.active]
+
+
+def session_overrides_get(
+    *, session_id: int, limit: int = OVERRIDE_HISTORY_LIMIT
+) -> SessionOverrides:
+    """A session's newest outcome overrides with their maker, approver and
+    ender (one query); the active one, if any, is the newest."""
+    history = list(
+        OutcomeOverride.objects.filter(session_id=session_id)
+        .select_related("maker", "approver", "ended_by")
+        .order_by("-effective_at", "-id")[:limit]
+    )
+    active = history[0] if history and history[0].active else None
+    return SessionOverrides(active=active, history=history)
+
+
+def active_overrides_prefetch_queryset() -> QuerySet[OutcomeOverride]:
+    """The active overrides with what their words name (the API's prefetch)."""
+    return OutcomeOverride.objects.filter(state=OverrideState.ACTIVE).select_related(
+        "maker", "approver"
+    )
+
+
+def override_outcome_subquery() -> Subquery:
+    """The outcome of a session's active override ("" … NULL when none), for
+    list rows: one probe per row shown of the partial unique index
+    `override_one_active_per_session`, no extra query per page."""
+    return Subquery(
+        OutcomeOverride.objects.filter(
+            session_id=OuterRef("pk"), state=OverrideState.ACTIVE
+        ).values("outcome")[:1]
+    )

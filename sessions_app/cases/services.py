@@ -28,8 +28,9 @@ from ..services import (
     client_for_object,
 )
 from ..vocabulary import Decision, ReasonCode
+from .override_effect import override_approval_confirm
 from .reasons import reason_fit_check
-from .rules import four_eyes_required
+from .rules import OVERRIDE, four_eyes_required
 from .sla import SLA_FIELDS, session_sla_apply
 from .states import CaseAction, CaseState, case_transition_target
 
@@ -301,9 +302,11 @@ def _checker_check(approval: Approval, checker: Any) -> None:
 @transaction.atomic
 def approval_approve(
     *, approval: Approval, checker: Any, comment: str = "", source: str = "web"
-) -> Review:
+) -> Review | None:
     """The second reviewer approves the maker's decision: it takes effect as
     the maker's Review, and the case moves to the decision's target; audited.
+    An outcome override takes effect as an OutcomeOverride instead (no
+    Review: None; `override_effect.py`).
 
     Raise ApplicationError for the maker themselves, a user who may not
     decide, or an approval already settled.
@@ -311,6 +314,16 @@ def approval_approve(
     _checker_check(approval, checker)
     comment = _comment_clean(comment)
     locked, session = _approval_lock(approval)
+    if locked.decision == OVERRIDE:
+        override_approval_confirm(
+            approval=locked,
+            session=session,
+            checker=checker,
+            comment=comment,
+            source=source,
+        )
+        _approval_copy_back(approval, locked, session)
+        return None
     target = case_transition_target(
         state=session.case_state,
         action=CaseAction.CONFIRM,

@@ -27,6 +27,7 @@ from django.db import models
 
 from ..exceptions import ApplicationError
 from ..vocabulary import Decision
+from .rules import OVERRIDE
 
 
 class CaseState(models.TextChoices):
@@ -81,6 +82,9 @@ DECISION_TARGETS: dict[str, str] = {
     Decision.REJECT: CaseState.REJECTED,
     Decision.ESCALATE: CaseState.ESCALATED,
     Decision.REQUEST_INFORMATION: CaseState.WAITING,
+    # An approved outcome override changes the outcome, not the decision:
+    # the case goes back to work for a decision on it (overrides.py).
+    OVERRIDE: BACK_TO_WORK,
 }
 
 TRANSITIONS: dict[str, Transition] = {
@@ -152,11 +156,12 @@ def case_transition_target(
             or f"{CaseAction(action).label} is not possible while the case is "
             f"{case_state_label(state).lower()}."
         )
-    if transition.target is None:
-        return DECISION_TARGETS[decision]
-    if transition.target == BACK_TO_WORK:
+    target = (
+        DECISION_TARGETS[decision] if transition.target is None else transition.target
+    )
+    if target == BACK_TO_WORK:
         return CaseState.IN_REVIEW if assigned else CaseState.OPEN
-    return transition.target
+    return target
 
 
 def state_after_assignment(*, state: str, assigned: bool) -> str:

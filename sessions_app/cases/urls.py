@@ -22,4 +22,14 @@ urlpatterns = [
     ),
     path("clients/<int:pk>/notes/", note_views.client_note_add, name="client-note-add"),
     path("sessions/bulk/", bulk_views.sessions_bulk, name="sessions-bulk"),
+    path(
+        "sessions/<int:pk>/override/",
+        views.outcome_override_request,
+        name="override-request",
+    ),
+    path(
+        "sessions/<int:pk>/override/withdraw/",
+        views.outcome_override_withdraw,
+        name="override-withdraw",
+    ),
 ]

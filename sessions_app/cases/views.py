@@ -1,6 +1,6 @@
 """The session page's case actions: a second reviewer approves or sends back
 a pending decision; a reviewer reopens a closed case or resumes a waiting
-one. POST only, reviewers only; each redirects (PRG) with the service's
+one, requests or withdraws an outcome override. POST only, reviewers only; each redirects (PRG) with the service's
 message, and a refused action says why on the page it returns to."""
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from ..forms import CaseCommentForm
 from ..models import Approval, WorkflowSession
 from ..roles import user_can_decide, user_can_view
 from ..views.queue import QUEUE_RETURN_PARAM, queue_return_url
+from . import overrides as override_services
 from . import selectors as case_selectors
 from . import services as case_services
+from .forms import OverrideForm
 
 
 def _reviewer_required(request: HttpRequest) -> None:
@@ -59,20 +61,23 @@ def _run(
     request: HttpRequest,
     session: WorkflowSession,
     action: Callable[[], object],
-    done: str,
+    done: str | list[str],
     *,
     leave_to_queue: bool = False,
+    anchor: str = "case",
 ) -> HttpResponse:
+    """Run `action`; `done` is the success message (or a list the action
+    appends it to, when the words depend on what it did)."""
     back = queue_return_url(request.POST.get(QUEUE_RETURN_PARAM))
     try:
         action()
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return redirect(_session_page(session, back))
-    messages.success(request, done)
+        return redirect(_session_page(session, back, anchor))
+    messages.success(request, done if isinstance(done, str) else " ".join(done))
     if leave_to_queue and back:
         return redirect(back)
-    return redirect(_session_page(session, back))
+    return redirect(_session_page(session, back, anchor))
 
 
 @require_POST
@@ -137,4 +142,55 @@ def case_resume(request: HttpRequest, pk: int) -> HttpResponse:
             session=session, actor=request.user, comment=_comment(request)
         ),
         "Case back to work: the information arrived.",
+    )
+
+
+@require_POST
+def outcome_override_request(request: HttpRequest, pk: int) -> HttpResponse:
+    """Request an outcome override (a second reviewer approves it)."""
+    _reviewer_required(request)
+    session = _session_or_404(pk)
+    form = OverrideForm(request.POST)
+    if not form.is_valid():
+        back = queue_return_url(request.POST.get(QUEUE_RETURN_PARAM))
+        problems = "; ".join(
+            f"{form.fields[field].label or field}: {' '.join(errors)}"
+            for field, errors in form.errors.items()
+        )
+        messages.error(request, f"The override was not requested. {problems}")
+        return redirect(_session_page(session, back, anchor="override"))
+    data = form.cleaned_data
+
+    def request_override() -> None:
+        result = override_services.outcome_override_request(
+            session=session,
+            maker=request.user,
+            outcome=data["outcome"],
+            reason_code=data["reason_code"],
+            comment=data["comment"],
+        )
+        done.append(
+            "Override requested: another reviewer must approve it before it "
+            "takes effect."
+            if result.pending
+            else f"Override recorded: {result.override.summary()}."
+        )
+
+    done: list[str] = []
+    return _run(request, session, request_override, done, anchor="override")
+
+
+@require_POST
+def outcome_override_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """Withdraw the active outcome override, saying why."""
+    _reviewer_required(request)
+    session = _session_or_404(pk)
+    return _run(
+        request,
+        session,
+        lambda: override_services.outcome_override_withdraw(
+            session=session, actor=request.user, comment=_comment(request)
+        ),
+        "Override withdrawn: the provider's outcome shows again.",
+        anchor="override",
     )

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,333 +17,869 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ProviderConnection',
+            name="ProviderConnection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('slug', models.SlugField(unique=True)),
-                ('kind', models.CharField(choices=[('onfido', 'Onfido'), ('complycube', 'ComplyCube'), ('ica', 'Illumina ICA')], max_length=20)),
-                ('display_name', models.CharField(max_length=100)),
-                ('base_url', models.URLField(max_length=500)),
-                ('credential_env', models.CharField(help_text='Name of the environment variable holding the API token or key.', max_length=100, validators=[django.core.validators.RegexValidator('^[A-Z_][A-Z0-9_]*$', 'Name of an environment variable (upper case letters, digits and underscores).')], verbose_name='credential environment variable')),
-                ('webhook_secret_env', models.CharField(blank=True, help_text='Name of the environment variable holding the webhook secret(s), comma-separated to allow rotation.', max_length=100, validators=[django.core.validators.RegexValidator('^[A-Z_][A-Z0-9_]*$', 'Name of an environment variable (upper case letters, digits and underscores).')], verbose_name='webhook secret environment variable')),
-                ('options', models.JSONField(blank=True, default=dict, help_text='Provider options, e.g. {"region": "eu"} or {"project_ids": ["…"]}.')),
-                ('rate_limit_per_second', models.FloatField(default=5.0, help_text='Most requests per second this connection may send.', validators=[django.core.validators.MinValueValidator(0.01)])),
-                ('enabled', models.BooleanField(default=True)),
-                ('sync_interval_seconds', models.PositiveIntegerField(default=300, help_text='How often the periodic sync runs for this connection.', validators=[django.core.validators.MinValueValidator(15)])),
-                ('sync_cursor', models.JSONField(blank=True, default=dict)),
-                ('last_sync_started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_sync_finished_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('lock_token', models.CharField(blank=True, editable=False, max_length=64)),
-                ('lock_expires_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("slug", models.SlugField(unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("onfido", "Onfido"),
+                            ("complycube", "ComplyCube"),
+                            ("ica", "Illumina ICA"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("display_name", models.CharField(max_length=100)),
+                ("base_url", models.URLField(max_length=500)),
+                (
+                    "credential_env",
+                    models.CharField(
+                        help_text="Name of the environment variable holding the API token or key.",
+                        max_length=100,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z_][A-Z0-9_]*$",
+                                "Name of an environment variable (upper case letters, digits and underscores).",
+                            )
+                        ],
+                        verbose_name="credential environment variable",
+                    ),
+                ),
+                (
+                    "webhook_secret_env",
+                    models.CharField(
+                        blank=True,
+                        help_text="Name of the environment variable holding the webhook secret(s), comma-separated to allow rotation.",
+                        max_length=100,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z_][A-Z0-9_]*$",
+                                "Name of an environment variable (upper case letters, digits and underscores).",
+                            )
+                        ],
+                        verbose_name="webhook secret environment variable",
+                    ),
+                ),
+                (
+                    "options",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='Provider options, e.g. {"region": "eu"} or {"project_ids": ["…"]}.',
+                    ),
+                ),
+                (
+                    "rate_limit_per_second",
+                    models.FloatField(
+                        default=5.0,
+                        help_text="Most requests per second this connection may send.",
+                        validators=[django.core.validators.MinValueValidator(0.01)],
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "sync_interval_seconds",
+                    models.PositiveIntegerField(
+                        default=300,
+                        help_text="How often the periodic sync runs for this connection.",
+                        validators=[django.core.validators.MinValueValidator(15)],
+                    ),
+                ),
+                ("sync_cursor", models.JSONField(blank=True, default=dict)),
+                ("last_sync_started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_sync_finished_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "lock_token",
+                    models.CharField(blank=True, editable=False, max_length=64),
+                ),
+                (
+                    "lock_expires_at",
+                    models.DateTimeField(blank=True, editable=False, null=True),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='Client',
+            name="Client",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('display_name', models.CharField(blank=True, max_length=255)),
-                ('reference', models.CharField(blank=True, db_index=True, max_length=255)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("display_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "reference",
+                    models.CharField(blank=True, db_index=True, max_length=255),
+                ),
             ],
             options={
-                'ordering': ['display_name', 'id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('reference', ''), _negated=True), fields=('reference',), name='client_reference_unique_when_set')],
+                "ordering": ["display_name", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("reference", ""), _negated=True),
+                        fields=("reference",),
+                        name="client_reference_unique_when_set",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ProviderClient',
+            name="ProviderClient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('external_id', models.CharField(max_length=255)),
-                ('name', models.CharField(blank=True, max_length=255)),
-                ('external_reference', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('link_source', models.CharField(choices=[('automatic', 'Automatic (external reference)'), ('manual', 'Manual')], default='automatic', max_length=20)),
-                ('raw_payload', models.JSONField(blank=True, default=dict)),
-                ('payload_hash', models.CharField(blank=True, max_length=64)),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='provider_clients', to='sessions_app.client')),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='provider_clients', to='sessions_app.providerconnection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("external_id", models.CharField(max_length=255)),
+                ("name", models.CharField(blank=True, max_length=255)),
+                (
+                    "external_reference",
+                    models.CharField(blank=True, db_index=True, max_length=255),
+                ),
+                (
+                    "link_source",
+                    models.CharField(
+                        choices=[
+                            ("automatic", "Automatic (external reference)"),
+                            ("manual", "Manual"),
+                        ],
+                        default="automatic",
+                        max_length=20,
+                    ),
+                ),
+                ("raw_payload", models.JSONField(blank=True, default=dict)),
+                ("payload_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="provider_clients",
+                        to="sessions_app.client",
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="provider_clients",
+                        to="sessions_app.providerconnection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['connection', 'name'],
+                "ordering": ["connection", "name"],
             },
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('schedule', 'Schedule'), ('manual', 'Manual'), ('full', 'Full re-sync'), ('webhook', 'Webhook')], default='schedule', max_length=20)),
-                ('state', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('partial', 'Partial (resumes next run)'), ('failed', 'Failed'), ('rate_limited', 'Rate limited (rescheduled)'), ('skipped', 'Skipped (already running)')], default='running', max_length=20)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('seen', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('quarantined', models.PositiveIntegerField(default=0)),
-                ('pages', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('cursor_before', models.JSONField(blank=True, default=dict)),
-                ('cursor_after', models.JSONField(blank=True, default=dict)),
-                ('unknown_values', models.JSONField(blank=True, default=dict)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='sessions_app.providerconnection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("schedule", "Schedule"),
+                            ("manual", "Manual"),
+                            ("full", "Full re-sync"),
+                            ("webhook", "Webhook"),
+                        ],
+                        default="schedule",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("partial", "Partial (resumes next run)"),
+                            ("failed", "Failed"),
+                            ("rate_limited", "Rate limited (rescheduled)"),
+                            ("skipped", "Skipped (already running)"),
+                        ],
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("seen", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("quarantined", models.PositiveIntegerField(default=0)),
+                ("pages", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("cursor_before", models.JSONField(blank=True, default=dict)),
+                ("cursor_after", models.JSONField(blank=True, default=dict)),
+                ("unknown_values", models.JSONField(blank=True, default=dict)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_runs",
+                        to="sessions_app.providerconnection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='QuarantinedRecord',
+            name="QuarantinedRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record_type', models.CharField(max_length=50)),
-                ('external_id', models.CharField(blank=True, max_length=255)),
-                ('reason', models.TextField()),
-                ('raw', models.TextField(help_text='The record exactly as received.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quarantined_records', to='sessions_app.providerconnection')),
-                ('sync_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='quarantined_records', to='sessions_app.syncrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("record_type", models.CharField(max_length=50)),
+                ("external_id", models.CharField(blank=True, max_length=255)),
+                ("reason", models.TextField()),
+                ("raw", models.TextField(help_text="The record exactly as received.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quarantined_records",
+                        to="sessions_app.providerconnection",
+                    ),
+                ),
+                (
+                    "sync_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="quarantined_records",
+                        to="sessions_app.syncrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('kind', models.CharField(choices=[('user', 'User'), ('technical', 'Technical')], default='user', max_length=20)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("user", "User"), ("technical", "Technical")],
+                        default="user",
+                        max_length=20,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'kind'), name='tag_unique_name_kind')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("name", "kind"), name="tag_unique_name_kind"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('delivery_id', models.CharField(max_length=255)),
-                ('event_type', models.CharField(blank=True, max_length=100)),
-                ('resource_id', models.CharField(blank=True, max_length=255)),
-                ('signature_valid', models.BooleanField(default=True)),
-                ('body', models.TextField()),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_deliveries', to='sessions_app.providerconnection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("delivery_id", models.CharField(max_length=255)),
+                ("event_type", models.CharField(blank=True, max_length=100)),
+                ("resource_id", models.CharField(blank=True, max_length=255)),
+                ("signature_valid", models.BooleanField(default=True)),
+                ("body", models.TextField()),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="webhook_deliveries",
+                        to="sessions_app.providerconnection",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'webhook deliveries',
-                'ordering': ['-received_at', '-id'],
+                "verbose_name_plural": "webhook deliveries",
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkflowSession',
+            name="WorkflowSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=255)),
-                ('workflow_id', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('workflow_name', models.CharField(blank=True, max_length=255)),
-                ('workflow_version', models.CharField(blank=True, max_length=50)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('in_progress', 'In progress'), ('awaiting_input', 'Awaiting input'), ('completed', 'Completed'), ('failed', 'Failed'), ('abandoned', 'Abandoned'), ('cancelled', 'Cancelled'), ('unknown', 'Unknown')], default='unknown', max_length=20)),
-                ('raw_status', models.CharField(blank=True, max_length=100)),
-                ('outcome', models.CharField(blank=True, choices=[('', 'None yet'), ('clear', 'Clear'), ('attention', 'Attention'), ('rejected', 'Rejected')], default='', max_length=20)),
-                ('raw_outcome', models.CharField(blank=True, max_length=100)),
-                ('reasons', models.JSONField(blank=True, default=list)),
-                ('summary', models.TextField(blank=True)),
-                ('error', models.TextField(blank=True)),
-                ('dashboard_url', models.URLField(blank=True, max_length=1000)),
-                ('provider_created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('provider_updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('raw_payload', models.JSONField(blank=True, default=dict)),
-                ('payload_hash', models.CharField(blank=True, max_length=64)),
-                ('source_version', models.CharField(blank=True, max_length=100)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('last_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('assigned_at', models.DateTimeField(blank=True, null=True)),
-                ('last_decision', models.CharField(blank=True, max_length=30)),
-                ('last_decision_at', models.DateTimeField(blank=True, null=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_sessions', to=settings.AUTH_USER_MODEL)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='sessions_app.providerconnection')),
-                ('provider_client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sessions', to='sessions_app.providerclient')),
-                ('tags', models.ManyToManyField(blank=True, related_name='sessions', to='sessions_app.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=255)),
+                (
+                    "workflow_id",
+                    models.CharField(blank=True, db_index=True, max_length=255),
+                ),
+                ("workflow_name", models.CharField(blank=True, max_length=255)),
+                ("workflow_version", models.CharField(blank=True, max_length=50)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("in_progress", "In progress"),
+                            ("awaiting_input", "Awaiting input"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                            ("abandoned", "Abandoned"),
+                            ("cancelled", "Cancelled"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=20,
+                    ),
+                ),
+                ("raw_status", models.CharField(blank=True, max_length=100)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "None yet"),
+                            ("clear", "Clear"),
+                            ("attention", "Attention"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("raw_outcome", models.CharField(blank=True, max_length=100)),
+                ("reasons", models.JSONField(blank=True, default=list)),
+                ("summary", models.TextField(blank=True)),
+                ("error", models.TextField(blank=True)),
+                ("dashboard_url", models.URLField(blank=True, max_length=1000)),
+                (
+                    "provider_created_at",
+                    models.DateTimeField(default=django.utils.timezone.now),
+                ),
+                (
+                    "provider_updated_at",
+                    models.DateTimeField(default=django.utils.timezone.now),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("raw_payload", models.JSONField(blank=True, default=dict)),
+                ("payload_hash", models.CharField(blank=True, max_length=64)),
+                ("source_version", models.CharField(blank=True, max_length=100)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("last_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("assigned_at", models.DateTimeField(blank=True, null=True)),
+                ("last_decision", models.CharField(blank=True, max_length=30)),
+                ("last_decision_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="sessions_app.providerconnection",
+                    ),
+                ),
+                (
+                    "provider_client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sessions",
+                        to="sessions_app.providerclient",
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(
+                        blank=True, related_name="sessions", to="sessions_app.tag"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-provider_created_at', '-id'],
+                "ordering": ["-provider_created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Review',
+            name="Review",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject'), ('escalate', 'Escalate'), ('request_information', 'Request information')], max_length=30)),
-                ('reason_code', models.CharField(choices=[('verified', 'Identity verified'), ('document_issue', 'Document problem'), ('biometric_mismatch', 'Face / biometric mismatch'), ('watchlist_match', 'Watchlist / PEP / sanctions match'), ('adverse_media', 'Adverse media'), ('fraud_suspected', 'Fraud suspected'), ('incomplete', 'Incomplete or missing data'), ('provider_error', 'Provider error'), ('needs_senior_review', 'Needs senior review'), ('other', 'Other (see comment)')], max_length=50)),
-                ('comment', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='sessions_app.workflowsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("reject", "Reject"),
+                            ("escalate", "Escalate"),
+                            ("request_information", "Request information"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "reason_code",
+                    models.CharField(
+                        choices=[
+                            ("verified", "Identity verified"),
+                            ("document_issue", "Document problem"),
+                            ("biometric_mismatch", "Face / biometric mismatch"),
+                            ("watchlist_match", "Watchlist / PEP / sanctions match"),
+                            ("adverse_media", "Adverse media"),
+                            ("fraud_suspected", "Fraud suspected"),
+                            ("incomplete", "Incomplete or missing data"),
+                            ("provider_error", "Provider error"),
+                            ("needs_senior_review", "Needs senior review"),
+                            ("other", "Other (see comment)"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reviews",
+                        to="sessions_app.workflowsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('decide_session', 'Can record review decisions'), ('assign_session', 'Can assign sessions to officers'), ('export_sessions', 'Can export CSV')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    ("decide_session", "Can record review decisions"),
+                    ("assign_session", "Can assign sessions to officers"),
+                    ("export_sessions", "Can export CSV"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PolicyAssurance',
+            name="PolicyAssurance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('policy_id', models.CharField(blank=True, max_length=255)),
-                ('policy_name', models.CharField(blank=True, max_length=255)),
-                ('outcome', models.CharField(blank=True, choices=[('', 'None yet'), ('clear', 'Clear'), ('attention', 'Attention'), ('rejected', 'Rejected')], default='', max_length=20)),
-                ('raw_outcome', models.CharField(blank=True, max_length=100)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='policy_assurances', to='sessions_app.workflowsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("policy_id", models.CharField(blank=True, max_length=255)),
+                ("policy_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "None yet"),
+                            ("clear", "Clear"),
+                            ("attention", "Attention"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("raw_outcome", models.CharField(blank=True, max_length=100)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy_assurances",
+                        to="sessions_app.workflowsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'position'],
+                "ordering": ["session", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Check',
+            name="Check",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=255)),
-                ('check_type', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('in_progress', 'In progress'), ('awaiting_input', 'Awaiting input'), ('completed', 'Completed'), ('failed', 'Failed'), ('abandoned', 'Abandoned'), ('cancelled', 'Cancelled'), ('unknown', 'Unknown')], default='unknown', max_length=20)),
-                ('raw_status', models.CharField(blank=True, max_length=100)),
-                ('outcome', models.CharField(blank=True, choices=[('', 'None yet'), ('clear', 'Clear'), ('attention', 'Attention'), ('rejected', 'Rejected')], default='', max_length=20)),
-                ('raw_outcome', models.CharField(blank=True, max_length=100)),
-                ('task_id', models.CharField(blank=True, max_length=255)),
-                ('breakdown', models.JSONField(blank=True, default=dict)),
-                ('provider_created_at', models.DateTimeField(blank=True, null=True)),
-                ('provider_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('raw_payload', models.JSONField(blank=True, default=dict)),
-                ('payload_hash', models.CharField(blank=True, max_length=64)),
-                ('last_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='checks', to='sessions_app.providerconnection')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checks', to='sessions_app.workflowsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=255)),
+                (
+                    "check_type",
+                    models.CharField(blank=True, db_index=True, max_length=100),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("in_progress", "In progress"),
+                            ("awaiting_input", "Awaiting input"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                            ("abandoned", "Abandoned"),
+                            ("cancelled", "Cancelled"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=20,
+                    ),
+                ),
+                ("raw_status", models.CharField(blank=True, max_length=100)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "None yet"),
+                            ("clear", "Clear"),
+                            ("attention", "Attention"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("raw_outcome", models.CharField(blank=True, max_length=100)),
+                ("task_id", models.CharField(blank=True, max_length=255)),
+                ("breakdown", models.JSONField(blank=True, default=dict)),
+                ("provider_created_at", models.DateTimeField(blank=True, null=True)),
+                ("provider_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("raw_payload", models.JSONField(blank=True, default=dict)),
+                ("payload_hash", models.CharField(blank=True, max_length=64)),
+                ("last_synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="checks",
+                        to="sessions_app.providerconnection",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checks",
+                        to="sessions_app.workflowsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'provider_created_at', 'id'],
+                "ordering": ["session", "provider_created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_label', models.CharField(max_length=150)),
-                ('source', models.CharField(max_length=20)),
-                ('action', models.CharField(max_length=50)),
-                ('object_type', models.CharField(max_length=100)),
-                ('object_id', models.CharField(max_length=64)),
-                ('object_repr', models.CharField(blank=True, max_length=255)),
-                ('before', models.JSONField(blank=True, default=dict)),
-                ('after', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_events', to=settings.AUTH_USER_MODEL)),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_events', to='sessions_app.client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("actor_label", models.CharField(max_length=150)),
+                ("source", models.CharField(max_length=20)),
+                ("action", models.CharField(max_length=50)),
+                ("object_type", models.CharField(max_length=100)),
+                ("object_id", models.CharField(max_length=64)),
+                ("object_repr", models.CharField(blank=True, max_length=255)),
+                ("before", models.JSONField(blank=True, default=dict)),
+                ("after", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_events",
+                        to="sessions_app.client",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['object_type', 'object_id', '-created_at'], name='audit_object'), models.Index(fields=['client', '-created_at'], name='audit_client')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["object_type", "object_id", "-created_at"],
+                        name="audit_object",
+                    ),
+                    models.Index(fields=["client", "-created_at"], name="audit_client"),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='providerclient',
-            index=models.Index(django.db.models.functions.text.Lower('name'), name='provider_client_name_lower'),
+            model_name="providerclient",
+            index=models.Index(
+                django.db.models.functions.text.Lower("name"),
+                name="provider_client_name_lower",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='providerclient',
-            constraint=models.UniqueConstraint(fields=('connection', 'external_id'), name='provider_client_unique_external_id'),
+            model_name="providerclient",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "external_id"),
+                name="provider_client_unique_external_id",
+            ),
         ),
         migrations.AddIndex(
-            model_name='syncrun',
-            index=models.Index(fields=['connection', '-started_at'], name='syncrun_conn_started'),
+            model_name="syncrun",
+            index=models.Index(
+                fields=["connection", "-started_at"], name="syncrun_conn_started"
+            ),
         ),
         migrations.AddIndex(
-            model_name='quarantinedrecord',
-            index=models.Index(fields=['connection', '-created_at'], name='quarantine_conn_created'),
+            model_name="quarantinedrecord",
+            index=models.Index(
+                fields=["connection", "-created_at"], name="quarantine_conn_created"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('connection', 'delivery_id'), name='webhook_unique_delivery'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "delivery_id"), name="webhook_unique_delivery"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['-provider_created_at', '-id'], name='session_created_desc'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["-provider_created_at", "-id"], name="session_created_desc"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['status', '-provider_created_at', '-id'], name='session_status_created'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["status", "-provider_created_at", "-id"],
+                name="session_status_created",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['outcome', '-provider_created_at', '-id'], name='session_outcome_created'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["outcome", "-provider_created_at", "-id"],
+                name="session_outcome_created",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['connection', '-provider_created_at', '-id'], name='session_conn_created'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["connection", "-provider_created_at", "-id"],
+                name="session_conn_created",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['assignee', '-provider_created_at', '-id'], name='session_assignee_created'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["assignee", "-provider_created_at", "-id"],
+                name="session_assignee_created",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['-provider_updated_at', '-id'], name='session_updated_desc'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["-provider_updated_at", "-id"], name="session_updated_desc"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['provider_client'], name='session_provider_client'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["provider_client"], name="session_provider_client"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflowsession',
-            constraint=models.UniqueConstraint(fields=('connection', 'external_id'), name='session_unique_external_id'),
+            model_name="workflowsession",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "external_id"), name="session_unique_external_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflowsession',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'in_progress', 'awaiting_input', 'completed', 'failed', 'abandoned', 'cancelled', 'unknown'])), name='session_status_valid'),
+            model_name="workflowsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "pending",
+                            "in_progress",
+                            "awaiting_input",
+                            "completed",
+                            "failed",
+                            "abandoned",
+                            "cancelled",
+                            "unknown",
+                        ],
+                    )
+                ),
+                name="session_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflowsession',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['', 'clear', 'attention', 'rejected'])), name='session_outcome_valid'),
+            model_name="workflowsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("outcome__in", ["", "clear", "attention", "rejected"])
+                ),
+                name="session_outcome_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='review',
-            index=models.Index(fields=['session', '-created_at'], name='review_session_created'),
+            model_name="review",
+            index=models.Index(
+                fields=["session", "-created_at"], name="review_session_created"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policyassurance',
-            constraint=models.UniqueConstraint(fields=('session', 'position'), name='policy_assurance_unique_position'),
+            model_name="policyassurance",
+            constraint=models.UniqueConstraint(
+                fields=("session", "position"), name="policy_assurance_unique_position"
+            ),
         ),
         migrations.AddIndex(
-            model_name='check',
-            index=models.Index(fields=['session', 'provider_created_at'], name='check_session_created'),
+            model_name="check",
+            index=models.Index(
+                fields=["session", "provider_created_at"], name="check_session_created"
+            ),
         ),
         migrations.AddIndex(
-            model_name='check',
-            index=models.Index(fields=['outcome', '-id'], name='check_outcome_id'),
+            model_name="check",
+            index=models.Index(fields=["outcome", "-id"], name="check_outcome_id"),
         ),
         migrations.AddConstraint(
-            model_name='check',
-            constraint=models.UniqueConstraint(fields=('connection', 'external_id'), name='check_unique_external_id'),
+            model_name="check",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "external_id"), name="check_unique_external_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='check',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['', 'clear', 'attention', 'rejected'])), name='check_outcome_valid'),
+            model_name="check",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("outcome__in", ["", "clear", "attention", "rejected"])
+                ),
+                name="check_outcome_valid",
+            ),
         ),
     ]

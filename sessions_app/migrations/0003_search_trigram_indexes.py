@@ -57,5 +57,7 @@ class Migration(migrations.Migration):
     dependencies = [("sessions_app", "0002_roles")]
 
     operations = [
-        migrations.RunPython(trigram_indexes_create, trigram_indexes_drop, elidable=False)
+        migrations.RunPython(
+            trigram_indexes_create, trigram_indexes_drop, elidable=False
+        )
     ]

@@ -5,23 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0004_choice_constraints'),
+        ("sessions_app", "0004_choice_constraints"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(condition=models.Q(models.Q(('last_decision', ''), ('outcome__in', ('attention', 'rejected'))), ('status__in', ('awaiting_input', 'failed', 'unknown')), _connector='OR'), fields=['-provider_created_at', '-id'], name='session_attention_created'),
+            model_name="workflowsession",
+            index=models.Index(
+                condition=models.Q(
+                    models.Q(
+                        ("last_decision", ""),
+                        ("outcome__in", ("attention", "rejected")),
+                    ),
+                    ("status__in", ("awaiting_input", "failed", "unknown")),
+                    _connector="OR",
+                ),
+                fields=["-provider_created_at", "-id"],
+                name="session_attention_created",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(condition=models.Q(('completed_at__isnull', False)), fields=['completed_at'], name='session_completed_at'),
+            model_name="workflowsession",
+            index=models.Index(
+                condition=models.Q(("completed_at__isnull", False)),
+                fields=["completed_at"],
+                name="session_completed_at",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['connection', 'status', 'outcome'], name='session_conn_status_outcome'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["connection", "status", "outcome"],
+                name="session_conn_status_outcome",
+            ),
         ),
     ]

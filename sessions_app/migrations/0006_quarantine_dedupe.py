@@ -53,9 +53,16 @@ def quarantine_collapse(apps, schema_editor):
             "seen_count",
         )
     )
-    for pk, conn, record_type, external_id, reason, raw, created, count in rows.iterator(
-        chunk_size=CHUNK
-    ):
+    for (
+        pk,
+        conn,
+        record_type,
+        external_id,
+        reason,
+        raw,
+        created,
+        count,
+    ) in rows.iterator(chunk_size=CHUNK):
         every_pk.append(pk)
         key = (conn, _fingerprint(record_type, external_id, reason, raw))
         group = groups.get(key)

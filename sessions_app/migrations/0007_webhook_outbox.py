@@ -4,29 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0006_quarantine_dedupe'),
+        ("sessions_app", "0006_quarantine_dedupe"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='enqueue_attempts',
+            model_name="webhookdelivery",
+            name="enqueue_attempts",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='enqueued_at',
+            model_name="webhookdelivery",
+            name="enqueued_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='hint',
+            model_name="webhookdelivery",
+            name="hint",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('processed_at__isnull', True)), fields=['received_at'], name='webhook_unprocessed'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("processed_at__isnull", True)),
+                fields=["received_at"],
+                name="webhook_unprocessed",
+            ),
         ),
     ]

@@ -32,9 +32,7 @@ BATCH = 1000
 
 def _without_sdk_token(value):
     if isinstance(value, dict):
-        return {
-            k: _without_sdk_token(v) for k, v in value.items() if k != "sdk_token"
-        }
+        return {k: _without_sdk_token(v) for k, v in value.items() if k != "sdk_token"}
     if isinstance(value, list):
         return [_without_sdk_token(v) for v in value]
     return value

@@ -4,19 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0008_session_contract_columns'),
+        ("sessions_app", "0008_session_contract_columns"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workflowsession',
-            name='detail_read_at',
+            model_name="workflowsession",
+            name="detail_read_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['connection', 'detail_read_at'], name='session_conn_detail_read'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["connection", "detail_read_at"], name="session_conn_detail_read"
+            ),
         ),
     ]

@@ -4,23 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0010_rate_limit_override'),
+        ("sessions_app", "0010_rate_limit_override"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='syncrun',
-            name='syncrun_state_valid',
+            model_name="syncrun",
+            name="syncrun_state_valid",
         ),
         migrations.AlterField(
-            model_name='syncrun',
-            name='state',
-            field=models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('partial', 'Partial (resumes next run)'), ('failed', 'Failed'), ('rate_limited', 'Rate limited (rescheduled)'), ('skipped', 'Skipped (already running)'), ('interrupted', 'Interrupted (resumes next run)')], default='running', max_length=20),
+            model_name="syncrun",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("running", "Running"),
+                    ("succeeded", "Succeeded"),
+                    ("partial", "Partial (resumes next run)"),
+                    ("failed", "Failed"),
+                    ("rate_limited", "Rate limited (rescheduled)"),
+                    ("skipped", "Skipped (already running)"),
+                    ("interrupted", "Interrupted (resumes next run)"),
+                ],
+                default="running",
+                max_length=20,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='syncrun',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['running', 'succeeded', 'partial', 'failed', 'rate_limited', 'skipped', 'interrupted'])), name='syncrun_state_valid'),
+            model_name="syncrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "state__in",
+                        [
+                            "running",
+                            "succeeded",
+                            "partial",
+                            "failed",
+                            "rate_limited",
+                            "skipped",
+                            "interrupted",
+                        ],
+                    )
+                ),
+                name="syncrun_state_valid",
+            ),
         ),
     ]

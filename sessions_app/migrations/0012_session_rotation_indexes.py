@@ -5,23 +5,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0011_sync_run_interrupted'),
+        ("sessions_app", "0011_sync_run_interrupted"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='workflowsession',
-            name='session_conn_detail_read',
+            model_name="workflowsession",
+            name="session_conn_detail_read",
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(condition=models.Q(('status__in', ['pending', 'in_progress', 'awaiting_input', 'unknown']), ('raw_status__in', ('review',)), _connector='OR'), fields=['connection', 'detail_read_at', 'id'], name='session_rotation_read'),
+            model_name="workflowsession",
+            index=models.Index(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["pending", "in_progress", "awaiting_input", "unknown"],
+                    ),
+                    ("raw_status__in", ("review",)),
+                    _connector="OR",
+                ),
+                fields=["connection", "detail_read_at", "id"],
+                name="session_rotation_read",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(condition=models.Q(('status__in', ['pending', 'in_progress', 'awaiting_input', 'unknown']), ('raw_status__in', ('review',)), _connector='OR'), fields=['connection', 'last_synced_at', 'id'], name='session_rotation_synced'),
+            model_name="workflowsession",
+            index=models.Index(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["pending", "in_progress", "awaiting_input", "unknown"],
+                    ),
+                    ("raw_status__in", ("review",)),
+                    _connector="OR",
+                ),
+                fields=["connection", "last_synced_at", "id"],
+                name="session_rotation_synced",
+            ),
         ),
     ]

@@ -12,34 +12,69 @@ def classify_stored_checks(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0012_session_rotation_indexes'),
+        ("sessions_app", "0012_session_rotation_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='check',
-            name='kind',
-            field=models.CharField(choices=[('document', 'Document'), ('biometrics', 'Face match / biometrics'), ('liveness', 'Liveness'), ('screening', 'Watchlist / sanctions / PEP screening'), ('adverse_media', 'Adverse media'), ('proof_of_address', 'Proof of address'), ('identity', 'Identity / database'), ('aml_risk', 'AML risk'), ('fraud_signals', 'Device / fraud signals'), ('pipeline_analysis', 'Pipeline analysis'), ('other', 'Other')], default='other', max_length=20),
+            model_name="check",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("document", "Document"),
+                    ("biometrics", "Face match / biometrics"),
+                    ("liveness", "Liveness"),
+                    ("screening", "Watchlist / sanctions / PEP screening"),
+                    ("adverse_media", "Adverse media"),
+                    ("proof_of_address", "Proof of address"),
+                    ("identity", "Identity / database"),
+                    ("aml_risk", "AML risk"),
+                    ("fraud_signals", "Device / fraud signals"),
+                    ("pipeline_analysis", "Pipeline analysis"),
+                    ("other", "Other"),
+                ],
+                default="other",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='check',
-            name='document_expires_on',
+            model_name="check",
+            name="document_expires_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='policyassurance',
-            name='evaluated',
+            model_name="policyassurance",
+            name="evaluated",
             field=models.BooleanField(default=True),
         ),
         migrations.RunPython(classify_stored_checks, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='check',
-            index=models.Index(fields=['kind', '-id'], name='check_kind_id'),
+            model_name="check",
+            index=models.Index(fields=["kind", "-id"], name="check_kind_id"),
         ),
         migrations.AddConstraint(
-            model_name='check',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['document', 'biometrics', 'liveness', 'screening', 'adverse_media', 'proof_of_address', 'identity', 'aml_risk', 'fraud_signals', 'pipeline_analysis', 'other'])), name='check_kind_valid'),
+            model_name="check",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "document",
+                            "biometrics",
+                            "liveness",
+                            "screening",
+                            "adverse_media",
+                            "proof_of_address",
+                            "identity",
+                            "aml_risk",
+                            "fraud_signals",
+                            "pipeline_analysis",
+                            "other",
+                        ],
+                    )
+                ),
+                name="check_kind_valid",
+            ),
         ),
     ]

@@ -63,9 +63,9 @@ def chain_backfill(apps, schema_editor):
     sequence, prev_hash, last_id = 0, GENESIS, 0
     while True:
         rows = list(
-            events.filter(id__gt=last_id).order_by("id").values(*CHAIN_COLUMNS)[
-                :BACKFILL_BATCH
-            ]
+            events.filter(id__gt=last_id)
+            .order_by("id")
+            .values(*CHAIN_COLUMNS)[:BACKFILL_BATCH]
         )
         if not rows:
             break
@@ -76,7 +76,10 @@ def chain_backfill(apps, schema_editor):
             prev_hash = event_hash(row)
             updated.append(
                 AuditEvent(
-                    id=row["id"], sequence=sequence, prev_hash=row["prev_hash"], hash=prev_hash
+                    id=row["id"],
+                    sequence=sequence,
+                    prev_hash=row["prev_hash"],
+                    hash=prev_hash,
                 )
             )
         events.bulk_update(updated, ["sequence", "prev_hash", "hash"])
@@ -97,7 +100,6 @@ def trigger_drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("sessions_app", "0015_external_identity"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -155,7 +157,15 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AuditChainHead",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
                 ("sequence", models.PositiveBigIntegerField(default=0)),
                 ("hash", models.CharField(default=GENESIS, max_length=64)),
             ],
@@ -163,14 +173,25 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AuditChainVerification",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
                 ("started_at", models.DateTimeField()),
                 ("finished_at", models.DateTimeField()),
                 ("intact", models.BooleanField()),
                 ("events_checked", models.PositiveBigIntegerField(default=0)),
                 ("last_sequence", models.PositiveBigIntegerField(default=0)),
                 ("last_hash", models.CharField(blank=True, max_length=64)),
-                ("break_sequence", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "break_sequence",
+                    models.PositiveBigIntegerField(blank=True, null=True),
+                ),
                 ("break_event_id", models.BigIntegerField(blank=True, null=True)),
                 ("break_kind", models.CharField(blank=True, max_length=20)),
                 ("break_detail", models.TextField(blank=True)),

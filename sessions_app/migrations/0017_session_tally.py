@@ -26,24 +26,41 @@ def triggers_drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0016_audit_chain'),
+        ("sessions_app", "0016_audit_chain"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SessionTally',
+            name="SessionTally",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('connection_id', models.BigIntegerField()),
-                ('status', models.CharField(max_length=20)),
-                ('outcome', models.CharField(blank=True, max_length=20)),
-                ('needs_attention', models.BooleanField()),
-                ('sessions', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("connection_id", models.BigIntegerField()),
+                ("status", models.CharField(max_length=20)),
+                ("outcome", models.CharField(blank=True, max_length=20)),
+                ("needs_attention", models.BooleanField()),
+                ("sessions", models.BigIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('connection_id', 'status', 'outcome', 'needs_attention'), name='session_tally_key')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "connection_id",
+                            "status",
+                            "outcome",
+                            "needs_attention",
+                        ),
+                        name="session_tally_key",
+                    )
+                ],
             },
         ),
         migrations.RunPython(triggers_create_and_count, triggers_drop),

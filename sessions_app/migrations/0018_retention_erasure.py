@@ -6,114 +6,212 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0017_session_tally'),
+        ("sessions_app", "0017_session_tally"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ErasureRequest',
+            name="ErasureRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_by', models.CharField(max_length=200)),
-                ('requested_on', models.DateField()),
-                ('verification', models.CharField(max_length=500)),
-                ('entered_at', models.DateTimeField(auto_now_add=True)),
-                ('state', models.CharField(choices=[('refused', 'Refused: records must be kept'), ('erased', 'Accepted: erased')], max_length=20)),
-                ('keep_until', models.DateField(blank=True, null=True)),
-                ('state_reason', models.CharField(blank=True, max_length=500)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("requested_by", models.CharField(max_length=200)),
+                ("requested_on", models.DateField()),
+                ("verification", models.CharField(max_length=500)),
+                ("entered_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("refused", "Refused: records must be kept"),
+                            ("erased", "Accepted: erased"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("keep_until", models.DateField(blank=True, null=True)),
+                ("state_reason", models.CharField(blank=True, max_length=500)),
             ],
             options={
-                'ordering': ['-entered_at', '-id'],
+                "ordering": ["-entered_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ProviderErasure',
+            name="ProviderErasure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=255)),
-                ('requested_at', models.DateTimeField()),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('pending', 'Pending'), ('deleted', 'Deleted'), ('already_gone', 'Already gone'), ('not_supported', 'Not supported by the provider'), ('failed', 'Failed')], default='pending', max_length=20)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('response_excerpt', models.CharField(blank=True, max_length=500)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=255)),
+                ("requested_at", models.DateTimeField()),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status_code",
+                    models.PositiveSmallIntegerField(blank=True, null=True),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("deleted", "Deleted"),
+                            ("already_gone", "Already gone"),
+                            ("not_supported", "Not supported by the provider"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("response_excerpt", models.CharField(blank=True, max_length=500)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
             ],
             options={
-                'ordering': ['-requested_at', '-id'],
+                "ordering": ["-requested_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='client',
-            name='erased_at',
+            model_name="client",
+            name="erased_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='client',
-            name='legal_hold',
+            model_name="client",
+            name="legal_hold",
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
-            model_name='client',
-            name='legal_hold_reason',
-            field=models.CharField(blank=True, db_default='', max_length=500),
+            model_name="client",
+            name="legal_hold_reason",
+            field=models.CharField(blank=True, db_default="", max_length=500),
         ),
         migrations.AddField(
-            model_name='client',
-            name='relationship_ended_on',
+            model_name="client",
+            name="relationship_ended_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='providerclient',
-            name='erased_at',
+            model_name="providerclient",
+            name="erased_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(condition=models.Q(('erased_at__isnull', True), ('legal_hold', False), ('relationship_ended_on__isnull', False)), fields=['relationship_ended_on'], name='client_retention_due'),
+            model_name="client",
+            index=models.Index(
+                condition=models.Q(
+                    ("erased_at__isnull", True),
+                    ("legal_hold", False),
+                    ("relationship_ended_on__isnull", False),
+                ),
+                fields=["relationship_ended_on"],
+                name="client_retention_due",
+            ),
         ),
         migrations.AddField(
-            model_name='erasurerequest',
-            name='client',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='erasure_requests', to='sessions_app.client'),
+            model_name="erasurerequest",
+            name="client",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="erasure_requests",
+                to="sessions_app.client",
+            ),
         ),
         migrations.AddField(
-            model_name='erasurerequest',
-            name='entered_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="erasurerequest",
+            name="entered_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='providererasure',
-            name='client',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='provider_erasures', to='sessions_app.client'),
+            model_name="providererasure",
+            name="client",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="provider_erasures",
+                to="sessions_app.client",
+            ),
         ),
         migrations.AddField(
-            model_name='providererasure',
-            name='connection',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='erasures', to='sessions_app.providerconnection'),
+            model_name="providererasure",
+            name="connection",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="erasures",
+                to="sessions_app.providerconnection",
+            ),
         ),
         migrations.AddField(
-            model_name='providererasure',
-            name='provider_client',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='erasures', to='sessions_app.providerclient'),
+            model_name="providererasure",
+            name="provider_client",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="erasures",
+                to="sessions_app.providerclient",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='erasurerequest',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['refused', 'erased'])), name='erasure_request_state_valid'),
+            model_name="erasurerequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["refused", "erased"])),
+                name="erasure_request_state_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='providererasure',
-            index=models.Index(condition=models.Q(('outcome__in', ['pending', 'failed'])), fields=['requested_at'], name='provider_erasure_open'),
+            model_name="providererasure",
+            index=models.Index(
+                condition=models.Q(("outcome__in", ["pending", "failed"])),
+                fields=["requested_at"],
+                name="provider_erasure_open",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='providererasure',
-            constraint=models.UniqueConstraint(fields=('connection', 'external_id'), name='provider_erasure_unique_identity'),
+            model_name="providererasure",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "external_id"),
+                name="provider_erasure_unique_identity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='providererasure',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['pending', 'deleted', 'already_gone', 'not_supported', 'failed'])), name='provider_erasure_outcome_valid'),
+            model_name="providererasure",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "outcome__in",
+                        [
+                            "pending",
+                            "deleted",
+                            "already_gone",
+                            "not_supported",
+                            "failed",
+                        ],
+                    )
+                ),
+                name="provider_erasure_outcome_valid",
+            ),
         ),
     ]

@@ -18,25 +18,92 @@ def classify_stored_reasons(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0018_retention_erasure'),
+        ("sessions_app", "0018_retention_erasure"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SessionReason',
+            name="SessionReason",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(choices=[('document_rejected', 'Document rejected'), ('document_suspected', 'Document suspected of fraud'), ('document_expired', 'Document expired'), ('face_mismatch', 'Face does not match'), ('liveness_failed', 'Liveness not shown'), ('watchlist_match', 'Watchlist / sanctions match'), ('pep_match', 'Politically exposed person'), ('adverse_media', 'Adverse media'), ('address_unverified', 'Address not verified'), ('identity_unverified', 'Identity not verified'), ('fraud_suspected', 'Fraud suspected'), ('manual_review', 'Manual review required'), ('pipeline_failed', 'Pipeline failed'), ('other', 'Other')], default='other', max_length=30)),
-                ('raw', models.CharField(blank=True, max_length=255)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reason_rows', to='sessions_app.workflowsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        choices=[
+                            ("document_rejected", "Document rejected"),
+                            ("document_suspected", "Document suspected of fraud"),
+                            ("document_expired", "Document expired"),
+                            ("face_mismatch", "Face does not match"),
+                            ("liveness_failed", "Liveness not shown"),
+                            ("watchlist_match", "Watchlist / sanctions match"),
+                            ("pep_match", "Politically exposed person"),
+                            ("adverse_media", "Adverse media"),
+                            ("address_unverified", "Address not verified"),
+                            ("identity_unverified", "Identity not verified"),
+                            ("fraud_suspected", "Fraud suspected"),
+                            ("manual_review", "Manual review required"),
+                            ("pipeline_failed", "Pipeline failed"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=30,
+                    ),
+                ),
+                ("raw", models.CharField(blank=True, max_length=255)),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reason_rows",
+                        to="sessions_app.workflowsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'position'],
-                'indexes': [models.Index(fields=['code', 'session'], name='session_reason_code')],
-                'constraints': [models.UniqueConstraint(fields=('session', 'position'), name='session_reason_unique_position'), models.CheckConstraint(condition=models.Q(('code__in', ['document_rejected', 'document_suspected', 'document_expired', 'face_mismatch', 'liveness_failed', 'watchlist_match', 'pep_match', 'adverse_media', 'address_unverified', 'identity_unverified', 'fraud_suspected', 'manual_review', 'pipeline_failed', 'other'])), name='session_reason_code_valid')],
+                "ordering": ["session", "position"],
+                "indexes": [
+                    models.Index(fields=["code", "session"], name="session_reason_code")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("session", "position"),
+                        name="session_reason_unique_position",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "code__in",
+                                [
+                                    "document_rejected",
+                                    "document_suspected",
+                                    "document_expired",
+                                    "face_mismatch",
+                                    "liveness_failed",
+                                    "watchlist_match",
+                                    "pep_match",
+                                    "adverse_media",
+                                    "address_unverified",
+                                    "identity_unverified",
+                                    "fraud_suspected",
+                                    "manual_review",
+                                    "pipeline_failed",
+                                    "other",
+                                ],
+                            )
+                        ),
+                        name="session_reason_code_valid",
+                    ),
+                ],
             },
         ),
         migrations.RunPython(classify_stored_reasons, migrations.RunPython.noop),

@@ -6,30 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0019_session_reasons'),
+        ("sessions_app", "0019_session_reasons"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PersonalDataReveal',
+            name="PersonalDataReveal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('object_type', models.CharField(choices=[('session', 'Session'), ('client', 'Client')], max_length=10)),
-                ('object_id', models.PositiveBigIntegerField()),
-                ('reason', models.TextField()),
-                ('source', models.CharField(max_length=20)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='personal_data_reveals', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "object_type",
+                    models.CharField(
+                        choices=[("session", "Session"), ("client", "Client")],
+                        max_length=10,
+                    ),
+                ),
+                ("object_id", models.PositiveBigIntegerField()),
+                ("reason", models.TextField()),
+                ("source", models.CharField(max_length=20)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="personal_data_reveals",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('reveal_personal_data', 'Can reveal masked personal data (audited)'), ('export_personal_data', 'Can export personal data unmasked')],
-                'indexes': [models.Index(fields=['user', 'object_type', 'object_id', '-expires_at'], name='reveal_user_object_expires')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('object_type__in', ('session', 'client'))), name='reveal_object_type_valid')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    (
+                        "reveal_personal_data",
+                        "Can reveal masked personal data (audited)",
+                    ),
+                    ("export_personal_data", "Can export personal data unmasked"),
+                ],
+                "indexes": [
+                    models.Index(
+                        fields=["user", "object_type", "object_id", "-expires_at"],
+                        name="reveal_user_object_expires",
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("object_type__in", ("session", "client"))),
+                        name="reveal_object_type_valid",
+                    )
+                ],
             },
         ),
     ]

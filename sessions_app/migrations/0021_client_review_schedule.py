@@ -4,87 +4,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0020_personal_data_reveal'),
+        ("sessions_app", "0020_personal_data_reveal"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='client',
-            name='assurance_refreshed_at',
+            model_name="client",
+            name="assurance_refreshed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='client',
-            name='assurance_stale',
+            model_name="client",
+            name="assurance_stale",
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
-            model_name='client',
-            name='has_gaps',
+            model_name="client",
+            name="has_gaps",
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
-            model_name='client',
-            name='last_activity_at',
+            model_name="client",
+            name="last_activity_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='client',
-            name='next_review_due',
+            model_name="client",
+            name="next_review_due",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='client',
-            name='risk_tier',
-            field=models.CharField(blank=True, choices=[('', 'Not set'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], db_default='', default='', max_length=20),
+            model_name="client",
+            name="risk_tier",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Not set"),
+                    ("low", "Low"),
+                    ("medium", "Medium"),
+                    ("high", "High"),
+                ],
+                db_default="",
+                default="",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='client',
-            name='risk_tier_derived',
-            field=models.CharField(blank=True, choices=[('', 'Not set'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], db_default='', default='', max_length=20),
+            model_name="client",
+            name="risk_tier_derived",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Not set"),
+                    ("low", "Low"),
+                    ("medium", "Medium"),
+                    ("high", "High"),
+                ],
+                db_default="",
+                default="",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='client',
-            name='risk_tier_reason',
-            field=models.TextField(blank=True, db_default='', default=''),
+            model_name="client",
+            name="risk_tier_reason",
+            field=models.TextField(blank=True, db_default="", default=""),
         ),
         migrations.AddField(
-            model_name='client',
-            name='risk_tier_source',
-            field=models.CharField(choices=[('derived', 'Derived from provider results'), ('reviewer', 'Set by a reviewer')], db_default='derived', default='derived', max_length=20),
+            model_name="client",
+            name="risk_tier_source",
+            field=models.CharField(
+                choices=[
+                    ("derived", "Derived from provider results"),
+                    ("reviewer", "Set by a reviewer"),
+                ],
+                db_default="derived",
+                default="derived",
+                max_length=20,
+            ),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(fields=['display_name', 'id'], name='client_name_id'),
+            model_name="client",
+            index=models.Index(fields=["display_name", "id"], name="client_name_id"),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(fields=['risk_tier', 'display_name', 'id'], name='client_tier_name'),
+            model_name="client",
+            index=models.Index(
+                fields=["risk_tier", "display_name", "id"], name="client_tier_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(condition=models.Q(('has_gaps', True)), fields=['display_name', 'id'], name='client_gaps_name'),
+            model_name="client",
+            index=models.Index(
+                condition=models.Q(("has_gaps", True)),
+                fields=["display_name", "id"],
+                name="client_gaps_name",
+            ),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(fields=['next_review_due'], name='client_next_review'),
+            model_name="client",
+            index=models.Index(fields=["next_review_due"], name="client_next_review"),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(condition=models.Q(('assurance_stale', True)), fields=['id'], name='client_assurance_stale'),
+            model_name="client",
+            index=models.Index(
+                condition=models.Q(("assurance_stale", True)),
+                fields=["id"],
+                name="client_assurance_stale",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.CheckConstraint(condition=models.Q(('risk_tier__in', ['', 'low', 'medium', 'high'])), name='client_risk_tier_valid'),
+            model_name="client",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("risk_tier__in", ["", "low", "medium", "high"])),
+                name="client_risk_tier_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.CheckConstraint(condition=models.Q(('risk_tier_derived__in', ['', 'low', 'medium', 'high'])), name='client_risk_tier_derived_valid'),
+            model_name="client",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("risk_tier_derived__in", ["", "low", "medium", "high"])
+                ),
+                name="client_risk_tier_derived_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.CheckConstraint(condition=models.Q(('risk_tier_source__in', ['derived', 'reviewer'])), name='client_risk_tier_source_valid'),
+            model_name="client",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("risk_tier_source__in", ["derived", "reviewer"])),
+                name="client_risk_tier_source_valid",
+            ),
         ),
     ]

@@ -40,9 +40,9 @@ def case_state_backfill(apps, schema_editor):
         }
         if state == "waiting":
             days = getattr(settings, "VERITY_CASE_WAITING_DAYS", 7)
-            changes["case_waiting_until"] = models.F(
-                "last_decision_at"
-            ) + dt.timedelta(days=days)
+            changes["case_waiting_until"] = models.F("last_decision_at") + dt.timedelta(
+                days=days
+            )
         sessions.filter(last_decision=decision).update(**changes)
     sessions.filter(last_decision="", assignee__isnull=False).update(
         case_state="in_review", case_state_changed_at=models.F("assigned_at")
@@ -50,112 +50,275 @@ def case_state_backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0021_client_review_schedule'),
+        ("sessions_app", "0021_client_review_schedule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Approval',
+            name="Approval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject'), ('escalate', 'Escalate'), ('request_information', 'Request information'), ('override', 'Override')], max_length=30)),
-                ('reason_code', models.CharField(choices=[('verified', 'Identity verified'), ('document_issue', 'Document problem'), ('biometric_mismatch', 'Face / biometric mismatch'), ('watchlist_match', 'Watchlist / PEP / sanctions match'), ('adverse_media', 'Adverse media'), ('fraud_suspected', 'Fraud suspected'), ('incomplete', 'Incomplete or missing data'), ('provider_error', 'Provider error'), ('needs_senior_review', 'Needs senior review'), ('other', 'Other (see comment)')], max_length=50)),
-                ('comment', models.TextField(blank=True)),
-                ('waiting_until', models.DateTimeField(blank=True, null=True)),
-                ('made_at', models.DateTimeField()),
-                ('checked_at', models.DateTimeField(blank=True, null=True)),
-                ('result', models.CharField(blank=True, choices=[('', 'Pending'), ('approved', 'Approved'), ('sent_back', 'Sent back')], default='', max_length=20)),
-                ('checker_comment', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("reject", "Reject"),
+                            ("escalate", "Escalate"),
+                            ("request_information", "Request information"),
+                            ("override", "Override"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "reason_code",
+                    models.CharField(
+                        choices=[
+                            ("verified", "Identity verified"),
+                            ("document_issue", "Document problem"),
+                            ("biometric_mismatch", "Face / biometric mismatch"),
+                            ("watchlist_match", "Watchlist / PEP / sanctions match"),
+                            ("adverse_media", "Adverse media"),
+                            ("fraud_suspected", "Fraud suspected"),
+                            ("incomplete", "Incomplete or missing data"),
+                            ("provider_error", "Provider error"),
+                            ("needs_senior_review", "Needs senior review"),
+                            ("other", "Other (see comment)"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("waiting_until", models.DateTimeField(blank=True, null=True)),
+                ("made_at", models.DateTimeField()),
+                ("checked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "result",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Pending"),
+                            ("approved", "Approved"),
+                            ("sent_back", "Sent back"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("checker_comment", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-made_at', '-id'],
+                "ordering": ["-made_at", "-id"],
             },
         ),
         migrations.RemoveIndex(
-            model_name='workflowsession',
-            name='session_attention_created',
+            model_name="workflowsession",
+            name="session_attention_created",
         ),
         migrations.AddField(
-            model_name='workflowsession',
-            name='case_state',
-            field=models.CharField(choices=[('open', 'Open'), ('in_review', 'In review'), ('awaiting_approval', 'Awaiting approval'), ('escalated', 'Escalated'), ('waiting', 'Waiting for information'), ('approved', 'Closed — approved'), ('rejected', 'Closed — rejected')], default='open', max_length=20),
+            model_name="workflowsession",
+            name="case_state",
+            field=models.CharField(
+                choices=[
+                    ("open", "Open"),
+                    ("in_review", "In review"),
+                    ("awaiting_approval", "Awaiting approval"),
+                    ("escalated", "Escalated"),
+                    ("waiting", "Waiting for information"),
+                    ("approved", "Closed — approved"),
+                    ("rejected", "Closed — rejected"),
+                ],
+                default="open",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='workflowsession',
-            name='case_state_changed_at',
+            model_name="workflowsession",
+            name="case_state_changed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='workflowsession',
-            name='case_waiting_until',
+            model_name="workflowsession",
+            name="case_waiting_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.RunPython(case_state_backfill, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(fields=['case_state', '-provider_created_at', '-id'], name='session_case_state_created'),
+            model_name="workflowsession",
+            index=models.Index(
+                fields=["case_state", "-provider_created_at", "-id"],
+                name="session_case_state_created",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(condition=models.Q(('case_state', 'waiting')), fields=['case_waiting_until'], name='session_case_waiting_until'),
+            model_name="workflowsession",
+            index=models.Index(
+                condition=models.Q(("case_state", "waiting")),
+                fields=["case_waiting_until"],
+                name="session_case_waiting_until",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workflowsession',
-            index=models.Index(condition=models.Q(models.Q(('case_state__in', ('open', 'in_review')), ('outcome__in', ('attention', 'rejected'))), ('status__in', ('awaiting_input', 'failed', 'unknown')), _connector='OR'), fields=['-provider_created_at', '-id'], name='session_attention_created'),
+            model_name="workflowsession",
+            index=models.Index(
+                condition=models.Q(
+                    models.Q(
+                        ("case_state__in", ("open", "in_review")),
+                        ("outcome__in", ("attention", "rejected")),
+                    ),
+                    ("status__in", ("awaiting_input", "failed", "unknown")),
+                    _connector="OR",
+                ),
+                fields=["-provider_created_at", "-id"],
+                name="session_attention_created",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflowsession',
-            constraint=models.CheckConstraint(condition=models.Q(('case_state__in', ['open', 'in_review', 'awaiting_approval', 'escalated', 'waiting', 'approved', 'rejected'])), name='session_case_state_valid'),
+            model_name="workflowsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "case_state__in",
+                        [
+                            "open",
+                            "in_review",
+                            "awaiting_approval",
+                            "escalated",
+                            "waiting",
+                            "approved",
+                            "rejected",
+                        ],
+                    )
+                ),
+                name="session_case_state_valid",
+            ),
         ),
         migrations.AddField(
-            model_name='approval',
-            name='checker',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="approval",
+            name="checker",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='approval',
-            name='maker',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="approval",
+            name="maker",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='approval',
-            name='review',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='approval', to='sessions_app.review'),
+            model_name="approval",
+            name="review",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="approval",
+                to="sessions_app.review",
+            ),
         ),
         migrations.AddField(
-            model_name='approval',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approvals', to='sessions_app.workflowsession'),
+            model_name="approval",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="approvals",
+                to="sessions_app.workflowsession",
+            ),
         ),
         migrations.AddIndex(
-            model_name='approval',
-            index=models.Index(fields=['session', '-made_at'], name='approval_session_made'),
+            model_name="approval",
+            index=models.Index(
+                fields=["session", "-made_at"], name="approval_session_made"
+            ),
         ),
         migrations.AddIndex(
-            model_name='approval',
-            index=models.Index(condition=models.Q(('result', '')), fields=['session', 'maker'], name='approval_pending_maker'),
+            model_name="approval",
+            index=models.Index(
+                condition=models.Q(("result", "")),
+                fields=["session", "maker"],
+                name="approval_pending_maker",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.CheckConstraint(condition=models.Q(('decision__in', ('approve', 'reject', 'escalate', 'request_information', 'override'))), name='approval_decision_valid'),
+            model_name="approval",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "decision__in",
+                        (
+                            "approve",
+                            "reject",
+                            "escalate",
+                            "request_information",
+                            "override",
+                        ),
+                    )
+                ),
+                name="approval_decision_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.CheckConstraint(condition=models.Q(('reason_code__in', ['verified', 'document_issue', 'biometric_mismatch', 'watchlist_match', 'adverse_media', 'fraud_suspected', 'incomplete', 'provider_error', 'needs_senior_review', 'other'])), name='approval_reason_code_valid'),
+            model_name="approval",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "reason_code__in",
+                        [
+                            "verified",
+                            "document_issue",
+                            "biometric_mismatch",
+                            "watchlist_match",
+                            "adverse_media",
+                            "fraud_suspected",
+                            "incomplete",
+                            "provider_error",
+                            "needs_senior_review",
+                            "other",
+                        ],
+                    )
+                ),
+                name="approval_reason_code_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.CheckConstraint(condition=models.Q(('result__in', ['', 'approved', 'sent_back'])), name='approval_result_valid'),
+            model_name="approval",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("result__in", ["", "approved", "sent_back"])),
+                name="approval_result_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.CheckConstraint(condition=models.Q(('checker', models.F('maker')), _negated=True), name='approval_checker_not_maker'),
+            model_name="approval",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("checker", models.F("maker")), _negated=True),
+                name="approval_checker_not_maker",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.UniqueConstraint(condition=models.Q(('result', '')), fields=('session',), name='approval_one_pending_per_session'),
+            model_name="approval",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("result", "")),
+                fields=("session",),
+                name="approval_one_pending_per_session",
+            ),
         ),
     ]

@@ -12,12 +12,18 @@ providers' answers to deletions). The vocabulary enumerations live in
 `sessions_app/vocabulary.py` (no models needed to use them) and are re-exported
 here, so `from sessions_app.models import Status` keeps working. A capability
 package's models are re-exported here too (ApiToken, from `access/tokens/`;
-ExternalIdentity, from `access/identities.py`; Approval, from `cases/`).
+ExternalIdentity, from `access/identities.py`; Approval and OutcomeOverride, from `cases/`).
 """
 
 from ..access.identities import ExternalIdentity
 from ..access.tokens.models import ApiToken
-from ..cases.models import Approval, ApprovalResult, Note
+from ..cases.models import (
+    Approval,
+    ApprovalResult,
+    Note,
+    OutcomeOverride,
+    OverrideState,
+)
 from ..cases.states import CaseState
 from ..saved_views.models import SavedView
 from ..vocabulary import (
@@ -89,6 +95,8 @@ __all__ = [
     "ExternalIdentity",
     "Note",
     "Outcome",
+    "OutcomeOverride",
+    "OverrideState",
     "PersonalDataReveal",
     "PolicyAssurance",
     "ProviderClient",

@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ..cases.models import Approval, Note
+from ..cases.models import Approval, Note, OutcomeOverride
 from ..models import (
     Check,
     Client,
@@ -103,10 +103,14 @@ def personal_data_blank(
         .exclude(comment="")
         .update(comment=""),
         # The same for four-eyes requests (the maker's and the checker's
-        # words) and for the notes on the client and on its sessions.
+        # words), outcome overrides, and the notes on the client and on its
+        # sessions.
         "approval_comments": Approval.objects.filter(session__in=sessions)
         .filter(~Q(comment="") | ~Q(checker_comment=""))
         .update(comment="", checker_comment=""),
+        "override_comments": OutcomeOverride.objects.filter(session__in=sessions)
+        .filter(~Q(comment="") | ~Q(end_comment=""))
+        .update(comment="", end_comment=""),
         "notes": Note.objects.filter(Q(client=client) | Q(session__in=sessions))
         .exclude(text=ERASED_NOTE_TEXT)
         .update(text=ERASED_NOTE_TEXT),

@@ -68,6 +68,7 @@ from .overview import (
 )
 from .search import checks_search, sessions_search
 from .sessions import (
+    ACTIVE_OVERRIDES_ATTR,
     QUEUE_ROW_FIELDS,
     ROW_TAGS_ATTR,
     SESSION_API_ROW_FIELDS,
@@ -103,6 +104,7 @@ from .sorting import (
 from .users import reviewer_usernames, user_get_by_username, user_reviewers
 
 __all__ = [
+    "ACTIVE_OVERRIDES_ATTR",
     "CHECK_QUEUE_ORDERING",
     "DIRECTORY_PAGE_SIZE",
     "QUARANTINE_EXCERPT_CHARS",

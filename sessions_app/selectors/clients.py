@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.db.models import F, Prefetch, Q, QuerySet
 
+from ..cases.selectors import OVERRIDE_OUTCOME_ATTR, override_outcome_subquery
 from ..models import (
     AuditEvent,
     Check,
@@ -154,7 +155,8 @@ def client_detail_get(
 
     Sessions and checks carry only CLIENT_SESSION_FIELDS and CLIENT_CHECK_FIELDS
     (and each check its `breakdown` when `breakdowns`, as the evidence pack
-    shows them). Each session carries its reasons as `reason_list`. Raise
+    shows them). Each session carries its reasons as `reason_list` and its
+    active override's outcome as `override_outcome` (None without one). Raise
     Client.DoesNotExist when there is no such client. Six queries.
     """
     client = Client.objects.get(pk=pk)
@@ -162,6 +164,7 @@ def client_detail_get(
         WorkflowSession.objects.filter(provider_client__client_id=client.pk)
         .select_related("connection")
         .only(*CLIENT_SESSION_FIELDS)
+        .annotate(**{OVERRIDE_OUTCOME_ATTR: override_outcome_subquery()})
         .prefetch_related(
             Prefetch(
                 "reason_rows",

@@ -39,7 +39,9 @@ Contract:
   404 for it (`Page.gone_ids`): the mirror keeps what it saw. Review state
   (assignee, decisions), `first_seen_at` and admin-made client links are never
   overwritten: only the `*_SYNC_FIELDS` (below and in `related`) are the
-  sync's.
+  sync's. Outcome overrides are never written either; a rewritten session
+  whose outcome moved under its active override reopens its case
+  (`cases.overrides.outcome_overrides_provider_changed`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
+from ..cases.overrides import outcome_overrides_provider_changed
 from ..cases.sla import sessions_sla_follow
 from ..client_review.refresh import clients_mark_stale
 from ..models import (
@@ -482,6 +485,15 @@ def session_upsert_batch(
         # Their clients' review summaries follow at the next refresh tick.
         clients_mark_stale(
             provider_client_ids={row.provider_client_id for row in rows} - {None}
+        )
+        # Overrides on outcomes the provider changed: cases back to review.
+        outcome_overrides_provider_changed(
+            session_ids=[
+                changed_pks[r.external_id]
+                for r, _ in changed
+                if r.external_id in existing
+            ],
+            now=now,
         )
 
     if quarantine_rows:

@@ -20,9 +20,17 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from ..cases.selectors import OVERRIDE_OUTCOME_ATTR
 from ..privacy.personal_fields import name_initials
 from .breakdown import reason_badges
-from .verity import _detail_url, _e, _outcome_html, _status_html, decision_label
+from .verity import (
+    _detail_url,
+    _e,
+    _effective_outcome_html,
+    _outcome_html,
+    _status_html,
+    decision_label,
+)
 
 register = template.Library()
 
@@ -57,7 +65,7 @@ def client_session_cells(context: template.Context, session: Any) -> str:
         f'<td data-label="Provider">{_e(session.connection.display_name)}</td>'
         f'<td data-label="Workflow">{_e(workflow)}</td>'
         f'<td data-label="Status">{_status_html(session.status, session.raw_status)}</td>'
-        f'<td data-label="Outcome">{_outcome_html(session.outcome, session.raw_outcome)}</td>'
+        f'<td data-label="Outcome">{_effective_outcome_html(session.outcome, session.raw_outcome, getattr(session, OVERRIDE_OUTCOME_ATTR, None))}</td>'
         f'<td data-label="Reasons">{reason_badges(session.reason_list)}</td>'
         f'<td class="nowrap" data-label="Created">{_minute(session.provider_created_at, zone)}</td>'
         f'<td data-label="Last decision">{decision}</td>'

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ..cases.models import outcome_words
+from ..cases.selectors import OVERRIDE_OUTCOME_ATTR
 from ..cases.states import CaseState, case_state_label
 from ..links import detail_url_builder
 from ..models import (
@@ -214,6 +216,23 @@ def outcome_badge(value: str, raw: str) -> str:
     return mark_safe(_outcome_html(value, raw))  # noqa: S308 - every value escaped
 
 
+def _effective_outcome_html(value: str, raw: str, override: str | None) -> str:
+    """The outcome a list row shows: an active override's (with the provider's
+    in words beside it), else the provider's (docs/case-work.md)."""
+    if not override:
+        return _outcome_html(value, raw)
+    return (
+        f'{_outcome_html(override, "")} <span class="override small">override '
+        f"(provider: {_e(outcome_words(value))})</span>"
+    )
+
+
+@register.simple_tag
+def effective_outcome_badge(value: str, raw: str, override: str | None) -> str:
+    """`_effective_outcome_html` for templates (the client page's sessions)."""
+    return mark_safe(_effective_outcome_html(value, raw, override))  # noqa: S308
+
+
 def _detail_url(context: template.Context, view_name: str, pk: int) -> str:
     """`reverse(view_name, args=[pk])`, reversed once per page render."""
     builders = context.render_context.setdefault("verity_detail_urls", {})
@@ -305,7 +324,7 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
         f'<td class="wrap client" data-label="Client">{client_cell}</td>'
         f'<td class="wrap workflow" data-label="Workflow">{workflow_cell}</td>'
         f'<td class="status-cell" data-label="Status">{_status_html(session.status, session.raw_status)}</td>'
-        f'<td class="outcome-cell" data-label="Outcome">{_outcome_html(session.outcome, session.raw_outcome)}</td>'
+        f'<td class="outcome-cell" data-label="Outcome">{_effective_outcome_html(session.outcome, session.raw_outcome, getattr(session, OVERRIDE_OUTCOME_ATTR, None))}</td>'
         f'<td class="wrap why-cell" data-label="Why">{why}</td>'
         f'<td class="age-due{" overdue" if "overdue" in age_due else ""}" data-label="Age / due">{age_due or _NONE}</td>'
         f'<td class="wrap tags" data-label="Tags">{tags_cell}</td>'

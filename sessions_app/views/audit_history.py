@@ -96,6 +96,9 @@ AUDIT_ACTION_LABELS = {
     "case.reopen": "Case reopened",
     "case.resume": "Case resumed (information received)",
     "case.waiting_over": "Case back from waiting (date passed)",
+    "override.record": "Outcome overridden",
+    "override.withdraw": "Outcome override withdrawn",
+    "override.provider_changed": "Provider changed the overridden outcome (case back to review)",
 }
 AUDIT_DATETIME_FORMAT = "Y-m-d H:i"
 

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 from .. import selectors, services
 from ..cases import selectors as case_selectors
 from ..cases import services as case_services
+from ..cases.forms import OverrideForm
 from ..cases.note_views import note_form_for
 from ..cases.notes import NOTE_ALL_LIMIT, NOTE_PAGE_LIMIT, session_notes_get
 from ..cases.states import CLOSED_STATES, DECIDABLE_STATES, CaseState
@@ -242,6 +243,8 @@ def _session_page(
             "assignment_form": assignment_form or AssignmentForm(reviewers=reviewers),
             "assigned_to_me": session.assignee_id == request.user.pk,
             "approvals": approvals,
+            "overrides": case_selectors.session_overrides_get(session_id=session.pk),
+            "override_form": OverrideForm(),
             "pending_approval": pending,
             "my_own_pending": pending is not None
             and pending.maker_id == request.user.pk,

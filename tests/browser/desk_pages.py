@@ -15,7 +15,11 @@ from django.conf import settings
 from django.test import Client as DjangoClient
 
 from sessions_app.cases.notes import note_add
-from sessions_app.cases.services import case_decision_record
+from sessions_app.cases.overrides import (
+    outcome_override_request,
+    outcome_overrides_provider_changed,
+)
+from sessions_app.cases.services import approval_approve, case_decision_record
 from sessions_app.models import (
     CaseState,
     ErasureRequest,
@@ -142,6 +146,7 @@ def desk_pages_create() -> DeskPages:
         name="Escalated cases waiting for the compliance officer's second look",
         query="case_state=escalated&sort=created",
     )
+    overridden = _override_with_provider_change(data, maker, exclude=pending)
 
     def first_of(kind: str) -> int:
         return next(s.pk for s in data.sessions if s.connection.kind == kind)
@@ -160,6 +165,7 @@ def desk_pages_create() -> DeskPages:
         "session-ica": f"/sessions/{first_of(ProviderKind.ICA)}/",
         "session-ica-long": f"/sessions/{long_session.pk}/",
         "session-pending-approval": f"/sessions/{pending.pk}/",
+        "session-override": f"/sessions/{overridden.pk}/",
         "client": f"/clients/{data.clients[0].pk}/",
         "client-long": f"/clients/{client.pk}/",
         "client-retention-held": f"/clients/{held.pk}/",
@@ -190,6 +196,31 @@ def desk_pages_create() -> DeskPages:
         officer=officer,
         stranger=stranger,
     )
+
+
+def _override_with_provider_change(data, maker, *, exclude) -> WorkflowSession:
+    """An outcome override approved by a second reviewer, then changed under
+    it by the provider: the session page shows both values."""
+    session = next(
+        s
+        for s in data.sessions
+        if s.case_state == CaseState.OPEN and s.outcome != "rejected" and s != exclude
+    )
+    result = outcome_override_request(
+        session=session,
+        maker=maker,
+        outcome="rejected",
+        reason_code="fraud_suspected",
+        comment="The document check found a forged passport the provider missed.",
+    )
+    approval_approve(
+        approval=result.approval,
+        checker=UserFactory(username="carla-checker", roles=["reviewer"]),
+    )
+    new_outcome = "attention" if session.outcome != "attention" else "clear"
+    WorkflowSession.objects.filter(pk=session.pk).update(outcome=new_outcome)
+    outcome_overrides_provider_changed(session_ids=[session.pk])
+    return session
 
 
 def _retention_clients(data, officer) -> tuple[object, object]:

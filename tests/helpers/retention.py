@@ -8,10 +8,11 @@ import datetime as dt
 import itertools
 
 from sessions_app import models
-from sessions_app.cases.models import Approval, Note
+from sessions_app.cases.models import Approval, Note, OutcomeOverride
 from tests.factories import (
     CheckFactory,
     ClientFactory,
+    OutcomeOverrideFactory,
     ProviderClientFactory,
     ProviderConnectionFactory,
     QuarantinedRecordFactory,
@@ -105,6 +106,12 @@ def personal_client(
             checked_at=dt.datetime(2026, 1, 3, tzinfo=dt.UTC),
             result="sent_back",
         )
+        OutcomeOverrideFactory(
+            session=session,
+            maker=reviewer,
+            approver=checker,
+            comment=f"{NAME} sent a new passport",
+        )
         Note.objects.create(
             session=session,
             author=reviewer,
@@ -139,6 +146,7 @@ def rows_of(found: PersonalClient) -> list:
         *models.Check.objects.filter(session_id__in=session_ids),
         *models.Review.objects.filter(session_id__in=session_ids),
         *Approval.objects.filter(session_id__in=session_ids),
+        *OutcomeOverride.objects.filter(session_id__in=session_ids),
         *Note.objects.filter(session_id__in=session_ids),
         *Note.objects.filter(client=found.client),
         *models.WebhookDelivery.objects.filter(

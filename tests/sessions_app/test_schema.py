@@ -211,14 +211,15 @@ def pin_to_seeded_object(case: Any) -> None:
 # the body a real object gets (validated against the schema like any other).
 # The case-work POSTs change state, so most generated calls are refused after
 # the first that succeeds: a case action (approve, send back, reopen, resume)
-# answers 200, or a 400 in words when the case's state does not allow it; a
-# decision answers 201, 202 (held for a second reviewer) or 400 (a reason that
+# (and an override's withdrawal) answers 200, or a 400 in words when the
+# case's state does not allow it; a decision or an override request answers
+# 201, 202 (held for a second reviewer) or 400 (a reason that
 # does not fit, a closed case, a waiting date out of range). Each view looks
 # the object up before it reads the body, so any of these proves the run
 # reached a real object rather than only 404s (the services' own tests check
 # each answer: tests/sessions_app/cases/).
 REACHED = {"GET": (200,), "POST": (201,)}
-CASE_ACTION = re.compile(r"/(approve|send-back|reopen|resume)/$")
+CASE_ACTION = re.compile(r"/(approve|send-back|reopen|resume|withdraw)/$")
 
 
 @pytest.fixture
@@ -230,7 +231,7 @@ def statuses():
     for method, path in {(m, p) for m, p, _ in seen}:
         if DETAIL_PATH.match(path) and method in REACHED:
             wanted = (200, 400) if CASE_ACTION.search(path) else REACHED[method]
-            if path.endswith("/reviews/"):
+            if path.endswith(("/reviews/", "/override/")):
                 wanted = (201, 202, 400)
             got = {
                 code: n for (m, p, code), n in seen.items() if (m, p) == (method, path)

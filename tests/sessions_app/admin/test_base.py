@@ -24,6 +24,7 @@ from sessions_app.services import audit_event_record
 from tests.factories import (
     ApprovalFactory,
     CheckFactory,
+    OutcomeOverrideFactory,
     PolicyAssuranceFactory,
     ProviderConnectionFactory,
     QuarantinedRecordFactory,
@@ -47,6 +48,7 @@ def _populate(n: int) -> None:
         PolicyAssuranceFactory(session=session)
         ReviewFactory(session=session)
         ApprovalFactory(session=session)
+        OutcomeOverrideFactory(session=session)
         SyncRunFactory(connection=session.connection)
         QuarantinedRecordFactory(connection=session.connection)
         WebhookDeliveryFactory(connection=session.connection)

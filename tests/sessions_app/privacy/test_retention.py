@@ -123,6 +123,7 @@ def test_erasure_is_audited_without_personal_data_and_the_chain_stays_intact():
     assert event.after["erased"]["checks"] == 3
     assert event.after["erased"]["review_comments"] == 3
     assert event.after["erased"]["approval_comments"] == 3
+    assert event.after["erased"]["override_comments"] == 3
     assert event.after["erased"]["notes"] == 4  # the client's and each session's
     assert event.after["erased"]["webhook_deliveries"] == 3
     assert event.after["erased"]["quarantined_records"] == 3

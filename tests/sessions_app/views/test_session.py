@@ -466,8 +466,8 @@ def test_an_invalid_decision_keeps_the_queue_context(reviewer_client, queue):
     )
     assert "?back=" in response.url
     assert _breadcrumb_href(page) == back
-    # the decision, assignment, reveal and note forms
-    assert page.count('name="back"') == 4
+    # the decision, assignment, override, reveal and note forms
+    assert page.count('name="back"') == 5
 
 
 def test_an_assignment_stays_on_the_session_and_keeps_the_queue(reviewer_client, queue):
@@ -557,8 +557,8 @@ def test_next_in_queue_costs_a_constant_number_of_queries(
             data = desk_data_create(sessions=sessions, checks_per_session=2)
             session = next(s for s in data.sessions if s.assignee_id)
             # +1 reasons, +1 whether a reveal is in force, +1 the approvals,
-            # +1 the notes.
-            with django_assert_max_num_queries(21) as captured:
+            # +1 the notes, +1 the outcome overrides.
+            with django_assert_max_num_queries(22) as captured:
                 response = reviewer_client.get(_url(session, back))
             assert response.status_code == 200
             transaction.set_rollback(True)

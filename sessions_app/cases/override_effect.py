@@ -1,0 +1,176 @@
+"""An outcome override taking effect: the new OutcomeOverride row (superseding
+the active one) and the second reviewer's approval of a requested override.
+
+Below `cases/services.py`, which calls `override_approval_confirm` from
+`approval_approve` (the one approve service for every four-eyes request);
+`overrides.py`, the request, withdrawal and the sync's provider-change
+check, sits above both. Call these inside the caller's transaction, with the
+session row locked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from ..exceptions import ApplicationError
+from ..models import (
+    Approval,
+    ApprovalResult,
+    OutcomeOverride,
+    OverrideState,
+    WorkflowSession,
+)
+from ..services import audit_event_record, client_for_object
+from .models import outcome_words
+from .rules import OVERRIDE
+from .sla import session_sla_apply
+from .states import CaseAction, case_transition_target
+
+
+def case_fields_snapshot(session: WorkflowSession) -> dict[str, Any]:
+    """The case fields for an audit event (as `services._case_snapshot`)."""
+    snapshot: dict[str, Any] = {
+        "case_state": session.case_state,
+        "case_state_changed_at": session.case_state_changed_at,
+    }
+    if session.case_waiting_until is not None:
+        snapshot["case_waiting_until"] = session.case_waiting_until
+    return snapshot
+
+
+def case_state_write(locked: WorkflowSession, *, state: str, at: dt.datetime) -> None:
+    """Move a locked session's case to `state` (never `waiting`: no date here);
+    its due time follows the new state (`cases/sla.py`)."""
+    locked.case_state = state
+    locked.case_state_changed_at = at
+    locked.case_waiting_until = None
+    sla_fields = session_sla_apply(locked, now=at)
+    locked.save(
+        update_fields=[
+            "case_state",
+            "case_state_changed_at",
+            "case_waiting_until",
+            *sla_fields,
+        ]
+    )
+
+
+def override_put_in_force(
+    *,
+    locked: WorkflowSession,
+    outcome: str,
+    reason_code: str,
+    comment: str,
+    maker: Any,
+    requested_at: dt.datetime,
+    approval: Approval | None,
+    approver: Any,
+    at: dt.datetime,
+) -> tuple[OutcomeOverride, OutcomeOverride | None]:
+    """Write the override over the provider's current outcome; the active one
+    before it, if any, is superseded. Return (new, superseded)."""
+    previous = (
+        OutcomeOverride.objects.select_for_update()
+        .filter(session=locked, state=OverrideState.ACTIVE)
+        .first()
+    )
+    if previous is not None:
+        previous.state = OverrideState.SUPERSEDED
+        previous.ended_at = at
+        previous.ended_by = approver or maker
+        previous.save(update_fields=["state", "ended_at", "ended_by"])
+    override = OutcomeOverride.objects.create(
+        session=locked,
+        outcome=outcome,
+        provider_outcome=locked.outcome,
+        provider_outcome_now=locked.outcome,
+        reason_code=reason_code,
+        comment=comment,
+        maker=maker,
+        requested_at=requested_at,
+        approval=approval,
+        approver=approver,
+        effective_at=at,
+    )
+    return override, previous
+
+
+def override_audit_after(
+    override: OutcomeOverride, previous: OutcomeOverride | None
+) -> dict[str, Any]:
+    after: dict[str, Any] = {
+        "override_id": override.pk,
+        "override_outcome": override.outcome,
+        "provider_outcome": override.provider_outcome,
+        "reason_code": override.reason_code,
+        "comment": override.comment,
+    }
+    if previous is not None:
+        after["superseded_override_id"] = previous.pk
+    return after
+
+
+def override_approval_confirm(
+    *,
+    approval: Approval,
+    session: WorkflowSession,
+    checker: Any,
+    comment: str,
+    source: str,
+) -> OutcomeOverride:
+    """The second reviewer approves a requested override (both rows locked,
+    the approval pending, the checker not its maker: `approval_approve`
+    checked). The override takes effect, the case goes back to work (a
+    decision on the new outcome comes next); one audit event."""
+    if approval.decision != OVERRIDE:
+        raise ApplicationError("This approval is not an outcome override.")
+    target = case_transition_target(
+        state=session.case_state,
+        action=CaseAction.CONFIRM,
+        assigned=session.assignee_id is not None,
+        decision=OVERRIDE,
+    )
+    if approval.override_outcome == session.outcome:
+        raise ApplicationError(
+            f"The provider's outcome is now {outcome_words(session.outcome)}: "
+            "this override is no longer needed. Send it back."
+        )
+    before = case_fields_snapshot(session)
+    now = timezone.now()
+    override, previous = override_put_in_force(
+        locked=session,
+        outcome=approval.override_outcome,
+        reason_code=approval.reason_code,
+        comment=approval.comment,
+        maker=approval.maker,
+        requested_at=approval.made_at,
+        approval=approval,
+        approver=checker,
+        at=now,
+    )
+    case_state_write(session, state=target, at=now)
+    approval.checker = checker
+    approval.checked_at = now
+    approval.result = ApprovalResult.APPROVED
+    approval.checker_comment = comment
+    approval.save(update_fields=["checker", "checked_at", "result", "checker_comment"])
+    audit_event_record(
+        actor=checker,
+        source=source,
+        action="approval.approve",
+        obj=session,
+        client=client_for_object(session),
+        before=before,
+        after={
+            **case_fields_snapshot(session),
+            "decision": OVERRIDE,
+            "maker_id": approval.maker_id,
+            "checker_comment": comment,
+            "approval_id": approval.pk,
+            **override_audit_after(override, previous),
+        },
+    )
+    return override
