@@ -42,6 +42,7 @@ from .access.tokens.authentication import ApiTokenAuthentication
 from .api_masking import PersonalDataMaskedMixin
 from .api_pagination import KeysetCursorPagination, schema_parameter_allow_blank
 from .client_filters import ClientFilterSet
+from .client_serializers import ClientDetailSerializer, ClientSerializer
 from .filter_fields import BLANK_IS_UNSET, BLANK_ITEMS_IGNORED, filter_is_list
 from .filters import (
     CheckFilterSet,
@@ -57,8 +58,6 @@ from .pagination import MAX_ID
 from .serializers import (
     CheckDetailSerializer,
     CheckSerializer,
-    ClientDetailSerializer,
-    ClientSerializer,
     SessionDetailSerializer,
     SessionSerializer,
     SyncRunSerializer,

@@ -55,9 +55,6 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
-from ..cases.overrides import outcome_overrides_provider_changed
-from ..cases.sla import sessions_sla_follow
-from ..client_review.refresh import clients_mark_stale
 from ..models import (
     Outcome,
     ProviderConnection,
@@ -72,6 +69,7 @@ from ..providers.base import (
     SessionRecord,
     payload_hash,
 )
+from .follow import rewritten_sessions_follow
 from .quarantine import quarantine_row, quarantine_upsert
 from .reasons import session_reasons_replace
 from .related import (
@@ -460,8 +458,6 @@ def session_upsert_batch(
                 row.pk = pks[row.external_id]
         changed_pks = {row.external_id: row.pk for row in rows}
         result.session_ids.update(changed_pks)
-        # Attention that began or ended starts or stops its clock (one UPDATE).
-        sessions_sla_follow(session_ids=changed_pks.values(), now=now)
         for record, _ in changed:
             if record.external_id in existing:
                 result.updated += 1
@@ -482,17 +478,14 @@ def session_upsert_batch(
         session_tags_replace(
             session_tags={changed_pks[r.external_id]: tag_pairs(r) for r, _ in changed}
         )
-        # Their clients' review summaries follow at the next refresh tick.
-        clients_mark_stale(
-            provider_client_ids={row.provider_client_id for row in rows} - {None}
-        )
-        # Overrides on outcomes the provider changed: cases back to review.
-        outcome_overrides_provider_changed(
-            session_ids=[
+        rewritten_sessions_follow(
+            session_ids=changed_pks.values(),
+            rewritten_ids=[
                 changed_pks[r.external_id]
                 for r, _ in changed
                 if r.external_id in existing
             ],
+            provider_client_ids={row.provider_client_id for row in rows} - {None},
             now=now,
         )
 
