@@ -78,13 +78,16 @@ class ReviewCounts:
 
 def client_review_counts(*, today: dt.date) -> ReviewCounts:
     """How many clients are due soon and overdue: one query, one range of the
-    next-review index (every date up to the due horizon)."""
+    next-review index (every date up to the due horizon). It counts the date
+    column itself (never null in that range), not the id, so the index alone
+    answers it: an index-only scan, 5.8 ms instead of 33 ms for 43,837 clients
+    at 400,000 (docs/PERFORMANCE.md, section 8)."""
     counts = (
         Client.objects.order_by()
         .filter(next_review_due__lte=due_horizon(today))
         .aggregate(
-            due=Count("pk", filter=Q(next_review_due__gte=today)),
-            overdue=Count("pk", filter=Q(next_review_due__lt=today)),
+            due=Count("next_review_due", filter=Q(next_review_due__gte=today)),
+            overdue=Count("next_review_due", filter=Q(next_review_due__lt=today)),
         )
     )
     return ReviewCounts(due=counts["due"], overdue=counts["overdue"])
