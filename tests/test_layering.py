@@ -92,6 +92,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sessions_app.cases.notes",
         "sessions_app.cases.bulk",
         "sessions_app.cases.sla",
+        "sessions_app.cases.case_fields",
         "sessions_app.cases.overrides",
         "sessions_app.cases.override_effect",
         "sessions_app.saved_views.services",

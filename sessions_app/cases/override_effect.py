@@ -24,38 +24,16 @@ from ..models import (
     WorkflowSession,
 )
 from ..services import audit_event_record, client_for_object
+from .case_fields import case_snapshot, case_state_set
 from .models import outcome_words
 from .rules import OVERRIDE
-from .sla import session_sla_apply
 from .states import CaseAction, case_transition_target
 
 
-def case_fields_snapshot(session: WorkflowSession) -> dict[str, Any]:
-    """The case fields for an audit event (as `services._case_snapshot`)."""
-    snapshot: dict[str, Any] = {
-        "case_state": session.case_state,
-        "case_state_changed_at": session.case_state_changed_at,
-    }
-    if session.case_waiting_until is not None:
-        snapshot["case_waiting_until"] = session.case_waiting_until
-    return snapshot
-
-
 def case_state_write(locked: WorkflowSession, *, state: str, at: dt.datetime) -> None:
-    """Move a locked session's case to `state` (never `waiting`: no date here);
-    its due time follows the new state (`cases/sla.py`)."""
-    locked.case_state = state
-    locked.case_state_changed_at = at
-    locked.case_waiting_until = None
-    sla_fields = session_sla_apply(locked, now=at)
-    locked.save(
-        update_fields=[
-            "case_state",
-            "case_state_changed_at",
-            "case_waiting_until",
-            *sla_fields,
-        ]
-    )
+    """Move a locked session's case to `state` and save it (never `waiting`:
+    an override carries no date)."""
+    locked.save(update_fields=case_state_set(locked, state=state, at=at))
 
 
 def override_put_in_force(
@@ -138,7 +116,7 @@ def override_approval_confirm(
             f"The provider's outcome is now {outcome_words(session.outcome)}: "
             "this override is no longer needed. Send it back."
         )
-    before = case_fields_snapshot(session)
+    before = case_snapshot(session)
     now = timezone.now()
     override, previous = override_put_in_force(
         locked=session,
@@ -165,7 +143,7 @@ def override_approval_confirm(
         client=client_for_object(session),
         before=before,
         after={
-            **case_fields_snapshot(session),
+            **case_snapshot(session),
             "decision": OVERRIDE,
             "maker_id": approval.maker_id,
             "checker_comment": comment,

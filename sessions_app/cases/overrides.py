@@ -30,9 +30,9 @@ from ..models import Approval, OutcomeOverride, OverrideState, WorkflowSession
 from ..roles import user_can_decide
 from ..services import audit_event_record, client_for_object
 from ..vocabulary import ReasonCode
+from .case_fields import case_snapshot
 from .models import OVERRIDE_TARGETS, outcome_words
 from .override_effect import (
-    case_fields_snapshot,
     case_state_write,
     override_audit_after,
     override_put_in_force,
@@ -120,7 +120,7 @@ def outcome_override_request(
         assigned=locked.assignee_id is not None,
     )
     now = timezone.now()
-    before = case_fields_snapshot(locked)
+    before = case_snapshot(locked)
     if four_eyes_required(decision=OVERRIDE, outcome=locked.outcome):
         approval = Approval.objects.create(
             session=locked,
@@ -140,7 +140,7 @@ def outcome_override_request(
             client=client_for_object(locked),
             before=before,
             after={
-                **case_fields_snapshot(locked),
+                **case_snapshot(locked),
                 "decision": OVERRIDE,
                 "override_outcome": outcome,
                 "provider_outcome": locked.outcome,
@@ -170,7 +170,7 @@ def outcome_override_request(
         client=client_for_object(locked),
         before=before,
         after={
-            **case_fields_snapshot(locked),
+            **case_snapshot(locked),
             **override_audit_after(override, previous),
         },
     )
@@ -238,7 +238,7 @@ def outcome_overrides_provider_changed(
     for override in changed:
         locked = WorkflowSession.objects.select_for_update().get(pk=override.session_id)
         before = {
-            **case_fields_snapshot(locked),
+            **case_snapshot(locked),
             "provider_outcome": override.provider_outcome_now,
         }
         override.provider_outcome_now = locked.outcome
@@ -259,7 +259,7 @@ def outcome_overrides_provider_changed(
             client=client_for_object(locked),
             before=before,
             after={
-                **case_fields_snapshot(locked),
+                **case_snapshot(locked),
                 "provider_outcome": locked.outcome,
                 "override_id": override.pk,
                 "override_outcome": override.outcome,

@@ -28,10 +28,11 @@ from ..services import (
     client_for_object,
 )
 from ..vocabulary import Decision, ReasonCode
+from .case_fields import CASE_FIELDS, case_snapshot, case_state_set
 from .override_effect import override_approval_confirm
 from .reasons import reason_fit_check
 from .rules import OVERRIDE, four_eyes_required
-from .sla import SLA_FIELDS, session_sla_apply
+from .sla import SLA_FIELDS
 from .states import CaseAction, CaseState, case_transition_target
 
 # A request for information without a date waits this many days.
@@ -40,8 +41,6 @@ DEFAULT_WAITING_DAYS = 7
 MAX_WAITING_DAYS = 365
 # What a reopening or a send-back must say, at least (characters).
 CASE_COMMENT_MIN_LENGTH = 3
-
-CASE_FIELDS = ("case_state", "case_state_changed_at", "case_waiting_until")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,16 +54,6 @@ class DecisionResult:
     @property
     def pending(self) -> bool:
         return self.approval is not None and self.review is None
-
-
-def _case_snapshot(session: WorkflowSession) -> dict[str, Any]:
-    """The case fields for an audit event; no waiting date when there is none
-    (it would read "Waiting until: none" on every event)."""
-    return {
-        field: getattr(session, field)
-        for field in CASE_FIELDS
-        if field != "case_waiting_until" or session.case_waiting_until is not None
-    }
 
 
 def _comment_clean(comment: str, *, required: str = "") -> str:
@@ -110,20 +99,6 @@ def _lock(session: WorkflowSession) -> WorkflowSession:
     return WorkflowSession.objects.select_for_update().get(pk=session.pk)
 
 
-def _case_state_set(
-    locked: WorkflowSession,
-    *,
-    state: str,
-    at: dt.datetime,
-    waiting_until: dt.datetime | None = None,
-) -> list[str]:
-    locked.case_state = state
-    locked.case_state_changed_at = at
-    locked.case_waiting_until = waiting_until if state == CaseState.WAITING else None
-    # The due time follows the new state (cases/sla.py).
-    return [*CASE_FIELDS, *session_sla_apply(locked, now=at)]
-
-
 def _copy_back(session: WorkflowSession, locked: WorkflowSession) -> None:
     """The caller's instance sees what was written."""
     for field in (*CASE_FIELDS, *SLA_FIELDS, "last_decision", "last_decision_at"):
@@ -153,7 +128,7 @@ def _decision_take_effect(
     )
     locked.last_decision = decision
     locked.last_decision_at = review.created_at
-    fields = _case_state_set(
+    fields = case_state_set(
         locked, state=target, at=review.created_at, waiting_until=waiting_until
     )
     locked.save(update_fields=["last_decision", "last_decision_at", *fields])
@@ -203,7 +178,7 @@ def case_decision_record(
     before = {
         "last_decision": locked.last_decision,
         "last_decision_at": locked.last_decision_at,
-        **_case_snapshot(locked),
+        **case_snapshot(locked),
     }
     assigned = locked.assignee_id is not None
     if four_eyes_required(decision=decision, outcome=locked.outcome):
@@ -220,7 +195,7 @@ def case_decision_record(
             made_at=now,
             due_at=locked.case_due_at,
         )
-        fields = _case_state_set(locked, state=CaseState.AWAITING_APPROVAL, at=now)
+        fields = case_state_set(locked, state=CaseState.AWAITING_APPROVAL, at=now)
         locked.save(update_fields=fields)
         audit_event_record(
             actor=reviewer,
@@ -230,7 +205,7 @@ def case_decision_record(
             client=client_for_object(locked),
             before=_case_snapshot_of(before),
             after={
-                **_case_snapshot(locked),
+                **case_snapshot(locked),
                 "decision": decision,
                 "reason_code": reason_code,
                 "comment": comment,
@@ -263,7 +238,7 @@ def case_decision_record(
         after={
             "last_decision": decision,
             "last_decision_at": review.created_at,
-            **_case_snapshot(locked),
+            **case_snapshot(locked),
             "reason_code": reason_code,
             "comment": comment,
             "review_id": review.pk,
@@ -333,7 +308,7 @@ def approval_approve(
     before = {
         "last_decision": session.last_decision,
         "last_decision_at": session.last_decision_at,
-        **_case_snapshot(session),
+        **case_snapshot(session),
     }
     review = _decision_take_effect(
         session,
@@ -363,7 +338,7 @@ def approval_approve(
         after={
             "last_decision": session.last_decision,
             "last_decision_at": session.last_decision_at,
-            **_case_snapshot(session),
+            **case_snapshot(session),
             "maker_id": locked.maker_id,
             "reason_code": locked.reason_code,
             "comment": locked.comment,
@@ -392,9 +367,9 @@ def approval_send_back(
         action=CaseAction.SEND_BACK,
         assigned=session.assignee_id is not None,
     )
-    before = _case_snapshot(session)
+    before = case_snapshot(session)
     now = timezone.now()
-    session.save(update_fields=_case_state_set(session, state=target, at=now))
+    session.save(update_fields=case_state_set(session, state=target, at=now))
     locked.checker = checker
     locked.checked_at = now
     locked.result = ApprovalResult.SENT_BACK
@@ -408,7 +383,7 @@ def approval_send_back(
         client=client_for_object(session),
         before=before,
         after={
-            **_case_snapshot(session),
+            **case_snapshot(session),
             "maker_id": locked.maker_id,
             "decision": locked.decision,
             "reason_code": locked.reason_code,
@@ -444,9 +419,9 @@ def back_to_work(
     target = case_transition_target(
         state=locked.case_state, action=action, assigned=locked.assignee_id is not None
     )
-    before = _case_snapshot(locked)
-    locked.save(update_fields=_case_state_set(locked, state=target, at=timezone.now()))
-    after = _case_snapshot(locked)
+    before = case_snapshot(locked)
+    locked.save(update_fields=case_state_set(locked, state=target, at=timezone.now()))
+    after = case_snapshot(locked)
     if comment:
         after["comment"] = comment
     audit_event_record(
