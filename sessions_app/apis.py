@@ -6,8 +6,8 @@ names and meanings are identical everywhere).
 
 Pagination is keyset ("cursor") pagination on a unique order, the one the
 review queue uses: sessions by the queue's `sort` (default: provider created,
-newest first), ties broken by id. It reuses the queue's `KeysetPaginator`, so
-an API page and a queue page of the same size hold the same rows, and so do the
+newest first), ties broken by creation date, then id. It reuses the queue's
+`KeysetPaginator`, so an API page and a queue page of the same size hold the same rows, and so do the
 CSV exports (`selectors.session_sort_ordering`). No COUNT, no OFFSET: the
 thousandth page costs what the first does. Responses are
 `{"next": url|null, "previous": url|null, "results": [...]}`, like DRF's
@@ -196,7 +196,7 @@ class DetailApi(
             enum=list(selectors.SESSION_SORT_VALUES),
             description="Blank means the default.\n\n"
             "The review queue's order: a column, '-' first for "
-            f"descending; ties by id (default `{selectors.SESSION_DEFAULT_SORT}`).",
+            f"descending; ties by creation date, then id (default `{selectors.SESSION_DEFAULT_SORT}`).",
         )
     ],
 )

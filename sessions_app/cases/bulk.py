@@ -21,7 +21,7 @@ from typing import Any
 from django.db import models, transaction
 
 from ..exceptions import ApplicationError
-from ..models import WorkflowSession
+from ..models import Client, WorkflowSession
 from ..roles import user_can_assign, user_can_decide
 from ..services import audit_event_record, session_assign
 from ..vocabulary import Decision, ReasonCode
@@ -194,6 +194,29 @@ def _reason_words(message: str) -> str:
 
 
 @transaction.atomic
+def _clients_lock(session_ids: list[int]) -> None:
+    """Lock the clients of the selected sessions, in id order, before any row.
+
+    A decision marks its client's review summary stale (an UPDATE: a row
+    lock) after its audit event, and the first row's audit event holds the
+    audit chain's head until the bulk commits. A single decision, and the
+    sync, take session, then client, then the chain; a bulk that locked a
+    later row's client after the chain would take them the other way round
+    and deadlock against them. Locked here, every client comes before the
+    chain, as everywhere else.
+    """
+    list(
+        Client.objects.select_for_update()
+        .filter(
+            pk__in=WorkflowSession.objects.filter(pk__in=session_ids).values(
+                "provider_client__client_id"
+            )
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def sessions_bulk_apply(
     *,
     actor: Any,
@@ -251,6 +274,8 @@ def sessions_bulk_apply(
         .defer("raw_payload")
         .order_by("pk")
     }
+    if action == BulkAction.DECIDE:
+        _clients_lock(ids)
     rows: list[BulkRow] = []
     for pk in ids:
         session = locked.get(pk)

@@ -59,6 +59,19 @@ def note_add(
         raise ApplicationError("Only reviewers and admins may write notes.")
     if (session is None) == (client is None):
         raise ApplicationError("A note belongs to one session or one client.")
+    if client is not None:
+        erased = client.erased_at is not None
+    else:
+        owner_id = client_for_object(session)
+        erased = (
+            owner_id is not None
+            and Client.objects.filter(pk=owner_id, erased_at__isnull=False).exists()
+        )
+    if erased:
+        # Free text may name the person: none is added after an erasure.
+        raise ApplicationError(
+            "This client's personal data was erased: no note can be added."
+        )
     text = note_text_clean(text)
     note = Note.objects.create(
         session=session,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -41,6 +42,7 @@ from ..models import (
     WorkflowSession,
 )
 from ..providers import adapter_class
+from ..saved_views.models import SavedView
 from ..services import audit_event_record
 
 if TYPE_CHECKING:
@@ -76,6 +78,8 @@ def personal_data_blank(
     """
     sessions = WorkflowSession.objects.filter(provider_client__in=provider_clients)
     checks = Check.objects.filter(session__in=sessions)
+    # Read before the identities are blanked: what a saved view may name.
+    terms = _personal_terms(client=client, provider_clients=provider_clients)
     counts = {
         "provider_clients": provider_clients.update(
             name="",
@@ -137,11 +141,71 @@ def personal_data_blank(
         ).update(raw="")
     counts["webhook_deliveries"] = deliveries
     counts["quarantined_records"] = quarantined
+    counts["saved_views"] = _saved_views_forget(terms)
     Client.objects.filter(pk=client.pk).update(
         display_name="", reference="", erased_at=now, updated_at=now
     )
     counts["clients"] = 1
     return counts
+
+
+# A search shorter than this names nobody in particular ("al" is in many names).
+PERSONAL_TERM_MIN_LENGTH = 3
+
+
+def _personal_terms(
+    *, client: Client, provider_clients: QuerySet[ProviderClient]
+) -> set[str]:
+    """The client's names and references, casefolded: what a user may have
+    typed into the queue's search and saved."""
+    values = [client.display_name, client.reference]
+    for name, reference in provider_clients.values_list("name", "external_reference"):
+        values += [name, reference]
+    return {
+        value.strip().casefold()
+        for value in values
+        if value and len(value.strip()) >= PERSONAL_TERM_MIN_LENGTH
+    }
+
+
+def _saved_views_forget(terms: set[str]) -> int:
+    """Drop the search (`q`) from every saved view whose search names the
+    erased client (either holds the other), and rename a view whose name does;
+    return how many views changed. The filters and the owner stay."""
+    changed = 0
+    if not terms:
+        return changed
+    for view in SavedView.objects.select_for_update().order_by("pk"):
+        params = parse_qsl(view.query, keep_blank_values=True)
+        kept = [
+            (key, value)
+            for key, value in params
+            if key != "q" or not _names_one_of(value, terms)
+        ]
+        fields = []
+        if len(kept) != len(params):
+            view.query = urlencode(kept)
+            fields.append("query")
+        if _names_one_of(view.name, terms, whole=False):
+            view.name = f"Saved view {view.pk}"
+            fields.append("name")
+        if fields:
+            view.save(update_fields=[*fields, "updated_at"])
+            changed += 1
+    return changed
+
+
+def _names_one_of(text: str, terms: set[str], *, whole: bool = True) -> bool:
+    """Whether `text` names one of `terms`: contains one, or (a search, `whole`)
+    is a long enough part of one."""
+    folded = text.strip().casefold()
+    if not folded:
+        return False
+    return any(
+        term in folded
+        or (whole and len(folded) >= PERSONAL_TERM_MIN_LENGTH and folded in term)
+        for term in terms
+    )
 
 
 def _provider_erasures_open(

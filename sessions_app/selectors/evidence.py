@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 
 from ..cases.notes import NoteThread, client_evidence_notes_get, session_notes_get
+from ..cases.selectors import SessionOverrides, session_overrides_get
 from ..models import Review
 from .assurance import ClientAssurance, client_assurance_get
 from .clients import ClientDetail, _bounded, client_detail_get
@@ -39,6 +40,9 @@ class SessionEvidence:
     reviews_truncated: bool
     audit_truncated: bool
     notes: NoteThread
+    # The outcome as reviewers overrode it, beside the provider's (the session
+    # page's words: "Rejected — override by A, approved by B (provider: clear)").
+    overrides: SessionOverrides
 
 
 def client_evidence_get(
@@ -87,4 +91,5 @@ def session_evidence_get(
         reviews_truncated=len(detail.reviews) > limit,
         audit_truncated=len(detail.audit_events) > limit,
         notes=session_notes_get(session_id=pk, limit=limit),
+        overrides=session_overrides_get(session_id=pk),
     )

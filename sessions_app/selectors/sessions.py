@@ -286,7 +286,7 @@ def session_detail_queryset() -> QuerySet[WorkflowSession]:
     """Sessions with their checks, policies, reviews, approvals, active
     override (`ACTIVE_OVERRIDES_ATTR`) and tags prefetched.
 
-    Serialising one session costs a constant seven queries whatever it holds.
+    Serialising one session costs a constant eight queries whatever it holds.
     """
     checks = Check.objects.order_by("provider_created_at", "id").defer("raw_payload")
     policies = PolicyAssurance.objects.order_by("position", "id")

@@ -78,6 +78,10 @@ def session_sort_filter(sort: str = SESSION_DEFAULT_SORT) -> Q:
 
 
 NULLABLE_SORT_FIELDS = ("case_due_at",)
+# The `sort` keys that leave out the rows their field is NULL in.
+SESSION_NULLABLE_SORTS = tuple(
+    sort.key for sort in SESSION_SORT_OPTIONS if sort.field in NULLABLE_SORT_FIELDS
+)
 
 
 # The review queue's default order (its keyset sort "-created" breaks ties by

@@ -229,7 +229,7 @@ def _effective_outcome_html(value: str, raw: str, override: str | None) -> str:
 
 @register.simple_tag
 def effective_outcome_badge(value: str, raw: str, override: str | None) -> str:
-    """`_effective_outcome_html` for templates (the client page's sessions)."""
+    """`_effective_outcome_html` for templates (the client evidence pack's sessions)."""
     return mark_safe(_effective_outcome_html(value, raw, override))  # noqa: S308
 
 

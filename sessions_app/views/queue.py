@@ -35,7 +35,7 @@ from ..models import ReasonKind, Status
 from ..pagination import InvalidCursor
 from ..roles import user_can_assign, user_can_decide, user_can_view
 from ..saved_views.views import saved_views_panel
-from ..selectors.sorting import SESSION_SORT_OPTIONS
+from ..selectors.sorting import SESSION_NULLABLE_SORTS, SESSION_SORT_OPTIONS
 from .access import viewer_required
 from .rendering import render_page
 
@@ -239,6 +239,9 @@ def session_list(request: HttpRequest) -> HttpResponse:
     filter_form = QueueFilterForm(params, providers=providers, reviewers=reviewers)
     filter_form.filter_errors_show(filterset.errors if filter_errors else {})
     active = _active_filters(params)
+    # Sorted by due time, the queue lists only sessions that have one: as
+    # narrow as a filter, so no "about N in total" and no "No sessions yet".
+    sort_narrows = sort.removeprefix("-") in SESSION_NULLABLE_SORTS
     export_query = query_string(params, cursor=None, page_size=None)
     # The bulk bar (cases/bulk_views.py): reviewers and admins only; it
     # returns to this very page of the queue.
@@ -288,8 +291,11 @@ def session_list(request: HttpRequest) -> HttpResponse:
             else "",
             "export_url": reverse("sessions-export")
             + (export_query if export_query != "?" else ""),
-            "is_filtered": bool(active),
-            "total_estimate": None if active else selectors.session_total_estimate(),
+            "is_filtered": bool(active) or sort_narrows,
+            "sort_narrows": sort_narrows,
+            "total_estimate": None
+            if active or sort_narrows
+            else selectors.session_total_estimate(),
             "default_page_size": DEFAULT_PAGE_SIZE,
             "review_counts": selectors.client_review_counts(today=timezone.localdate()),
             "can_bulk": can_bulk,

@@ -254,3 +254,42 @@ def test_a_row_refused_after_it_wrote_leaves_nothing_behind(reviewer, monkeypatc
     assert result.ids(RowOutcome.REFUSED) == [rows[1].pk]
     assert list(Note.objects.values_list("session_id", flat=True)) == [rows[0].pk]
     assert AuditEvent.objects.filter(action="note.add").count() == 1
+
+
+@pytest.mark.postgres
+def test_a_bulk_decision_locks_every_client_before_the_audit_chain(reviewer):
+    """The lock order of a single decision (session, client, chain): taking a
+    later row's client after the first row's audit event would deadlock
+    against a single decision on another session of that client."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ClientFactory, ProviderClientFactory
+
+    sessions = []
+    for n in range(2):
+        identity = ProviderClientFactory(client=ClientFactory())
+        sessions.append(
+            WorkflowSessionFactory(
+                outcome="clear", provider_client=identity, external_id=f"lock-{n}"
+            )
+        )
+    with CaptureQueriesContext(connection) as captured:
+        sessions_bulk_apply(
+            actor=reviewer,
+            session_ids=[s.pk for s in sessions],
+            action="decide",
+            decision="escalate",
+            reason_code="needs_senior_review",
+            comment="",
+        )
+    sql = [q["sql"] for q in captured.captured_queries]
+    client_lock = next(
+        i
+        for i, q in enumerate(sql)
+        if '"sessions_app_client"' in q and "FOR UPDATE" in q
+    )
+    first_audit = next(
+        i for i, q in enumerate(sql) if 'INTO "sessions_app_auditevent"' in q
+    )
+    assert client_lock < first_audit

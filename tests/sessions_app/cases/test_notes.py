@@ -101,3 +101,19 @@ def test_the_evidence_reads_the_clients_notes_and_its_sessions(reviewer):
     note_add(session=WorkflowSessionFactory(), author=reviewer, text="elsewhere")
     thread = client_evidence_notes_get(client_id=client.pk, limit=10)
     assert [n.text for n in thread.notes] == ["on the client", "on the session"]
+
+
+def test_no_note_is_added_about_an_erased_client(reviewer):
+    """Free text may name the person: after an erasure, none comes back in."""
+    from tests.factories import ProviderClientFactory
+
+    erased = ClientFactory(display_name="", erased_at=timezone.now())
+    session = WorkflowSessionFactory(
+        provider_client=ProviderClientFactory(client=erased)
+    )
+    for target in ({"client": erased}, {"session": session}):
+        with pytest.raises(ApplicationError, match="erased"):
+            note_add(author=reviewer, text="Called her at home", **target)
+    assert not Note.objects.exists()
+    kept = WorkflowSessionFactory(provider_client=ProviderClientFactory())
+    note_add(author=reviewer, text="Still fine", session=kept)

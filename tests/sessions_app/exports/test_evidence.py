@@ -208,3 +208,36 @@ def test_the_packs_hold_the_notes(exporter_client, reviewer, client_with_history
     )
     assert "Session note: called <b>bank</b>" in session_text
     assert "Client note" not in session_text
+
+
+def test_the_packs_show_an_approved_outcome_override_beside_the_providers(
+    exporter_client, client_with_history
+):
+    from tests.factories import OutcomeOverrideFactory
+
+    client, _ = client_with_history
+    cube = client.provider_clients.get(connection__kind="complycube").sessions.get()
+    cube.outcome = "clear"
+    cube.save(update_fields=["outcome"])
+    OutcomeOverrideFactory(
+        session=cube,
+        outcome="rejected",
+        provider_outcome="clear",
+        provider_outcome_now="clear",
+        maker=UserFactory(username="mara-maker", roles=["reviewer"]),
+        approver=UserFactory(username="carl-checker", roles=["reviewer"]),
+        comment="Selfie is a printed photo",
+    )
+
+    session_text = _text(
+        exporter_client.get(reverse("session-evidence", args=[cube.pk]))
+    )
+    assert (
+        "Rejected — override by mara-maker, approved by carl-checker "
+        "(provider: clear)" in session_text
+    )
+    assert "Selfie is a printed photo" in session_text
+    client_text = _text(
+        exporter_client.get(reverse("client-evidence", args=[client.pk]))
+    )
+    assert "override (provider: clear)" in client_text

@@ -307,3 +307,30 @@ def test_erasure_request_needs_who_and_how(reviewer):
             today=TODAY,
         )
     assert not client.erasure_requests.exists()
+
+
+def test_erasure_drops_the_search_for_the_client_from_saved_views(reviewer):
+    from sessions_app.saved_views.models import SavedView
+
+    due = personal_client(kinds=("onfido",), ended_on=dt.date(2020, 1, 1))
+    named = SavedView.objects.create(
+        user=reviewer, name="Open cases", query="case_state=open&q=oyelaran&sort=due"
+    )
+    titled = SavedView.objects.create(
+        user=reviewer, name="Marguerite Oyelaran-Fitzwilliam follow-up", query="tag=vip"
+    )
+    other = SavedView.objects.create(
+        user=reviewer, name="Someone else", query="q=Bartholomew+Quill"
+    )
+
+    retention.retention_sweep(today=TODAY)
+
+    named.refresh_from_db()
+    titled.refresh_from_db()
+    other.refresh_from_db()
+    assert named.query == "case_state=open&sort=due"  # the filters stay
+    assert titled.name == f"Saved view {titled.pk}"
+    assert titled.query == "tag=vip"
+    assert other.query == "q=Bartholomew+Quill"  # another person's search stays
+    event = AuditEvent.objects.get(action="client.erase", client=due.client)
+    assert event.after["erased"]["saved_views"] == 2

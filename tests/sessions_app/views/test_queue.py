@@ -962,3 +962,18 @@ def test_the_overdue_filter_and_the_sort_by_due(reviewer_client):
         "late-1",
         "late-2",
     ]
+
+
+def test_sorted_by_due_time_the_queue_says_it_lists_only_sessions_with_one(
+    reviewer_client,
+):
+    WorkflowSessionFactory(external_id="none-due", outcome="clear")
+
+    page = reviewer_client.get(f"{QUEUE}?sort=due").content.decode()
+
+    assert "in total" not in page  # the whole-table estimate would be wrong here
+    assert "only sessions with a due time" in page
+    assert "No sessions yet" not in page
+    assert "the queue lists only sessions that have one" in page
+    unsorted = reviewer_client.get(QUEUE).content.decode()
+    assert "only sessions with a due time" not in unsorted
