@@ -217,6 +217,7 @@ def _clients_lock(session_ids: list[int]) -> None:
     )
 
 
+@transaction.atomic
 def sessions_bulk_apply(
     *,
     actor: Any,

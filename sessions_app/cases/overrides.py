@@ -223,7 +223,8 @@ def outcome_overrides_provider_changed(
     reopened; a case already in work stays where it is); one audit event
     each (source `sync`). Return how many changed.
 
-    Call inside the sync's transaction. One query for the batch (none for an
+    Called inside the sync's transaction (each change in a savepoint of its
+    own; alone, in a transaction of its own). One query for the batch (none for an
     empty one), reading only the sessions that have an active override; the
     rare change costs a few more.
     """
@@ -236,37 +237,44 @@ def outcome_overrides_provider_changed(
     )
     now = now or timezone.now()
     for override in changed:
-        locked = WorkflowSession.objects.select_for_update().get(pk=override.session_id)
-        before = {
-            **case_snapshot(locked),
-            "provider_outcome": override.provider_outcome_now,
-        }
-        override.provider_outcome_now = locked.outcome
-        override.provider_changed_at = now
-        override.save(update_fields=["provider_outcome_now", "provider_changed_at"])
-        if locked.case_state in CLOSED_STATES:
-            target = case_transition_target(
-                state=locked.case_state,
-                action=CaseAction.REOPEN,
-                assigned=locked.assignee_id is not None,
-            )
-            case_state_write(locked, state=target, at=now)
-        audit_event_record(
-            actor=None,
-            source="sync",
-            action="override.provider_changed",
-            obj=locked,
-            client=client_for_object(locked),
-            before=before,
-            after={
-                **case_snapshot(locked),
-                "provider_outcome": locked.outcome,
-                "override_id": override.pk,
-                "override_outcome": override.outcome,
-                "override_provider_outcome": override.provider_outcome,
-            },
-        )
+        with transaction.atomic():  # the sync's, or its own when called alone
+            _provider_change_record(override, now=now)
     return len(changed)
+
+
+def _provider_change_record(override: OutcomeOverride, *, now: dt.datetime) -> None:
+    """Record one override's provider change: the override notes it, a
+    closed case is reopened, one audit event (source `sync`)."""
+    locked = WorkflowSession.objects.select_for_update().get(pk=override.session_id)
+    before = {
+        **case_snapshot(locked),
+        "provider_outcome": override.provider_outcome_now,
+    }
+    override.provider_outcome_now = locked.outcome
+    override.provider_changed_at = now
+    override.save(update_fields=["provider_outcome_now", "provider_changed_at"])
+    if locked.case_state in CLOSED_STATES:
+        target = case_transition_target(
+            state=locked.case_state,
+            action=CaseAction.REOPEN,
+            assigned=locked.assignee_id is not None,
+        )
+        case_state_write(locked, state=target, at=now)
+    audit_event_record(
+        actor=None,
+        source="sync",
+        action="override.provider_changed",
+        obj=locked,
+        client=client_for_object(locked),
+        before=before,
+        after={
+            **case_snapshot(locked),
+            "provider_outcome": locked.outcome,
+            "override_id": override.pk,
+            "override_outcome": override.outcome,
+            "override_provider_outcome": override.provider_outcome,
+        },
+    )
 
 
 def _copy_case(session: WorkflowSession, locked: WorkflowSession) -> None:

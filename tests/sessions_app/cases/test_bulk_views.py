@@ -162,7 +162,9 @@ def test_bulk_is_post_only(reviewer_client):
 
 
 def _queue_queries(client, django_assert_max_num_queries) -> int:
-    with django_assert_max_num_queries(13) as captured:
+    # The queue's 13, plus PostgreSQL's planner estimate of the total
+    # (test_queue.py says which).
+    with django_assert_max_num_queries(14) as captured:
         response = client.get(f"{QUEUE}?page_size=100")
     assert response.status_code == 200
     assert 'name="ids"' in response.content.decode()

@@ -95,6 +95,11 @@ def awkward_data(queue, reviewer):
         )
         if i % 2:
             ReviewFactory(session=session, reviewer=reviewer, comment=text)
+        if i % 3:
+            # A due time (ties included) for the sort by due, which lists
+            # only the sessions that have one.
+            session.case_due_at = NOW + dt.timedelta(hours=i // 3)
+            session.save(update_fields=["case_due_at"])
         CheckFactory(session=session, check_type=text, raw_status=text, task_id="")
         CheckFactory(session=session, outcome=Outcome.ATTENTION, task_id=text)
 
