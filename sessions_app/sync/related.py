@@ -39,6 +39,7 @@ from ..models import (
 from ..normalization import classify_check
 from ..providers.base import ClientRecord, SessionRecord, payload_hash
 from ..services import clients_link_by_reference
+from .keyed_upsert import keyed_rows_upsert
 from .values import (
     CHECK_TYPE_MAX,
     ID_MAX,
@@ -87,10 +88,9 @@ def external_rows_upsert(
     within `rows` (see `last_wins`): PostgreSQL's ON CONFLICT cannot touch
     one row twice in a statement.
     """
-    model.objects.bulk_create(
+    keyed_rows_upsert(
+        model,
         rows,
-        update_conflicts=True,
-        unique_fields=["connection", "external_id"],
         update_fields=update_fields,
         batch_size=settings.VERITY_SYNC_BATCH_SIZE,
     )

@@ -1,0 +1,260 @@
+"""`sync.keyed_upsert`: it stores exactly what Django's `bulk_create(update_conflicts=True)`
+stores, column by column, on the database the suite runs on (SQLite, and
+PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pytest
+from django.db import connection as db_connection
+from django.db.models.functions import Now
+from django.utils import timezone
+from django.utils.functional import lazystr
+
+from sessions_app.models import Check, ProviderClient, WorkflowSession
+from sessions_app.sync.keyed_upsert import keyed_rows_upsert
+from sessions_app.sync.related import CHECK_SYNC_FIELDS, PROVIDER_CLIENT_SYNC_FIELDS
+from sessions_app.sync.upsert import SESSION_SYNC_FIELDS
+from tests.factories import ProviderConnectionFactory
+
+pytestmark = pytest.mark.django_db
+
+AT = dt.datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
+# Columns filled by the database or by `now()` at the moment of writing.
+WRITE_TIME_COLUMNS = {
+    "id",
+    "connection_id",
+    "first_seen_at",
+    "created_at",
+    "updated_at",
+}
+
+
+def _sessions(connection, n=4, *, status="completed", payload=None):
+    return [
+        WorkflowSession(
+            connection=connection,
+            external_id=f"wr-{i}",
+            workflow_id="wf",
+            workflow_name=lazystr("Name é ✓"),  # a lazy string: Django's own path
+            status=status,
+            raw_status="approved",
+            outcome="clear" if i % 2 else "",
+            reasons=["a", {"nested": [1, 2.5, None]}],
+            summary="line 1\nline 2 'quoted' \"double\" end",
+            risk_score=None if i % 2 else 0.25 + i,
+            link_expires_at=None,
+            provider_created_at=AT + dt.timedelta(days=i),
+            provider_updated_at=AT.astimezone(dt.timezone(dt.timedelta(hours=5))),
+            started_at=AT.replace(tzinfo=None) if i == 3 else AT,  # naive: warned
+            completed_at=None,
+            raw_payload=payload if payload is not None else {"id": f"wr-{i}", "n": i},
+            payload_hash="h" * 64,
+            source_version=str(i),
+            last_synced_at=AT,
+            detail_read_at=AT,
+        )
+        for i in range(n)
+    ]
+
+
+def _checks(connection, sessions):
+    return [
+        Check(
+            connection=connection,
+            session_id=session.pk,
+            external_id=f"chk-{session.external_id}",
+            check_type="document",
+            kind="document",
+            status="completed",
+            outcome="clear",
+            breakdown={"x": {"y": True}},
+            provider_created_at=AT,
+            provider_updated_at=None,
+            document_expires_on=dt.date(2030, 1, 31),
+            raw_payload=[1, "two"],
+            payload_hash="c" * 64,
+            last_synced_at=AT,
+        )
+        for session in sessions
+    ]
+
+
+def _stored(model, connection):
+    """The rows as the database holds them (no field converts them back)."""
+    table = model._meta.db_table
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM {table} WHERE connection_id = %s ORDER BY external_id",  # noqa: S608 - a model's table
+            [connection.pk],
+        )
+        names = [column[0] for column in cursor.description]
+        rows = cursor.fetchall()
+    return [
+        {k: v for k, v in zip(names, row, strict=True) if k not in WRITE_TIME_COLUMNS}
+        for row in rows
+    ]
+
+
+def _both(model, make, *, update_fields, **kwargs):
+    """Write the same rows with Django's bulk_create and with keyed_rows_upsert."""
+    django_conn = ProviderConnectionFactory(kind="onfido", slug="by-django")
+    keyed_conn = ProviderConnectionFactory(kind="onfido", slug="by-keyed")
+    django_rows, keyed_rows = make(django_conn), make(keyed_conn)
+    model.objects.bulk_create(
+        django_rows,
+        update_conflicts=True,
+        unique_fields=["connection", "external_id"],
+        update_fields=update_fields,
+        batch_size=500,
+    )
+    keyed_rows_upsert(model, keyed_rows, update_fields=update_fields, **kwargs)
+    return (django_conn, django_rows), (keyed_conn, keyed_rows)
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+def test_sessions_are_stored_as_bulk_create_stores_them():
+    (django_conn, _), (keyed_conn, _) = _both(
+        WorkflowSession, _sessions, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+    )
+
+    assert _stored(WorkflowSession, keyed_conn) == _stored(WorkflowSession, django_conn)
+    stored = WorkflowSession.objects.get(connection=keyed_conn, external_id="wr-1")
+    assert stored.reasons == ["a", {"nested": [1, 2.5, None]}]
+    assert stored.provider_updated_at == AT
+    assert stored.first_seen_at is not None  # auto_now_add, as bulk_create fills it
+
+
+def test_every_row_gets_the_primary_key_of_its_own_key():
+    connection = ProviderConnectionFactory(kind="onfido")
+    rows = _sessions(connection, n=7)
+
+    keyed_rows_upsert(
+        WorkflowSession, rows, update_fields=SESSION_SYNC_FIELDS, batch_size=3
+    )
+
+    stored = dict(
+        WorkflowSession.objects.filter(connection=connection).values_list(
+            "external_id", "pk"
+        )
+    )
+    assert len(stored) == 7
+    assert {row.external_id: row.pk for row in rows} == stored
+    assert all(not row._state.adding for row in rows)
+
+
+def test_a_second_write_updates_only_the_sync_fields_and_keeps_the_ids():
+    connection = ProviderConnectionFactory(kind="onfido")
+    first = _sessions(connection, n=3)
+    keyed_rows_upsert(
+        WorkflowSession, first, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+    )
+    WorkflowSession.objects.filter(connection=connection).update(
+        case_state="in_review"  # review state: never written by the sync
+    )
+    again = _sessions(connection, n=4, status="failed", payload={"changed": True})
+
+    keyed_rows_upsert(
+        WorkflowSession, again, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+    )
+
+    assert [row.pk for row in again[:3]] == [row.pk for row in first]
+    stored = {s.external_id: s for s in WorkflowSession.objects.all()}
+    assert {s.status for s in stored.values()} == {"failed"}
+    assert stored["wr-0"].raw_payload == {"changed": True}
+    assert stored["wr-0"].case_state == "in_review"
+    assert stored["wr-3"].pk == again[3].pk
+
+
+def test_checks_and_provider_clients_are_stored_as_bulk_create_stores_them():
+    def checks(connection):
+        sessions = _sessions(connection, n=3)
+        keyed_rows_upsert(
+            WorkflowSession, sessions, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+        )
+        return _checks(connection, sessions)
+
+    (django_conn, _), (keyed_conn, _) = _both(
+        Check, checks, update_fields=CHECK_SYNC_FIELDS, batch_size=2
+    )
+    django_checks = _stored(Check, django_conn)
+    keyed_checks = _stored(Check, keyed_conn)
+    for row in django_checks + keyed_checks:
+        row.pop("session_id")  # each connection has its own sessions
+    assert keyed_checks == django_checks
+    assert keyed_checks[0]["document_expires_on"] == dt.date(2030, 1, 31)
+
+    def clients(connection):
+        return [
+            ProviderClient(
+                connection=connection,
+                external_id=f"app-{i}",
+                name="Ada Lovelace",
+                external_reference=f"cust-{i}",
+                raw_payload={"id": f"app-{i}"},
+                payload_hash="p" * 64,
+            )
+            for i in range(3)
+        ]
+
+    (django_conn, _), (keyed_conn, rows) = _both(
+        ProviderClient,
+        clients,
+        update_fields=PROVIDER_CLIENT_SYNC_FIELDS,
+        batch_size=500,
+    )
+    assert _stored(ProviderClient, keyed_conn) == _stored(ProviderClient, django_conn)
+    assert all(row.created_at and row.updated_at for row in rows)  # auto_now(_add)
+
+
+def test_values_of_other_types_take_the_fields_own_conversion():
+    connection = ProviderConnectionFactory(kind="onfido")
+    rows = _sessions(connection, n=1)
+    rows[0].risk_score = decimal.Decimal("0.5")  # a float column given a Decimal
+    rows[0].workflow_version = 7  # a text column given an int
+    rows[0].reasons = ("a", "b")  # JSON given a tuple
+
+    keyed_rows_upsert(
+        WorkflowSession, rows, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+    )
+
+    stored = WorkflowSession.objects.get(pk=rows[0].pk)
+    assert (stored.risk_score, stored.workflow_version, stored.reasons) == (
+        0.5,
+        "7",
+        ["a", "b"],
+    )
+
+
+def test_an_expression_value_is_written_through_django():
+    connection = ProviderConnectionFactory(kind="onfido")
+    rows = _sessions(connection, n=2)
+    rows[1].last_synced_at = Now()
+    before = timezone.now()
+
+    keyed_rows_upsert(
+        WorkflowSession, rows, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+    )
+
+    stored = WorkflowSession.objects.get(pk=rows[1].pk)
+    assert stored.last_synced_at >= before - dt.timedelta(seconds=1)
+    assert WorkflowSession.objects.get(pk=rows[0].pk).last_synced_at == AT
+
+
+def test_nothing_to_write_runs_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        keyed_rows_upsert(
+            WorkflowSession, [], update_fields=SESSION_SYNC_FIELDS, batch_size=500
+        )
+
+
+def test_one_statement_per_batch(django_assert_num_queries):
+    connection = ProviderConnectionFactory(kind="onfido")
+    rows = _sessions(connection, n=5)
+
+    with django_assert_num_queries(3):
+        keyed_rows_upsert(
+            WorkflowSession, rows, update_fields=SESSION_SYNC_FIELDS, batch_size=2
+        )
