@@ -119,6 +119,20 @@ def test_no_proxy_for_the_provider_host_is_respected(rsps, fake_time, monkeypatc
     assert "https" not in rsps.calls[0].request.req_kwargs["proxies"]
 
 
+def test_a_cookie_the_provider_sets_is_never_sent_back(rsps, fake_time):
+    # A load balancer's cookie is not needed by a key-authenticated API, and
+    # leaving it out keeps a request's cost flat (`ProviderHTTP._send`).
+    rsps.get(URL, json={"ok": True}, headers={"Set-Cookie": "AWSALB=sticky; Path=/"})
+    http = make_http(fake_time)
+
+    http.get_json("/things")
+    http.get_json("/things", params={"tags": ["a", "b"], "skip": None})
+
+    assert [call.request.headers.get("Cookie") for call in rsps.calls] == [None, None]
+    assert rsps.calls[1].request.url == f"{URL}?tags=a&tags=b"
+    assert rsps.calls[1].request.headers["User-Agent"] == "verity/0.1"
+
+
 def test_post_json_sends_json_with_the_configured_content_type(rsps, fake_time):
     rsps.post(
         URL,
