@@ -150,9 +150,10 @@ def int_option(
     return number
 
 
-def read_pool_of(options: Mapping[str, Any]) -> ReadPool:
+def read_pool_of(options: Mapping[str, Any], *, key: str = "") -> ReadPool:
     """The connection's pool of concurrent session reads: its `concurrency`
-    option, else `VERITY_SYNC_CONCURRENCY` (1: one read at a time)."""
+    option, else `VERITY_SYNC_CONCURRENCY` (1: one read at a time); `key`
+    (its base URL) remembers for the process that its reads wait on a network."""
     return ReadPool(
         int_option(
             options,
@@ -160,7 +161,9 @@ def read_pool_of(options: Mapping[str, Any]) -> ReadPool:
             settings.VERITY_SYNC_CONCURRENCY,
             minimum=1,
             maximum=CONCURRENCY_MAX,
-        )
+        ),
+        lanes_after=settings.VERITY_SYNC_LANES_AFTER_SECONDS,
+        key=key,
     )
 
 

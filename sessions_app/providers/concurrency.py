@@ -24,6 +24,15 @@ The two hazards that kept threads out before, and how they are met:
   that raises is not cached and the next asker fetches again, as the
   sequential loop would on its next session.
 
+Lanes are opened only once a read is seen waiting on the network: the
+calling thread reads alone until one call takes `lanes_after` seconds or more
+(a provider 250 ms away: at once; a local simulator answering in a
+millisecond: never), and from then on, for the rest of the pass, every page
+opens its lanes at once; so does every later pass of the same provider in
+this process (a worker's next sync). A read that does not wait has nothing to overlap:
+under one interpreter lock, four lanes of pure Python are slower than one
+(docs/PERFORMANCE.md, section 1e).
+
 No thread outlives `run`: the calling thread is one of the lanes, and the
 others are joined before it returns or raises (a signal in the calling
 thread stops new calls from starting, then waits for the ones in flight).
@@ -34,6 +43,7 @@ connection, which would not see the caller's transaction.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +51,11 @@ from typing import Any
 # The most lanes a connection may ask for (its `concurrency` option); the
 # HTTP client keeps that many pooled connections per host.
 CONCURRENCY_MAX = 16
+# A call (one session's reads) that took this long waited on a network; an
+# in-process or loopback read takes about a millisecond.
+LANES_AFTER_SECONDS = 0.02
+# The pools' keys (a provider's base URL) whose reads were seen waiting.
+_waiting_keys: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +80,33 @@ def _call[T](call: Callable[[], T]) -> Outcome[T]:
 
 
 class ReadPool:
-    """Runs a page's calls on at most `size` lanes (1: in the caller, one by one)."""
+    """Runs a page's calls on at most `size` lanes (1: in the caller, one by one).
 
-    def __init__(self, size: int = 1) -> None:
+    The other lanes open once a call took `lanes_after` seconds (0: at once),
+    and stay open for every later `run` of this pool, and of every pool of
+    the same `key` in this process.
+    """
+
+    def __init__(
+        self,
+        size: int = 1,
+        *,
+        lanes_after: float = LANES_AFTER_SECONDS,
+        key: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not 1 <= size <= CONCURRENCY_MAX:
             raise ValueError(f"size must be between 1 and {CONCURRENCY_MAX}")
         self.size = size
+        self.lanes_after = lanes_after
+        self.key = key
+        self._clock = clock
+        self._waits_on_network = lanes_after <= 0 or bool(key and key in _waiting_keys)
+
+    def _waited(self) -> None:
+        self._waits_on_network = True
+        if self.key:
+            _waiting_keys.add(self.key)
 
     def __repr__(self) -> str:
         return f"<ReadPool size={self.size}>"
@@ -92,27 +128,45 @@ class ReadPool:
         # `claimed`: the next call to start; `end`: no call from here on starts.
         state = {"claimed": 0, "end": len(calls)}
 
-        def lane() -> None:
+        threads: list[threading.Thread] = []
+
+        def lanes_open() -> None:
+            # Only the calling thread opens lanes, once per run.
+            for n in range(1, lanes):
+                thread = threading.Thread(
+                    target=lane, name=f"verity-read-{n}", daemon=True
+                )
+                threads.append(thread)
+                thread.start()
+
+        def lane(caller: bool = False) -> None:
             while True:
                 with lock:
                     index = state["claimed"]
                     if index >= state["end"]:
                         return
                     state["claimed"] = index + 1
+                started = self._clock()
                 outcome = _call(calls[index])
                 outcomes[index] = outcome
                 if outcome.error is not None and stops(outcome.error):
                     with lock:
                         state["end"] = min(state["end"], index + 1)
+                if caller and not threads:
+                    waited = self._clock() - started >= self.lanes_after
+                    if waited and not self._waits_on_network:
+                        self._waited()
+                    if (
+                        self._waits_on_network
+                        and lanes > 1
+                        and state["claimed"] < state["end"]
+                    ):
+                        lanes_open()
 
-        threads = [
-            threading.Thread(target=lane, name=f"verity-read-{n}", daemon=True)
-            for n in range(1, lanes)
-        ]
         try:
-            for thread in threads:
-                thread.start()
-            lane()
+            if self._waits_on_network and lanes > 1:
+                lanes_open()
+            lane(caller=True)
         finally:
             _join(threads, stop=lambda: _stop_claiming(lock, state))
         _hold_replaced_by_its_cause(outcomes, state["end"], stops)

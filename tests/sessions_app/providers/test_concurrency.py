@@ -49,6 +49,13 @@ def record(ident: str) -> SessionRecord:
     )
 
 
+@pytest.fixture(autouse=True)
+def lanes_open_at_once(settings):
+    """Pools made from settings open their lanes at once, so that these tests
+    exercise them even against a simulator answering in a millisecond."""
+    settings.VERITY_SYNC_LANES_AFTER_SECONDS = 0
+
+
 def read_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("verity-read-")]
 
@@ -71,7 +78,9 @@ def test_outcomes_come_back_in_the_order_of_the_calls_whatever_order_they_finish
 
         return run
 
-    outcomes = ReadPool(5).run([call(i) for i in range(5)], stops=lambda e: True)
+    outcomes = ReadPool(5, lanes_after=0).run(
+        [call(i) for i in range(5)], stops=lambda e: True
+    )
 
     assert order == [4, 3, 2, 1, 0]
     assert [o.get() for o in outcomes] == [f"value {i}" for i in range(5)]
@@ -94,9 +103,62 @@ def test_never_more_calls_in_flight_than_lanes():
         with condition:
             in_flight -= 1
 
-    ReadPool(3).run([call] * 20, stops=lambda e: True)
+    ReadPool(3, lanes_after=0).run([call] * 20, stops=lambda e: True)
 
     assert peak == 3
+
+
+def test_calls_that_do_not_wait_run_in_the_calling_thread_alone():
+    threads = []
+
+    ReadPool(4).run(
+        [lambda: threads.append(threading.current_thread())] * 6, stops=lambda e: True
+    )
+
+    assert threads == [threading.current_thread()] * 6
+
+
+def test_a_call_that_waited_opens_the_lanes_for_the_rest_of_the_pass():
+    barrier = threading.Barrier(2, timeout=WAIT)
+    threads = []
+
+    def slow() -> None:
+        threading.Event().wait(0.05)  # a read waiting on the network
+
+    def together() -> None:
+        threads.append(threading.current_thread())
+        barrier.wait()  # breaks (an error) unless two calls run at once
+
+    pool = ReadPool(2, lanes_after=0.03)
+    first = pool.run([slow, together, together], stops=lambda e: True)
+    second = pool.run([together, together], stops=lambda e: True)
+
+    assert [o.error for o in first + second] == [None] * 5
+    # Every `together` met another at the barrier: two lanes, in both runs.
+    assert {t.name for t in threads} == {
+        threading.current_thread().name,
+        "verity-read-1",
+    }
+    assert read_threads() == []
+
+
+def test_a_later_pool_of_a_provider_whose_reads_waited_opens_its_lanes_at_once():
+    barrier = threading.Barrier(2, timeout=WAIT)
+    key = f"https://waits.example/{id(barrier)}"
+
+    def slow() -> None:
+        threading.Event().wait(0.05)
+
+    ReadPool(2, lanes_after=0.03, key=key).run([slow], stops=lambda e: True)
+    outcomes = ReadPool(2, lanes_after=0.03, key=key).run(
+        [barrier.wait, barrier.wait], stops=lambda e: True
+    )
+    fresh = ReadPool(2, lanes_after=0.03, key=key + "-other").run(
+        [lambda: threading.current_thread()] * 2, stops=lambda e: True
+    )
+
+    assert [o.error for o in outcomes] == [None, None]  # two lanes met
+    assert [o.value for o in fresh] == [threading.current_thread()] * 2
 
 
 def test_one_lane_runs_every_call_in_the_calling_thread():
@@ -125,7 +187,9 @@ def test_an_error_that_ends_the_page_starts_no_later_call_and_earlier_ones_finis
 
         return run
 
-    outcomes = ReadPool(2).run([call(i) for i in range(10)], stops=build_stops_page)
+    outcomes = ReadPool(2, lanes_after=0).run(
+        [call(i) for i in range(10)], stops=build_stops_page
+    )
 
     assert [o.value for o in outcomes[:2]] == [0, 1]
     assert isinstance(outcomes[2].error, ProviderRateLimited)
@@ -152,7 +216,7 @@ def test_the_first_error_in_order_wins_even_when_a_later_call_failed_first():
             page,
             record_type="workflow_session",
             builds=[("a", {}, early), ("b", {}, later)],
-            pool=ReadPool(2),
+            pool=ReadPool(2, lanes_after=0),
         )
     assert read_threads() == []
 
@@ -174,7 +238,7 @@ def test_a_call_that_found_the_connection_held_reports_the_429_that_held_it():
             page,
             record_type="workflow_session",
             builds=[("a", {}, early), ("b", {}, later)],
-            pool=ReadPool(2),
+            pool=ReadPool(2, lanes_after=0),
         )
     assert (caught.value.message, caught.value.retry_after) == (
         "slow down (GET /x)",
@@ -199,7 +263,7 @@ def test_an_interruption_in_one_lane_waits_for_the_call_in_flight_and_starts_no_
         raise KeyboardInterrupt
 
     calls = [interrupted, slow, *[lambda: ran.append("late")] * 5]
-    outcomes = ReadPool(2).run(calls, stops=build_stops_page)
+    outcomes = ReadPool(2, lanes_after=0).run(calls, stops=build_stops_page)
 
     assert isinstance(outcomes[0].error, KeyboardInterrupt)
     assert len(outcomes) == 1
@@ -257,7 +321,7 @@ def test_a_page_with_failing_sessions_is_the_same_on_any_number_of_lanes(lanes):
         known_versions=lambda ids: {"same": "v1"},
         version_of=lambda item: "v1",
         build=build,
-        pool=ReadPool(lanes),
+        pool=ReadPool(lanes, lanes_after=0),
     )
 
     assert [r.external_id for r in page.sessions] == ["a", "b", "c", "d"]

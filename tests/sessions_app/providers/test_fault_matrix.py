@@ -777,11 +777,12 @@ def _result(outcome: Outcome) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize(("endpoint_name", "fault_name"), CASES)
 def test_concurrent_reads_end_every_scenario_as_sequential_reads(
-    endpoint_name, fault_name
+    endpoint_name, fault_name, settings
 ):
     """Four lanes, one failing request kind: the same pages (same quarantines,
     same `missing`, same gone ids, same cursors) and the same error as one lane."""
     endpoint = ENDPOINTS[endpoint_name]
+    settings.VERITY_SYNC_LANES_AFTER_SECONDS = 0  # lanes open at once
 
     sequential = run_scenario(endpoint, fault_name, FakeTime(), concurrency=1)
     concurrent = run_scenario(endpoint, fault_name, FakeTime(), concurrency=4)
