@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from ..models import Check, Outcome, SessionReason, Status, WorkflowSession
 from ..normalization import classify_reason
 from ..providers.registry import reason_words_for
+from .bulk_write import rows_insert
 from .values import NAME_MAX, json_clean, text
 
 # How many sessions one step of the re-application reads (with their payloads).
@@ -70,7 +71,7 @@ def session_reasons_replace(
         )
     ]
     if rows:
-        model.objects.bulk_create(rows, batch_size=settings.VERITY_SYNC_BATCH_SIZE)
+        rows_insert(model, rows, batch_size=settings.VERITY_SYNC_BATCH_SIZE)
 
 
 def _candidates_q(session_model: Any, check_model: Any, reason_model: Any) -> Q:

@@ -39,7 +39,7 @@ from ..models import (
 from ..normalization import classify_check
 from ..providers.base import ClientRecord, SessionRecord, payload_hash
 from ..services import clients_link_by_reference
-from .keyed_upsert import keyed_rows_upsert
+from .bulk_write import keyed_rows_upsert, rows_insert
 from .values import (
     CHECK_TYPE_MAX,
     ID_MAX,
@@ -220,8 +220,11 @@ def session_tags_replace(*, session_tags: dict[int, list[tuple[str, str]]]) -> N
         if pair in tag_ids
     ]
     if rows:
-        through.objects.bulk_create(
-            rows, ignore_conflicts=True, batch_size=settings.VERITY_SYNC_BATCH_SIZE
+        rows_insert(
+            through,
+            rows,
+            ignore_conflicts=True,
+            batch_size=settings.VERITY_SYNC_BATCH_SIZE,
         )
 
 
@@ -308,6 +311,9 @@ def policy_assurances_replace(
     if rows:
         # ignore_conflicts: a webhook refresh replacing the same session's rows
         # at the same moment must not fail this page (both copies are fresh).
-        PolicyAssurance.objects.bulk_create(
-            rows, batch_size=settings.VERITY_SYNC_BATCH_SIZE, ignore_conflicts=True
+        rows_insert(
+            PolicyAssurance,
+            rows,
+            batch_size=settings.VERITY_SYNC_BATCH_SIZE,
+            ignore_conflicts=True,
         )

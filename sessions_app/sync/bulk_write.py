@@ -1,14 +1,19 @@
-"""The sync's upsert of mirrored rows by their (connection, external_id) key.
+"""The sync's bulk writes: the statements `bulk_create` writes, without its
+price per value.
 
-It writes the statement `bulk_create(update_conflicts=True)` writes (INSERT
-… ON CONFLICT (connection_id, external_id) DO UPDATE SET … RETURNING id;
-on PostgreSQL through UNNEST, as Django does), without Django's price per
-value. `bulk_create` sends every value of every row through its field's
-`pre_save` and `get_db_prep_save` chain, the compiler's expression checks and
-a placeholder each: for a first sync on SQLite that was 85 % of the insert's
-time (1.00 s of Python for 0.17 s in SQLite; docs/PERFORMANCE.md, section
-1e). Here the columns, the statement and one converter per column are chosen
-once per call:
+- `keyed_rows_upsert`: mirrored rows by their (connection, external_id)
+  key, `bulk_create(update_conflicts=True)`'s INSERT … ON CONFLICT
+  (connection_id, external_id) DO UPDATE SET … RETURNING id;
+- `rows_insert`: rows without a key of their own (policy assurances, tag
+  links, reasons), `bulk_create(ignore_conflicts=…)`'s INSERT.
+
+On PostgreSQL both insert through UNNEST, as Django does. `bulk_create` sends
+every value of every row through its field's `pre_save` and
+`get_db_prep_save` chain, the compiler's expression checks and a placeholder
+each: for a first sync on SQLite that was 85 % of the insert's time (1.00 s
+of Python for 0.17 s in SQLite; docs/PERFORMANCE.md, section 1e). Here the
+columns, the statement and one converter per column are chosen once per
+call:
 
 - a value of the column's plain Python type (`str` for text, `int` for
   integers and foreign keys, `bool`, `float`, an aware `datetime`, a `date`,
@@ -20,7 +25,7 @@ once per call:
 - a value that is a database expression (a `DatabaseDefault`, an F()) makes
   the whole call Django's `bulk_create`.
 
-tests/sessions_app/sync/test_keyed_upsert.py proves it stores what
+tests/sessions_app/sync/test_bulk_write.py proves they store what
 `bulk_create` stores, column by column, on SQLite and PostgreSQL.
 """
 
@@ -48,6 +53,42 @@ def keyed_rows_upsert(
 ) -> None:
     """Insert `rows`, or update `update_fields` of those whose key exists;
     set every row's primary key. Keys must be unique within `rows`."""
+    _write(
+        model,
+        rows,
+        batch_size=batch_size,
+        on_conflict=OnConflict.UPDATE,
+        update_fields=update_fields,
+        unique_fields=KEY_FIELDS,
+    )
+
+
+def rows_insert(
+    model: type[models.Model],
+    rows: Sequence[models.Model],
+    *,
+    batch_size: int,
+    ignore_conflicts: bool = False,
+) -> None:
+    """Insert `rows` (skipping those that break a unique constraint when
+    `ignore_conflicts`); their primary keys are not read back."""
+    _write(
+        model,
+        rows,
+        batch_size=batch_size,
+        on_conflict=OnConflict.IGNORE if ignore_conflicts else None,
+    )
+
+
+def _write(
+    model: type[models.Model],
+    rows: Sequence[models.Model],
+    *,
+    batch_size: int,
+    on_conflict: OnConflict | None,
+    update_fields: Sequence[str] = (),
+    unique_fields: Sequence[str] = (),
+) -> None:
     if not rows:
         return
     db = router.db_for_write(model)
@@ -65,10 +106,11 @@ def keyed_rows_upsert(
                 # Expressions are compiled, not bound: Django's own path.
                 model.objects.bulk_create(
                     rows,
-                    update_conflicts=True,
-                    unique_fields=list(KEY_FIELDS),
-                    update_fields=list(update_fields),
                     batch_size=batch_size,
+                    ignore_conflicts=on_conflict is OnConflict.IGNORE,
+                    update_conflicts=on_conflict is OnConflict.UPDATE,
+                    unique_fields=list(unique_fields) or None,
+                    update_fields=list(update_fields) or None,
                 )
                 return
             values.append(convert(value))
@@ -76,14 +118,18 @@ def keyed_rows_upsert(
 
     ops = connection.ops
     quote = ops.quote_name
-    update_columns = [opts.get_field(name).column for name in update_fields]
-    key_columns = [opts.get_field(name).column for name in KEY_FIELDS]
     conflict = ops.on_conflict_suffix_sql(
-        fields, OnConflict.UPDATE, update_columns, key_columns
+        fields,
+        on_conflict,
+        [opts.get_field(name).column for name in update_fields],
+        [opts.get_field(name).column for name in unique_fields],
     )
-    returning_sql, returning_params = ops.returning_columns([opts.pk])
+    returning = on_conflict is OnConflict.UPDATE
+    returning_sql, returning_params = (
+        ops.returning_columns([opts.pk]) if returning else ("", ())
+    )
     head = (
-        f"INSERT INTO {quote(opts.db_table)} "
+        f"{ops.insert_statement(on_conflict=on_conflict)} {quote(opts.db_table)} "
         f"({', '.join(quote(f.column) for f in fields)}) "
     )
     unnest_types = _unnest_types(fields, connection)
@@ -104,11 +150,16 @@ def keyed_rows_upsert(
                 source = "VALUES " + ", ".join([row_sql] * len(batch_values))
                 params = [value for values in batch_values for value in values]
             cursor.execute(
-                f"{head}{source} {conflict} {returning_sql}",
+                f"{head}{source} {conflict or ''} {returning_sql}",
                 [*params, *(returning_params or ())],
             )
-            returned = ops.fetch_returned_rows(cursor, returning_params)
             batch = rows[start : start + size]
+            if not returning:
+                for row in batch:
+                    row._state.adding = False
+                    row._state.db = db
+                continue
+            returned = ops.fetch_returned_rows(cursor, returning_params)
             if len(returned) != len(batch):
                 raise RuntimeError(
                     f"{opts.label}: the upsert returned {len(returned)} ids "

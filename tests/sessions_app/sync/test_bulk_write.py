@@ -1,4 +1,4 @@
-"""`sync.keyed_upsert`: it stores exactly what Django's `bulk_create(update_conflicts=True)`
+"""`sync.bulk_write`: it stores exactly what Django's `bulk_create(update_conflicts=True)`
 stores, column by column, on the database the suite runs on (SQLite, and
 PostgreSQL in CI)."""
 
@@ -13,8 +13,15 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.functional import lazystr
 
-from sessions_app.models import Check, ProviderClient, WorkflowSession
-from sessions_app.sync.keyed_upsert import keyed_rows_upsert
+from sessions_app.models import (
+    Check,
+    PolicyAssurance,
+    ProviderClient,
+    SessionReason,
+    Tag,
+    WorkflowSession,
+)
+from sessions_app.sync.bulk_write import keyed_rows_upsert, rows_insert
 from sessions_app.sync.related import CHECK_SYNC_FIELDS, PROVIDER_CLIENT_SYNC_FIELDS
 from sessions_app.sync.upsert import SESSION_SYNC_FIELDS
 from tests.factories import ProviderConnectionFactory
@@ -258,3 +265,75 @@ def test_one_statement_per_batch(django_assert_num_queries):
         keyed_rows_upsert(
             WorkflowSession, rows, update_fields=SESSION_SYNC_FIELDS, batch_size=2
         )
+
+
+def _raw_rows(model, session_ids):
+    table = model._meta.db_table
+    column = "workflowsession_id" if model._meta.auto_created else "session_id"
+    placeholders = ", ".join(["%s"] * len(session_ids))
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM {table} WHERE {column} IN ({placeholders}) ORDER BY id",  # noqa: S608 - a model's table
+            list(session_ids),
+        )
+        names = [column[0] for column in cursor.description]
+        rows = cursor.fetchall()
+    return [
+        {k: v for k, v in zip(names, row, strict=True) if k not in {"id", column}}
+        for row in rows
+    ]
+
+
+def test_rows_without_a_key_are_inserted_as_bulk_create_inserts_them():
+    tag = Tag.objects.create(name="vip", kind="user")
+    through = WorkflowSession.tags.through
+
+    def written_by(write, slug):
+        connection = ProviderConnectionFactory(kind="onfido", slug=slug)
+        sessions = _sessions(connection, n=2)
+        keyed_rows_upsert(
+            WorkflowSession, sessions, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+        )
+        for session in sessions:
+            policy = PolicyAssurance(
+                session_id=session.pk,
+                policy_id="p1",
+                policy_name="Policy ✓",
+                outcome="clear",
+                details={"rules": [1, 2.5, None]},
+                evaluated=True,
+                position=0,
+            )
+            write(PolicyAssurance, [policy], True)
+            write(PolicyAssurance, [policy], True)  # a conflict, ignored
+            reason = SessionReason(
+                session_id=session.pk, code="other", raw="x", position=0
+            )
+            write(SessionReason, [reason], False)
+            link = through(workflowsession_id=session.pk, tag_id=tag.pk)
+            write(
+                through,
+                [link, through(workflowsession_id=session.pk, tag_id=tag.pk)],
+                True,
+            )
+        ids = [s.pk for s in sessions]
+        return {
+            model.__name__: _raw_rows(model, ids)
+            for model in (PolicyAssurance, SessionReason, through)
+        }
+
+    by_django = written_by(
+        lambda model, rows, ignore: model.objects.bulk_create(
+            rows, ignore_conflicts=ignore
+        ),
+        "by-django",
+    )
+    by_rows_insert = written_by(
+        lambda model, rows, ignore: rows_insert(
+            model, rows, batch_size=1, ignore_conflicts=ignore
+        ),
+        "by-rows-insert",
+    )
+
+    assert by_rows_insert == by_django
+    assert [len(rows) for rows in by_django.values()] == [2, 2, 2]
