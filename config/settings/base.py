@@ -398,11 +398,10 @@ VERITY_SYNC_LEASE_SECONDS = env.float("VERITY_SYNC_LEASE_SECONDS", default=60.0)
 # applicants), all paced by the connection's one rate limiter; a connection's
 # `concurrency` option overrides it (1-16; 1 reads one session at a time).
 VERITY_SYNC_CONCURRENCY = env.int("VERITY_SYNC_CONCURRENCY", default=4)
-# The other lanes open once one session's reads took this long (they wait on
-# a network); 0 opens them at once (providers/concurrency.py).
-VERITY_SYNC_LANES_AFTER_SECONDS = env.float(
-    "VERITY_SYNC_LANES_AFTER_SECONDS", default=0.02
-)
+# The other lanes open while the provider's typical round trip is at least
+# this many seconds (it answers across a network); 0 opens them always
+# (providers/concurrency.py).
+VERITY_SYNC_LANES_ROUND_TRIP = env.float("VERITY_SYNC_LANES_ROUND_TRIP", default=0.01)
 # How many unfinished sessions one sync hands the adapter to re-poll by id.
 VERITY_SYNC_REFRESH_LIMIT = env.int("VERITY_SYNC_REFRESH_LIMIT", default=500)
 # How many sessions in rotation one sync re-reads in full, checks included,

@@ -152,8 +152,9 @@ def int_option(
 
 def read_pool_of(options: Mapping[str, Any], *, key: str = "") -> ReadPool:
     """The connection's pool of concurrent session reads: its `concurrency`
-    option, else `VERITY_SYNC_CONCURRENCY` (1: one read at a time); `key`
-    (its base URL) remembers for the process that its reads wait on a network."""
+    option, else `VERITY_SYNC_CONCURRENCY` (1: one read at a time); its lanes
+    open while `key`'s (its base URL's) typical round trip is at least
+    `VERITY_SYNC_LANES_ROUND_TRIP`."""
     return ReadPool(
         int_option(
             options,
@@ -162,8 +163,8 @@ def read_pool_of(options: Mapping[str, Any], *, key: str = "") -> ReadPool:
             minimum=1,
             maximum=CONCURRENCY_MAX,
         ),
-        lanes_after=settings.VERITY_SYNC_LANES_AFTER_SECONDS,
         key=key,
+        lanes_round_trip=settings.VERITY_SYNC_LANES_ROUND_TRIP,
     )
 
 

@@ -24,13 +24,14 @@ The two hazards that kept threads out before, and how they are met:
   that raises is not cached and the next asker fetches again, as the
   sequential loop would on its next session.
 
-Lanes are opened only once a read is seen waiting on the network: the
-calling thread reads alone until one call takes `lanes_after` seconds or more
-(a provider 250 ms away: at once; a local simulator answering in a
-millisecond: never), and from then on, for the rest of the pass, every page
-opens its lanes at once; so does every later pass of the same provider in
-this process (a worker's next sync). A read that does not wait has nothing to overlap:
-under one interpreter lock, four lanes of pure Python are slower than one
+Lanes open only while the provider is seen answering across a network: its
+typical round trip (`round_trips`, noted by `ProviderHTTP` for every answer,
+per base URL, in this process) is at least `lanes_round_trip` seconds
+(`VERITY_SYNC_LANES_ROUND_TRIP`, 10 ms). A provider 250 ms away opens them
+from its first answer; a local simulator answering in a millisecond never
+does, and a single slow answer (a pause of the collector) soon drowns in the
+average. Reads that do not wait have nothing to overlap: under one
+interpreter lock, four lanes of pure Python are slower than one
 (docs/PERFORMANCE.md, section 1e).
 
 No thread outlives `run`: the calling thread is one of the lanes, and the
@@ -43,7 +44,6 @@ connection, which would not see the caller's transaction.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,11 +51,41 @@ from typing import Any
 # The most lanes a connection may ask for (its `concurrency` option); the
 # HTTP client keeps that many pooled connections per host.
 CONCURRENCY_MAX = 16
-# A call (one session's reads) that took this long waited on a network; an
-# in-process or loopback read takes about a millisecond.
-LANES_AFTER_SECONDS = 0.02
-# The pools' keys (a provider's base URL) whose reads were seen waiting.
-_waiting_keys: set[str] = set()
+# A request answered in this long crossed a network; one to a simulator on
+# this machine takes a millisecond or less.
+LANES_ROUND_TRIP = 0.01
+# The weight of the newest answer in a provider's typical round trip.
+ROUND_TRIP_WEIGHT = 0.2
+
+
+class RoundTrips:
+    """Each provider's typical round trip in this process (an exponentially
+    weighted average of its answers' times), by base URL."""
+
+    def __init__(self) -> None:
+        self._typical: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def note(self, key: str, seconds: float) -> None:
+        with self._lock:
+            before = self._typical.get(key)
+            self._typical[key] = (
+                seconds
+                if before is None
+                else before + ROUND_TRIP_WEIGHT * (seconds - before)
+            )
+
+    def typical(self, key: str) -> float:
+        """The typical round trip of `key` (0.0 before its first answer)."""
+        with self._lock:
+            return self._typical.get(key, 0.0)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._typical.pop(key, None)
+
+
+round_trips = RoundTrips()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,31 +112,29 @@ def _call[T](call: Callable[[], T]) -> Outcome[T]:
 class ReadPool:
     """Runs a page's calls on at most `size` lanes (1: in the caller, one by one).
 
-    The other lanes open once a call took `lanes_after` seconds (0: at once),
-    and stay open for every later `run` of this pool, and of every pool of
-    the same `key` in this process.
+    The other lanes open while the typical round trip of `key` (the
+    provider's base URL) is at least `lanes_round_trip` seconds; 0 opens
+    them always.
     """
 
     def __init__(
         self,
         size: int = 1,
         *,
-        lanes_after: float = LANES_AFTER_SECONDS,
         key: str = "",
-        clock: Callable[[], float] = time.monotonic,
+        lanes_round_trip: float = LANES_ROUND_TRIP,
     ) -> None:
         if not 1 <= size <= CONCURRENCY_MAX:
             raise ValueError(f"size must be between 1 and {CONCURRENCY_MAX}")
         self.size = size
-        self.lanes_after = lanes_after
         self.key = key
-        self._clock = clock
-        self._waits_on_network = lanes_after <= 0 or bool(key and key in _waiting_keys)
+        self.lanes_round_trip = lanes_round_trip
 
-    def _waited(self) -> None:
-        self._waits_on_network = True
-        if self.key:
-            _waiting_keys.add(self.key)
+    def _waits_on_network(self) -> bool:
+        return (
+            self.lanes_round_trip <= 0
+            or round_trips.typical(self.key) >= self.lanes_round_trip
+        )
 
     def __repr__(self) -> str:
         return f"<ReadPool size={self.size}>"
@@ -146,25 +174,22 @@ class ReadPool:
                     if index >= state["end"]:
                         return
                     state["claimed"] = index + 1
-                started = self._clock()
                 outcome = _call(calls[index])
                 outcomes[index] = outcome
                 if outcome.error is not None and stops(outcome.error):
                     with lock:
                         state["end"] = min(state["end"], index + 1)
-                if caller and not threads:
-                    waited = self._clock() - started >= self.lanes_after
-                    if waited and not self._waits_on_network:
-                        self._waited()
-                    if (
-                        self._waits_on_network
-                        and lanes > 1
-                        and state["claimed"] < state["end"]
-                    ):
-                        lanes_open()
+                if (
+                    caller
+                    and lanes > 1
+                    and not threads
+                    and state["claimed"] < state["end"]
+                    and self._waits_on_network()
+                ):
+                    lanes_open()
 
         try:
-            if self._waits_on_network and lanes > 1:
+            if lanes > 1 and self._waits_on_network():
                 lanes_open()
             lane(caller=True)
         finally:

@@ -46,7 +46,7 @@ from ..exceptions import (
     ProviderUnavailable,
 )
 from .base import DeletionAnswer
-from .concurrency import CONCURRENCY_MAX
+from .concurrency import CONCURRENCY_MAX, round_trips
 from .pacing import (
     PaceLimiter,
     ProviderRateLimits,
@@ -269,12 +269,14 @@ class ProviderHTTP:
                     )
                 ) from None
             status = response.status_code
+            round_trip = time.monotonic() - started
+            round_trips.note(self.base_url, round_trip)
             logger.debug(
                 "%s %s -> %s in %.0f ms",
                 self.provider,
                 where,
                 status,
-                (time.monotonic() - started) * 1000,
+                round_trip * 1000,
             )
 
             if 200 <= status < 300:

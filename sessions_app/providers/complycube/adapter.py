@@ -83,7 +83,7 @@ class ComplyCubeAdapter(ProviderAdapter):
             )
         )
         self.reader = SessionReader(self.http)
-        self.pool = read_pool_of(options, key=self.config.base_url)
+        self.pool = read_pool_of(options, key=self.http.base_url)
 
     # The pass ---------------------------------------------------------------
 

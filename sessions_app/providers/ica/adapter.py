@@ -101,7 +101,7 @@ class IcaAdapter(ProviderAdapter):
                 options, "client_from", "project", choices=CLIENT_FROM
             ),
         )
-        self.pool = read_pool_of(options, key=self.config.base_url)
+        self.pool = read_pool_of(options, key=self.http.base_url)
 
     # The pass ---------------------------------------------------------------
 

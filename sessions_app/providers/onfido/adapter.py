@@ -119,7 +119,7 @@ class OnfidoAdapter(ProviderAdapter):
             options, "overlap_days", 1, minimum=0, maximum=60
         )
         self.reader = RunReader(self.http)
-        self.pool = read_pool_of(options, key=self.config.base_url)
+        self.pool = read_pool_of(options, key=self.http.base_url)
 
     # The pass ---------------------------------------------------------------
 

@@ -28,7 +28,12 @@ from sessions_app.providers.common import (
     page_of_items,
 )
 from sessions_app.providers.complycube.adapter import ComplyCubeAdapter
-from sessions_app.providers.concurrency import FetchOnce, ReadPool
+from sessions_app.providers.concurrency import (
+    LANES_ROUND_TRIP,
+    FetchOnce,
+    ReadPool,
+    round_trips,
+)
 from sessions_app.providers.ica.adapter import IcaAdapter
 from sessions_app.providers.onfido.adapter import OnfidoAdapter
 from sessions_app.providers.pacing import RateLimiter
@@ -53,7 +58,7 @@ def record(ident: str) -> SessionRecord:
 def lanes_open_at_once(settings):
     """Pools made from settings open their lanes at once, so that these tests
     exercise them even against a simulator answering in a millisecond."""
-    settings.VERITY_SYNC_LANES_AFTER_SECONDS = 0
+    settings.VERITY_SYNC_LANES_ROUND_TRIP = 0
 
 
 def read_threads() -> list[threading.Thread]:
@@ -78,7 +83,7 @@ def test_outcomes_come_back_in_the_order_of_the_calls_whatever_order_they_finish
 
         return run
 
-    outcomes = ReadPool(5, lanes_after=0).run(
+    outcomes = ReadPool(5, lanes_round_trip=0).run(
         [call(i) for i in range(5)], stops=lambda e: True
     )
 
@@ -103,62 +108,75 @@ def test_never_more_calls_in_flight_than_lanes():
         with condition:
             in_flight -= 1
 
-    ReadPool(3, lanes_after=0).run([call] * 20, stops=lambda e: True)
+    ReadPool(3, lanes_round_trip=0).run([call] * 20, stops=lambda e: True)
 
     assert peak == 3
 
 
-def test_calls_that_do_not_wait_run_in_the_calling_thread_alone():
+@pytest.fixture
+def provider_key():
+    key = f"https://provider.example/{threading.get_ident()}/{id(object())}"
+    yield key
+    round_trips.forget(key)
+
+
+def test_reads_of_a_provider_answering_at_once_run_in_the_calling_thread_alone(
+    provider_key,
+):
+    round_trips.note(provider_key, 0.001)  # a simulator on this machine
     threads = []
 
-    ReadPool(4).run(
+    ReadPool(4, key=provider_key).run(
         [lambda: threads.append(threading.current_thread())] * 6, stops=lambda e: True
     )
 
     assert threads == [threading.current_thread()] * 6
 
 
-def test_a_call_that_waited_opens_the_lanes_for_the_rest_of_the_pass():
+def test_reads_of_a_provider_across_a_network_run_on_lanes(provider_key):
+    round_trips.note(provider_key, 0.25)
     barrier = threading.Barrier(2, timeout=WAIT)
-    threads = []
 
-    def slow() -> None:
-        threading.Event().wait(0.05)  # a read waiting on the network
+    outcomes = ReadPool(2, key=provider_key).run(
+        [barrier.wait, barrier.wait], stops=lambda e: True
+    )
 
-    def together() -> None:
-        threads.append(threading.current_thread())
-        barrier.wait()  # breaks (an error) unless two calls run at once
-
-    pool = ReadPool(2, lanes_after=0.03)
-    first = pool.run([slow, together, together], stops=lambda e: True)
-    second = pool.run([together, together], stops=lambda e: True)
-
-    assert [o.error for o in first + second] == [None] * 5
-    # Every `together` met another at the barrier: two lanes, in both runs.
-    assert {t.name for t in threads} == {
-        threading.current_thread().name,
-        "verity-read-1",
-    }
+    assert [o.error for o in outcomes] == [None, None]  # the two calls met
     assert read_threads() == []
 
 
-def test_a_later_pool_of_a_provider_whose_reads_waited_opens_its_lanes_at_once():
+def test_lanes_open_within_a_page_once_the_provider_is_seen_slow(provider_key):
     barrier = threading.Barrier(2, timeout=WAIT)
-    key = f"https://waits.example/{id(barrier)}"
 
-    def slow() -> None:
-        threading.Event().wait(0.05)
+    def first() -> None:  # its requests were slow
+        round_trips.note(provider_key, 0.2)
 
-    ReadPool(2, lanes_after=0.03, key=key).run([slow], stops=lambda e: True)
-    outcomes = ReadPool(2, lanes_after=0.03, key=key).run(
-        [barrier.wait, barrier.wait], stops=lambda e: True
-    )
-    fresh = ReadPool(2, lanes_after=0.03, key=key + "-other").run(
-        [lambda: threading.current_thread()] * 2, stops=lambda e: True
+    outcomes = ReadPool(2, key=provider_key).run(
+        [first, barrier.wait, barrier.wait], stops=lambda e: True
     )
 
-    assert [o.error for o in outcomes] == [None, None]  # two lanes met
-    assert [o.value for o in fresh] == [threading.current_thread()] * 2
+    assert [o.error for o in outcomes] == [None, None, None]
+
+
+def test_a_single_slow_answer_among_fast_ones_soon_drowns_in_the_average(
+    provider_key,
+):
+    for seconds in (0.001, 0.001, 0.08, *[0.001] * 10):
+        round_trips.note(provider_key, seconds)
+
+    assert round_trips.typical(provider_key) < LANES_ROUND_TRIP
+    assert round_trips.typical("https://never.example") == 0.0
+
+
+def test_the_client_notes_each_answers_round_trip_for_its_base_url(sim):
+    adapter = simulator_adapter(sim, "complycube", concurrency=2)
+    key = adapter.http.base_url
+    round_trips.forget(key)
+
+    list(adapter.iter_pages(cursor={}, budget=Budget(max_pages=1)))
+
+    assert round_trips.typical(key) > 0
+    assert adapter.pool.key == key
 
 
 def test_one_lane_runs_every_call_in_the_calling_thread():
@@ -187,7 +205,7 @@ def test_an_error_that_ends_the_page_starts_no_later_call_and_earlier_ones_finis
 
         return run
 
-    outcomes = ReadPool(2, lanes_after=0).run(
+    outcomes = ReadPool(2, lanes_round_trip=0).run(
         [call(i) for i in range(10)], stops=build_stops_page
     )
 
@@ -216,7 +234,7 @@ def test_the_first_error_in_order_wins_even_when_a_later_call_failed_first():
             page,
             record_type="workflow_session",
             builds=[("a", {}, early), ("b", {}, later)],
-            pool=ReadPool(2, lanes_after=0),
+            pool=ReadPool(2, lanes_round_trip=0),
         )
     assert read_threads() == []
 
@@ -238,7 +256,7 @@ def test_a_call_that_found_the_connection_held_reports_the_429_that_held_it():
             page,
             record_type="workflow_session",
             builds=[("a", {}, early), ("b", {}, later)],
-            pool=ReadPool(2, lanes_after=0),
+            pool=ReadPool(2, lanes_round_trip=0),
         )
     assert (caught.value.message, caught.value.retry_after) == (
         "slow down (GET /x)",
@@ -263,7 +281,7 @@ def test_an_interruption_in_one_lane_waits_for_the_call_in_flight_and_starts_no_
         raise KeyboardInterrupt
 
     calls = [interrupted, slow, *[lambda: ran.append("late")] * 5]
-    outcomes = ReadPool(2, lanes_after=0).run(calls, stops=build_stops_page)
+    outcomes = ReadPool(2, lanes_round_trip=0).run(calls, stops=build_stops_page)
 
     assert isinstance(outcomes[0].error, KeyboardInterrupt)
     assert len(outcomes) == 1
@@ -321,7 +339,7 @@ def test_a_page_with_failing_sessions_is_the_same_on_any_number_of_lanes(lanes):
         known_versions=lambda ids: {"same": "v1"},
         version_of=lambda item: "v1",
         build=build,
-        pool=ReadPool(lanes, lanes_after=0),
+        pool=ReadPool(lanes, lanes_round_trip=0),
     )
 
     assert [r.external_id for r in page.sessions] == ["a", "b", "c", "d"]

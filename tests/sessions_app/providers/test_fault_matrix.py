@@ -782,7 +782,7 @@ def test_concurrent_reads_end_every_scenario_as_sequential_reads(
     """Four lanes, one failing request kind: the same pages (same quarantines,
     same `missing`, same gone ids, same cursors) and the same error as one lane."""
     endpoint = ENDPOINTS[endpoint_name]
-    settings.VERITY_SYNC_LANES_AFTER_SECONDS = 0  # lanes open at once
+    settings.VERITY_SYNC_LANES_ROUND_TRIP = 0  # lanes open at once
 
     sequential = run_scenario(endpoint, fault_name, FakeTime(), concurrency=1)
     concurrent = run_scenario(endpoint, fault_name, FakeTime(), concurrency=4)

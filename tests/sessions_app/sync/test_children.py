@@ -251,7 +251,9 @@ def test_the_re_read_runs_on_the_connections_read_pool(monkeypatch):
 
     provider, connection = _still_provider(monkeypatch, 6)
     provider.unlisted = set(provider.sessions)  # only the by-id phase reads them
-    monkeypatch.setattr(FakeAdapter, "pool", ReadPool(3, lanes_after=0), raising=False)
+    monkeypatch.setattr(
+        FakeAdapter, "pool", ReadPool(3, lanes_round_trip=0), raising=False
+    )
     together = threading.Barrier(3, timeout=5)  # three reads in flight at once
     in_flight = peak = 0
     lock = threading.Lock()
