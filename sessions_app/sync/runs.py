@@ -53,6 +53,7 @@ from ..models import ProviderConnection, SyncRun, SyncRunState, SyncTrigger
 from ..models.connections import SyncErrorKind
 from ..providers.base import Page
 from ..services import audit_event_record
+from .collector import after_batch
 from .lease import (
     LeaseLost,
     connection_lease_expires_at,
@@ -382,6 +383,7 @@ def batches_committed(
             token=token,
             pages=batch.pages,
         )
+        after_batch()
         if on_page is not None:
             on_page(run, result)
         yield batch

@@ -1,0 +1,110 @@
+"""`sync.collector`: a pass collects garbage once per committed batch, and
+leaves the collector as it found it."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from sessions_app.models import SyncTrigger, WorkflowSession
+from sessions_app.sync import collector
+from sessions_app.sync import engine as sync
+from tests.sessions_app.fake_provider import fake_provider_install
+
+pytestmark = pytest.mark.django_db
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+@pytest.fixture
+def collections(monkeypatch):
+    """The generations `gc.collect` is asked for."""
+    asked: list[int] = []
+    real = gc.collect
+
+    def collect(generation: int = 2) -> int:
+        asked.append(generation)
+        return real(generation)
+
+    monkeypatch.setattr(collector.gc, "collect", collect)
+    return asked
+
+
+def test_a_pass_runs_with_automatic_collection_paused_and_restores_it(
+    monkeypatch, settings, collections
+):
+    settings.VERITY_SYNC_BATCH_SIZE = 2
+    provider, connection = fake_provider_install(monkeypatch, page_size=2)
+    for n in range(5):
+        provider.add(f"wr-{n}")
+    seen = []
+    original_iter = sync.adapter_for
+
+    def adapter_for(conn):
+        adapter = original_iter(conn)
+        pages = adapter.iter_pages
+
+        def iter_pages(**kwargs):
+            for page in pages(**kwargs):
+                seen.append(gc.isenabled())
+                yield page
+
+        adapter.iter_pages = iter_pages
+        return adapter
+
+    monkeypatch.setattr(sync, "adapter_for", adapter_for)
+    assert gc.isenabled()
+
+    sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    assert WorkflowSession.objects.count() == 5
+    assert seen == [False, False, False]  # paused while reading each page
+    assert gc.isenabled()  # and restored
+    assert collections == [0, 0, 0]  # one young collection per committed batch
+
+
+def test_a_failing_pass_restores_automatic_collection(monkeypatch):
+    provider, connection = fake_provider_install(monkeypatch, page_size=1)
+    provider.add("wr-1")
+    provider.add("wr-2")
+    provider.fail_at_page = 1
+
+    run = sync.provider_sync(connection=connection, trigger=SyncTrigger.SCHEDULE)
+
+    assert run.state == "failed"
+    assert gc.isenabled()
+
+
+def test_collection_turned_off_by_someone_else_stays_off(collections):
+    gc.disable()
+    try:
+        with collector.collection_paused():
+            collector.after_batch()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert collections == []  # not this pass's to collect
+
+
+def test_after_batch_collects_cycles_and_older_generations_on_cpythons_ratios(
+    collections,
+):
+    with collector.collection_paused():
+        garbage = Cycle()
+        gone = weakref.ref(garbage)
+        del garbage
+        assert gone() is not None  # no automatic collection in a pass
+        collector.after_batch()
+        assert gone() is None
+        for _ in range(collector.OLDEST_EVERY - 1):
+            collector.after_batch()
+
+    assert collections.count(2) == 1
+    assert collections.count(1) == collector.OLDEST_EVERY // collector.MIDDLE_EVERY - 1
+    collector.after_batch()  # outside a pass: nothing
+    assert len(collections) == collector.OLDEST_EVERY
