@@ -47,6 +47,8 @@ class PathSet:
     # The last named key of every path: a payload whose JSON text holds none
     # of them (nor a marker) cannot match, which one C-speed dump tells.
     _needles: tuple[str, ...] = field(init=False, repr=False)
+    # The markers as they appear inside that JSON text.
+    _marker_needles: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         patterns = []
@@ -66,6 +68,7 @@ class PathSet:
             if wildcard_end or "" in names
             else tuple(json.dumps(name) + ":" for name in sorted(names))
         )
+        self._marker_needles = tuple(json.dumps(m)[1:-1] for m in self.value_markers)
 
     def _closure(self, states: Iterable[_State]) -> frozenset[_State]:
         done: set[_State] = set()
@@ -122,7 +125,7 @@ class PathSet:
         except (TypeError, ValueError):
             return True
         return any(n in dumped for n in self._needles) or any(
-            json.dumps(m)[1:-1] in dumped for m in self.value_markers
+            m in dumped for m in self._marker_needles
         )
 
     # --- what is done with a match --------------------------------------------------
