@@ -49,10 +49,16 @@ def needs_attention_q() -> models.Q:
     ) | models.Q(status__in=NEEDS_ATTENTION_STATUSES)
 
 
+def _outcome_case_words(outcome: str, case_state: str) -> str:
+    # The rule's two halves, as they are: "outcome rejected, case in review".
+    outcome_label = Outcome(outcome).label.lower()
+    return f"outcome {outcome_label}, case {CaseState(case_state).label.lower()}"
+
+
 def needs_attention_reason() -> models.Case:
     """Why a session needs attention, in a few words ("status failed",
-    "outcome rejected, no decision yet"), or "" when it does not: the same
-    rule as `needs_attention_q`, as an expression (the sessions CSV)."""
+    "outcome rejected, case open"), or "" when it does not: the same rule as
+    `needs_attention_q`, as an expression (the sessions CSV)."""
     return models.Case(
         *[
             models.When(status=status, then=models.Value(f"status {label.lower()}"))
@@ -62,11 +68,11 @@ def needs_attention_reason() -> models.Case:
         *[
             models.When(
                 outcome=outcome,
-                case_state__in=NEEDS_ATTENTION_CASE_STATES,
-                then=models.Value(f"outcome {label.lower()}, no decision yet"),
+                case_state=case_state,
+                then=models.Value(_outcome_case_words(outcome, case_state)),
             )
-            for outcome, label in Outcome.choices
-            if outcome in NEEDS_ATTENTION_OUTCOMES
+            for outcome in NEEDS_ATTENTION_OUTCOMES
+            for case_state in NEEDS_ATTENTION_CASE_STATES
         ],
         default=models.Value(""),
         output_field=models.CharField(),
@@ -75,14 +81,15 @@ def needs_attention_reason() -> models.Case:
 
 def needs_attention_words(*, status: str, outcome: str, case_state: str) -> str:
     """`needs_attention_reason` for one session already in memory (the queue's
-    rows): the same words, no query; "" when it does not need attention."""
+    "Why" column): the same words, no query; "" when it does not need
+    attention."""
     if status in NEEDS_ATTENTION_STATUSES:
         return f"status {Status(status).label.lower()}"
     if (
         outcome in NEEDS_ATTENTION_OUTCOMES
         and case_state in NEEDS_ATTENTION_CASE_STATES
     ):
-        return f"outcome {Outcome(outcome).label.lower()}, no decision yet"
+        return _outcome_case_words(outcome, case_state)
     return ""
 
 
