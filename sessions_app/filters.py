@@ -201,7 +201,7 @@ class SessionFilterSet(CheckedFilterSet):
         method="filter_needs_attention",
         choices=[("true", "Yes"), ("false", "No")],
         label="Needs attention",
-        help_text="'true': sessions an officer must look at: outcome attention or rejected with no decision yet, or status awaiting input, failed or unknown.",
+        help_text="'true': sessions an officer must look at: outcome attention or rejected with the case open or in review, or status awaiting input, failed or unknown.",
     )
 
     case_state = ChoiceInFilter(

@@ -20,6 +20,8 @@ from .models import (
     Check,
     Client,
     Decision,
+    Outcome,
+    OverrideState,
     PolicyAssurance,
     ProviderClient,
     ProviderKind,
@@ -144,6 +146,12 @@ class SessionSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
             "`link.expires_at`; the link itself is a credential and is not kept)."
         ),
     )
+    effective_outcome = serializers.SerializerMethodField(
+        help_text=(
+            "The outcome Verity's reviewers hold: the active outcome override's, "
+            "else the provider's `outcome` (the queue's Outcome column)."
+        )
+    )
 
     class Meta:
         model = WorkflowSession
@@ -166,6 +174,7 @@ class SessionSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
             "raw_status",
             "outcome",
             "raw_outcome",
+            "effective_outcome",
             "tags",
             "provider_created_at",
             "provider_updated_at",
@@ -195,6 +204,15 @@ class SessionSerializer(ProviderFieldsMixin, serializers.ModelSerializer):
     def get_dashboard_url(self, obj: WorkflowSession) -> str | None:
         # Stored blank when unknown; an empty string is not a URI.
         return obj.dashboard_url or None
+
+    @extend_schema_field(serializers.ChoiceField(choices=Outcome.choices))
+    def get_effective_outcome(self, obj: WorkflowSession) -> str:
+        # The API's querysets prefetch ACTIVE_OVERRIDES_ATTR (a list page: its
+        # outcome only, one query); without it, the relation (a query a row).
+        active = getattr(obj, ACTIVE_OVERRIDES_ATTR, None)
+        if active is None:
+            active = list(obj.outcome_overrides.filter(state=OverrideState.ACTIVE)[:1])
+        return active[0].outcome if active else obj.outcome
 
 
 class SessionCheckSerializer(serializers.ModelSerializer):
@@ -342,9 +360,6 @@ class SessionDetailSerializer(SessionSerializer):
     outcome_override = serializers.SerializerMethodField(
         help_text="The active outcome override layered on the provider's `outcome`; null when none."
     )
-    effective_outcome = serializers.SerializerMethodField(
-        help_text="The active override's outcome, else the provider's `outcome`."
-    )
 
     class Meta(SessionSerializer.Meta):
         fields = [
@@ -362,7 +377,6 @@ class SessionDetailSerializer(SessionSerializer):
             "reviews",
             "approvals",
             "outcome_override",
-            "effective_outcome",
         ]
         read_only_fields = fields
 
@@ -370,11 +384,6 @@ class SessionDetailSerializer(SessionSerializer):
     def get_outcome_override(self, obj: WorkflowSession) -> dict[str, Any] | None:
         active = getattr(obj, ACTIVE_OVERRIDES_ATTR)
         return OutcomeOverrideSerializer(active[0]).data if active else None
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_effective_outcome(self, obj: WorkflowSession) -> str:
-        active = getattr(obj, ACTIVE_OVERRIDES_ATTR)
-        return active[0].outcome if active else obj.outcome
 
     @extend_schema_field(ApprovalSerializer(many=True))
     def get_approvals(self, obj: WorkflowSession) -> list[dict[str, Any]]:

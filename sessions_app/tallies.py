@@ -5,7 +5,7 @@ The triggers are SQL, one set per database: PostgreSQL counts per statement
 (transition tables: one grouped upsert per bulk write, in key order so that
 concurrent writers never deadlock on the tally rows); SQLite counts per row.
 "Needs attention" is spelled in SQL here from the same constants as
-`models.sessions.needs_attention_q`; `session_tally_differences` (run by the
+`models.attention.needs_attention_q`; `session_tally_differences` (run by the
 tests, and by `manage.py tally_rebuild --check`) compares the tally with a
 real aggregate, so the two definitions cannot drift apart unnoticed.
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -65,99 +66,85 @@ class NoteSerializer(serializers.ModelSerializer):
 
 
 class _NotesApi(generics.ListCreateAPIView):
-    """A thread of notes, newest first (keyset pages); POST adds one."""
+    """A thread of notes, newest first (keyset pages); POST adds one.
+
+    A subclass says only whose notes they are: `target`, the one difference
+    between a session's thread and a client's. The operation ids follow the
+    path (`sessions_notes_list`, `clients_notes_create`, ...)."""
 
     authentication_classes = AUTHENTICATION
     permission_classes = [CanReadOrWriteNotes]
     pagination_class = KeysetCursorPagination
     filter_backends: list = []
     serializer_class = NoteSerializer
-    model: type[Model] = WorkflowSession
-    target: str = "session"
+
+    def target(self, pk: int) -> dict[str, Model]:
+        """The notes' object as `note_add`'s keyword ({"session": ...});
+        DoesNotExist when there is none."""
+        raise NotImplementedError
 
     def get_keyset_sort(self) -> str:
         return "-id"
 
-    def parent(self) -> Any:
+    def _target(self) -> dict[str, Model]:
         pk = self.kwargs["pk"]
         if pk > MAX_ID:
             raise NotFound()
-        queryset = self.model.objects.all()
-        if self.model is WorkflowSession:
-            queryset = queryset.defer("raw_payload")
         try:
-            return queryset.get(pk=pk)
-        except self.model.DoesNotExist as exc:
+            return self.target(pk)
+        except ObjectDoesNotExist as exc:
             raise NotFound() from exc
 
     def get_queryset(self) -> QuerySet[Note]:
-        parent = self.parent()
-        return notes_queryset(**{f"{self.target}_id": parent.pk})
+        return notes_queryset(
+            **{f"{field}_id": obj.pk for field, obj in self._target().items()}
+        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        parent = self.parent()
+        target = self._target()
         data = NoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         note = note_add(
             author=request.user,
             text=data.validated_data["text"],
             source="api",
-            **{self.target: parent},
+            **target,
         )
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        tags=["notes"],
+        responses={200: NoteSerializer(many=True), 400: ERROR_400, **DETAIL_ERRORS},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
-@extend_schema(tags=["notes"])
+    @extend_schema(
+        tags=["notes"],
+        request=NoteSerializer,
+        responses={
+            201: NoteSerializer,
+            400: ERROR_400,
+            **DETAIL_ERRORS,
+            415: ERROR_415,
+        },
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
 class SessionNotesApi(_NotesApi):
     """A session's notes: everyone who reads sessions; reviewers and admins add."""
 
-    @extend_schema(
-        operation_id="sessions_notes_list",
-        responses={200: NoteSerializer(many=True), 400: ERROR_400, **DETAIL_ERRORS},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
-        operation_id="sessions_notes_create",
-        request=NoteSerializer,
-        responses={
-            201: NoteSerializer,
-            400: ERROR_400,
-            **DETAIL_ERRORS,
-            415: ERROR_415,
-        },
-    )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().post(request, *args, **kwargs)
+    def target(self, pk: int) -> dict[str, Model]:
+        return {"session": WorkflowSession.objects.defer("raw_payload").get(pk=pk)}
 
 
-@extend_schema(tags=["notes"])
-class ClientNotesApi(SessionNotesApi):
+class ClientNotesApi(_NotesApi):
     """A client's notes: everyone who reads clients; reviewers and admins add."""
 
-    model = Client
-    target = "client"
-
-    @extend_schema(
-        operation_id="clients_notes_list",
-        responses={200: NoteSerializer(many=True), 400: ERROR_400, **DETAIL_ERRORS},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
-        operation_id="clients_notes_create",
-        request=NoteSerializer,
-        responses={
-            201: NoteSerializer,
-            400: ERROR_400,
-            **DETAIL_ERRORS,
-            415: ERROR_415,
-        },
-    )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().post(request, *args, **kwargs)
+    def target(self, pk: int) -> dict[str, Model]:
+        return {"client": Client.objects.get(pk=pk)}
 
 
 class BulkInputSerializer(serializers.Serializer):

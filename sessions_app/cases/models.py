@@ -24,8 +24,10 @@ class ApprovalResult(models.TextChoices):
 
 class Approval(models.Model):
     """One four-eyes request: the maker's decision, reason and comment, and
-    the checker's answer. Written only by `cases.services` (audited); a
-    session has at most one pending approval (a constraint holds it).
+    the checker's answer. Written only by `cases.services` and
+    `cases.overrides` (audited); the checker's answer only by
+    `cases.approval_settle`. A session has at most one pending approval (a
+    constraint holds it).
 
     `decision` is a Decision value, or "override" (an outcome override,
     `override_outcome` the outcome asked for; overrides.py). When approved,

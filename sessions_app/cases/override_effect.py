@@ -23,7 +23,7 @@ from ..models import (
     OverrideState,
     WorkflowSession,
 )
-from ..services import audit_event_record, client_for_object
+from .approval_settle import approval_settle
 from .case_fields import case_snapshot, case_state_set
 from .models import outcome_words
 from .rules import OVERRIDE
@@ -130,24 +130,18 @@ def override_approval_confirm(
         at=now,
     )
     case_state_write(session, state=target, at=now)
-    approval.checker = checker
-    approval.checked_at = now
-    approval.result = ApprovalResult.APPROVED
-    approval.checker_comment = comment
-    approval.save(update_fields=["checker", "checked_at", "result", "checker_comment"])
-    audit_event_record(
-        actor=checker,
+    approval_settle(
+        approval,
+        session=session,
+        checker=checker,
+        result=ApprovalResult.APPROVED,
+        comment=comment,
+        at=now,
         source=source,
-        action="approval.approve",
-        obj=session,
-        client=client_for_object(session),
         before=before,
         after={
             **case_snapshot(session),
             "decision": OVERRIDE,
-            "maker_id": approval.maker_id,
-            "checker_comment": comment,
-            "approval_id": approval.pk,
             **override_audit_after(override, previous),
         },
     )

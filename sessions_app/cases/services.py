@@ -28,6 +28,7 @@ from ..services import (
     client_for_object,
 )
 from ..vocabulary import Decision, ReasonCode
+from .approval_settle import approval_settle
 from .case_fields import CASE_FIELDS, case_snapshot, case_state_set
 from .override_effect import override_approval_confirm
 from .reasons import reason_fit_check
@@ -320,32 +321,23 @@ def approval_approve(
         target=target,
         due_at=locked.due_at,
     )
-    locked.checker = checker
-    locked.checked_at = review.created_at
-    locked.result = ApprovalResult.APPROVED
-    locked.checker_comment = comment
-    locked.review = review
-    locked.save(
-        update_fields=["checker", "checked_at", "result", "checker_comment", "review"]
-    )
-    audit_event_record(
-        actor=checker,
+    approval_settle(
+        locked,
+        session=session,
+        checker=checker,
+        result=ApprovalResult.APPROVED,
+        comment=comment,
+        at=review.created_at,
         source=source,
-        action="approval.approve",
-        obj=session,
-        client=client_for_object(session),
         before=before,
         after={
             "last_decision": session.last_decision,
             "last_decision_at": session.last_decision_at,
             **case_snapshot(session),
-            "maker_id": locked.maker_id,
             "reason_code": locked.reason_code,
             "comment": locked.comment,
-            "checker_comment": comment,
-            "approval_id": locked.pk,
-            "review_id": review.pk,
         },
+        review=review,
     )
     _approval_copy_back(approval, locked, session)
     return review
@@ -370,25 +362,19 @@ def approval_send_back(
     before = case_snapshot(session)
     now = timezone.now()
     session.save(update_fields=case_state_set(session, state=target, at=now))
-    locked.checker = checker
-    locked.checked_at = now
-    locked.result = ApprovalResult.SENT_BACK
-    locked.checker_comment = comment
-    locked.save(update_fields=["checker", "checked_at", "result", "checker_comment"])
-    audit_event_record(
-        actor=checker,
+    approval_settle(
+        locked,
+        session=session,
+        checker=checker,
+        result=ApprovalResult.SENT_BACK,
+        comment=comment,
+        at=now,
         source=source,
-        action="approval.send_back",
-        obj=session,
-        client=client_for_object(session),
         before=before,
         after={
             **case_snapshot(session),
-            "maker_id": locked.maker_id,
             "decision": locked.decision,
             "reason_code": locked.reason_code,
-            "checker_comment": comment,
-            "approval_id": locked.pk,
         },
     )
     _approval_copy_back(approval, locked, session)

@@ -7,8 +7,8 @@ always sit beside the provider's raw word (see `normalization.py`).
 
 One module per concern: `connections` (provider connections and their sync
 runs, quarantine, webhook deliveries), `clients`, `sessions` (sessions, checks,
-policy assurance, tags), `reviews`, `audit`, `privacy` (erasure requests and
-providers' answers to deletions). The vocabulary enumerations live in
+policy assurance, tags; `attention`: the needs-attention rule), `reviews`,
+`audit`, `privacy` (erasure requests and providers' answers to deletions). The vocabulary enumerations live in
 `sessions_app/vocabulary.py` (no models needed to use them) and are re-exported
 here, so `from sessions_app.models import Status` keeps working. A capability
 package's models are re-exported here too (ApiToken, from `access/tokens/`;
@@ -44,6 +44,14 @@ from ..vocabulary import (
     SyncTrigger,
     TagKind,
 )
+from .attention import (
+    NEEDS_ATTENTION_CASE_STATES,
+    NEEDS_ATTENTION_OUTCOMES,
+    NEEDS_ATTENTION_STATUSES,
+    needs_attention_q,
+    needs_attention_reason,
+    needs_attention_words,
+)
 from .audit import (
     CHAIN_GENESIS_HASH,
     AuditChainHead,
@@ -57,17 +65,11 @@ from .privacy import ErasureRequest, ProviderErasure
 from .reveals import PersonalDataReveal
 from .reviews import Review
 from .sessions import (
-    NEEDS_ATTENTION_CASE_STATES,
-    NEEDS_ATTENTION_OUTCOMES,
-    NEEDS_ATTENTION_STATUSES,
     Check,
     PolicyAssurance,
     SessionReason,
     Tag,
     WorkflowSession,
-    needs_attention_q,
-    needs_attention_reason,
-    needs_attention_words,
 )
 from .tallies import SessionTally
 

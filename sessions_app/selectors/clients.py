@@ -19,7 +19,7 @@ from ..models import (
     WorkflowSession,
 )
 from ..privacy.personal_fields import name_initials
-from .sessions import session_list_queryset
+from .sessions import active_override_outcomes_prefetch, session_list_queryset
 from .sorting import SESSION_QUEUE_ORDERING
 
 
@@ -68,9 +68,11 @@ def client_recent_sessions(
     *, client_id: int, limit: int
 ) -> tuple[list[WorkflowSession], bool]:
     """Return a client's newest sessions in queue order (at most `limit`), and
-    whether it has more. Two queries (sessions, then their tags)."""
+    whether it has more. Three queries (sessions, their tags, their active
+    overrides' outcomes: the API's rows)."""
     rows = list(
         session_list_queryset()
+        .prefetch_related(active_override_outcomes_prefetch())
         .filter(provider_client__client_id=client_id)
         .order_by(*SESSION_QUEUE_ORDERING)[: limit + 1]
     )

@@ -30,6 +30,8 @@ from ..models import (
     AuditEvent,
     Check,
     Outcome,
+    OutcomeOverride,
+    OverrideState,
     PolicyAssurance,
     Review,
     SessionReason,
@@ -223,14 +225,33 @@ SESSION_API_ROW_FIELDS = (
 )
 
 
+# Where a session's active outcome override is prefetched (a list of at most
+# one: a constraint holds one active override per session).
+ACTIVE_OVERRIDES_ATTR = "active_overrides"
+
+
+def active_override_outcomes_prefetch() -> Prefetch:
+    """Each session's active override, its outcome only, for an API row's
+    `effective_outcome`: one `session_id IN (...)` query per page, answered by
+    the partial unique index `override_one_active_per_session`."""
+    return Prefetch(
+        "outcome_overrides",
+        queryset=OutcomeOverride.objects.filter(state=OverrideState.ACTIVE).only(
+            "id", "session", "outcome"
+        ),
+        to_attr=ACTIVE_OVERRIDES_ATTR,
+    )
+
+
 def session_api_list_queryset() -> QuerySet[WorkflowSession]:
     """`session_list_queryset` with only the columns an API list row returns,
-    tags as a list (`row_tags_prefetch`)."""
+    tags as a list (`row_tags_prefetch`), the active override's outcome
+    (`active_override_outcomes_prefetch`)."""
     return (
         session_list_queryset()
         .only(*SESSION_API_ROW_FIELDS)
         .prefetch_related(None)
-        .prefetch_related(row_tags_prefetch())
+        .prefetch_related(row_tags_prefetch(), active_override_outcomes_prefetch())
     )
 
 
@@ -279,9 +300,6 @@ def session_detail_get(*, pk: int, history_limit: int = 200) -> SessionDetail:
 
 
 # Where a detail row (the API's) finds its active override, as a list of 0 or 1.
-ACTIVE_OVERRIDES_ATTR = "active_overrides"
-
-
 def session_detail_queryset() -> QuerySet[WorkflowSession]:
     """Sessions with their checks, policies, reviews, approvals, active
     override (`ACTIVE_OVERRIDES_ATTR`) and tags prefetched.

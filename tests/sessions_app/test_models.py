@@ -254,6 +254,30 @@ def test_policy_failing_rules_in_words_from_any_shape(details, failing):
     assert PolicyAssurance(details=details).failing_rules == failing
 
 
+@pytest.mark.parametrize(
+    ("status", "outcome", "case_state", "words"),
+    [
+        ("completed", "rejected", "open", "outcome rejected, case open"),
+        ("completed", "attention", "in_review", "outcome attention, case in review"),
+        ("failed", "rejected", "open", "status failed"),
+        ("completed", "rejected", "escalated", ""),
+        ("completed", "clear", "open", ""),
+    ],
+)
+def test_needs_attention_words_say_the_rule(status, outcome, case_state, words):
+    from sessions_app.models import needs_attention_reason, needs_attention_words
+
+    assert (
+        needs_attention_words(status=status, outcome=outcome, case_state=case_state)
+        == words
+    )
+    session = WorkflowSessionFactory(
+        status=status, outcome=outcome, case_state=case_state, last_decision="approve"
+    )
+    annotated = WorkflowSession.objects.annotate(why=needs_attention_reason())
+    assert annotated.get(pk=session.pk).why == words
+
+
 def test_needs_attention_words_agree_with_the_rule_and_its_expression():
     from sessions_app.models import (
         needs_attention_q,

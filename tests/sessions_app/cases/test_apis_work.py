@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
 
+from sessions_app.cases.apis_work import ClientNotesApi, SessionNotesApi
 from sessions_app.cases.notes import note_add
 from sessions_app.models import Approval, AuditEvent, Note, WorkflowSession
 from tests.factories import ClientFactory, UserFactory, WorkflowSessionFactory
@@ -54,6 +56,50 @@ def test_client_notes_and_bad_input(reviewer):
     assert (
         api_token_client(reviewer).get(reverse("api-client-notes", args=[999999]))
     ).status_code == 404
+
+
+def test_the_two_notes_apis_differ_only_in_whose_notes_they_are():
+    for api in (SessionNotesApi, ClientNotesApi):
+        own = {name for name in vars(api) if not name.startswith("__")}
+        assert own == {"target"}, api
+
+
+@pytest.mark.parametrize(("kind", "post_queries"), [("session", 15), ("client", 12)])
+def test_notes_apis_keep_their_query_counts(
+    kind, post_queries, reviewer, django_assert_max_num_queries
+):
+    target = WorkflowSessionFactory() if kind == "session" else ClientFactory()
+    for number in range(3):
+        note_add(author=reviewer, text=f"note {number}", **{kind: target})
+    api = api_token_client(reviewer)
+    url = reverse(f"api-{kind}-notes", args=[target.pk])
+    # Session, user and token, the object, the page's notes with their authors.
+    with django_assert_max_num_queries(7):
+        assert len(api.get(url).json()["results"]) == 3
+    with django_assert_max_num_queries(post_queries):  # the note and its audit event
+        created = api.post(url, {"text": "x"}, content_type="application/json")
+    assert created.status_code == 201
+    with django_assert_max_num_queries(6):
+        missing = api.get(reverse(f"api-{kind}-notes", args=[999999]))
+    assert missing.status_code == 404
+
+
+def test_the_notes_apis_schema_names_each_operation_by_its_path():
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for kind in ("sessions", "clients"):
+        operations = paths[f"/api/v1/{kind}/{{id}}/notes/"]
+        assert operations["get"]["operationId"] == f"{kind}_notes_list"
+        assert operations["post"]["operationId"] == f"{kind}_notes_create"
+        assert operations["get"]["tags"] == operations["post"]["tags"] == ["notes"]
+        assert set(operations["get"]["responses"]) == {"200", "400", "403", "404"}
+        assert set(operations["post"]["responses"]) == {
+            "201",
+            "400",
+            "403",
+            "404",
+            "415",
+        }
+        assert kind[:-1] in operations["get"]["description"]
 
 
 def test_bulk_assign_reports_each_row(reviewer):

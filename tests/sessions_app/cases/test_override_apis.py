@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from sessions_app.models import Approval, AuditEvent, OutcomeOverride, OverrideState
-from tests.factories import UserFactory, WorkflowSessionFactory
+from sessions_app.models import (
+    Approval,
+    AuditEvent,
+    OutcomeOverride,
+    OverrideState,
+    WorkflowSession,
+)
+from tests.factories import (
+    OutcomeOverrideFactory,
+    UserFactory,
+    WorkflowSessionFactory,
+)
 from tests.helpers.tokens import api_token_client
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +144,76 @@ def test_without_a_rule_it_is_a_201_with_the_override(reviewer, session, setting
     response = _post(reviewer, "api-session-override", session.pk, BODY)
     assert response.status_code == 201
     assert response.json()["approver"] is None
+
+
+# --- The session list: effective_outcome -------------------------------------------
+
+
+def _list_rows(viewer_client, **params) -> dict[str, dict]:
+    response = viewer_client.get(reverse("api-session-list"), params)
+    assert response.status_code == 200, response.content
+    return {row["external_id"]: row for row in response.json()["results"]}
+
+
+def _overridden(external_id: str, *, provider: str, override: str) -> None:
+    OutcomeOverrideFactory(
+        session=WorkflowSessionFactory(external_id=external_id, outcome=provider),
+        outcome=override,
+    )
+
+
+def test_the_list_gives_each_rows_effective_outcome(viewer_client, reviewer):
+    _overridden("run-overridden", provider="clear", override="rejected")
+    ended = OutcomeOverrideFactory(
+        session=WorkflowSessionFactory(external_id="run-ended", outcome="attention"),
+        outcome="clear",
+        state=OverrideState.WITHDRAWN,
+        ended_at=timezone.now(),
+        ended_by=reviewer,
+    )
+    WorkflowSessionFactory(external_id="run-plain", outcome="attention")
+    rows = _list_rows(viewer_client)
+    assert rows["run-overridden"]["outcome"] == "clear"  # the provider's, kept
+    assert rows["run-overridden"]["effective_outcome"] == "rejected"
+    # A withdrawn override no longer counts; no override: the provider's.
+    assert rows["run-ended"]["effective_outcome"] == "attention"
+    assert ended.session.outcome == "attention"
+    assert rows["run-plain"]["effective_outcome"] == "attention"
+    # The client page's API rows say the same.
+    client_id = (
+        WorkflowSession.objects.select_related("provider_client")
+        .get(external_id="run-overridden")
+        .provider_client.client_id
+    )
+    body = viewer_client.get(reverse("api-client-detail", args=[client_id])).json()
+    assert [s["effective_outcome"] for s in body["sessions"]] == ["rejected"]
+
+
+def test_the_lists_overrides_cost_one_query_a_page(
+    viewer_client, django_assert_max_num_queries
+):
+    for number in range(3):
+        _overridden(f"run-a{number}", provider="clear", override="rejected")
+        WorkflowSessionFactory(external_id=f"run-b{number}")
+    # The list cost six queries before effective_outcome (login session,
+    # user, two for its permissions, the page, its tags); one more now: the
+    # page's active overrides, however many there are.
+    with django_assert_max_num_queries(7):
+        rows = _list_rows(viewer_client, page_size=100)
+    for number in range(20):
+        _overridden(f"run-c{number}", provider="attention", override="clear")
+    with django_assert_max_num_queries(7):
+        rows = _list_rows(viewer_client, page_size=100)
+    assert len(rows) == 26
+    assert {rows[f"run-c{n}"]["effective_outcome"] for n in range(20)} == {"clear"}
+
+
+def test_the_schema_documents_effective_outcome_on_list_rows():
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]
+    field = components["schemas"]["Session"]["properties"]["effective_outcome"]
+    assert field["readOnly"] is True
+    assert "override" in field["description"]
+    assert {"$ref": "#/components/schemas/OutcomeEnum"} in field["oneOf"]
+    assert "effective_outcome" in components["schemas"]["SessionDetail"]["properties"]

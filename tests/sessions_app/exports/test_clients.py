@@ -185,7 +185,7 @@ def test_sessions_csv_carries_reasons_attention_and_the_last_decision(
     assert row["Needs attention because"] == "status failed"
     assert row["Last decision reason"] == ""
     assert by_id[str(pending.pk)]["Needs attention because"] == (
-        "outcome rejected, no decision yet"
+        "outcome rejected, case open"
     )
     row = by_id[str(decided.pk)]
     assert row["Needs attention because"] == ""

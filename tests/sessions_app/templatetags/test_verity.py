@@ -120,20 +120,31 @@ def test_a_queue_row_says_why_it_needs_attention(viewer_client):
     WorkflowSessionFactory(
         external_id="run-why", status="completed", outcome="rejected", last_decision=""
     )
+    # Decided once, then reopened: "no decision yet" would be wrong; the rule
+    # is the case's state (open or in review).
+    WorkflowSessionFactory(
+        external_id="run-reopened",
+        status="completed",
+        outcome="attention",
+        last_decision="approve",
+        case_state="in_review",
+    )
     WorkflowSessionFactory(external_id="run-fine", status="completed", outcome="clear")
     page = viewer_client.get(reverse("session-list")).content.decode()
     rows = {
         external_id: _text(row)
         for row in re.findall(r"<tr>.*?</tr>", page, re.S)
-        for external_id in ("run-why", "run-fine")
+        for external_id in ("run-why", "run-reopened", "run-fine")
         if external_id in row
     }
-    assert "outcome rejected, no decision yet" in rows["run-why"]
-    assert "no decision yet" not in rows["run-fine"]
+    assert "outcome rejected, case open" in rows["run-why"]
+    assert "outcome attention, case in review" in rows["run-reopened"]
+    assert "no decision yet" not in page
+    assert ", case " not in rows["run-fine"]
     # Its own column (issue 19), labelled on a phone's card.
     assert re.search(
         r'<td class="wrap why-cell" data-label="Why"><span class="why small">'
-        r"outcome rejected, no decision yet</span></td>",
+        r"outcome rejected, case open</span></td>",
         page,
     )
 

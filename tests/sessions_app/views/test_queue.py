@@ -919,7 +919,7 @@ def test_the_why_and_age_due_columns(reviewer_client):
     late_row = _row_of(page, overdue.external_id)
     assert (
         '<td class="wrap why-cell" data-label="Why"><span class="why small">'
-        "outcome rejected, no decision yet</span></td>"
+        "outcome rejected, case open</span></td>"
     ) in late_row
     assert (
         '<td class="age-due overdue" data-label="Age / due">3 d · overdue 1 d</td>'
