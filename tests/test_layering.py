@@ -115,6 +115,8 @@ SIMULATOR_FORBIDDEN = ("django", "rest_framework", "django_filters", "celery", "
 # Rule 5: a module of the sync may import only sync modules of a lower rank.
 SYNC_RANK = {
     "sessions_app.sync.values": 0,
+    "sessions_app.sync.bulk_write": 0,
+    "sessions_app.sync.collector": 0,
     "sessions_app.sync.lease": 1,
     "sessions_app.sync.stopping": 1,
     "sessions_app.sync.schedule": 1,
