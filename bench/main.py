@@ -6,13 +6,14 @@
 Environment (optional; defaults in brackets):
   BENCH_SYNC_SESSIONS     sessions per simulated provider [1500; 500 on SQLite]
   BENCH_SYNC_REPEAT       runs of each database write path [3]
-  BENCH_SYNC_E2E_REPEAT   runs of the end-to-end (HTTP) sync and re-syncs [1]
+  BENCH_SYNC_E2E_REPEAT   runs of the end-to-end (HTTP) sync and re-syncs [3]
   BENCH_SYNC_PER_ROW_SAMPLE  sessions written by the per-row loop [300]
   BENCH_SYNC_RATE_LIMIT_URL  the sync's client pace backend [memory; "" = the
                           configured one, e.g. the embedded default's files]
-  BENCH_SYNC_TRANSPORT    how the sync reaches the in-process simulator: "socket"
-                          (loopback HTTP) or "in-process" (a requests transport
-                          adapter, no socket: bench/in_process.py) [socket]
+  BENCH_SYNC_TRANSPORT    how the sync reaches the in-process simulator:
+                          "in-process" (a requests transport adapter, no socket:
+                          bench/in_process.py) or "socket" (loopback HTTP to its
+                          http.server, whose parsing then counts) [in-process]
   BENCH_PACE_SESSIONS     sessions of the provider-pace measurement [60]
   BENCH_PACE_LATENCY_MS   its simulated provider latency per request [250]
   BENCH_PACE_RPS          its provider rate limit, requests per second [10]
@@ -94,10 +95,10 @@ def main() -> None:
         results["sync"] = ingest.measure(
             per_provider=env_int("BENCH_SYNC_SESSIONS", 1500 if postgres else 500),
             repeat=env_int("BENCH_SYNC_REPEAT", 3),
-            e2e_repeat=env_int("BENCH_SYNC_E2E_REPEAT", 1),
+            e2e_repeat=env_int("BENCH_SYNC_E2E_REPEAT", 3),
             per_row_sample=env_int("BENCH_SYNC_PER_ROW_SAMPLE", 300),
             rate_limit_url=os.environ.get("BENCH_SYNC_RATE_LIMIT_URL", "memory"),
-            transport=os.environ.get("BENCH_SYNC_TRANSPORT", "socket"),
+            transport=os.environ.get("BENCH_SYNC_TRANSPORT", "in-process"),
         )
     if "pace" in only:
         results["pace"] = sync_pace.measure(
@@ -169,7 +170,7 @@ def targets(results: dict) -> list[dict]:
             r["engine_vs_per_row"] >= 10,
         )
         add(
-            "sync end to end >= 0.5x raw bulk_create",
+            f"sync end to end >= 0.5x raw bulk_create ({sync['transport']})",
             times(r["e2e_vs_bulk"], threshold=0.5, digits=2),
             r["e2e_vs_bulk"] >= 0.5,
         )
