@@ -220,6 +220,9 @@ def test_admin_changelists_fit_a_1440_px_window(
         page = context.new_page()
         signed_in(context, live_server, pages.officer)
         page.goto(live_server.url + pages.admin[changelist])
+        # No request of the page still in flight when the test database is
+        # flushed (on SQLite a live request's lock made the flush fail once).
+        page.wait_for_load_state("networkidle")
         widths = page.evaluate(ADMIN_RESULTS_OVERFLOW_JS)
         assert widths is not None, "no result list on the page"
         table_width, box_width = widths
