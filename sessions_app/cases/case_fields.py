@@ -41,3 +41,19 @@ def case_state_set(
     locked.case_state_changed_at = at
     locked.case_waiting_until = waiting_until if state == CaseState.WAITING else None
     return [*CASE_FIELDS, *session_sla_apply(locked, now=at)]
+
+
+def override_case_return(
+    approval: Any, *, target: str, at: dt.datetime
+) -> tuple[str, dt.datetime | None]:
+    """Where a case goes when its override request is approved or sent back,
+    and its waiting date: back to the escalation or the wait it was in when
+    the override was asked for (an override is no decision), else `target`.
+    A wait whose date passed meanwhile is over: `target` (back to work)."""
+    prior = approval.prior_case_state
+    if prior == CaseState.ESCALATED:
+        return CaseState.ESCALATED, None
+    until = approval.prior_waiting_until
+    if prior == CaseState.WAITING and until is not None and until > at:
+        return CaseState.WAITING, until
+    return target, None

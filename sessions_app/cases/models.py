@@ -50,6 +50,11 @@ class Approval(models.Model):
     override_outcome = models.CharField(
         max_length=20, choices=Outcome.choices, blank=True, default=""
     )
+    # An override request keeps the case's state (and waiting date) when it
+    # was asked for: an override is no decision, so when it is approved or
+    # sent back an escalated or waiting case returns to that, not to work.
+    prior_case_state = models.CharField(max_length=20, blank=True, default="")
+    prior_waiting_until = models.DateTimeField(null=True, blank=True)
     made_at = models.DateTimeField()
     # The session's due time when the maker decided: the Review it becomes
     # keeps it (`Review.due_at`), so lateness is the maker's, not the checker's.

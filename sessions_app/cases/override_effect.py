@@ -24,16 +24,26 @@ from ..models import (
     WorkflowSession,
 )
 from .approval_settle import approval_settle
-from .case_fields import case_snapshot, case_state_set
+from .case_fields import case_snapshot, case_state_set, override_case_return
 from .models import outcome_words
 from .rules import OVERRIDE
 from .states import CaseAction, case_transition_target
 
 
-def case_state_write(locked: WorkflowSession, *, state: str, at: dt.datetime) -> None:
-    """Move a locked session's case to `state` and save it (never `waiting`:
-    an override carries no date)."""
-    locked.save(update_fields=case_state_set(locked, state=state, at=at))
+def case_state_write(
+    locked: WorkflowSession,
+    *,
+    state: str,
+    at: dt.datetime,
+    waiting_until: dt.datetime | None = None,
+) -> None:
+    """Move a locked session's case to `state` and save it (`waiting` only
+    back to the wait an override request interrupted, with its date)."""
+    locked.save(
+        update_fields=case_state_set(
+            locked, state=state, at=at, waiting_until=waiting_until
+        )
+    )
 
 
 def override_put_in_force(
@@ -102,7 +112,8 @@ def override_approval_confirm(
     """The second reviewer approves a requested override (both rows locked,
     the approval pending, the checker not its maker: `approval_approve`
     checked). The override takes effect, the case goes back to work (a
-    decision on the new outcome comes next); one audit event."""
+    decision on the new outcome comes next), or back to the escalation or
+    wait it was in when the override was asked for; one audit event."""
     if approval.decision != OVERRIDE:
         raise ApplicationError("This approval is not an outcome override.")
     target = case_transition_target(
@@ -129,7 +140,8 @@ def override_approval_confirm(
         approver=checker,
         at=now,
     )
-    case_state_write(session, state=target, at=now)
+    state, waiting_until = override_case_return(approval, target=target, at=now)
+    case_state_write(session, state=state, at=now, waiting_until=waiting_until)
     approval_settle(
         approval,
         session=session,

@@ -130,6 +130,8 @@ def outcome_override_request(
             reason_code=reason_code,
             comment=comment,
             made_at=now,
+            prior_case_state=locked.case_state,
+            prior_waiting_until=locked.case_waiting_until,
         )
         case_state_write(locked, state=CaseState.AWAITING_APPROVAL, at=now)
         audit_event_record(

@@ -29,7 +29,12 @@ from ..services import (
 )
 from ..vocabulary import Decision, ReasonCode
 from .approval_settle import approval_settle
-from .case_fields import CASE_FIELDS, case_snapshot, case_state_set
+from .case_fields import (
+    CASE_FIELDS,
+    case_snapshot,
+    case_state_set,
+    override_case_return,
+)
 from .override_effect import override_approval_confirm
 from .reasons import reason_fit_check
 from .rules import OVERRIDE, four_eyes_required
@@ -348,7 +353,8 @@ def approval_send_back(
     *, approval: Approval, checker: Any, comment: str, source: str = "web"
 ) -> Approval:
     """The second reviewer sends the maker's decision back, saying why: no
-    decision takes effect, and the case returns to work; audited."""
+    decision takes effect, and the case returns to work (an override request
+    returns it to the escalation or wait it interrupted); audited."""
     _checker_check(approval, checker)
     comment = _comment_clean(
         comment, required="Say why the decision goes back to its maker."
@@ -361,7 +367,14 @@ def approval_send_back(
     )
     before = case_snapshot(session)
     now = timezone.now()
-    session.save(update_fields=case_state_set(session, state=target, at=now))
+    waiting_until = None
+    if locked.decision == OVERRIDE:  # no decision: back to where it was
+        target, waiting_until = override_case_return(locked, target=target, at=now)
+    session.save(
+        update_fields=case_state_set(
+            session, state=target, at=now, waiting_until=waiting_until
+        )
+    )
     approval_settle(
         locked,
         session=session,

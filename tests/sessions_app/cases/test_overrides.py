@@ -4,6 +4,8 @@ stored apart from the provider's outcome, every step audited."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -278,3 +280,92 @@ def test_without_a_four_eyes_rule_an_override_takes_effect_at_once(
     )
     assert _actions(session) == ["override.record"]
     assert not Approval.objects.exists()
+
+
+def _in_state(session, state, waiting_until=None):
+    WorkflowSession.objects.filter(pk=session.pk).update(
+        case_state=state, case_waiting_until=waiting_until
+    )
+    session.refresh_from_db()
+
+
+@pytest.mark.parametrize("settle", ["approve", "send_back"])
+def test_an_escalated_case_stays_escalated_once_its_override_is_settled(
+    session, reviewer, checker, settle
+):
+    _in_state(session, CaseState.ESCALATED)
+    approval = _request(session, reviewer).approval
+    assert WorkflowSession.objects.get(pk=session.pk).case_state == (
+        CaseState.AWAITING_APPROVAL
+    )
+
+    if settle == "approve":
+        case_services.approval_approve(approval=approval, checker=checker)
+    else:
+        case_services.approval_send_back(
+            approval=approval, checker=checker, comment="Not convinced."
+        )
+
+    stored = WorkflowSession.objects.get(pk=session.pk)
+    assert (stored.case_state, stored.case_waiting_until) == (CaseState.ESCALATED, None)
+    assert OutcomeOverride.objects.filter(state=OverrideState.ACTIVE).exists() == (
+        settle == "approve"
+    )
+
+
+@pytest.mark.parametrize("settle", ["approve", "send_back"])
+def test_a_waiting_case_goes_back_to_its_wait_and_date(
+    session, reviewer, checker, settle
+):
+    until = timezone.now() + dt.timedelta(days=3)
+    _in_state(session, CaseState.WAITING, until)
+    approval = _request(session, reviewer).approval
+    assert (approval.prior_case_state, approval.prior_waiting_until) == (
+        CaseState.WAITING,
+        until,
+    )
+
+    if settle == "approve":
+        case_services.approval_approve(approval=approval, checker=checker)
+    else:
+        case_services.approval_send_back(
+            approval=approval, checker=checker, comment="Not convinced."
+        )
+
+    stored = WorkflowSession.objects.get(pk=session.pk)
+    assert (stored.case_state, stored.case_waiting_until) == (CaseState.WAITING, until)
+
+
+def test_a_wait_whose_date_passed_meanwhile_is_over(session, reviewer, checker):
+    _in_state(session, CaseState.WAITING, timezone.now() + dt.timedelta(minutes=5))
+    approval = _request(session, reviewer).approval
+    Approval.objects.filter(pk=approval.pk).update(
+        prior_waiting_until=timezone.now() - dt.timedelta(minutes=1)
+    )
+    approval.refresh_from_db()
+
+    case_services.approval_send_back(
+        approval=approval, checker=checker, comment="Not convinced."
+    )
+
+    stored = WorkflowSession.objects.get(pk=session.pk)
+    assert (stored.case_state, stored.case_waiting_until) == (CaseState.OPEN, None)
+
+
+def test_a_decision_sent_back_from_an_escalated_case_goes_back_to_work(
+    session, reviewer, checker
+):
+    _in_state(session, CaseState.ESCALATED)
+    approval = case_services.case_decision_record(
+        session=session,
+        reviewer=reviewer,
+        decision="reject",  # always under four-eyes
+        reason_code="document_issue",
+        comment="The document is a copy.",
+    ).approval
+
+    case_services.approval_send_back(
+        approval=approval, checker=checker, comment="Not convinced."
+    )
+
+    assert WorkflowSession.objects.get(pk=session.pk).case_state == CaseState.OPEN
