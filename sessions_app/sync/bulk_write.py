@@ -89,12 +89,18 @@ def _write(
     update_fields: Sequence[str] = (),
     unique_fields: Sequence[str] = (),
 ) -> None:
+    if batch_size < 1:
+        raise ValueError("Batch size must be a positive integer.")
     if not rows:
         return
     db = router.db_for_write(model)
     connection = connections[db]
     opts = model._meta
-    fields = [f for f in opts.concrete_fields if not isinstance(f, AutoFieldMixin)]
+    fields = [
+        f
+        for f in opts.concrete_fields
+        if not isinstance(f, AutoFieldMixin) and not f.generated
+    ]
     readers = [_reader(field) for field in fields]
     converters = [_converter(field, connection) for field in fields]
     value_rows = []
@@ -125,8 +131,12 @@ def _write(
         [opts.get_field(name).column for name in unique_fields],
     )
     returning = on_conflict is OnConflict.UPDATE
+    # The ids come back with their keys: no reliance on the order of the rows
+    # RETURNING gives (SQLite does not promise one).
+    key_fields = [opts.get_field(name) for name in unique_fields]
+    key_positions = [fields.index(f) for f in key_fields]
     returning_sql, returning_params = (
-        ops.returning_columns([opts.pk]) if returning else ("", ())
+        ops.returning_columns([opts.pk, *key_fields]) if returning else ("", ())
     )
     head = (
         f"{ops.insert_statement(on_conflict=on_conflict)} {quote(opts.db_table)} "
@@ -159,14 +169,18 @@ def _write(
                     row._state.adding = False
                     row._state.db = db
                 continue
-            returned = ops.fetch_returned_rows(cursor, returning_params)
-            if len(returned) != len(batch):
-                raise RuntimeError(
-                    f"{opts.label}: the upsert returned {len(returned)} ids "
-                    f"for {len(batch)} rows"
-                )
-            for row, (pk, *_) in zip(batch, returned, strict=True):
-                row.pk = pk
+            ids = {
+                tuple(key): pk
+                for pk, *key in ops.fetch_returned_rows(cursor, returning_params)
+            }
+            for row, values in zip(batch, batch_values, strict=True):
+                # The key as it was bound (an int id given as text: as text).
+                key = tuple(values[i] for i in key_positions)
+                if key not in ids:
+                    raise RuntimeError(
+                        f"{opts.label}: the upsert returned no id for {key}"
+                    )
+                row.pk = ids[key]
                 row._state.adding = False
                 row._state.db = db
 
@@ -175,7 +189,48 @@ def _reader(field: models.Field) -> Callable[[models.Model], Any]:
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return lambda row: field.pre_save(row, True)
     attname = field.attname
-    return lambda row: getattr(row, attname)
+    if not field.many_to_one:
+        return lambda row: getattr(row, attname)
+
+    def related_id(row: models.Model) -> Any:
+        # A related object assigned before it was saved: its id now, or the
+        # refusal `bulk_create` gives (never a silent NULL).
+        value = getattr(row, attname)
+        if value is None and field.is_cached(row):
+            related = field.get_cached_value(row)
+            if related is not None:
+                if related.pk is None:
+                    raise ValueError(
+                        f"{type(row).__name__}.{field.name} is an unsaved object."
+                    )
+                value = related.pk
+                setattr(row, attname, value)
+        return value
+
+    return related_id
+
+
+# Django's own field classes, and the Python type whose values they bind as
+# they are. A subclass may convert differently: it takes Django's path.
+PLAIN_TYPES: dict[type[models.Field], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.URLField: str,
+    models.SlugField: str,
+    models.EmailField: str,
+    models.BooleanField: bool,
+    models.FloatField: float,
+    models.IntegerField: int,
+    models.SmallIntegerField: int,
+    models.BigIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.AutoField: int,
+    models.BigAutoField: int,
+    models.SmallAutoField: int,
+}
+RELATIONS = (models.ForeignKey, models.OneToOneField)
 
 
 def _converter(field: models.Field, connection: Any) -> Converter:
@@ -185,9 +240,12 @@ def _converter(field: models.Field, connection: Any) -> Converter:
     def django(value: Any) -> Any:
         return field.get_db_prep_save(value, connection)
 
+    if field.is_relation and type(field) not in RELATIONS:
+        return django
     target = field.target_field if field.is_relation else field
-    if isinstance(field, models.JSONField):
-        encoder = field.encoder
+    kind = type(target)
+    if kind is models.JSONField:
+        encoder = target.encoder
 
         def json_value(value: Any) -> Any:
             if type(value) is dict or type(value) is list:
@@ -195,7 +253,7 @@ def _converter(field: models.Field, connection: Any) -> Converter:
             return django(value)
 
         return json_value
-    if isinstance(target, models.DateTimeField):
+    if kind is models.DateTimeField:
 
         def datetime_value(value: Any) -> Any:
             if type(value) is dt.datetime and value.utcoffset() is not None:
@@ -203,7 +261,7 @@ def _converter(field: models.Field, connection: Any) -> Converter:
             return django(value)
 
         return datetime_value
-    if isinstance(target, models.DateField):
+    if kind is models.DateField:
 
         def date_value(value: Any) -> Any:
             if type(value) is dt.date:
@@ -211,7 +269,7 @@ def _converter(field: models.Field, connection: Any) -> Converter:
             return django(value)
 
         return date_value
-    plain = _plain_type(target)
+    plain = PLAIN_TYPES.get(kind)
     if plain is None:
         return django
 
@@ -219,19 +277,6 @@ def _converter(field: models.Field, connection: Any) -> Converter:
         return value if type(value) is plain else django(value)
 
     return plain_value
-
-
-def _plain_type(field: models.Field) -> type | None:
-    """The Python type a column's value is bound as without conversion."""
-    if isinstance(field, models.BooleanField):
-        return bool
-    if isinstance(field, (models.IntegerField, AutoFieldMixin)):
-        return int
-    if isinstance(field, models.FloatField):
-        return float
-    if isinstance(field, (models.CharField, models.TextField)):
-        return str
-    return None
 
 
 def _unnest_types(fields: Sequence[models.Field], connection: Any) -> list[str]:

@@ -10,9 +10,14 @@ first sync of 1,350 sessions, and its full collections walk the whole heap:
 automatic collection (`collection_paused`) and collects once after each
 committed batch (`after_batch`): the youngest generation every batch, the
 middle one every tenth, all of them every hundredth (CPython's own ratios).
-Cycles a pass makes are still collected, one batch later at most; memory is
-bounded by the batch (VERITY_SYNC_BATCH_SIZE sessions, or
-VERITY_SYNC_COMMIT_SECONDS of reading).
+A cycle a pass makes is still collected within ten batches (the batch it
+belongs to is alive when its own collection runs), or when the pass ends.
+
+The pause is the process's (`gc.disable`), so it is counted: passes running
+at once in threads of one worker share it, each collecting after its own
+batches, and automatic collection comes back when the last one ends.
+Collection turned off by someone else (a profiler, an embedding program) is
+left off, and then no pass collects: that is their choice.
 """
 
 from __future__ import annotations
@@ -26,26 +31,48 @@ from collections.abc import Iterator
 MIDDLE_EVERY = 10
 OLDEST_EVERY = 100
 
-_pass = threading.local()
+_lock = threading.Lock()
+_passes = 0  # passes sharing the pause
+_paused_here = False  # whether this module turned automatic collection off
+_pass = threading.local()  # this thread's pass: its committed batches
+
+
+def _join() -> bool:
+    global _passes, _paused_here
+    with _lock:
+        if _passes == 0:
+            if not gc.isenabled():
+                return False  # someone else's choice
+            gc.disable()
+            _paused_here = True
+        elif not _paused_here:
+            return False
+        _passes += 1
+        return True
+
+
+def _leave() -> None:
+    global _passes, _paused_here
+    with _lock:
+        _passes -= 1
+        if _passes == 0 and _paused_here:
+            _paused_here = False
+            gc.enable()
 
 
 @contextlib.contextmanager
 def collection_paused() -> Iterator[None]:
-    """Pause automatic collection while the block runs a pass; restore it after.
-
-    Does nothing when collection is already off (an outer pass, a profiler,
-    an embedding application's choice): whoever turned it off turns it on.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    _pass.batches = 0
+    """Pause automatic collection while the block runs a pass; restore it
+    when the last pass sharing the pause ends."""
+    joined = False
     try:
+        joined = _join()
+        _pass.batches = 0 if joined else None
         yield
     finally:
         _pass.batches = None
-        gc.enable()
+        if joined:
+            _leave()
 
 
 def after_batch() -> None:

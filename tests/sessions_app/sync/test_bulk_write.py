@@ -290,32 +290,38 @@ def test_rows_without_a_key_are_inserted_as_bulk_create_inserts_them():
 
     def written_by(write, slug):
         connection = ProviderConnectionFactory(kind="onfido", slug=slug)
-        sessions = _sessions(connection, n=2)
+        sessions = _sessions(connection, n=3)
         keyed_rows_upsert(
             WorkflowSession, sessions, update_fields=SESSION_SYNC_FIELDS, batch_size=500
         )
-        for session in sessions:
-            policy = PolicyAssurance(
+        policies = [
+            PolicyAssurance(
                 session_id=session.pk,
                 policy_id="p1",
                 policy_name="Policy ✓",
                 outcome="clear",
                 details={"rules": [1, 2.5, None]},
-                evaluated=True,
-                position=0,
+                evaluated=position % 2 == 0,
+                position=position,
             )
-            write(PolicyAssurance, [policy], True)
-            write(PolicyAssurance, [policy], True)  # a conflict, ignored
-            reason = SessionReason(
-                session_id=session.pk, code="other", raw="x", position=0
-            )
-            write(SessionReason, [reason], False)
-            link = through(workflowsession_id=session.pk, tag_id=tag.pk)
-            write(
-                through,
-                [link, through(workflowsession_id=session.pk, tag_id=tag.pk)],
-                True,
-            )
+            for session in sessions
+            for position in range(2)
+        ]
+        # Several rows a statement (UNNEST on PostgreSQL), then the same
+        # again: conflicts, ignored.
+        write(PolicyAssurance, policies, True)
+        write(PolicyAssurance, policies[:3], True)
+        write(
+            SessionReason,
+            [
+                SessionReason(session_id=s.pk, code="other", raw=f"x{n}", position=n)
+                for s in sessions
+                for n in range(2)
+            ],
+            False,
+        )
+        links = [through(workflowsession_id=s.pk, tag_id=tag.pk) for s in sessions]
+        write(through, links + links[:1], True)  # a duplicate within one statement
         ids = [s.pk for s in sessions]
         return {
             model.__name__: _raw_rows(model, ids)
@@ -330,10 +336,35 @@ def test_rows_without_a_key_are_inserted_as_bulk_create_inserts_them():
     )
     by_rows_insert = written_by(
         lambda model, rows, ignore: rows_insert(
-            model, rows, batch_size=1, ignore_conflicts=ignore
+            model, rows, batch_size=500, ignore_conflicts=ignore
         ),
         "by-rows-insert",
     )
 
     assert by_rows_insert == by_django
-    assert [len(rows) for rows in by_django.values()] == [2, 2, 2]
+    assert [len(rows) for rows in by_django.values()] == [6, 6, 3]
+
+
+def test_a_related_row_saved_by_the_upsert_gives_its_id_and_an_unsaved_one_is_refused():
+    connection = ProviderConnectionFactory(kind="onfido")
+    (session,) = _sessions(connection, n=1)
+    check = _checks(connection, [session])[0]
+    check.session = session  # assigned while the session has no id yet
+    keyed_rows_upsert(
+        WorkflowSession, [session], update_fields=SESSION_SYNC_FIELDS, batch_size=500
+    )
+
+    keyed_rows_upsert(Check, [check], update_fields=CHECK_SYNC_FIELDS, batch_size=500)
+
+    assert Check.objects.get(pk=check.pk).session_id == session.pk
+    orphan = _checks(connection, [WorkflowSession(connection=connection)])[0]
+    orphan.session = WorkflowSession(connection=connection, external_id="never-saved")
+    with pytest.raises(ValueError, match="unsaved"):
+        keyed_rows_upsert(
+            Check, [orphan], update_fields=CHECK_SYNC_FIELDS, batch_size=500
+        )
+
+
+def test_a_batch_size_below_one_is_refused():
+    with pytest.raises(ValueError, match="positive"):
+        rows_insert(SessionReason, [], batch_size=0)

@@ -98,7 +98,10 @@ def test_after_batch_collects_cycles_and_older_generations_on_cpythons_ratios(
         garbage = Cycle()
         gone = weakref.ref(garbage)
         del garbage
+        # Enough allocations for several automatic collections, were any on.
+        churn = [[] for _ in range(gc.get_threshold()[0] * 5)]
         assert gone() is not None  # no automatic collection in a pass
+        del churn
         collector.after_batch()
         assert gone() is None
         for _ in range(collector.OLDEST_EVERY - 1):
@@ -108,3 +111,41 @@ def test_after_batch_collects_cycles_and_older_generations_on_cpythons_ratios(
     assert collections.count(1) == collector.OLDEST_EVERY // collector.MIDDLE_EVERY - 1
     collector.after_batch()  # outside a pass: nothing
     assert len(collections) == collector.OLDEST_EVERY
+
+
+def test_passes_in_threads_share_the_pause_and_each_collects_after_its_batches():
+    import threading
+
+    a_inside, b_done, results = threading.Event(), threading.Event(), {}
+
+    def pass_a() -> None:
+        with collector.collection_paused():
+            a_inside.set()
+            b_done.wait(5)
+            results["enabled_while_a_runs"] = gc.isenabled()
+
+    def pass_b() -> None:
+        a_inside.wait(5)
+        with collector.collection_paused():
+            garbage = Cycle()
+            gone = weakref.ref(garbage)
+            del garbage
+            collector.after_batch()
+            results["b_cycle_collected"] = gone() is None
+            results["enabled_in_b"] = gc.isenabled()
+        results["enabled_after_b"] = gc.isenabled()
+        b_done.set()
+
+    threads = [threading.Thread(target=pass_a), threading.Thread(target=pass_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert results == {
+        "b_cycle_collected": True,  # B collects after its own batch
+        "enabled_in_b": False,
+        "enabled_after_b": False,  # A still runs: still paused
+        "enabled_while_a_runs": False,
+    }
+    assert gc.isenabled()  # the last pass ended: restored
