@@ -330,7 +330,7 @@ def queue_cells(context: template.Context, session: Any, link_query: str = "") -
         f'<td class="wrap tags" data-label="Tags">{tags_cell}</td>'
         f'<td data-label="Created">{_timestamp_html(session.provider_created_at, zone)}</td>'
         f'<td class="updated" data-label="Updated">{_timestamp_html(session.provider_updated_at, zone)}</td>'
-        f'<td data-label="Assignee">{assignee}<br>{decision}</td>'
+        f'<td class="assignee" data-label="Assignee">{assignee}<br>{decision}</td>'
     )
 
 

@@ -211,6 +211,35 @@ ADMIN_RESULTS_OVERFLOW_JS = """() => {
 }"""
 
 
+QUEUE_OVERFLOW_JS = """() => {
+  const table = document.querySelector('table.queue-table');
+  if (!table) return null;
+  const columns = [...table.querySelectorAll('thead th')].map(
+    th => `${th.innerText.trim().split('\\n')[0]} ${Math.round(th.getBoundingClientRect().width)}`);
+  return [table.scrollWidth, table.parentElement.clientWidth, columns.join(', ')];
+}"""
+
+
+@pytest.mark.parametrize("queue", ["queue", "queue-long"])
+def test_the_review_queue_fits_a_1440_px_window(live_server, browser, pages, queue):
+    # Its thirteen columns on a laptop screen, no sideways scroll: long
+    # status words, due times and the assignee's lines wrap in their columns.
+    context = browser.new_context(viewport=VIEWPORTS["desktop"], locale="en-GB")
+    try:
+        page = context.new_page()
+        signed_in(context, live_server, pages.officer)
+        page.goto(live_server.url + pages.desk[queue])
+        page.wait_for_load_state("networkidle")
+        widths = page.evaluate(QUEUE_OVERFLOW_JS)
+        assert widths is not None, "no queue table on the page"
+        table_width, box_width, columns = widths
+        assert table_width <= box_width, (
+            f"{queue}: the queue is {table_width} px in {box_width} px ({columns})"
+        )
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("changelist", ["admin-sessions", "admin-audit"])
 def test_admin_changelists_fit_a_1440_px_window(
     live_server, browser, pages, changelist
