@@ -10,8 +10,8 @@ list's own path, so `checks.entityName` is the name in every check of the
 
 Each provider declares its paths per payload shape in
 `providers/<name>/secrets.py` and `providers/<name>/personal.py`; this module
-imports nothing of Verity's, so adapters, the sync, the pages and the erasure
-all apply the same definition.
+imports only the shared leaf `sync.values`, so adapters, the sync, the pages
+and the erasure all apply the same definition.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .sync.values import json_dumped
 
 # What a masked value is shown as (its key is kept).
 MASK = "•••"
@@ -121,9 +123,12 @@ class PathSet:
         if not self._needles:
             return True
         try:
-            dumped = json.dumps(value, default=str)
-        except (TypeError, ValueError):
-            return True
+            dumped = json_dumped(value)  # shared within a sync's batch
+        except (TypeError, ValueError, RecursionError):
+            try:
+                dumped = json.dumps(value, default=str)
+            except (TypeError, ValueError, RecursionError):
+                return True
         return any(n in dumped for n in self._needles) or any(
             m in dumped for m in self._marker_needles
         )

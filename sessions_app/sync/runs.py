@@ -61,7 +61,7 @@ from .lease import (
     lease_hold_limit,
 )
 from .upsert import BatchResult, session_upsert_batch
-from .values import ERROR_MAX_CHARS, json_clean, text
+from .values import ERROR_MAX_CHARS, json_clean, json_dumps_shared, text
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +318,7 @@ def sync_page_commit(
     the cursor.
     """
     now = timezone.now()
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True), json_dumps_shared():
         result = session_upsert_batch(
             connection=connection,
             records=page.sessions,

@@ -13,9 +13,11 @@ up in (`sessions_app/models/`), which take them from here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
+import threading
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,6 +91,51 @@ def json_text(value: Any) -> str:
         return repr(value)
 
 
+class _SharedDumps(threading.local):
+    # id → (the value, its JSON text) while `json_dumps_shared` is open.
+    texts: dict[int, tuple[Any, str]] | None = None
+
+
+_shared_dumps = _SharedDumps()
+
+
+@contextlib.contextmanager
+def json_dumps_shared() -> Iterator[None]:
+    """Within: `json_dumped` serialises each dict or list once, in this thread.
+
+    A batch's payloads are serialised for the credentials check
+    (`payload_paths`), the NUL check (`json_clean`) and, on SQLite, the
+    stored text (`bulk_write`): three times the same text, about a tenth of
+    a first sync's time (docs/PERFORMANCE.md, section 1f). Open it only
+    around code that does not change the payloads it serialises (a text is
+    remembered by the object, not by its content); the sync opens it around
+    one batch's writes.
+    """
+    outer = _shared_dumps.texts
+    if outer is None:
+        _shared_dumps.texts = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _shared_dumps.texts = None
+
+
+def json_dumped(value: Any) -> str:
+    """`json.dumps(value)`, as Django stores a JSON column on SQLite (raises
+    as it does); remembered for a dict or list within `json_dumps_shared`."""
+    texts = _shared_dumps.texts
+    if texts is None or not isinstance(value, dict | list):
+        return json.dumps(value)
+    remembered = texts.get(id(value))
+    if remembered is not None and remembered[0] is value:
+        return remembered[1]
+    dumped = json.dumps(value)
+    # The value is kept with its text, so that its id is not reused meanwhile.
+    texts[id(value)] = (value, dumped)
+    return dumped
+
+
 def json_object(value: Any) -> dict[str, Any]:
     """Return `value` if it is a JSON object, else an empty dict."""
     return value if isinstance(value, dict) else {}
@@ -108,9 +155,9 @@ def json_clean(value: Any) -> Any:
     """
     if isinstance(value, dict | list):
         try:
-            if "\\u0000" not in json.dumps(value, ensure_ascii=False, default=str):
+            if "\\u0000" not in json_dumped(value):
                 return value
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             pass  # not serialisable as is: clean it element by element
     return _json_without_nul(value)
 

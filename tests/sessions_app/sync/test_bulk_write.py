@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 
 import pytest
 from django.db import connection as db_connection
 from django.db.models.functions import Now
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.functional import lazystr
 
@@ -18,6 +20,7 @@ from sessions_app.models import (
     PolicyAssurance,
     ProviderClient,
     SessionReason,
+    Status,
     Tag,
     WorkflowSession,
 )
@@ -132,6 +135,69 @@ def test_sessions_are_stored_as_bulk_create_stores_them():
     assert stored.reasons == ["a", {"nested": [1, 2.5, None]}]
     assert stored.provider_updated_at == AT
     assert stored.first_seen_at is not None  # auto_now_add, as bulk_create fills it
+
+
+# Values whose JSON and SQL forms are easy to get wrong.
+AWKWARD_TEXT = "back\\slash \"q\" 's' \t tab \x01 \u2028 ☃ 𝄞 \\u0000 as text"
+AWKWARD_PAYLOAD = {
+    "s": AWKWARD_TEXT,
+    # (PostgreSQL's jsonb gives 1e300 back as an integer, whoever wrote it.)
+    "f": [0.1, 1e-7, 123456.789, -2.5, 0.0],
+    "i": [2**53 + 1, 2**70, -1],
+    "b": [True, False],
+    "n": None,
+    "é": {"nested": [[], {}]},
+}
+
+
+def _awkward_sessions(connection, n=3):
+    rows = _sessions(connection, n=n, payload=AWKWARD_PAYLOAD)
+    rows[0].summary = AWKWARD_TEXT
+    rows[0].status = Status.COMPLETED  # an enum member: stored as its value
+    rows[1].risk_score = 1e-300
+    rows[2].started_at = AT.astimezone(dt.timezone(dt.timedelta(hours=-9, minutes=-30)))
+    return rows
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+def test_awkward_values_are_stored_as_bulk_create_stores_them():
+    (django_conn, _), (keyed_conn, _) = _both(
+        WorkflowSession,
+        _awkward_sessions,
+        update_fields=SESSION_SYNC_FIELDS,
+        batch_size=500,
+    )
+
+    assert _stored(WorkflowSession, keyed_conn) == _stored(WorkflowSession, django_conn)
+    stored = WorkflowSession.objects.get(connection=keyed_conn, external_id="wr-0")
+    assert stored.raw_payload == AWKWARD_PAYLOAD
+    assert stored.summary == AWKWARD_TEXT
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+def test_postgresql_reads_a_batch_as_one_json_text_unless_a_value_has_no_json_form():
+    if db_connection.vendor != "postgresql":
+        pytest.skip("the JSON batch is PostgreSQL's")
+    connection = ProviderConnectionFactory(kind="onfido")
+    plain, odd = _awkward_sessions(connection), _sessions(connection, n=2)
+    for row in odd:
+        row.external_id += "-odd"
+    odd[1].risk_score = float("nan")  # no JSON form: the arrays carry it
+
+    with CaptureQueriesContext(db_connection) as queries:
+        keyed_rows_upsert(
+            WorkflowSession, plain, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+        )
+        keyed_rows_upsert(
+            WorkflowSession, odd, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+        )
+
+    first, second = (query["sql"] for query in queries.captured_queries)
+    assert "jsonb_to_recordset" in first
+    assert "UNNEST" in second
+    assert "jsonb_to_recordset" not in second
+    assert math.isnan(WorkflowSession.objects.get(pk=odd[1].pk).risk_score)
+    assert WorkflowSession.objects.get(pk=plain[0].pk).raw_payload == AWKWARD_PAYLOAD
 
 
 def test_every_row_gets_the_primary_key_of_its_own_key():

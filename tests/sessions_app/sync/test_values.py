@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 
@@ -35,3 +36,42 @@ def test_json_payloads_lose_nul_characters_anywhere_and_clean_ones_are_kept_as_i
 )
 def test_parse_date_takes_iso_dates_and_nothing_else(value, expected):
     assert values.parse_date(value) == expected
+
+
+def test_a_payload_is_serialised_once_within_json_dumps_shared(monkeypatch):
+    calls = []
+    real_dumps = values.json.dumps
+    monkeypatch.setattr(
+        values.json, "dumps", lambda v, **kw: calls.append(v) or real_dumps(v, **kw)
+    )
+    payload = {"id": "wr-1", "s": "ünï", "nested": [1, None]}
+
+    with values.json_dumps_shared():
+        first = values.json_dumped(payload)
+        assert values.json_clean(payload) is payload
+        with values.json_dumps_shared():  # nested: the outer memo is kept
+            assert values.json_dumped(payload) is first
+        assert values.json_dumped(payload) is first
+    assert len(calls) == 1
+    assert first == real_dumps(payload)  # Django's stored text, ASCII-escaped
+
+    values.json_dumped(payload)  # outside: nothing is remembered
+    assert len(calls) == 2
+
+
+def test_json_dumps_shared_is_per_thread_and_still_finds_nul_characters():
+    payload = {"k": "a\x00b"}
+    seen = {}
+
+    def elsewhere():
+        seen["remembered"] = values._shared_dumps.texts
+
+    with values.json_dumps_shared():
+        values.json_dumped(payload)
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert values.json_clean(payload) == {"k": "ab"}
+        assert values.json_clean(["x", {"y": 1}]) == ["x", {"y": 1}]
+    assert seen == {"remembered": None}
+    assert values._shared_dumps.texts is None
