@@ -28,7 +28,7 @@ from ..vocabulary import Decision, ReasonCode
 from .bulk import BULK_MAX_SESSIONS, BulkAction, RowOutcome, sessions_bulk_apply
 from .bulk_views import user_can_work_in_bulk
 from .models import NOTE_MAX_LENGTH, Note
-from .notes import note_add, notes_queryset
+from .notes import NOTE_ORDER, note_add, notes_queryset
 
 
 class CanReadOrWriteNotes(BasePermission):
@@ -84,7 +84,9 @@ class _NotesApi(generics.ListCreateAPIView):
         raise NotImplementedError
 
     def get_keyset_sort(self) -> str:
-        return "-id"
+        # The selectors' order: the keyset paginator adds the id, last and in
+        # the same direction, so the key (created_at, id) is unique and stable.
+        return NOTE_ORDER[0]
 
     def _target(self) -> dict[str, Model]:
         pk = self.kwargs["pk"]

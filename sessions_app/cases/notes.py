@@ -26,6 +26,10 @@ from .models import NOTE_MAX_LENGTH, Note
 # NOTE_ALL_LIMIT (a thread longer than that is read in the API, paged).
 NOTE_PAGE_LIMIT = 10
 NOTE_ALL_LIMIT = 1000
+# Newest first: by when a note was written, then by id (notes written in the
+# same instant keep the order they were added). The pages, the evidence pack
+# and the API's keyset pages all list notes in this order.
+NOTE_ORDER = ("-created_at", "-id")
 
 
 def note_text_clean(text: str) -> str:
@@ -101,9 +105,7 @@ class NoteThread:
 
 
 def _thread(queryset: Any, limit: int) -> NoteThread:
-    rows = list(
-        queryset.select_related("author").order_by("-created_at", "-id")[: limit + 1]
-    )
+    rows = list(queryset.select_related("author").order_by(*NOTE_ORDER)[: limit + 1])
     return NoteThread(notes=rows[:limit], truncated=len(rows) > limit)
 
 
@@ -133,7 +135,7 @@ def notes_queryset(
     *, session_id: int | None = None, client_id: int | None = None
 ) -> Any:
     """The API's list: one object's notes, newest first, with their authors."""
-    queryset = Note.objects.select_related("author").order_by("-created_at", "-id")
+    queryset = Note.objects.select_related("author").order_by(*NOTE_ORDER)
     if session_id is not None:
         return queryset.filter(session_id=session_id)
     return queryset.filter(client_id=client_id)

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from ..models import (
     Approval,
@@ -16,7 +17,8 @@ from ..models import (
     OverrideState,
     WorkflowSession,
 )
-from .states import CaseState
+from .case_fields import override_case_return
+from .states import BACK_TO_WORK, CaseState
 
 # How many of a session's approvals its page lists (newest first).
 APPROVAL_HISTORY_LIMIT = 20
@@ -53,6 +55,32 @@ def session_approvals_get(
     )
     pending = history[0] if history and history[0].pending else None
     return SessionApprovals(pending=pending, history=history)
+
+
+def approval_return_words(*, approval: Approval, now: dt.datetime) -> str:
+    """Where an override request's case goes once it is approved or sent
+    back, in words for the pending-approval panel, when the request
+    interrupted an escalation or a wait ("" otherwise: the case goes back to
+    work as after any decision). Follows `override_case_return`, the rule
+    the approve and send-back services apply."""
+    prior = approval.prior_case_state
+    if prior not in (CaseState.ESCALATED, CaseState.WAITING):
+        return ""
+    state, _ = override_case_return(approval, target=BACK_TO_WORK, at=now)
+    settled = "once this is approved or sent back"
+    if state == CaseState.ESCALATED:
+        return (
+            f"Raised while the case was escalated: it returns to escalated {settled}."
+        )
+    until = approval.prior_waiting_until
+    raised = "Raised while the case was waiting for information"
+    if until is not None:
+        raised += f" until {timezone.localtime(until):%Y-%m-%d %H:%M}"
+    if state == CaseState.WAITING:
+        return f"{raised}: it returns to waiting until then {settled}."
+    if until is not None:  # the date passed meanwhile: the wait is over
+        return f"{raised}; that date has passed, so it goes back to work {settled}."
+    return f"{raised}: it goes back to work {settled}."
 
 
 def approval_get(*, pk: int) -> Approval:

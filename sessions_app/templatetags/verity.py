@@ -140,13 +140,26 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _breakable(value: Any) -> str:
+    """`value` as HTML text with a line-break opportunity (`<wbr>`) after
+    each underscore: a provider's word such as `awaiting_client_input` wraps
+    at its parts in a narrow column, not mid-part (`awaiting_clie|nt_input`).
+    Escaped first; escaping adds no underscore, so every `<wbr>` is ours."""
+    return _e(value).replace("_", "_<wbr>")
+
+
+@register.filter
+def break_after_underscores(value: Any) -> str:
+    """`_breakable` for templates: the escaped word, safe to output."""
+    return mark_safe(_breakable(value))  # noqa: S308 - escaped by _breakable
+
+
 def _status_html(value: str, raw: str) -> str:
     label = _e(_STATUSES.get(value, value))
     if raw:
-        raw = _e(raw)
         return (
-            f'<span class="status" title="Provider value: {raw}">{label}'
-            f'<span class="raw">{raw}</span></span>'
+            f'<span class="status" title="Provider value: {_e(raw)}">{label}'
+            f'<span class="raw">{_breakable(raw)}</span></span>'
         )
     return f'<span class="status" title="Provider value: (none)">{label}</span>'
 
@@ -156,11 +169,10 @@ def _outcome_html(value: str, raw: str) -> str:
     status): an officer must not have to hover to read what the provider said."""
     css, label = outcome_class(value), _e(outcome_label(value))
     if raw:
-        raw = _e(raw)
         return (
-            f'<span class="outcome" title="Provider value: {raw}">'
+            f'<span class="outcome" title="Provider value: {_e(raw)}">'
             f'<span class="badge badge-{css}">{label}</span>'
-            f'<span class="raw">{raw}</span></span>'
+            f'<span class="raw">{_breakable(raw)}</span></span>'
         )
     return f'<span class="badge badge-{css}">{label}</span>'
 

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import selectors, services
@@ -246,6 +247,13 @@ def _session_page(
             "overrides": case_selectors.session_overrides_get(session_id=session.pk),
             "override_form": OverrideForm(),
             "pending_approval": pending,
+            # An override request returns its case to the escalation or wait
+            # it interrupted: the checker reads where before deciding.
+            "pending_return_words": case_selectors.approval_return_words(
+                approval=pending, now=timezone.now()
+            )
+            if pending
+            else "",
             "my_own_pending": pending is not None
             and pending.maker_id == request.user.pk,
             "case_decidable": session.case_state in DECIDABLE_STATES,

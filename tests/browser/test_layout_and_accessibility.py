@@ -24,6 +24,7 @@ from tests.browser.desk_pages import (
     desk_pages_create,
     signed_in,
 )
+from tests.browser.table_fit import assert_table_fits_desktop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -202,61 +203,32 @@ def test_disabled_pager_links_are_readable_and_radios_never_boxed_in_red(
         assert radios.nth(i).evaluate("r => getComputedStyle(r).boxShadow") == "none"
 
 
-# The admin's result table against the box the admin gives it (`div.results`
-# scrolls sideways when the table is wider).
-ADMIN_RESULTS_OVERFLOW_JS = """() => {
-  const box = document.querySelector('#changelist .results');
-  const table = document.querySelector('#result_list');
-  return box && table ? [table.scrollWidth, box.clientWidth] : null;
-}"""
-
-
-QUEUE_OVERFLOW_JS = """() => {
-  const table = document.querySelector('table.queue-table');
-  if (!table) return null;
-  const columns = [...table.querySelectorAll('thead th')].map(
-    th => `${th.innerText.trim().split('\\n')[0]} ${Math.round(th.getBoundingClientRect().width)}`);
-  return [table.scrollWidth, table.parentElement.clientWidth, columns.join(', ')];
-}"""
-
-
 @pytest.mark.parametrize("queue", ["queue", "queue-long"])
 def test_the_review_queue_fits_a_1440_px_window(live_server, browser, pages, queue):
     # Its thirteen columns on a laptop screen, no sideways scroll: long
     # status words, due times and the assignee's lines wrap in their columns.
-    context = browser.new_context(viewport=VIEWPORTS["desktop"], locale="en-GB")
-    try:
-        page = context.new_page()
-        signed_in(context, live_server, pages.officer)
-        page.goto(live_server.url + pages.desk[queue])
-        page.wait_for_load_state("networkidle")
-        widths = page.evaluate(QUEUE_OVERFLOW_JS)
-        assert widths is not None, "no queue table on the page"
-        table_width, box_width, columns = widths
-        assert table_width <= box_width, (
-            f"{queue}: the queue is {table_width} px in {box_width} px ({columns})"
-        )
-    finally:
-        context.close()
+    assert_table_fits_desktop(
+        live_server,
+        browser,
+        pages.officer,
+        pages.desk[queue],
+        what=f"{queue}: the queue",
+        table="table.queue-table",
+    )
 
 
 @pytest.mark.parametrize("changelist", ["admin-sessions", "admin-audit"])
 def test_admin_changelists_fit_a_1440_px_window(
     live_server, browser, pages, changelist
 ):
-    context = browser.new_context(viewport=VIEWPORTS["desktop"], locale="en-GB")
-    try:
-        page = context.new_page()
-        signed_in(context, live_server, pages.officer)
-        page.goto(live_server.url + pages.admin[changelist])
-        # No request of the page still in flight when the test database is
-        # flushed (on SQLite a live request's lock made the flush fail once).
-        page.wait_for_load_state("networkidle")
-        widths = page.evaluate(ADMIN_RESULTS_OVERFLOW_JS)
-        assert widths is not None, "no result list on the page"
-        table_width, box_width = widths
-        assert table_width <= box_width, (
-            f"{changelist}: the result list is {table_width} px in {box_width} px"
-        )
-    finally:
-        context.close()
+    # The admin's result table against the box the admin gives it
+    # (`div.results` scrolls sideways when the table is wider).
+    assert_table_fits_desktop(
+        live_server,
+        browser,
+        pages.officer,
+        pages.admin[changelist],
+        what=f"{changelist}: the result list",
+        table="#result_list",
+        box="#changelist .results",
+    )

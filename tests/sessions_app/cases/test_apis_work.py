@@ -3,12 +3,14 @@ pages."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 
 from sessions_app.cases.apis_work import ClientNotesApi, SessionNotesApi
-from sessions_app.cases.notes import note_add
+from sessions_app.cases.notes import note_add, session_notes_get
 from sessions_app.models import Approval, AuditEvent, Note, WorkflowSession
 from tests.factories import ClientFactory, UserFactory, WorkflowSessionFactory
 from tests.helpers.tokens import api_token_client
@@ -33,6 +35,31 @@ def test_a_reviewer_adds_and_everyone_lists_session_notes(reviewer, viewer):
     note_add(session=session, author=reviewer, text="second")
     listed = api_token_client(viewer).get(url).json()
     assert [n["text"] for n in listed["results"]] == ["second", "From the API."]
+
+
+def test_the_notes_api_pages_in_the_selectors_order(viewer, reviewer):
+    # A note with a later id but an earlier created_at (written with a date
+    # in the past, e.g. imported): the API lists it where the session page
+    # does, by created_at then id, across page boundaries.
+    session = WorkflowSessionFactory()
+    for text in ("first", "second", "third"):
+        note_add(session=session, author=reviewer, text=text)
+    backdated = note_add(session=session, author=reviewer, text="backdated")
+    Note.objects.filter(pk=backdated.pk).update(
+        created_at=Note.objects.get(text="first").created_at - dt.timedelta(hours=1)
+    )
+    expected = [n.text for n in session_notes_get(session_id=session.pk).notes]
+    assert expected == ["third", "second", "first", "backdated"]
+
+    api = api_token_client(viewer)
+    url = reverse("api-session-notes", args=[session.pk]) + "?page_size=1"
+    listed = []
+    while url:
+        page = api.get(url).json()
+        listed += [n["text"] for n in page["results"]]
+        url = page["next"]
+
+    assert listed == expected
 
 
 def test_viewers_cannot_add_notes(viewer):

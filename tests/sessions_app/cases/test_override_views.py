@@ -5,6 +5,8 @@ approve button; the session page, the queue row and the client page show
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client as DjangoClient
 from django.urls import reverse
@@ -13,8 +15,10 @@ from django.utils import timezone
 from sessions_app.models import (
     Approval,
     AuditEvent,
+    CaseState,
     OutcomeOverride,
     OverrideState,
+    WorkflowSession,
 )
 from tests.factories import UserFactory, WorkflowSessionFactory
 
@@ -101,6 +105,71 @@ def test_the_maker_sees_no_approve_button_on_their_own_override(
     page = _page(reviewer_client, session)
     assert "You made this decision" in page
     assert "Approve decision" not in page
+
+
+def _pending_panel_after_request(reviewer_client, checker_client, session) -> str:
+    reviewer_client.post(reverse("override-request", args=[session.pk]), REQUEST)
+    page = _page(checker_client, session)
+    assert "Approve decision" in page
+    return page
+
+
+def test_the_checker_reads_that_an_escalated_case_returns_to_its_escalation(
+    reviewer_client, checker_client, session
+):
+    WorkflowSession.objects.filter(pk=session.pk).update(case_state=CaseState.ESCALATED)
+
+    page = _pending_panel_after_request(reviewer_client, checker_client, session)
+
+    assert (
+        "Raised while the case was escalated: it returns to escalated once "
+        "this is approved or sent back." in page
+    )
+
+
+def test_the_checker_reads_that_a_waiting_case_returns_to_its_wait_and_date(
+    reviewer_client, checker_client, session
+):
+    until = timezone.now().replace(microsecond=0) + dt.timedelta(days=3)
+    WorkflowSession.objects.filter(pk=session.pk).update(
+        case_state=CaseState.WAITING, case_waiting_until=until
+    )
+
+    page = _pending_panel_after_request(reviewer_client, checker_client, session)
+
+    assert (
+        "Raised while the case was waiting for information until "
+        f"{timezone.localtime(until):%Y-%m-%d %H:%M}: it returns to waiting "
+        "until then once this is approved or sent back." in page
+    )
+
+
+def test_the_checker_reads_that_a_wait_whose_date_passed_is_over(
+    reviewer_client, checker_client, session
+):
+    until = timezone.now() + dt.timedelta(minutes=5)
+    WorkflowSession.objects.filter(pk=session.pk).update(
+        case_state=CaseState.WAITING, case_waiting_until=until
+    )
+    reviewer_client.post(reverse("override-request", args=[session.pk]), REQUEST)
+    passed = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=1)
+    Approval.objects.update(prior_waiting_until=passed)
+
+    page = _page(checker_client, session)
+
+    assert (
+        f"until {timezone.localtime(passed):%Y-%m-%d %H:%M}; that date has "
+        "passed, so it goes back to work once this is approved or sent back." in page
+    )
+
+
+def test_an_ordinary_request_says_nothing_of_a_return(
+    reviewer_client, checker_client, session
+):
+    page = _pending_panel_after_request(reviewer_client, checker_client, session)
+
+    assert "Raised while" not in page
+    assert 'id="pending-approval-return"' not in page
 
 
 def test_a_viewer_can_neither_request_nor_withdraw(viewer_client, session):

@@ -282,6 +282,19 @@ def test_without_a_four_eyes_rule_an_override_takes_effect_at_once(
     assert not Approval.objects.exists()
 
 
+SETTLEMENTS = ["approve", "send_back"]
+
+
+def _settle(approval, how: str, checker) -> None:
+    """The checker approves the request or sends it back (`how`)."""
+    if how == "approve":
+        case_services.approval_approve(approval=approval, checker=checker)
+    else:
+        case_services.approval_send_back(
+            approval=approval, checker=checker, comment="Not convinced."
+        )
+
+
 def _in_state(session, state, waiting_until=None):
     WorkflowSession.objects.filter(pk=session.pk).update(
         case_state=state, case_waiting_until=waiting_until
@@ -289,7 +302,7 @@ def _in_state(session, state, waiting_until=None):
     session.refresh_from_db()
 
 
-@pytest.mark.parametrize("settle", ["approve", "send_back"])
+@pytest.mark.parametrize("settle", SETTLEMENTS)
 def test_an_escalated_case_stays_escalated_once_its_override_is_settled(
     session, reviewer, checker, settle
 ):
@@ -299,12 +312,7 @@ def test_an_escalated_case_stays_escalated_once_its_override_is_settled(
         CaseState.AWAITING_APPROVAL
     )
 
-    if settle == "approve":
-        case_services.approval_approve(approval=approval, checker=checker)
-    else:
-        case_services.approval_send_back(
-            approval=approval, checker=checker, comment="Not convinced."
-        )
+    _settle(approval, settle, checker)
 
     stored = WorkflowSession.objects.get(pk=session.pk)
     assert (stored.case_state, stored.case_waiting_until) == (CaseState.ESCALATED, None)
@@ -313,7 +321,7 @@ def test_an_escalated_case_stays_escalated_once_its_override_is_settled(
     )
 
 
-@pytest.mark.parametrize("settle", ["approve", "send_back"])
+@pytest.mark.parametrize("settle", SETTLEMENTS)
 def test_a_waiting_case_goes_back_to_its_wait_and_date(
     session, reviewer, checker, settle
 ):
@@ -325,12 +333,7 @@ def test_a_waiting_case_goes_back_to_its_wait_and_date(
         until,
     )
 
-    if settle == "approve":
-        case_services.approval_approve(approval=approval, checker=checker)
-    else:
-        case_services.approval_send_back(
-            approval=approval, checker=checker, comment="Not convinced."
-        )
+    _settle(approval, settle, checker)
 
     stored = WorkflowSession.objects.get(pk=session.pk)
     assert (stored.case_state, stored.case_waiting_until) == (CaseState.WAITING, until)
@@ -344,9 +347,7 @@ def test_a_wait_whose_date_passed_meanwhile_is_over(session, reviewer, checker):
     )
     approval.refresh_from_db()
 
-    case_services.approval_send_back(
-        approval=approval, checker=checker, comment="Not convinced."
-    )
+    _settle(approval, "send_back", checker)
 
     stored = WorkflowSession.objects.get(pk=session.pk)
     assert (stored.case_state, stored.case_waiting_until) == (CaseState.OPEN, None)
@@ -364,8 +365,6 @@ def test_a_decision_sent_back_from_an_escalated_case_goes_back_to_work(
         comment="The document is a copy.",
     ).approval
 
-    case_services.approval_send_back(
-        approval=approval, checker=checker, comment="Not convinced."
-    )
+    _settle(approval, "send_back", checker)
 
     assert WorkflowSession.objects.get(pk=session.pk).case_state == CaseState.OPEN

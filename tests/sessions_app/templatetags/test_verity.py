@@ -8,9 +8,14 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
 from sessions_app.models import Outcome, TagKind
-from sessions_app.templatetags.verity import QUEUE_TAGS_SHOWN, outcome_badge
+from sessions_app.templatetags.verity import (
+    QUEUE_TAGS_SHOWN,
+    break_after_underscores,
+    outcome_badge,
+)
 from tests.factories import (
     CheckFactory,
     ClientFactory,
@@ -26,8 +31,51 @@ pytestmark = [
 
 
 def _text(html: str) -> str:
-    """What a reader sees without hovering: the page's text, no attributes."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    """What a reader sees without hovering: the page's text, no attributes
+    (a `<wbr>` is a place a line may break, not a space)."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.replace("<wbr>", "")))
+
+
+@pytest.mark.parametrize(
+    ("word", "html"),
+    [
+        ("awaiting_client_input", "awaiting_<wbr>client_<wbr>input"),
+        ("consider", "consider"),
+        ("<script>_x", "&lt;script&gt;_<wbr>x"),
+        ("a\"b'_&c", "a&quot;b&#x27;_<wbr>&amp;c"),
+        ("", ""),
+    ],
+)
+def test_a_raw_word_is_escaped_then_breaks_after_its_underscores(word, html):
+    shown = break_after_underscores(word)
+    assert shown == html
+    assert isinstance(shown, SafeString)
+
+
+def test_the_queue_and_the_session_page_break_raw_words_after_underscores(
+    viewer_client,
+):
+    session = WorkflowSessionFactory(
+        external_id="run-underscores",
+        raw_status="awaiting_client_input",
+        raw_outcome="needs_<b>_review",
+    )
+    breakable_status = "awaiting_<wbr>client_<wbr>input"
+    breakable_outcome = "needs_<wbr>&lt;b&gt;_<wbr>review"
+
+    page = viewer_client.get(reverse("session-list")).content.decode()
+    [row] = [
+        r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if "run-underscores" in r
+    ]
+    assert f'<span class="raw">{breakable_status}</span>' in row
+    assert f'<span class="raw">{breakable_outcome}</span>' in row
+    # The tooltip keeps the provider's word as it is.
+    assert 'title="Provider value: awaiting_client_input"' in row
+    assert "<b>" not in row
+
+    detail = viewer_client.get(session.get_absolute_url()).content.decode()
+    assert f'<span class="mono">{breakable_status}</span>' in detail
+    assert "<b>_" not in detail
 
 
 def test_the_outcome_badge_shows_the_providers_word_in_text():
