@@ -20,7 +20,13 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .apis import AUTHENTICATION, DETAIL_ERRORS, ERROR_400, BoundedIdLookupMixin
+from .apis import (
+    AUTHENTICATION,
+    DETAIL_ERRORS,
+    ERROR_400,
+    ERROR_415,
+    BoundedIdLookupMixin,
+)
 from .models import Client, ErasureRequest, ProviderErasure
 from .permissions import CanManageRetention
 from .privacy import retention
@@ -130,7 +136,12 @@ class ClientRetentionApi(BoundedIdLookupMixin, generics.GenericAPIView):
     @extend_schema(
         tags=["clients"],
         request=RetentionSerializer,
-        responses={200: RetentionSerializer, 400: ERROR_400, **DETAIL_ERRORS},
+        responses={
+            200: RetentionSerializer,
+            400: ERROR_400,
+            **DETAIL_ERRORS,
+            415: ERROR_415,
+        },
     )
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         client = self.get_object()
@@ -177,7 +188,12 @@ class ClientErasureRequestApi(BoundedIdLookupMixin, generics.GenericAPIView):
     @extend_schema(
         tags=["clients"],
         request=ErasureRequestInputSerializer,
-        responses={201: ErasureRequestSerializer, 400: ERROR_400, **DETAIL_ERRORS},
+        responses={
+            201: ErasureRequestSerializer,
+            400: ERROR_400,
+            **DETAIL_ERRORS,
+            415: ERROR_415,
+        },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         client = self.get_object()

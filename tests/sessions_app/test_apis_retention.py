@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 
 from sessions_app.models import AuditEvent
 from sessions_app.privacy.retention import years_after
@@ -106,3 +107,25 @@ def test_erasure_request_refused_then_accepted(reviewer, settings):
     assert state["erased_at"] is not None
     assert [r["state"] for r in state["erasure_requests"]] == ["erased", "refused"]
     assert state["provider_erasures"][0]["outcome"] == "pending"
+
+
+def test_a_body_of_an_unsupported_type_is_a_documented_415(reviewer):
+    client = ClientFactory()
+    api = api_token_client(reviewer)
+
+    response = api.patch(url(client), "legal_hold=1", content_type="text/plain")
+
+    assert response.status_code == 415
+    client.refresh_from_db()
+    assert not client.legal_hold
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    operations = [
+        operation
+        for path, item in paths.items()
+        if path.startswith("/api/v1/clients/{id}/")
+        and ("retention" in path or "erasure" in path)
+        for method, operation in item.items()
+        if method in ("post", "patch", "put")
+    ]
+    assert len(operations) >= 2
+    assert all("415" in operation["responses"] for operation in operations)
