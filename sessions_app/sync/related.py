@@ -68,6 +68,11 @@ CHECK_SYNC_FIELDS = [
     "payload_hash",
     "last_synced_at",
 ]
+# The vocabularies as sets: `Choices.values` builds a new list at each call,
+# and a batch asks for each row.
+STATUS_VALUES = frozenset(Status.values)
+OUTCOME_VALUES = frozenset(Outcome.values)
+TAG_KIND_VALUES = frozenset(TagKind.values)
 PROVIDER_CLIENT_SYNC_FIELDS = [
     "name",
     "external_reference",
@@ -234,7 +239,7 @@ def tag_pairs(record: SessionRecord) -> list[tuple[str, str]]:
         name = text(getattr(tag, "name", ""), NAME_MAX).strip()
         if not name:
             continue
-        kind = tag.kind if tag.kind in TagKind.values else TagKind.USER
+        kind = tag.kind if tag.kind in TAG_KIND_VALUES else TagKind.USER
         pairs.append((name, kind))
     return pairs
 
@@ -255,12 +260,12 @@ def checks_upsert(
                 continue
             status = (
                 check.normalised.status
-                if check.normalised.status in Status.values
+                if check.normalised.status in STATUS_VALUES
                 else Status.UNKNOWN
             )
             outcome = (
                 check.normalised.outcome
-                if check.normalised.outcome in Outcome.values
+                if check.normalised.outcome in OUTCOME_VALUES
                 else ""
             )
             rows.append(
@@ -299,7 +304,7 @@ def policy_assurances_replace(
             session_id=session_pks[record.external_id],
             policy_id=text(policy.policy_id, ID_MAX),
             policy_name=text(policy.policy_name, NAME_MAX),
-            outcome=policy.outcome if policy.outcome in Outcome.values else "",
+            outcome=policy.outcome if policy.outcome in OUTCOME_VALUES else "",
             raw_outcome=text(policy.raw_outcome, RAW_WORD_MAX),
             details=json_clean(policy.details or {}),
             evaluated=policy.evaluated,

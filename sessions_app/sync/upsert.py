@@ -56,10 +56,8 @@ from typing import NamedTuple
 from django.utils import timezone
 
 from ..models import (
-    Outcome,
     ProviderConnection,
     QuarantinedRecord,
-    Status,
     SyncRun,
     WorkflowSession,
 )
@@ -73,6 +71,8 @@ from .follow import rewritten_sessions_follow
 from .quarantine import quarantine_row, quarantine_upsert
 from .reasons import session_reasons_replace
 from .related import (
+    OUTCOME_VALUES,
+    STATUS_VALUES,
     checks_upsert,
     external_rows_upsert,
     last_wins,
@@ -194,9 +194,9 @@ def _record_problem(record: SessionRecord) -> str:
     """Why a session record cannot be stored as is ("" when it can)."""
     if not isinstance(record.external_id, str) or not record.external_id.strip():
         return "session has no external id"
-    if record.normalised.status not in Status.values:
+    if record.normalised.status not in STATUS_VALUES:
         return f"normalised status {record.normalised.status!r} is not a Verity status"
-    if record.normalised.outcome not in Outcome.values:
+    if record.normalised.outcome not in OUTCOME_VALUES:
         return (
             f"normalised outcome {record.normalised.outcome!r} is not a Verity outcome"
         )
@@ -446,16 +446,9 @@ def session_upsert_batch(
             )
             for record, digest in changed
         ]
+        # Every row comes back with its id (`bulk_write` reads them back with
+        # their keys, or raises).
         external_rows_upsert(WorkflowSession, rows, update_fields=SESSION_SYNC_FIELDS)
-        if any(row.pk is None for row in rows):  # databases without RETURNING
-            pks = dict(
-                WorkflowSession.objects.filter(
-                    connection=connection,
-                    external_id__in=[row.external_id for row in rows],
-                ).values_list("external_id", "pk")
-            )
-            for row in rows:
-                row.pk = pks[row.external_id]
         changed_pks = {row.external_id: row.pk for row in rows}
         result.session_ids.update(changed_pks)
         for record, _ in changed:
