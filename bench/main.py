@@ -1,6 +1,6 @@
 """Run the measurements on the data `bench/generate.py` loaded; print every figure.
 
-    python -m bench.main                      # all six, sizes from the environment
+    python -m bench.main                      # all of them, sizes from the environment
     python -m bench.main --only queue,export  # some of them
 
 Environment (optional; defaults in brackets):
@@ -47,6 +47,7 @@ MEASUREMENTS = (
     "audit",
     "overview",
     "clients",
+    "session",
 )
 
 
@@ -77,6 +78,7 @@ def main() -> None:
         ingest,
         overview,
         review_queue,
+        session_page,
         sync_pace,
         sync_selection,
     )
@@ -141,6 +143,8 @@ def main() -> None:
             repeat=env_int("BENCH_REPEAT", 10),
             refresh=os.environ.get("BENCH_CLIENT_REFRESH", "1") != "0",
         )
+    if "session" in only:
+        results["session"] = session_page.measure(repeat=env_int("BENCH_REPEAT", 10))
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = targets(results)
     path = results_save(results, name=f"{connection.vendor}-{sessions}")
@@ -281,6 +285,11 @@ def targets(results: dict) -> list[dict]:
         from bench.client_pages import targets as client_targets
 
         for target, value, met in client_targets(results["clients"]):
+            add(target, value, met)
+    if results.get("session"):
+        from bench.session_page import targets as session_targets
+
+        for target, value, met in session_targets(results["session"]):
             add(target, value, met)
     banner("Targets")
     table(
