@@ -48,6 +48,8 @@ from psycopg.types.json import Jsonb
 from .values import json_dumped
 
 KEY_FIELDS = ("connection", "external_id")
+# The largest batch sent as one JSON text (ASCII: characters are bytes).
+JSON_BATCH_MAX_CHARS = 64 * 1024 * 1024
 
 Converter = Callable[[Any], Any]
 
@@ -230,9 +232,11 @@ def _json_records(batch_values: Sequence[Sequence[Any]]) -> str | None:
                 return None
         records.append(record)
     try:
-        return json.dumps(records, allow_nan=False, separators=(",", ":"))
+        text = json.dumps(records, allow_nan=False, separators=(",", ":"))
     except ValueError:  # NaN or infinity: no JSON form
         return None
+    # jsonb holds at most 256 MB; payloads that large go a column at a time.
+    return text if len(text) <= JSON_BATCH_MAX_CHARS else None
 
 
 def _recordset_source(types: Sequence[str], records: str) -> tuple[str, list[Any]]:

@@ -24,6 +24,7 @@ from sessions_app.models import (
     Tag,
     WorkflowSession,
 )
+from sessions_app.sync import bulk_write
 from sessions_app.sync.bulk_write import keyed_rows_upsert, rows_insert
 from sessions_app.sync.related import CHECK_SYNC_FIELDS, PROVIDER_CLIENT_SYNC_FIELDS
 from sessions_app.sync.upsert import SESSION_SYNC_FIELDS
@@ -175,7 +176,9 @@ def test_awkward_values_are_stored_as_bulk_create_stores_them():
 
 
 @pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
-def test_postgresql_reads_a_batch_as_one_json_text_unless_a_value_has_no_json_form():
+def test_postgresql_reads_a_batch_as_one_json_text_unless_a_value_has_no_json_form(
+    monkeypatch,
+):
     if db_connection.vendor != "postgresql":
         pytest.skip("the JSON batch is PostgreSQL's")
     connection = ProviderConnectionFactory(kind="onfido")
@@ -183,6 +186,11 @@ def test_postgresql_reads_a_batch_as_one_json_text_unless_a_value_has_no_json_fo
     for row in odd:
         row.external_id += "-odd"
     odd[1].risk_score = float("nan")  # no JSON form: the arrays carry it
+    large = _sessions(connection, n=2)
+    for row in large:
+        row.external_id += "-large"
+    monkeypatch.setattr(bulk_write, "JSON_BATCH_MAX_CHARS", 100_000)
+    large[0].raw_payload = {"blob": "x" * 100_000}  # over the cap: the arrays
 
     with CaptureQueriesContext(db_connection) as queries:
         keyed_rows_upsert(
@@ -191,8 +199,15 @@ def test_postgresql_reads_a_batch_as_one_json_text_unless_a_value_has_no_json_fo
         keyed_rows_upsert(
             WorkflowSession, odd, update_fields=SESSION_SYNC_FIELDS, batch_size=500
         )
+        keyed_rows_upsert(
+            WorkflowSession, large, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+        )
 
-    first, second = (query["sql"] for query in queries.captured_queries)
+    first, second, third = (query["sql"] for query in queries.captured_queries)
+    assert "UNNEST" in third
+    assert WorkflowSession.objects.get(pk=large[0].pk).raw_payload == {
+        "blob": "x" * 100_000
+    }
     assert "jsonb_to_recordset" in first
     assert "UNNEST" in second
     assert "jsonb_to_recordset" not in second
