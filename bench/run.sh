@@ -12,7 +12,7 @@
 #                              it is dropped and recreated: never point it at real data)
 #   BENCH_REUSE=1              keep the database if it already holds
 #                              BENCH_SESSIONS generated sessions (skip generation)
-#   BENCH_ONLY=sync,pace,queue,export,selection,admin,audit,overview,clients   run only some measurements
+#   BENCH_ONLY=sync,pace,queue,export,selection,admin,audit,overview,clients,session   run only some measurements
 #   BENCH_SYNC_SESSIONS, BENCH_SYNC_REPEAT, BENCH_SYNC_E2E_REPEAT, BENCH_PACE_*, BENCH_REPEAT,
 #   BENCH_EXPORT_REPEAT, BENCH_IMPORT_EXPORT_ROWS, BENCH_EXPLAIN=1: see bench/main.py
 set -euo pipefail
@@ -76,5 +76,5 @@ else
 fi
 
 bench_log "Measurements"
-"$PY" -m bench.main --only "${BENCH_ONLY:-sync,pace,queue,export,selection,admin,audit,overview,clients}"
+"$PY" -m bench.main --only "${BENCH_ONLY:-sync,pace,queue,export,selection,admin,audit,overview,clients,session}"
 echo "make bench took $(( $(date +%s) - started )) s in all"
