@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bench.harness import Stats, banner, interleaved, ms, table
+from bench.harness import Stats, banner, counted_get, interleaved, ms, table
 
 # A page that has spent this long gets no more runs (min 3).
 BUDGET_S = 20.0
@@ -91,14 +91,13 @@ def _ids(path: str, body: bytes) -> list[int]:
 def measure(*, repeat: int) -> dict[str, Any]:
     """Time each changelist's first and deep page; print and return the figures."""
     from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
+
+    from bench.review_queue import client_for
 
     user, _ = get_user_model().objects.get_or_create(
         username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
     )
-    client = Client()
-    client.force_login(user)
+    client = client_for(user)
     banner(f"6. Admin changelists: first and deep page, median of {repeat} runs")
     results: dict[str, Any] = {}
     rows = []
@@ -114,15 +113,7 @@ def measure(*, repeat: int) -> dict[str, Any]:
         if sorted_page is not None:
             pages["sorted by status, last page offered"] = sorted_page
         for page, (query, expected) in pages.items():
-            # Counted by a wrapper: the request's start resets the query log.
-            statements: list[str] = []
-
-            def counted(execute, sql, params, many, context, seen=statements):
-                seen.append(sql)
-                return execute(sql, params, many, context)
-
-            with connection.execute_wrapper(counted):
-                response = client.get(path, query)
+            response, queries = counted_get(client, path, query)
             if response.status_code != 200:
                 raise RuntimeError(f"{name} {page}: HTTP {response.status_code}")
             shown = _ids(path, response.content)
@@ -142,7 +133,7 @@ def measure(*, repeat: int) -> dict[str, Any]:
                 "rows": total,
                 "how": "cursor" if "cursor" in query else ("p" if query else "-"),
                 "query": {k: v for k, v in query.items() if k != "cursor"},
-                "queries": len(statements),
+                "queries": queries,
                 "stats": stats.as_dict(),
             }
             rows.append(
@@ -150,7 +141,7 @@ def measure(*, repeat: int) -> dict[str, Any]:
                     key,
                     f"{total:,}",
                     results[key]["how"],
-                    len(statements),
+                    queries,
                     ms(stats.median),
                     ms(stats.p95),
                 )

@@ -16,7 +16,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from bench.harness import Stats, banner, interleaved, ms, table
+from bench.harness import Stats, banner, counted_get, interleaved, ms, table
 
 BUDGET_S = 20.0
 TARGET_S = 0.1
@@ -100,7 +100,7 @@ def _deep_cursor(queryset: Any) -> dict[str, str]:
 
 
 def measure(*, repeat: int, refresh: bool = True) -> dict[str, Any]:
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from sessions_app.client_filters import client_filterset
@@ -180,14 +180,7 @@ def measure(*, repeat: int, refresh: bool = True) -> dict[str, Any]:
             pages[f"api {label}: first page"] = ("/api/v1/clients/", query)
         rows = []
         for label, (path, query) in pages.items():
-            statements: list[str] = []
-
-            def counted(execute, sql, params, many, context, seen=statements):
-                seen.append(sql)
-                return execute(sql, params, many, context)
-
-            with connection.execute_wrapper(counted):
-                response = browser.get(path, query)
+            response, queries = counted_get(browser, path, query)
             if response.status_code != 200:
                 raise RuntimeError(f"{label}: HTTP {response.status_code}")
             samples = interleaved(
@@ -196,8 +189,8 @@ def measure(*, repeat: int, refresh: bool = True) -> dict[str, Any]:
                 budget_s=BUDGET_S,
             )[label]
             stats = Stats.of(samples)
-            results[label] = {"queries": len(statements), "stats": stats.as_dict()}
-            rows.append((label, len(statements), ms(stats.median), ms(stats.p95)))
+            results[label] = {"queries": queries, "stats": stats.as_dict()}
+            rows.append((label, queries, ms(stats.median), ms(stats.p95)))
             print(f"  {label}: {ms(stats.median)} ms", flush=True)
         for label, work in (
             ("sync batch: mark the clients of 500 identities stale", mark),

@@ -109,6 +109,23 @@ def interleaved(
     return samples
 
 
+def counted_get(client: Any, path: str, query: Any = None) -> tuple[Any, int]:
+    """GET `path` with the Django test client; return the response and the
+    number of SQL statements it ran (counted by a wrapper: the request's
+    start resets Django's own query log)."""
+    from django.db import connection
+
+    statements: list[str] = []
+
+    def counted(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counted):
+        response = client.get(path, query or {})
+    return response, len(statements)
+
+
 def ratio(slow: float, fast: float) -> float:
     return slow / fast if fast > 0 else float("inf")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from bench.harness import Stats, banner, interleaved, ms, table
+from bench.harness import Stats, banner, counted_get, interleaved, ms, table
 
 BUDGET_S = 20.0
 TARGET_MS = 100.0
@@ -139,7 +139,6 @@ def measure(*, repeat: int) -> dict[str, Any]:
     """Time the overview page and its reads; print and return the figures."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from django.db import connection
     from django.test import Client
     from django.urls import reverse
 
@@ -160,14 +159,7 @@ def measure(*, repeat: int) -> dict[str, Any]:
     client = Client()
     client.force_login(user)
     url = reverse("overview")
-    statements: list[str] = []
-
-    def counted(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counted):
-        response = client.get(url)
+    response, queries = counted_get(client, url)
     if response.status_code != 200:
         raise RuntimeError(f"overview: HTTP {response.status_code}")
     banner(f"8. The overview: the page and its reads, median of {repeat} runs")
@@ -182,7 +174,7 @@ def measure(*, repeat: int) -> dict[str, Any]:
     sessions = WorkflowSession.objects.count()
     results: dict[str, Any] = {
         "sessions": sessions,
-        "queries": len(statements),
+        "queries": queries,
         "team_window_reviews": present + added,
         "team_reviews_added": added,
     }
@@ -192,7 +184,7 @@ def measure(*, repeat: int) -> dict[str, Any]:
         results[name] = stats.as_dict()
         rows.append((name, ms(stats.median), ms(stats.p95)))
     table(["read", "median ms", "p95 ms"], rows)
-    print(f"  the page ran {len(statements)} queries over {sessions:,} sessions")
+    print(f"  the page ran {queries} queries over {sessions:,} sessions")
     print(
         f"  the team view read {present + added:,} reviews of the last eight weeks"
         f" ({added:,} added by the bench this run)"

@@ -82,10 +82,22 @@ def _users() -> dict[str, Any]:
 
 
 def client_for(user: Any) -> Any:
+    """A test client signed in as `user`; an admin also with a verified second
+    factor (a confirmed authenticator app), which every admin page asks for
+    in production settings (docs/operations.md)."""
     from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     client = Client()
     client.force_login(user)
+    if user.is_staff or user.is_superuser:
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="Bench authenticator", defaults={"confirmed": True}
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     return client
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.harness import Stats, banner, interleaved, ms, table
+from bench.harness import Stats, banner, counted_get, interleaved, ms, table
 
 BUDGET_S = 20.0
 TARGET_S = 0.1
@@ -22,16 +22,7 @@ TARGET_S = 0.1
 def _page(
     browser: Any, label: str, path: str, repeat: int, *, shows: str = ""
 ) -> dict[str, Any]:
-    from django.db import connection
-
-    statements: list[str] = []
-
-    def counted(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counted):
-        response = browser.get(path)
+    response, queries = counted_get(browser, path)
     if response.status_code != 200:
         raise RuntimeError(f"{label}: HTTP {response.status_code}")
     if shows not in response.content.decode():
@@ -41,7 +32,7 @@ def _page(
     )[label]
     stats = Stats.of(samples)
     print(f"  {label}: {ms(stats.median)} ms", flush=True)
-    return {"queries": len(statements), "stats": stats.as_dict()}
+    return {"queries": queries, "stats": stats.as_dict()}
 
 
 def measure(*, repeat: int) -> dict[str, Any]:

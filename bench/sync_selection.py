@@ -27,10 +27,9 @@ def _explain(label: str, queryset: Any) -> None:
 def measure(*, repeat: int) -> dict[str, Any]:
     """Run measurement 5 and print its table; return the figures."""
     from django.db.models import Count
-    from django.test import Client
     from django.utils import timezone
 
-    from bench.review_queue import _users
+    from bench.review_queue import _users, client_for
     from sessions_app.models import ProviderConnection, WorkflowSession
     from sessions_app.sync.schedule import (
         children_due,
@@ -44,8 +43,7 @@ def measure(*, repeat: int) -> dict[str, Any]:
         f"5. The sync's own queries and /sync/: {total:,} sessions; median and p95 "
         f"of {repeat} runs"
     )
-    admin = Client()
-    admin.force_login(_users()["admin"])
+    admin = client_for(_users()["admin"])
     now = timezone.now()
     cases: dict[str, Callable[[], Any]] = {}
     in_rotation: dict[str, int] = {}

@@ -81,7 +81,8 @@ def test_a_reviewer_requests_another_approves_and_the_page_shows_both(
     reviewer_client.post(reverse("override-request", args=[session.pk]), REQUEST)
     pending = _page(checker_client, session)
     assert "Override of the outcome to Rejected (provider: clear)" in pending
-    assert "Approve decision" in pending
+    assert "Approve override" in pending
+    assert "Approve decision" not in pending
 
     approval = Approval.objects.get()
     checker_client.post(reverse("approval-approve", args=[approval.pk]), {})
@@ -103,14 +104,14 @@ def test_the_maker_sees_no_approve_button_on_their_own_override(
 ):
     reviewer_client.post(reverse("override-request", args=[session.pk]), REQUEST)
     page = _page(reviewer_client, session)
-    assert "You made this decision" in page
-    assert "Approve decision" not in page
+    assert "You asked for this override" in page
+    assert "Approve override" not in page
 
 
 def _pending_panel_after_request(reviewer_client, checker_client, session) -> str:
     reviewer_client.post(reverse("override-request", args=[session.pk]), REQUEST)
     page = _page(checker_client, session)
-    assert "Approve decision" in page
+    assert "Approve override" in page
     return page
 
 
