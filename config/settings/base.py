@@ -115,6 +115,10 @@ TEMPLATES = [
     }
 ]
 
+# Django's form renderer with its <select> written in Python (the queue's
+# filter forms hold 91 options; sessions_app/form_rendering.py).
+FORM_RENDERER = "sessions_app.form_rendering.SelectFastRenderer"
+
 # AUTHENTICATION
 # https://docs.djangoproject.com/en/6.1/topics/auth/customizing/
 AUTHENTICATION_BACKENDS = [
