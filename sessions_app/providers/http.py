@@ -368,9 +368,9 @@ class ProviderHTTP:
     def _send(
         self, method: str, path: str, params: Any, data: Any, headers: dict[str, str]
     ) -> requests.Response:
-        # `Session.request` less its cookie jars, settings merging and URL
-        # re-parsing (PERFORMANCE 1e, 1f): the environment is frozen into the
-        # session, and no cookie is sent (APIs authenticate by key).
+        # `Session.request` less its cookie jars, settings merging, URL re-parsing
+        # (PERFORMANCE 1e, 1f) and `Session.send`'s extras (1g: answers' cookies
+        # kept, hooks, a redirect look-ahead). APIs authenticate by key.
         prepared = self._preparer.prepare(
             method,
             path,
@@ -378,15 +378,16 @@ class ProviderHTTP:
             data=data,
             headers={**self.session.headers, **headers},
         )
-        return self.session.send(
+        response = self.session.get_adapter(prepared.url).send(
             prepared,
             timeout=self.timeout,
-            allow_redirects=False,
             proxies=self.session.proxies,
             verify=self.session.verify,
             cert=self.session.cert,
             stream=False,
         )
+        _ = response.content  # read now, as `Session.send` does unless streaming
+        return response
 
     def _wait_turn(self, where: str, *, extra: dict[str, Any]) -> None:
         # Sleep for a slot outside every lock; honour a hold set meanwhile. A

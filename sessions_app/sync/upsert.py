@@ -67,7 +67,7 @@ from ..providers.base import (
     SessionRecord,
     payload_hash,
 )
-from .follow import rewritten_sessions_follow
+from .follow import new_sessions_clock_start, rewritten_sessions_follow
 from .quarantine import quarantine_row, quarantine_upsert
 from .reasons import session_reasons_replace
 from .related import (
@@ -446,6 +446,9 @@ def session_upsert_batch(
             )
             for record, digest in changed
         ]
+        new_sessions_clock_start(
+            (row for row in rows if row.external_id not in existing), now=now
+        )
         # Every row comes back with its id (`bulk_write` reads them back with
         # their keys, or raises).
         external_rows_upsert(WorkflowSession, rows, update_fields=SESSION_SYNC_FIELDS)

@@ -111,6 +111,49 @@ def test_the_sync_starts_the_clock_over_a_weekend_and_keeps_it(monkeypatch):
     assert (stored.attention_since, stored.case_due_at) == (None, None)
 
 
+def test_a_new_session_is_inserted_with_its_clock_not_rewritten_after(monkeypatch):
+    """A first sync writes a session needing attention once: its due time is
+    in the inserted row, so the follow-up UPDATE finds nothing to change."""
+    from sessions_app.sync import follow
+
+    _, connection = fake_provider_install(monkeypatch)
+    followed = []
+    original = follow.sessions_sla_follow
+
+    def counting(**kwargs):
+        followed.append(original(**kwargs))
+        return followed[-1]
+
+    monkeypatch.setattr(follow, "sessions_sla_follow", counting)
+    _sync(
+        connection,
+        _record("s1", "failed", ""),
+        _record("s2", "completed", "rejected"),
+        _record("s3", "completed", "clear"),
+        now=FRIDAY_3PM,
+    )
+    assert followed == [0]  # asked over the batch; no row rewritten
+    due = dict(WorkflowSession.objects.values_list("external_id", "case_due_at"))
+    assert due == {"s1": TUESDAY_3PM, "s2": TUESDAY_3PM, "s3": None}
+    assert set(
+        WorkflowSession.objects.values_list("external_id", "attention_since")
+    ) == {("s1", FRIDAY_3PM), ("s2", FRIDAY_3PM), ("s3", None)}
+
+    # The same sessions changed: the rewritten ones follow in the UPDATE.
+    _sync(
+        connection,
+        _record("s1", "completed", "clear", v=2),
+        _record("s3", "failed", "", v=2),
+        now=FRIDAY_3PM,
+    )
+    assert followed == [0, 2]
+    assert dict(WorkflowSession.objects.values_list("external_id", "case_due_at")) == {
+        "s1": None,
+        "s2": TUESDAY_3PM,
+        "s3": TUESDAY_3PM,
+    }
+
+
 def test_a_holiday_moves_the_due_date(monkeypatch, settings):
     settings.VERITY_SLA_HOLIDAYS = ["2026-12-07"]  # the Monday
     _, connection = fake_provider_install(monkeypatch)

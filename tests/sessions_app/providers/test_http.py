@@ -129,6 +129,10 @@ def test_a_cookie_the_provider_sets_is_never_sent_back(rsps, fake_time):
     http.get_json("/things", params={"tags": ["a", "b"], "skip": None})
 
     assert [call.request.headers.get("Cookie") for call in rsps.calls] == [None, None]
+    # Nor kept: the answer goes through the transport adapter alone, whose
+    # body is read at once as `Session.send` reads it.
+    assert len(http.session.cookies) == 0
+    assert rsps.calls[1].response._content_consumed
     assert rsps.calls[1].request.url == f"{URL}?tags=a&tags=b"
     assert rsps.calls[1].request.headers["User-Agent"] == "verity/0.1"
 

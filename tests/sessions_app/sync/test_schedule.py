@@ -112,3 +112,30 @@ def test_the_rotation_indexes_cover_every_providers_rotation():
 
     every_kind = set().union(*(reopenable_raw_statuses(k) for k in ProviderKind.values))
     assert set(ROTATION_RAW_STATUSES) == every_kind
+
+
+def test_known_versions_answer_the_stored_markers_of_this_connection_only():
+    """What the adapters skip as unchanged: a session's stored change marker,
+    never one of another connection, an empty marker, or a session whose
+    children are due (`not_known`); asked in chunks, ids bound as text."""
+    from sessions_app.sync import values
+    from tests.factories import ProviderConnectionFactory, WorkflowSessionFactory
+
+    mine = ProviderConnectionFactory(kind="onfido")
+    other = ProviderConnectionFactory(kind="onfido", slug="onfido-other")
+    assert other.pk != mine.pk
+    WorkflowSessionFactory(connection=mine, external_id="a", source_version="v1")
+    WorkflowSessionFactory(connection=mine, external_id="b", source_version="")
+    WorkflowSessionFactory(connection=mine, external_id="c", source_version="v3")
+    WorkflowSessionFactory(connection=mine, external_id="7", source_version="v7")
+    WorkflowSessionFactory(connection=other, external_id="d", source_version="v4")
+    many = [f"s{i}" for i in range(values.LOOKUP_CHUNK + 5)]
+    for external_id in many[-3:]:
+        WorkflowSessionFactory(
+            connection=mine, external_id=external_id, source_version=external_id
+        )
+
+    known = schedule.known_versions_for(mine, not_known=["c"])
+    assert known(["a", "b", "c", "d", "zz", None, 7, "a"]) == {"a": "v1", "7": "v7"}
+    assert known(many) == {i: i for i in many[-3:]}
+    assert known([]) == {}
