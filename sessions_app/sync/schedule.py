@@ -259,8 +259,14 @@ def known_versions_for(
 
     def known_versions(ids: Sequence[str]) -> Mapping[str, str]:
         found: dict[str, str] = {}
-        # As the ORM binds a CharField look-up: as text, None left out.
-        wanted = [str(i) for i in dict.fromkeys(ids) if i is not None and i not in skip]
+        # As text, as the ORM binds a CharField look-up. None and an id with a
+        # NUL character are never stored (the upsert quarantines the one, and
+        # PostgreSQL would refuse the other's look-up, failing every pass).
+        wanted = [
+            i
+            for i in dict.fromkeys(str(i) for i in ids if i is not None)
+            if i not in skip and "\x00" not in i
+        ]
         with connections[db].cursor() as cursor:
             for chunk in chunks(wanted):
                 cursor.execute(

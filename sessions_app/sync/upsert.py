@@ -23,18 +23,15 @@ Contract:
   is stored with what was read but without its change marker, whatever the
   adapter put there, so the next pass fetches it in full again. An
   incomplete client record never overwrites a stored client.
-- Invalid records are quarantined (QuarantinedRecord), never allowed to fail
-  the page. The same bad record (type, provider id or raw text, reason) is
-  one row: seen again it is counted (`seen_count`, `last_seen_at`, the
-  latest `sync_run`, reopened if it was resolved), not copied
-  (`quarantine_upsert`). Every value is cleaned by `values` (no NUL characters, clipped to
-  its column's cap) before it is written.
+- Invalid records (a session id with a NUL character among them) are
+  quarantined (QuarantinedRecord), never allowed to fail the page. The same
+  bad record (type, provider id or raw text, reason) is one row, counted when
+  seen again (`quarantine_upsert`). Every value is cleaned by `values` (no NUL
+  characters, clipped to its column's cap) before it is written.
 - A written session's reasons are replaced by its record's, each classified
   (`reasons.session_reasons_replace`: the `SessionReason` rows).
-- Credentials a provider's payloads carry (`providers/<name>/secrets.py`)
-  are cut from every raw payload and quarantined text first
-  (`sync/secrets.py`, `records_without_secrets`), so none reaches the database whatever the
-  adapter did.
+- Credentials a provider's payloads carry (`providers/<name>/secrets.py`) are
+  cut from every raw payload and quarantined text first (`sync/secrets.py`).
 - Nothing is ever deleted because a provider stopped listing it or answers
   404 for it (`Page.gone_ids`): the mirror keeps what it saw. Review state
   (assignee, decisions), `first_seen_at` and admin-made client links are never
@@ -202,7 +199,16 @@ def _record_problem(record: SessionRecord) -> str:
         )
     if len(record.external_id) > ID_MAX:
         return f"external id is longer than {ID_MAX} characters"
+    if "\x00" in record.external_id:  # PostgreSQL would fail the page, every pass
+        return "external id contains a NUL character"
     return ""
+
+
+def _listed_only(external_id: str, in_page: set[str]) -> bool:
+    """Listed (unchanged or gone) apart from the page's records, and storable."""
+    return (
+        bool(external_id) and external_id not in in_page and "\x00" not in external_id
+    )
 
 
 def _unknown_values_count(
@@ -345,9 +351,9 @@ def session_upsert_batch(
     record_ids = [r.external_id for r in records]
     in_page = set(record_ids)
     listed_unchanged = [
-        i for i in dict.fromkeys(unchanged_ids) if i and i not in in_page
+        i for i in dict.fromkeys(unchanged_ids) if _listed_only(i, in_page)
     ]
-    gone = [i for i in dict.fromkeys(gone_ids) if i and i not in in_page]
+    gone = [i for i in dict.fromkeys(gone_ids) if _listed_only(i, in_page)]
     result.gone = len(gone)
 
     existing: dict[str, _StoredSession] = {}

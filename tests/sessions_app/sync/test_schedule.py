@@ -136,6 +136,9 @@ def test_known_versions_answer_the_stored_markers_of_this_connection_only():
         )
 
     known = schedule.known_versions_for(mine, not_known=["c"])
-    assert known(["a", "b", "c", "d", "zz", None, 7, "a"]) == {"a": "v1", "7": "v7"}
+    assert known(["a", "b", "c", "d", "zz", None, 7, "a", "a\x00"]) == {
+        "a": "v1",
+        "7": "v7",
+    }
     assert known(many) == {i: i for i in many[-3:]}
     assert known([]) == {}

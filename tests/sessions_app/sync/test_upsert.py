@@ -172,6 +172,40 @@ def test_invalid_records_from_an_adapter_are_quarantined_not_fatal(monkeypatch):
     assert session.raw_payload == {"id": "ok-1", "note": "nulinside"}
 
 
+def test_a_session_id_with_a_nul_character_is_quarantined_not_fatal(monkeypatch):
+    """PostgreSQL refuses a NUL in any statement: such an id failed the whole
+    page, on every pass. It is quarantined; the page's other sessions, and the
+    ids only listed as unchanged or gone, go on."""
+    _, connection = fake_provider_install(monkeypatch)
+
+    def record(external_id):
+        return SessionRecord(
+            external_id=external_id,
+            raw_status="approved",
+            normalised=Normalised("completed", "clear", True),
+            raw={"id": external_id},
+        )
+
+    with transaction.atomic():
+        result = upsert.session_upsert_batch(
+            connection=connection,
+            records=[record("ok-1"), record("bad\x00id")],
+            unchanged_ids=["listed\x00id"],
+            gone_ids=["gone\x00id"],
+        )
+
+    assert (result.created, result.quarantined) == (1, 1)
+    assert list(WorkflowSession.objects.values_list("external_id", flat=True)) == [
+        "ok-1"
+    ]
+    quarantined = QuarantinedRecord.objects.get()
+    assert (quarantined.external_id, quarantined.reason) == (
+        "badid",
+        "external id contains a NUL character",
+    )
+    assert "bad\\u0000id" in quarantined.raw
+
+
 def test_missing_provider_timestamps_fall_back_to_first_seen(monkeypatch):
     provider, connection = fake_provider_install(monkeypatch)
     provider.add("wr-1", status="processing", created_at=None)
