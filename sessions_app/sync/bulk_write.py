@@ -153,12 +153,15 @@ def _write(
         f"({', '.join(quote(f.column) for f in fields)}) "
     )
     unnest_types = _unnest_types(fields, connection)
+    has_json = any(
+        type(f.target_field if f.is_relation else f) is models.JSONField for f in fields
+    )
     size = max(1, min(batch_size, ops.bulk_batch_size(fields, rows) or batch_size))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
             batch_values = value_rows[start : start + size]
             records = (
-                _json_records(batch_values)
+                _json_records(batch_values, spliced=has_json)
                 if unnest_types and len(batch_values) > 1
                 else None
             )
@@ -200,43 +203,74 @@ def _write(
                 row._state.db = db
 
 
-def _json_records(batch_values: Sequence[Sequence[Any]]) -> str | None:
+def _json_records(
+    batch_values: Sequence[Sequence[Any]], *, spliced: bool = False
+) -> str | None:
     """The rows as one JSON array of objects keyed by column position, or
     None when a value has no exact JSON form (the arrays then carry them).
 
     psycopg binds every array element through Python, escaping each string
     (a regular expression per value): 40 % of a first sync's engine time on
     PostgreSQL (docs/PERFORMANCE.md, section 1f). One JSON text is one
-    C-speed `json.dumps` and one escaped string; PostgreSQL parses it. A
-    None is left out (the column reads NULL, as Django binds None for a JSON
-    column too); text, numbers and booleans are JSON's own; an aware
-    datetime or a date is its ISO text, which PostgreSQL reads back to the
-    microsecond; a JSON column's value is nested as it is.
+    escaped string; PostgreSQL parses it. A None is left out (the column
+    reads NULL, as Django binds None for a JSON column too); text, numbers
+    and booleans are JSON's own; an aware datetime or a date is its ISO
+    text, which PostgreSQL reads back to the microsecond; a JSON column's
+    value is nested as it is. With `spliced` (a model with JSON columns), a
+    JSON value goes in as the text `values.json_dumped` already made of it
+    for the checks before the write, instead of being serialised again (half
+    of this function's time in a first sync; section 1g).
     """
-    records = []
-    for values in batch_values:
-        record = {}
-        for position, value in enumerate(values):
-            if value is None:
-                continue
-            kind = type(value)
-            if isinstance(value, str | int | float):
-                # Subclasses too (a TextChoices member): JSON writes their
-                # value, as psycopg binds it; True and False stay booleans.
-                record[str(position)] = value
-            elif kind is dt.datetime or kind is dt.date:
-                record[str(position)] = value.isoformat()
-            elif kind is Jsonb and value.dumps in (None, json.dumps):
-                record[str(position)] = value.obj
-            else:  # a Decimal, a UUID, a JSON value with its own encoder...
-                return None
-        records.append(record)
+    keys = [str(position) for position in range(len(batch_values[0]))]
+    records: list[Any] = []
     try:
-        text = json.dumps(records, allow_nan=False, separators=(",", ":"))
+        for values in batch_values:
+            record: dict[str, Any] = {}
+            nested: list[str] = []
+            for key, value in zip(keys, values, strict=True):
+                kind = type(value)
+                if value is None:
+                    continue
+                if kind is str or kind is int or kind is float or kind is bool:
+                    record[key] = value
+                elif kind is dt.datetime or kind is dt.date:
+                    record[key] = value.isoformat()
+                elif kind is Jsonb and value.dumps in (None, json.dumps):
+                    if spliced:
+                        nested.append(f'"{key}":{_json_text(value.obj)}')
+                    else:
+                        record[key] = value.obj
+                elif isinstance(value, str | int | float):
+                    # Subclasses too (a TextChoices member): JSON writes their
+                    # value, as psycopg binds it; True and False stay booleans.
+                    record[key] = value
+                else:  # a Decimal, a UUID, a JSON value with its own encoder...
+                    return None
+            if not spliced:
+                records.append(record)
+                continue
+            head = json.dumps(record, allow_nan=False, separators=(",", ":"))
+            if nested:
+                head = f"{head[:-1]}{',' if record else ''}{','.join(nested)}}}"
+            records.append(head)
+        text = (
+            f"[{','.join(records)}]"
+            if spliced
+            else json.dumps(records, allow_nan=False, separators=(",", ":"))
+        )
     except ValueError:  # NaN or infinity: no JSON form
         return None
     # jsonb holds at most 256 MB; payloads that large go a column at a time.
     return text if len(text) <= JSON_BATCH_MAX_CHARS else None
+
+
+def _json_text(value: Any) -> str:
+    """A JSON column's value as JSON text; ValueError if it has no exact form."""
+    text = json_dumped(value) if type(value) is dict or type(value) is list else None
+    if text is None or "NaN" in text or "Infinity" in text:
+        # Not remembered, or perhaps NaN: the strict serialisation decides.
+        text = json.dumps(value, allow_nan=False)
+    return text
 
 
 def _recordset_source(types: Sequence[str], records: str) -> tuple[str, list[Any]]:

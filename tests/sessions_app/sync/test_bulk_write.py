@@ -148,6 +148,8 @@ AWKWARD_PAYLOAD = {
     "b": [True, False],
     "n": None,
     "é": {"nested": [[], {}]},
+    # Words the strict serialisation must look at (the spliced text: NaN is not JSON).
+    "words": ["NaN", "-Infinity", "a NaN inside"],
 }
 
 
@@ -157,6 +159,7 @@ def _awkward_sessions(connection, n=3):
     rows[0].status = Status.COMPLETED  # an enum member: stored as its value
     rows[1].risk_score = 1e-300
     rows[2].started_at = AT.astimezone(dt.timezone(dt.timedelta(hours=-9, minutes=-30)))
+    rows[2].reasons = "a bare string in a JSON column"
     return rows
 
 
