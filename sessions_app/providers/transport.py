@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 from requests.models import RequestEncodingMixin
+from requests.structures import CaseInsensitiveDict
 
 EXCERPT_CHARS = 200
 
@@ -95,6 +96,9 @@ def environment_settings_freeze(session: requests.Session, base_url: str) -> Non
     session.trust_env = False
 
 
+# Distinct header sets a client remembers as checked (it sends a handful).
+HEADER_SETS_KEPT = 32
+
 # A path of RFC 3986 unreserved characters and slashes, with no "." or ".."
 # segment: `requests` (and urllib3 under it) would send it exactly as it is.
 _PLAIN_PATH = re.compile(r"(?!.*(?:^|/)\.{1,2}(?:/|$))[A-Za-z0-9\-._~/]*")
@@ -120,6 +124,7 @@ class RequestPreparer:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
+        self._checked_headers: dict[tuple[Any, ...], CaseInsensitiveDict[str]] = {}
         probe = f"{self.base_url}/probe"
         # A base URL that `requests` would rewrite (an IDNA host, a default
         # port, a user name and password taken as Basic auth) always takes
@@ -136,6 +141,23 @@ class RequestPreparer:
             and "@" not in probe.partition("://")[2].partition("/")[0]
             and "Authorization" not in prepared.headers
         )
+
+    def _headers(self, sent: dict[str, str]) -> CaseInsensitiveDict[str]:
+        """`prepare_headers`' result, checked once per set of headers: a
+        client sends the same few on every request, and `requests` validates
+        each name and value with a regular expression per call."""
+        key = tuple(sent.items())
+        try:
+            checked = self._checked_headers.get(key)
+        except TypeError:  # a value that is not text: `requests` says so
+            key, checked = (), None
+        if checked is None:
+            probe = requests.PreparedRequest()
+            probe.prepare_headers(sent)
+            checked = probe.headers
+            if key and len(self._checked_headers) < HEADER_SETS_KEPT:
+                self._checked_headers[key] = checked
+        return checked.copy()  # the body's preparation adds Content-Length
 
     def url(self, path: str, params: Any) -> str | None:
         """The URL `prepare()` would send for `path` and `params`, or None
@@ -174,7 +196,7 @@ class RequestPreparer:
         prepared = requests.PreparedRequest()
         prepared.prepare_method(method)
         prepared.url = url
-        prepared.prepare_headers(sent)
+        prepared.headers = self._headers(sent)
         prepared.prepare_body(data, None)
         # An empty jar, as `prepare_cookies` leaves when there is no cookie
         # (`Session.send` reads it when an answer is a redirect).

@@ -93,14 +93,14 @@ class Simulator:
         return self.clock.advance(seconds)
 
     def view(self, provider: str) -> View:
-        settings = self.faults.settings(provider)
+        unknown_probability, extra_fields = self.faults.data_settings(provider)
         return View(
             t=self.clock.elapsed(),
             start=self.clock.start,
             base_url=self.base_url,
             seed=self.seed,
-            unknown_probability=settings.unknown_enum_probability,
-            extra_fields=settings.extra_fields,
+            unknown_probability=unknown_probability,
+            extra_fields=extra_fields,
         )
 
     @property

@@ -264,6 +264,13 @@ class FaultBoard:
         with self._lock:
             return dataclasses.replace(self._settings[provider])
 
+    def data_settings(self, provider: str) -> tuple[float, bool]:
+        """(unknown_enum_probability, extra_fields): what every answer reads,
+        without copying the whole settings per request."""
+        with self._lock:
+            current = self._settings[provider]
+            return current.unknown_enum_probability, current.extra_fields
+
     def snapshot(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return {p: dataclasses.asdict(s) for p, s in self._settings.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -107,3 +108,25 @@ def test_no_cookie_is_sent_and_a_redirect_can_be_read():
     assert "Cookie" not in prepared.headers
     # `Session.send` extracts a redirect's cookies into this jar.
     assert len(prepared._cookies) == 0
+
+
+def test_headers_checked_once_still_give_each_request_its_own():
+    preparer = RequestPreparer(BASES[0])
+    headers = {"Authorization": "Token token=k", "Accept": "application/json"}
+
+    post = preparer.prepare("POST", "things", data=b'{"a": 1}', headers=headers)
+    get = preparer.prepare("GET", "things", headers=headers)
+    get.headers["X-Later"] = "changed after"
+    again = preparer.prepare("GET", "things", headers=headers)
+
+    assert post.headers["Content-Length"] == "8"
+    assert "Content-Length" not in get.headers  # the POST's body left nothing
+    assert "X-Later" not in again.headers
+    assert (
+        again.headers
+        == _as_requests_prepares("GET", BASES[0], "things", None, None, headers).headers
+    )
+    # A header requests refuses is refused on every request, as before.
+    for _ in range(2):
+        with pytest.raises(requests.exceptions.InvalidHeader):
+            preparer.prepare("GET", "things", headers={"X-Bad": "a\nb"})
