@@ -134,11 +134,12 @@ def provider_clients_upsert(
     if not clients:
         return {}
     ids = [text(c.external_id, ID_MAX) for c in clients]
+    # Their stored payloads are never read here: not loaded (nor parsed).
     existing = {
         pc.external_id: pc
         for pc in ProviderClient.objects.filter(
             connection=connection, external_id__in=ids
-        )
+        ).defer("raw_payload")
     }
     to_write: list[ProviderClient] = []
     relink: list[int] = []
@@ -191,7 +192,7 @@ def provider_clients_upsert(
         fresh = list(
             ProviderClient.objects.filter(
                 connection=connection, external_id__in=written
-            )
+            ).defer("raw_payload")
         )
         clients_link_by_reference(provider_clients=fresh)
         existing.update({pc.external_id: pc for pc in fresh})
