@@ -259,9 +259,9 @@ def known_versions_for(
 
     def known_versions(ids: Sequence[str]) -> Mapping[str, str]:
         found: dict[str, str] = {}
-        # As text, as the ORM binds a CharField look-up. None and an id with a
-        # NUL character are never stored (the upsert quarantines the one, and
-        # PostgreSQL would refuse the other's look-up, failing every pass).
+        # As text, as the ORM binds a CharField look-up. None and ids with a
+        # NUL character are never stored (the upsert quarantines them), and
+        # PostgreSQL refuses a NUL in a look-up: it would fail every pass.
         wanted = [
             i
             for i in dict.fromkeys(str(i) for i in ids if i is not None)
