@@ -266,9 +266,9 @@ def _json_records(
 
 def _json_text(value: Any) -> str:
     """A JSON column's value as JSON text; ValueError if it has no exact form."""
-    text = json_dumped(value) if type(value) is dict or type(value) is list else None
-    if text is None or "NaN" in text or "Infinity" in text:
-        # Not remembered, or perhaps NaN: the strict serialisation decides.
+    text = json_dumped(value)
+    if "NaN" in text or "Infinity" in text:
+        # Perhaps a NaN (`json.dumps` writes it): the strict serialisation decides.
         text = json.dumps(value, allow_nan=False)
     return text
 

@@ -73,12 +73,21 @@ def text(value: Any, limit: int | None = None) -> str:
 
 
 def clean_id(value: Any) -> str | None:
-    """Return a usable identifier (non-empty string or integer), or None."""
+    """Return a usable identifier (non-empty string or integer), or None.
+
+    Not usable: longer than a column holds, or with a NUL character, which
+    PostgreSQL refuses in any statement (a listed item with such an id failed
+    its whole page, on every pass; the adapters quarantine it instead)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str) and value.strip() and len(value.strip()) <= ID_MAX:
+    if (
+        isinstance(value, str)
+        and value.strip()
+        and len(value.strip()) <= ID_MAX
+        and "\x00" not in value
+    ):
         return value.strip()
     return None
 
@@ -104,9 +113,10 @@ def json_dumps_shared() -> Iterator[None]:
     """Within: `json_dumped` serialises each dict or list once, in this thread.
 
     A batch's payloads are serialised for the credentials check
-    (`payload_paths`), the NUL check (`json_clean`) and, on SQLite, the
-    stored text (`bulk_write`): three times the same text, about a tenth of
-    a first sync's time (docs/PERFORMANCE.md, section 1f). Open it only
+    (`payload_paths`), the NUL check (`json_clean`) and the write
+    (`bulk_write`: SQLite's stored text, PostgreSQL's batch text): three
+    times the same text, about a tenth of a first sync's time
+    (docs/PERFORMANCE.md, sections 1f and 1g). Open it only
     around code that does not change the payloads it serialises (a text is
     remembered by the object, not by its content); the sync opens it around
     one batch's writes.

@@ -80,6 +80,7 @@ def test_text_truncates_to_a_column():
         (1.5, None),
         ({}, None),
         ("x" * 256, None),
+        ("bad\x00id", None),  # PostgreSQL refuses it in any statement
     ],
 )
 def test_clean_id(value, expected):
@@ -92,6 +93,9 @@ def test_identify_quarantines_with_the_raw_record():
     assert ident is None
     assert (bad.record_type, bad.reason) == ("thing", "missing 'id'")
     assert bad.raw == '{"id": null, "name": "ü"}'
+    ident, bad = identify({"id": "a\x00b"}, "thing")
+    assert ident is None
+    assert bad.reason.startswith("unusable 'id' (str, ")
 
 
 def test_tag_records_drop_nulls_blanks_and_duplicates():

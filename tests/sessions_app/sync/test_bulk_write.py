@@ -125,13 +125,21 @@ def _both(model, make, *, update_fields, **kwargs):
     return (django_conn, django_rows), (keyed_conn, keyed_rows)
 
 
+def _written_alike(model, make, *, update_fields, batch_size=500):
+    """Write with both (`_both`), check the stored rows are the same, and
+    return the keyed writer's connection and rows."""
+    (django_conn, _), (keyed_conn, rows) = _both(
+        model, make, update_fields=update_fields, batch_size=batch_size
+    )
+    assert _stored(model, keyed_conn) == _stored(model, django_conn)
+    return keyed_conn, rows
+
+
 @pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
 def test_sessions_are_stored_as_bulk_create_stores_them():
-    (django_conn, _), (keyed_conn, _) = _both(
-        WorkflowSession, _sessions, update_fields=SESSION_SYNC_FIELDS, batch_size=500
+    keyed_conn, _ = _written_alike(
+        WorkflowSession, _sessions, update_fields=SESSION_SYNC_FIELDS
     )
-
-    assert _stored(WorkflowSession, keyed_conn) == _stored(WorkflowSession, django_conn)
     stored = WorkflowSession.objects.get(connection=keyed_conn, external_id="wr-1")
     assert stored.reasons == ["a", {"nested": [1, 2.5, None]}]
     assert stored.provider_updated_at == AT
@@ -165,14 +173,9 @@ def _awkward_sessions(connection, n=3):
 
 @pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
 def test_awkward_values_are_stored_as_bulk_create_stores_them():
-    (django_conn, _), (keyed_conn, _) = _both(
-        WorkflowSession,
-        _awkward_sessions,
-        update_fields=SESSION_SYNC_FIELDS,
-        batch_size=500,
+    keyed_conn, _ = _written_alike(
+        WorkflowSession, _awkward_sessions, update_fields=SESSION_SYNC_FIELDS
     )
-
-    assert _stored(WorkflowSession, keyed_conn) == _stored(WorkflowSession, django_conn)
     stored = WorkflowSession.objects.get(connection=keyed_conn, external_id="wr-0")
     assert stored.raw_payload == AWKWARD_PAYLOAD
     assert stored.summary == AWKWARD_TEXT
@@ -290,13 +293,9 @@ def test_checks_and_provider_clients_are_stored_as_bulk_create_stores_them():
             for i in range(3)
         ]
 
-    (django_conn, _), (keyed_conn, rows) = _both(
-        ProviderClient,
-        clients,
-        update_fields=PROVIDER_CLIENT_SYNC_FIELDS,
-        batch_size=500,
+    _, rows = _written_alike(
+        ProviderClient, clients, update_fields=PROVIDER_CLIENT_SYNC_FIELDS
     )
-    assert _stored(ProviderClient, keyed_conn) == _stored(ProviderClient, django_conn)
     assert all(row.created_at and row.updated_at for row in rows)  # auto_now(_add)
 
 

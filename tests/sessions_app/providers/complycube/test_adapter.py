@@ -259,7 +259,11 @@ def test_unknown_status_and_outcome(rsps, adapter):
 
 def test_bad_items_are_quarantined_and_page_mates_survive(rsps, adapter):
     page = load("complycube", "workflowSessions/page-1.json")
-    page["items"] += [None, {"clientId": C1, "status": "complete"}]
+    page["items"] += [
+        None,
+        {"clientId": C1, "status": "complete"},
+        {"id": "nul\x00id", "clientId": C1, "status": "complete"},
+    ]
     register_complycube(rsps, pages=[{**page, "pages": 1}])
     rsps.replace(
         "GET",
@@ -274,9 +278,10 @@ def test_bad_items_are_quarantined_and_page_mates_survive(rsps, adapter):
     assert [(q.external_id, q.reason.split(":")[0]) for q in first.quarantined] == [
         ("", "expected a JSON object, got NoneType"),
         ("", "missing 'id'"),
+        ("", "unusable 'id' (str, nulid)"),  # a NUL: PostgreSQL refuses it anywhere
         (S2, "details could not be read"),
     ]
-    assert "invalid_request" in first.quarantined[2].reason
+    assert "invalid_request" in first.quarantined[3].reason
 
 
 def test_a_session_deleted_between_list_and_detail_is_reported_gone(rsps, adapter):
