@@ -80,8 +80,10 @@ class Simulator:
         # The server sets the real root URL once bound (used in webhook hrefs).
         self.base_url = "http://127.0.0.1"
         self._log_lock = threading.Lock()
-        self._recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=500)
-        self._counts: dict[str, dict[str, int]] = {}
+        self._recent: collections.deque[
+            tuple[dt.datetime, str, SimRequest, int, str]
+        ] = collections.deque(maxlen=500)
+        self._counts: dict[str, dict[int, int]] = {}
 
     # --- time and views ---------------------------------------------------
 
@@ -170,12 +172,29 @@ class Simulator:
     def _record(
         self, provider: str, request: SimRequest, status: int, fault: str
     ) -> None:
+        # Kept as received and written out only when the log is read: a sync
+        # sends thousands of requests, and the log is read once in a while.
+        at = dt.datetime.now(dt.UTC)
         with self._log_lock:
             counts = self._counts.setdefault(provider, {})
-            counts[str(status)] = counts.get(str(status), 0) + 1
-            self._recent.append(
+            counts[status] = counts.get(status, 0) + 1
+            self._recent.append((at, provider, request, status, fault))
+
+    def requests_log(self) -> dict[str, Any]:
+        """Counts per provider and status code, and the last 500 requests."""
+        with self._log_lock:
+            counts = {
+                p: {str(status): n for status, n in c.items()}
+                for p, c in self._counts.items()
+            }
+            recent = list(self._recent)
+        return {
+            "counts": {
+                p: {"total": sum(c.values()), "by_status": c} for p, c in counts.items()
+            },
+            "recent": [
                 {
-                    "at": iso_millis(dt.datetime.now(dt.UTC)),
+                    "at": iso_millis(at),
                     "provider": provider,
                     "method": request.method,
                     "path": request.path,
@@ -183,19 +202,9 @@ class Simulator:
                     "status": status,
                     "fault": fault,
                 }
-            )
-
-    def requests_log(self) -> dict[str, Any]:
-        """Counts per provider and status code, and the last 500 requests."""
-        with self._log_lock:
-            counts = {p: dict(c) for p, c in self._counts.items()}
-            return {
-                "counts": {
-                    p: {"total": sum(c.values()), "by_status": c}
-                    for p, c in counts.items()
-                },
-                "recent": list(self._recent),
-            }
+                for at, provider, request, status, fault in recent
+            ],
+        }
 
     def reset(self) -> None:
         """Faults and rate limits back to the start-up settings; request log

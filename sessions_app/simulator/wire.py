@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -64,7 +65,7 @@ class View:
     extra_fields: bool = False
 
     def at(self, second: float) -> dt.datetime:
-        return self.start + dt.timedelta(seconds=second)
+        return _moment(self.start, second)
 
     @property
     def now(self) -> dt.datetime:
@@ -83,13 +84,26 @@ def chance(seed: int, salt: str, object_id: str) -> float:
     return int(digest[:13], 16) / float(16**13)
 
 
+# The simulator renders the same few moments of each object (created, last
+# changed) on every list page, detail and child read, tens of thousands of
+# times per sync: the moments and their texts are remembered (pure functions of
+# their arguments; bounded, so a long-running simulator does not grow).
+MOMENTS_KEPT = 1 << 16
+
+
+@functools.lru_cache(maxsize=MOMENTS_KEPT)
+def _moment(start: dt.datetime, second: float) -> dt.datetime:
+    return start + dt.timedelta(seconds=second)
+
+
+@functools.lru_cache(maxsize=MOMENTS_KEPT)
 def iso_seconds(moment: dt.datetime) -> str:
     """2026-03-01T12:00:00Z (Onfido style)."""
-    # `isoformat` and a slice: a quarter of `strftime`'s cost, and the
-    # simulator formats tens of thousands of times per sync.
+    # `isoformat` and a slice: a quarter of `strftime`'s cost.
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")[:-6] + "Z"
 
 
+@functools.lru_cache(maxsize=MOMENTS_KEPT)
 def iso_millis(moment: dt.datetime) -> str:
     """2026-03-01T12:00:00.000Z (ComplyCube and ICA style)."""
     return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"

@@ -37,7 +37,7 @@ from ..models import (
     WorkflowSession,
 )
 from ..normalization import classify_check
-from ..providers.base import ClientRecord, SessionRecord, payload_hash
+from ..providers.base import ClientRecord, SessionRecord
 from ..services import clients_link_by_reference
 from .bulk_write import keyed_rows_upsert, rows_insert
 from .values import (
@@ -48,6 +48,7 @@ from .values import (
     aware,
     chunks,
     json_clean,
+    json_digest,
     text,
 )
 
@@ -145,7 +146,7 @@ def provider_clients_upsert(
     relink: list[int] = []
     for record, external_id in zip(clients, ids, strict=True):
         raw = json_clean(record.raw or {})
-        digest = payload_hash(record.raw or {})
+        digest = json_digest(record.raw or {})
         name = text(record.name, NAME_MAX)
         reference = text(record.external_reference, NAME_MAX)
         current = existing.get(external_id)
@@ -286,7 +287,7 @@ def checks_upsert(
                     provider_updated_at=aware(check.updated_at),
                     document_expires_on=check.document_expires_on,
                     raw_payload=json_clean(check.raw or {}),
-                    payload_hash=payload_hash(check.raw or {}),
+                    payload_hash=json_digest(check.raw or {}),
                     last_synced_at=now,
                 )
             )

@@ -59,11 +59,7 @@ from ..models import (
     WorkflowSession,
 )
 from ..normalization import classify_check, classify_reason, in_rotation
-from ..providers.base import (
-    QuarantineRecord,
-    SessionRecord,
-    payload_hash,
-)
+from ..providers.base import QuarantineRecord, SessionRecord
 from .follow import new_sessions_clock_start, rewritten_sessions_follow
 from .quarantine import quarantine_row, quarantine_upsert
 from .reasons import session_reasons_replace
@@ -92,6 +88,7 @@ from .values import (
     chunks,
     finite_number,
     json_clean,
+    json_digest,
     json_text,
     text,
 )
@@ -164,18 +161,12 @@ def session_digest(record: SessionRecord) -> str:
     reference must be written even when the session's own payload is the same.
     """
     client = record.client
-    return payload_hash(
-        {
-            "session": record.raw,
-            "client": None
-            if client is None
-            else [
-                client.external_id,
-                client.name,
-                client.external_reference,
-                client.raw,
-            ],
-        }
+    if client is None:
+        return json_digest(record.raw, None)
+    return json_digest(
+        record.raw,
+        [client.external_id, client.name, client.external_reference],
+        client.raw,
     )
 
 

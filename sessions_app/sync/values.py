@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import math
 import threading
@@ -144,6 +145,26 @@ def json_dumped(value: Any) -> str:
     # The value is kept with its text, so that its id is not reused meanwhile.
     texts[id(value)] = (value, dumped)
     return dumped
+
+
+def json_digest(*values: Any) -> str:
+    """The SHA-256 of the values' JSON texts, one per line: a change marker.
+
+    The texts are `json_dumped`'s, so within a sync's batch a payload is
+    serialised once for its secrets check, its NUL check, its write and its
+    digest. Unlike `providers.base.payload_hash` the text keeps the payload's
+    key order: a provider that reorders keys gets its rows written once more,
+    which is harmless, and no canonical (sorted) text is made for every payload.
+    """
+    digest = hashlib.sha256()
+    for value in values:
+        try:
+            dumped = json_dumped(value)
+        except (TypeError, ValueError):
+            dumped = json.dumps(value, default=str)
+        digest.update(dumped.encode())
+        digest.update(b"\n")  # a JSON text never holds a bare newline
+    return digest.hexdigest()
 
 
 def json_object(value: Any) -> dict[str, Any]:

@@ -290,12 +290,22 @@ class IcaAdapter(ProviderAdapter):
     def _page_of(
         self, project_id: str, items: Sequence[Any], known_versions: KnownVersions
     ) -> Page:
+        # Each listed item's hash is made once: compared with Verity's, then
+        # stored as the version of the session built from it.
+        versions: dict[int, str] = {}
+
+        def version_of(item: dict[str, Any]) -> str:
+            versions[id(item)] = version = payload_hash(item)
+            return version
+
         return page_of_items(
             items,
             record_type=RECORD_TYPE,
             known_versions=known_versions,
-            version_of=payload_hash,
-            build=lambda ident, item: self.reader.record(project_id, ident, item),
+            version_of=version_of,
+            build=lambda ident, item: self.reader.record(
+                project_id, ident, item, version=versions.get(id(item))
+            ),
             pool=self.pool,
         )
 

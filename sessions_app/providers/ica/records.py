@@ -66,8 +66,15 @@ class SessionReader:
         self._fetched: FetchOnce[str, tuple[dict[str, Any], str]] = FetchOnce()
 
     def record(
-        self, project_id: str, ident: str, item: dict[str, Any]
+        self,
+        project_id: str,
+        ident: str,
+        item: dict[str, Any],
+        *,
+        version: str | None = None,
     ) -> SessionRecord:
+        """The session `item` in full; `version` is its `payload_hash` when
+        the caller already made it (a listing compares it with Verity's)."""
         missing: list[str] = []
         analyses = self._analyses(project_id, ident, missing)
         raw_status = text(item.get("status"), limit=RAW_WORD_MAX)
@@ -104,7 +111,9 @@ class SessionReader:
             tags=tag_records(tags.get("technicalTags"), "technical")
             + tag_records(tags.get("userTags"), "user"),
             checks=checks,
-            source_version="" if missing else payload_hash(item),
+            source_version=""
+            if missing
+            else (version if version is not None else payload_hash(item)),
             missing=missing,
             unknown_values=list(dict.fromkeys(unknown)),
             raw=raw,

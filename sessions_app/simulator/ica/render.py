@@ -12,6 +12,7 @@ unknown-enum fault swaps in `UNKNOWN_STATUS` / `UNKNOWN_ANALYSIS_STATUS`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ TITLES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a few per object, rendered on every read
 def derived_uuid(*parts: str) -> str:
     """A stable uuid for a fixed object of the simulated ICA (the region, ...)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "verity-sim:" + ":".join(parts)))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sessions_app.simulator.app import Simulator
-from sessions_app.simulator.wire import SimRequest
+from sessions_app.simulator.wire import SimRequest, parse_iso
 from tests.helpers.simulator import START, Provider
 
 
@@ -135,6 +137,15 @@ def test_info_and_request_log(sim, http, onfido: Provider):
     log = http.get(f"{sim.url}/_sim/requests", timeout=5).json()
     assert log["counts"]["onfido"] == {"total": 2, "by_status": {"200": 1, "401": 1}}
     assert [entry["status"] for entry in log["recent"]] == [200, 401]
+    first = log["recent"][0]
+    assert (first["provider"], first["method"], first["path"]) == (
+        "onfido",
+        "GET",
+        "/onfido/v3.6/workflow_runs",
+    )
+    assert first["query"] == {}
+    assert first["fault"] == ""
+    assert parse_iso(first["at"]) <= dt.datetime.now(dt.UTC)
     http.post(f"{sim.url}/_sim/reset", timeout=5)
     assert http.get(f"{sim.url}/_sim/requests", timeout=5).json()["recent"] == []
 

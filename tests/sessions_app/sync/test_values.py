@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 
 import pytest
@@ -57,6 +58,29 @@ def test_a_payload_is_serialised_once_within_json_dumps_shared(monkeypatch):
 
     values.json_dumped(payload)  # outside: nothing is remembered
     assert len(calls) == 2
+
+
+def test_json_digest_hashes_the_shared_text_and_tells_the_values_apart(monkeypatch):
+    calls = []
+    real_dumps = values.json.dumps
+    monkeypatch.setattr(
+        values.json, "dumps", lambda v, **kw: calls.append(v) or real_dumps(v, **kw)
+    )
+    payload = {"id": "wr-1", "s": "ünï"}
+    with values.json_dumps_shared():
+        values.json_dumped(payload)  # the secrets check's serialisation
+        digest = values.json_digest(payload)
+    assert calls == [payload]  # the digest made no text of its own
+    text = real_dumps(payload) + "\n"
+    assert digest == hashlib.sha256(text.encode()).hexdigest()
+    assert values.json_digest(payload) == digest  # outside: the same digest
+    # Where one value ends and the next begins is part of it.
+    assert values.json_digest(["a", "b"], None) != values.json_digest(["a"], ["b"])
+    assert values.json_digest({"a": 1}) != values.json_digest({"a": 2})
+    # A value JSON cannot hold (never in a provider's payload) still gets one.
+    assert values.json_digest({"at": dt.date(2031, 6, 30)}) == (
+        values.json_digest({"at": "2031-06-30"})
+    )
 
 
 def test_json_dumps_shared_is_per_thread_and_still_finds_nul_characters():
