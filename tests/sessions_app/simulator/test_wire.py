@@ -25,5 +25,9 @@ def test_a_view_places_seconds_after_its_own_start():
     view = View(t=10, start=START, base_url="http://sim", seed=1)
     other = View(t=10, start=other_start, base_url="http://sim", seed=1)
     assert view.at(90.5) == START + dt.timedelta(seconds=90.5)
+    # A timeline's step (whole seconds) is remembered, per start.
+    assert view.at(90) is view.at(90)
+    assert view.at(90) == START + dt.timedelta(seconds=90)
+    assert other.at(90) == other_start + dt.timedelta(seconds=90)
     assert other.at(90.5) == other_start + dt.timedelta(seconds=90.5)
     assert view.now == START + dt.timedelta(seconds=10)
