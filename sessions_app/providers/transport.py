@@ -99,9 +99,10 @@ def environment_settings_freeze(session: requests.Session, base_url: str) -> Non
 # Distinct header sets a client remembers as checked (it sends a handful).
 HEADER_SETS_KEPT = 32
 
-# A path of RFC 3986 unreserved characters and slashes, with no "." or ".."
-# segment: `requests` (and urllib3 under it) would send it exactly as it is.
-_PLAIN_PATH = re.compile(r"(?!.*(?:^|/)\.{1,2}(?:/|$))[A-Za-z0-9\-._~/]*")
+# A path of RFC 3986 unreserved characters, slashes and colons (ICA's
+# custom methods: `/analyses:search`), with no "." or ".." segment:
+# `requests` (and urllib3 under it) would send it exactly as it is.
+_PLAIN_PATH = re.compile(r"(?!.*(?:^|/)\.{1,2}(?:/|$))[A-Za-z0-9\-._~/:]*")
 
 
 class RequestPreparer:

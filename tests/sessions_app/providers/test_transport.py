@@ -80,6 +80,10 @@ def test_a_plain_path_and_parameters_skip_the_url_parsing():
         )
         == "https://api.eu.onfido.com/v3.6/workflow_runs/0f3c-9a.b_c~d?page=2&status=a+b&status=c"
     )
+    assert (
+        preparer.url("projects/p-1/workflowSessions/s-1/analyses:search", None)
+        == "https://api.eu.onfido.com/v3.6/projects/p-1/workflowSessions/s-1/analyses:search"
+    )
     # Only `prepare()` knows what these become.
     for path in ("runs/a%2Fb", "runs/é", "runs/../x", "runs/./x", "runs/a b", "a?b=1"):
         assert preparer.url(path, None) is None, path
