@@ -68,6 +68,9 @@ class ProviderApi(abc.ABC):
         # world itself stays immutable; `reset()` forgets the deletions.
         self._deleted: set[str] = set()
         self._deleted_lock = threading.Lock()
+        # Each change to the deletions: part of what a listing is remembered by.
+        self._deletions_changed = 0
+        self._last_listing: tuple[Any, list[Any]] | None = None
 
     def client_delete(self, client_id: str) -> bool:
         """Delete a client; False if it was deleted already."""
@@ -75,6 +78,7 @@ class ProviderApi(abc.ABC):
             if client_id in self._deleted:
                 return False
             self._deleted.add(client_id)
+            self._deletions_changed += 1
             return True
 
     def client_deleted(self, client_id: str) -> bool:
@@ -83,6 +87,33 @@ class ProviderApi(abc.ABC):
     def deletions_forget(self) -> None:
         with self._deleted_lock:
             self._deleted.clear()
+            self._deletions_changed += 1
+
+    def listing(
+        self, view: View, query: Any, matches: Callable[[], list[Any]]
+    ) -> list[Any]:
+        """The sorted matches of list `query` (hashable: its filters, not its
+        page) at `view`, remembered for the query's next page.
+
+        A client reads a listing page by page, and scanning every session for
+        each page made a first sync's listing quadratic in the world's size
+        (a real provider reads one page from an index). The world never
+        changes; what a listing holds depends only on the query, the view
+        (the simulated instant and the data faults) and the deletions, so
+        those are the key. With the clock running, each request has its own
+        instant and nothing is reused. Only the last listing is kept.
+        """
+        key = (query, view, self._deletions_changed)
+        try:
+            hash(key)
+        except TypeError:  # a filter value sent as a JSON array or object
+            return matches()
+        last = self._last_listing
+        if last is not None and last[0] == key:
+            return last[1]
+        found = matches()
+        self._last_listing = (key, found)
+        return found
 
     def handle(self, request: SimRequest, view: View) -> SimResponse:
         """Route an authenticated request to its handler."""

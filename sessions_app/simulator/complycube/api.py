@@ -270,32 +270,39 @@ class ComplyCubeApi(ProviderApi):
             name: request.param(name)
             for name in ("status", "outcome", "clientId", "workflowTemplateId")
         }
-        matches = []
-        for session in [] if malformed else self.world.complycube.sessions:
-            current = self.session_status(session, view)
-            if current is None:
-                continue
-            moments = {
-                "created": view.at(session.timeline.created),
-                "updated": view.at(current[1]),
-            }
-            if any(
-                not (
-                    moments[field] > limit
-                    if direction == "after"
-                    else moments[field] < limit
-                )
-                for field, direction, limit in bounds
-            ):
-                continue
-            summary = self.session_summary(session, view)
-            if any(
-                value is not None and summary.get(name) != value
-                for name, value in exact.items()
-            ):
-                continue
-            matches.append((session.timeline.created, session.id, summary))
-        matches.sort(key=lambda item: (item[0], item[1]), reverse=True)  # newest first
+
+        def matching() -> list[tuple[int, str, dict[str, Any]]]:
+            matches = []
+            for session in [] if malformed else self.world.complycube.sessions:
+                current = self.session_status(session, view)
+                if current is None:
+                    continue
+                moments = {
+                    "created": view.at(session.timeline.created),
+                    "updated": view.at(current[1]),
+                }
+                if any(
+                    not (
+                        moments[field] > limit
+                        if direction == "after"
+                        else moments[field] < limit
+                    )
+                    for field, direction, limit in bounds
+                ):
+                    continue
+                summary = self.session_summary(session, view)
+                if any(
+                    value is not None and summary.get(name) != value
+                    for name, value in exact.items()
+                ):
+                    continue
+                matches.append((session.timeline.created, session.id, summary))
+            # Newest first.
+            matches.sort(key=lambda item: (item[0], item[1]), reverse=True)
+            return matches
+
+        query = ("sessions", tuple(bounds), malformed, tuple(exact.items()))
+        matches = self.listing(view, query, matching)
         total = len(matches)
         chunk = matches[(page - 1) * page_size : page * page_size]
         return SimResponse(

@@ -40,7 +40,7 @@ from .render import (
     session_json,
     session_status,
 )
-from .world import ICA_TERMINAL, IcaProject
+from .world import ICA_TERMINAL, IcaProject, IcaSession
 
 EVENTS = {
     "ICA_WFS_001": "Workflow session started",
@@ -199,24 +199,40 @@ class IcaApi(ProviderApi):
         user_reference = query.get("userReference")
         user_tags = {t for t in query.get("userTags") or () if t}
         technical_tags = {t for t in query.get("technicalTags") or () if t}
-        matches = []
-        for session in self.world.ica.sessions:
-            if session.project.id != project_id:
-                continue
-            current = session_status(session, view)
-            if current is None:
-                continue
-            if statuses and current[0] not in statuses:
-                continue
-            if user_reference and session.user_reference != user_reference:
-                continue
-            if user_tags and not user_tags <= set(session.user_tags or ()):
-                continue
-            if technical_tags and not technical_tags <= set(
-                session.technical_tags or ()
-            ):
-                continue
-            matches.append(session)
+
+        def matching() -> list[IcaSession]:
+            matches = []
+            for session in self.world.ica.sessions:
+                if session.project.id != project_id:
+                    continue
+                current = session_status(session, view)
+                if current is None:
+                    continue
+                if statuses and current[0] not in statuses:
+                    continue
+                if user_reference and session.user_reference != user_reference:
+                    continue
+                if user_tags and not user_tags <= set(session.user_tags or ()):
+                    continue
+                if technical_tags and not technical_tags <= set(
+                    session.technical_tags or ()
+                ):
+                    continue
+                matches.append(session)
+            return matches
+
+        matches = self.listing(
+            view,
+            (
+                "sessions",
+                project_id,
+                frozenset(statuses),
+                user_reference,
+                frozenset(user_tags),
+                frozenset(technical_tags),
+            ),
+            matching,
+        )
         return paged_response(
             request,
             seed=self.world.seed,

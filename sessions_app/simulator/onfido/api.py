@@ -212,24 +212,39 @@ class OnfidoApi(ProviderApi):
             for t in value.split(",")
             if t.strip()
         }
-        matches = []
-        for run in self.world.onfido.sessions:
-            current = self.session_status(run, view)
-            if current is None:
-                continue
-            created_day = view.at(run.timeline.created).date()
-            if statuses and current[0] not in statuses:
-                continue
-            if "created_at_gt" in days and not created_day > days["created_at_gt"]:
-                continue
-            if "created_at_lt" in days and not created_day < days["created_at_lt"]:
-                continue
-            if applicant_id and run.applicant.id != applicant_id:
-                continue
-            if wanted_tags and not wanted_tags <= set(run.tags or ()):
-                continue
-            matches.append(run)
-        matches.sort(key=lambda r: (r.timeline.created, r.id), reverse=sort == "desc")
+
+        def matching() -> list[OnfidoRun]:
+            matches = []
+            for run in self.world.onfido.sessions:
+                current = self.session_status(run, view)
+                if current is None:
+                    continue
+                created_day = view.at(run.timeline.created).date()
+                if statuses and current[0] not in statuses:
+                    continue
+                if "created_at_gt" in days and not created_day > days["created_at_gt"]:
+                    continue
+                if "created_at_lt" in days and not created_day < days["created_at_lt"]:
+                    continue
+                if applicant_id and run.applicant.id != applicant_id:
+                    continue
+                if wanted_tags and not wanted_tags <= set(run.tags or ()):
+                    continue
+                matches.append(run)
+            matches.sort(
+                key=lambda r: (r.timeline.created, r.id), reverse=sort == "desc"
+            )
+            return matches
+
+        query = (
+            "runs",
+            frozenset(statuses),
+            tuple(sorted(days.items())),
+            applicant_id,
+            frozenset(wanted_tags),
+            sort,
+        )
+        matches = self.listing(view, query, matching)
         chunk = matches[(page - 1) * ONFIDO_PAGE_SIZE : page * ONFIDO_PAGE_SIZE]
         return SimResponse(
             200, [self.run_json(run, view) for run in chunk], list_page=True
