@@ -239,13 +239,36 @@ class Stack:
     def stop(self) -> None:
         # Newest first, each awaited: the worker finishes (or abandons) its
         # sync while the simulator it talks to is still up.
-        for _, process in reversed(self.running):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        try:
+            for _, process in reversed(self.running):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        except KeyboardInterrupt:
+            # A second Ctrl-C or SIGTERM while waiting: what is left is killed
+            # at once. Left running, the simulator kept its port and the next
+            # `make run` could not start one.
+            self.kill_all()
+
+    def kill_all(self) -> None:
+        """Kill every child still running and reap it, whatever signal comes."""
+        previous = {
+            signum: signal.signal(signum, signal.SIG_IGN)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            for _, process in self.running:
+                if process.poll() is None:
+                    process.kill()
+            for _, process in self.running:
+                process.wait()
+            self.err.write("Stopped at once: the children still running were killed.\n")
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _web_host(host: str) -> str:

@@ -243,3 +243,43 @@ def test_the_server_request_lines_follow_the_children_s_log_level(level, request
         check=True,
     )
     assert result.stdout.strip() == str(request_lines)
+
+
+# A child that ignores SIGTERM: stopping it takes the whole 15 s wait.
+STUBBORN = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('ready', flush=True); time.sleep(60)"
+)
+
+
+def test_a_second_sigterm_while_stopping_kills_what_is_left(monkeypatch):
+    """As `make run` stops (SIGTERM), another SIGTERM (a second Ctrl-C, a
+    process manager's retry) kills every child left at once; none is left
+    running to hold its port."""
+    err = io.StringIO()
+    stack = devstack.Stack(env=dict(os.environ), out=io.StringIO(), err=err)
+    older = stack.start(devstack.Child("simulator", [sys.executable, "-c", IDLE]))
+    stubborn = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed code
+        [sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE, text=True
+    )
+    stack.running.append((devstack.Child("sync worker", []), stubborn))
+    assert stubborn.stdout.readline().strip() == "ready"  # SIGTERM ignored from now
+    previous = signal.signal(signal.SIGTERM, devstack._raise_keyboard_interrupt)
+    second = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        second.start()
+        try:
+            stack.stop()  # waits on the stubborn child until the second SIGTERM
+        except KeyboardInterrupt:
+            pytest.fail("the second SIGTERM ended stop() with children left running")
+    finally:
+        second.cancel()
+        signal.signal(signal.SIGTERM, previous)
+        for _, process in stack.running:
+            if process.poll() is None:
+                process.kill()
+
+    assert stubborn.poll() == -signal.SIGKILL
+    assert older.poll() == -signal.SIGKILL  # never got its SIGTERM: killed too
+    assert "Stopped at once" in err.getvalue()
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # restored
