@@ -26,6 +26,7 @@ Production runs the same pieces separately against Redis: docs/operations.md.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -191,7 +192,11 @@ class Stack:
         self.running: list[tuple[Child, subprocess.Popen]] = []
 
     def start(self, child: Child) -> subprocess.Popen:
-        process = subprocess.Popen(child.argv, env=self.env)  # noqa: S603
+        # Each child leads a process group of its own, with the processes it
+        # starts (a Celery worker's pool and beat): killing it kills them too,
+        # and a Ctrl-C reaches `make run` alone, which stops the children in
+        # order (`stop`).
+        process = subprocess.Popen(child.argv, env=self.env, process_group=0)  # noqa: S603
         self.running.append((child, process))
         return process
 
@@ -246,7 +251,7 @@ class Stack:
                 try:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    _group_kill(process)
         except KeyboardInterrupt:
             # A second Ctrl-C or SIGTERM while waiting: what is left is killed
             # at once. Left running, the simulator kept its port and the next
@@ -261,14 +266,21 @@ class Stack:
         }
         try:
             for _, process in self.running:
-                if process.poll() is None:
-                    process.kill()
+                _group_kill(process)
             for _, process in self.running:
                 process.wait()
             self.err.write("Stopped at once: the children still running were killed.\n")
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+
+def _group_kill(process: subprocess.Popen) -> None:
+    """SIGKILL a child's process group: the child and what it started (a
+    killed Celery worker's pool processes and beat otherwise live on)."""
+    # Gone already, with everything it started: nothing to do.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _web_host(host: str) -> str:

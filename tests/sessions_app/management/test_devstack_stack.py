@@ -5,6 +5,7 @@ once the server answers and the first sync is enqueued."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -245,25 +246,44 @@ def test_the_server_request_lines_follow_the_children_s_log_level(level, request
     assert result.stdout.strip() == str(request_lines)
 
 
-# A child that ignores SIGTERM: stopping it takes the whole 15 s wait.
-STUBBORN = (
-    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-    "print('ready', flush=True); time.sleep(60)"
-)
+# A child that ignores SIGTERM (stopping it takes the whole 15 s wait) and
+# has started a process of its own, as a Celery worker starts its pool; it
+# writes that process's pid once SIGTERM is ignored.
+STUBBORN = """
+import pathlib, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+pool = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+pathlib.Path(sys.argv[1]).write_text(str(pool.pid))
+time.sleep(60)
+"""
 
 
-def test_a_second_sigterm_while_stopping_kills_what_is_left(monkeypatch):
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its dead parent's reaper) counts as gone.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ")[1][0] != "Z"
+
+
+def test_a_second_sigterm_while_stopping_kills_what_is_left(tmp_path):
     """As `make run` stops (SIGTERM), another SIGTERM (a second Ctrl-C, a
-    process manager's retry) kills every child left at once; none is left
-    running to hold its port."""
+    process manager's retry) kills every child left at once, with what each
+    started; none is left running to hold its port."""
     err = io.StringIO()
     stack = devstack.Stack(env=dict(os.environ), out=io.StringIO(), err=err)
     older = stack.start(devstack.Child("simulator", [sys.executable, "-c", IDLE]))
-    stubborn = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed code
-        [sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE, text=True
+    ready = tmp_path / "pool.pid"
+    stubborn = stack.start(
+        devstack.Child("sync worker", [sys.executable, "-c", STUBBORN, str(ready)])
     )
-    stack.running.append((devstack.Child("sync worker", []), stubborn))
-    assert stubborn.stdout.readline().strip() == "ready"  # SIGTERM ignored from now
+    deadline = time.monotonic() + 30
+    while not ready.exists() or not ready.read_text():
+        assert time.monotonic() < deadline, "the stubborn child did not start"
+        time.sleep(0.05)
+    pool_pid = int(ready.read_text())
     previous = signal.signal(signal.SIGTERM, devstack._raise_keyboard_interrupt)
     second = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
     try:
@@ -276,10 +296,14 @@ def test_a_second_sigterm_while_stopping_kills_what_is_left(monkeypatch):
         second.cancel()
         signal.signal(signal.SIGTERM, previous)
         for _, process in stack.running:
-            if process.poll() is None:
-                process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
     assert stubborn.poll() == -signal.SIGKILL
     assert older.poll() == -signal.SIGKILL  # never got its SIGTERM: killed too
+    deadline = time.monotonic() + 10
+    while _alive(pool_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pool_pid)  # what the child started went with it
     assert "Stopped at once" in err.getvalue()
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # restored
