@@ -284,16 +284,24 @@ def test_a_second_sigterm_while_stopping_kills_what_is_left(tmp_path):
         assert time.monotonic() < deadline, "the stubborn child did not start"
         time.sleep(0.05)
     pool_pid = int(ready.read_text())
+    # The second SIGTERM arrives as stop() starts waiting for the stubborn
+    # child (as `handle` installs it: a KeyboardInterrupt where it lands).
+    waited = stubborn.wait
+
+    def wait(timeout=None):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return waited(timeout=timeout)
+
+    stubborn.wait = wait
+    sigint_before = signal.getsignal(signal.SIGINT)
     previous = signal.signal(signal.SIGTERM, devstack._raise_keyboard_interrupt)
-    second = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
     try:
-        second.start()
         try:
-            stack.stop()  # waits on the stubborn child until the second SIGTERM
+            stack.stop()
+            sigterm_after = signal.getsignal(signal.SIGTERM)
         except KeyboardInterrupt:
             pytest.fail("the second SIGTERM ended stop() with children left running")
     finally:
-        second.cancel()
         signal.signal(signal.SIGTERM, previous)
         for _, process in stack.running:
             with contextlib.suppress(ProcessLookupError):
@@ -306,4 +314,6 @@ def test_a_second_sigterm_while_stopping_kills_what_is_left(tmp_path):
         time.sleep(0.05)
     assert not _alive(pool_pid)  # what the child started went with it
     assert "Stopped at once" in err.getvalue()
-    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # restored
+    # The handlers are restored (kill_all ignores both while it kills).
+    assert signal.getsignal(signal.SIGINT) == sigint_before
+    assert sigterm_after is devstack._raise_keyboard_interrupt
