@@ -117,6 +117,7 @@ SYNC_RANK = {
     "sessions_app.sync.values": -1,  # a shared leaf, below every sync module
     "sessions_app.sync.bulk_write": 0,
     "sessions_app.sync.collector": 0,
+    "sessions_app.sync.planner_statistics": 0,
     "sessions_app.sync.lease": 1,
     "sessions_app.sync.stopping": 1,
     "sessions_app.sync.schedule": 1,

@@ -120,7 +120,10 @@ class ProviderClient(TimeStampedModel):
     """A client as one provider knows it (applicant, client, ICA project)."""
 
     connection = models.ForeignKey(
-        ProviderConnection, on_delete=models.PROTECT, related_name="provider_clients"
+        ProviderConnection,
+        on_delete=models.PROTECT,
+        related_name="provider_clients",
+        db_index=False,  # provider_client_unique_external_id begins with it
     )
     external_id = models.CharField(max_length=ID_MAX)
     name = models.CharField(max_length=NAME_MAX, blank=True)

@@ -69,8 +69,15 @@ class Tag(models.Model):
 class WorkflowSession(models.Model):
     """One provider workflow session (Onfido workflow run, ComplyCube/ICA session)."""
 
+    # No index of its own: session_unique_external_id, session_conn_created and
+    # session_conn_status_outcome begin with it. A separate one was redundant,
+    # and PostgreSQL chose it for the sync's known-versions look-up before
+    # a new connection's statistics were gathered (docs/PERFORMANCE.md, 1i).
     connection = models.ForeignKey(
-        ProviderConnection, on_delete=models.PROTECT, related_name="sessions"
+        ProviderConnection,
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        db_index=False,
     )
     external_id = models.CharField(max_length=ID_MAX)
     provider_client = models.ForeignKey(
@@ -137,6 +144,7 @@ class WorkflowSession(models.Model):
         null=True,
         blank=True,
         related_name="assigned_sessions",
+        db_index=False,  # session_assignee_created begins with it
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     # The last decision that took effect (after its second reviewer, when
@@ -285,11 +293,19 @@ class WorkflowSession(models.Model):
 class Check(models.Model):
     """A verification inside a session (report, check, ICA analysis)."""
 
+    # Neither has an index of its own: check_unique_external_id begins with
+    # the connection, check_session_created with the session.
     connection = models.ForeignKey(
-        ProviderConnection, on_delete=models.PROTECT, related_name="checks"
+        ProviderConnection,
+        on_delete=models.PROTECT,
+        related_name="checks",
+        db_index=False,
     )
     session = models.ForeignKey(
-        WorkflowSession, on_delete=models.CASCADE, related_name="checks"
+        WorkflowSession,
+        on_delete=models.CASCADE,
+        related_name="checks",
+        db_index=False,
     )
     external_id = models.CharField(max_length=ID_MAX)
     check_type = models.CharField(max_length=CHECK_TYPE_MAX, blank=True, db_index=True)
@@ -361,7 +377,10 @@ class SessionReason(models.Model):
     """
 
     session = models.ForeignKey(
-        WorkflowSession, on_delete=models.CASCADE, related_name="reason_rows"
+        WorkflowSession,
+        on_delete=models.CASCADE,
+        related_name="reason_rows",
+        db_index=False,  # session_reason_unique_position begins with it
     )
     code = models.CharField(
         max_length=30, choices=ReasonKind.choices, default=ReasonKind.OTHER
@@ -400,7 +419,10 @@ class PolicyAssurance(models.Model):
     """A compliance policy evaluated on a session (ComplyCube `policyAssurance`)."""
 
     session = models.ForeignKey(
-        WorkflowSession, on_delete=models.CASCADE, related_name="policy_assurances"
+        WorkflowSession,
+        on_delete=models.CASCADE,
+        related_name="policy_assurances",
+        db_index=False,  # policy_assurance_unique_position begins with it
     )
     policy_id = models.CharField(max_length=ID_MAX, blank=True)
     policy_name = models.CharField(max_length=NAME_MAX, blank=True)

@@ -15,6 +15,8 @@ schedule → values; `lease` is used by runs and the engine):
 - `schedule`: what is due, full passes, the re-poll and children rotations,
   known versions.
 - `lease`: the per-connection lease and its keeper thread.
+- `planner_statistics`: PostgreSQL's statistics of the sessions table,
+  refreshed after a run that created sessions of a connection new to them.
 - `stopping`: the process's stop request and the signals that set it.
 - `values`: value cleaning and the column caps (also used by the adapters).
 
@@ -86,6 +88,7 @@ from .lease import (
     lease_hold_limit,
     lease_kept,
 )
+from .planner_statistics import new_connection_statistics_refresh
 from .runs import (
     OnPage,
     batches_committed,
@@ -159,7 +162,7 @@ def provider_sync(
             token=token,
             hold_limit=lease_hold_limit(budget_seconds=budget.max_seconds),
         ) as keeper:
-            return _provider_sync_leased(
+            run = _provider_sync_leased(
                 connection=connection,
                 trigger=trigger,
                 full=full,
@@ -173,6 +176,12 @@ def provider_sync(
             )
     finally:
         connection_lease_release(connection_id=connection.pk, token=token)
+    if run.created:
+        # A connection new to PostgreSQL's statistics is estimated at one row
+        # until the table is analysed (autovacuum waits for a tenth of it to
+        # change): the next run's look-ups need its real size.
+        new_connection_statistics_refresh(connection)
+    return run
 
 
 def _provider_sync_leased(
