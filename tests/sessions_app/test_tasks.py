@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from celery.exceptions import Retry
 from django.conf import settings
+from django.db import connection as db
 from django.utils import timezone
 
 from sessions_app import tasks
@@ -552,7 +553,10 @@ def test_a_one_page_sync_task_has_a_query_budget_independent_of_its_sessions(
     # three are the run's audit event (the chain head, the row, the head's hash);
     # two the session reasons (one DELETE, one INSERT: sync/reasons.py).
     # one marks the clients of the changed sessions for the review refresh.
-    with django_assert_max_num_queries(41):
+    # On PostgreSQL four more: the planner-statistics question after a run that
+    # created sessions, in a savepoint (sync/planner_statistics.py; the
+    # connection holds too few sessions for an ANALYZE).
+    with django_assert_max_num_queries(45 if db.vendor == "postgresql" else 41):
         first = tasks.sync_connection(connection.pk, trigger="manual")
     with django_assert_max_num_queries(24):  # nothing changed: bumps only
         again = tasks.sync_connection(connection.pk, trigger="manual")
