@@ -70,9 +70,7 @@ class WorkflowSession(models.Model):
     """One provider workflow session (Onfido workflow run, ComplyCube/ICA session)."""
 
     # No index of its own: session_unique_external_id, session_conn_created and
-    # session_conn_status_outcome begin with it. A separate one was redundant,
-    # and PostgreSQL chose it for the sync's known-versions look-up before
-    # a new connection's statistics were gathered (docs/PERFORMANCE.md, 1i).
+    # session_conn_status_outcome begin with it (migration 0030).
     connection = models.ForeignKey(
         ProviderConnection,
         on_delete=models.PROTECT,
