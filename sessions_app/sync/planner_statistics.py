@@ -97,10 +97,20 @@ def new_connection_statistics_refresh(connection: ProviderConnection) -> bool:
             )
             if cursor.fetchone()[0] < enough:
                 return False
+            started = time.monotonic()
             cursor.execute(f"ANALYZE (SKIP_LOCKED) {quote(table)}")
     except DatabaseError as exc:
         logger.warning("Could not refresh the planner's statistics (%s).", exc)
         return False
+    # An operator sees why a run took seconds longer (up to 13 s at a million
+    # sessions), and that it happens once per new connection.
+    logger.info(
+        "Sync of %s: analysed %s in %.1f s (the connection was new to "
+        "PostgreSQL's statistics).",
+        connection.slug,
+        table,
+        time.monotonic() - started,
+    )
     with _analysed_lock:
         _analysed_at[connection.pk] = time.monotonic()
     return True

@@ -17,3 +17,16 @@ def migrate_to(targets):
 def migrate_to_latest():
     """Back to every app's newest migration (each test's cleanup)."""
     return migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def connection_create(apps, *, slug="cc", kind="complycube", **fields):
+    """A provider connection in a historical state `apps` (migrate_to's)."""
+    Connection = apps.get_model("sessions_app", "ProviderConnection")
+    return Connection.objects.create(
+        slug=slug,
+        kind=kind,
+        display_name=fields.pop("display_name", "ComplyCube"),
+        base_url=fields.pop("base_url", "https://api.example"),
+        credential_env=fields.pop("credential_env", "CC_KEY"),
+        **fields,
+    )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from sessions_app.models.connections import quarantine_fingerprint
-from tests.helpers.migrations import migrate_to
+from tests.helpers.migrations import (
+    connection_create,
+    migrate_to,
+    migrate_to_latest,
+)
 
 BEFORE = [("sessions_app", "0005_overview_indexes")]
 AFTER = [("sessions_app", "0006_quarantine_dedupe")]
@@ -20,23 +22,10 @@ T0 = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
 def test_duplicates_collapse_into_one_row_each():
     try:
         apps = migrate_to(BEFORE)
-        Connection = apps.get_model("sessions_app", "ProviderConnection")
         Run = apps.get_model("sessions_app", "SyncRun")
         Record = apps.get_model("sessions_app", "QuarantinedRecord")
-        conn = Connection.objects.create(
-            slug="cc",
-            kind="complycube",
-            display_name="ComplyCube",
-            base_url="https://api.example",
-            credential_env="CC_KEY",
-        )
-        other = Connection.objects.create(
-            slug="cc2",
-            kind="complycube",
-            display_name="Other",
-            base_url="https://api.example",
-            credential_env="CC_KEY",
-        )
+        conn = connection_create(apps)
+        other = connection_create(apps, slug="cc2", display_name="Other")
         runs = [Run.objects.create(connection=conn) for _ in range(3)]
 
         def quarantine(conn, minutes, *, run=None, **fields):
@@ -86,5 +75,4 @@ def test_duplicates_collapse_into_one_row_each():
             len({(r.connection_id, r.fingerprint) for r in Record.objects.all()}) == 5
         )
     finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate_to_latest()

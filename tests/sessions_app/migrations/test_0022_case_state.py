@@ -1,4 +1,4 @@
-"""Migration 0017: existing sessions get the case state of their last
+"""Migration 0022: existing sessions get the case state of their last
 decision (set-based UPDATEs), and "needs attention" keeps its meaning."""
 
 from __future__ import annotations
@@ -6,39 +6,28 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from sessions_app.models import needs_attention_q
+from tests.helpers.migrations import (
+    connection_create,
+    migrate_to,
+    migrate_to_latest,
+)
 
 BEFORE = [("sessions_app", "0021_client_review_schedule")]
 AFTER = [("sessions_app", "0022_case_state")]
 T0 = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_existing_sessions_get_the_case_state_of_their_last_decision(settings):
     settings.VERITY_CASE_WAITING_DAYS = 3
     try:
-        apps = _migrate(BEFORE)
-        Connection = apps.get_model("sessions_app", "ProviderConnection")
+        apps = migrate_to(BEFORE)
         Session = apps.get_model("sessions_app", "WorkflowSession")
         User = apps.get_model("auth", "User")
         officer = User.objects.create(username="olga")
-        conn = Connection.objects.create(
-            slug="cc",
-            kind="complycube",
-            display_name="ComplyCube",
-            base_url="https://api.example",
-            credential_env="CC_KEY",
-        )
+        conn = connection_create(apps)
         rows = {
             "approve": {"last_decision": "approve", "last_decision_at": T0},
             "reject": {"last_decision": "reject", "last_decision_at": T0},
@@ -61,7 +50,7 @@ def test_existing_sessions_get_the_case_state_of_their_last_decision(settings):
             ).values_list("external_id", flat=True)
         )
         # The model as 0022 left it (later migrations add columns).
-        WorkflowSession = _migrate(AFTER).get_model("sessions_app", "WorkflowSession")
+        WorkflowSession = migrate_to(AFTER).get_model("sessions_app", "WorkflowSession")
         got = {
             s.external_id: (s.case_state, s.case_state_changed_at, s.case_waiting_until)
             for s in WorkflowSession.objects.all()
@@ -82,5 +71,4 @@ def test_existing_sessions_get_the_case_state_of_their_last_decision(settings):
         )
         assert attention_after == attention_before == {"assigned", "fresh"}
     finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate_to_latest()

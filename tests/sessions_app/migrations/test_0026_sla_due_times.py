@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from tests.helpers.migrations import migrate_to, migrate_to_latest
+from tests.helpers.migrations import connection_create, migrate_to, migrate_to_latest
 
 BEFORE = [("sessions_app", "0025_saved_views_review_team")]
 AFTER = [("sessions_app", "0026_sla_due_times")]
@@ -18,15 +18,8 @@ THURSDAY = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
 def test_existing_sessions_get_their_clock_and_due_time():
     try:
         apps = migrate_to(BEFORE)
-        Connection = apps.get_model("sessions_app", "ProviderConnection")
         Session = apps.get_model("sessions_app", "WorkflowSession")
-        conn = Connection.objects.create(
-            slug="cc",
-            kind="complycube",
-            display_name="ComplyCube",
-            base_url="https://api.example",
-            credential_env="CC_KEY",
-        )
+        conn = connection_create(apps)
         rows = {
             "rejected": {"outcome": "rejected"},
             "failed": {"status": "failed", "case_state": "approved"},

@@ -9,7 +9,7 @@ import importlib
 import pytest
 from django.db import connection
 
-from tests.helpers.migrations import migrate_to, migrate_to_latest
+from tests.helpers.migrations import connection_create, migrate_to, migrate_to_latest
 
 BEFORE = [("sessions_app", "0029_approval_prior_case_state")]
 AFTER = [("sessions_app", "0030_redundant_foreign_key_indexes")]
@@ -34,16 +34,9 @@ def _indexes(table: str) -> dict[str, list[str]]:
 def test_the_redundant_indexes_go_and_come_back_on_reversal():
     try:
         apps = migrate_to(BEFORE)
-        Connection = apps.get_model("sessions_app", "ProviderConnection")
         Session = apps.get_model("sessions_app", "WorkflowSession")
         Check = apps.get_model("sessions_app", "Check")
-        conn = Connection.objects.create(
-            slug="cc",
-            kind="complycube",
-            display_name="ComplyCube",
-            base_url="https://api.example",
-            credential_env="CC_KEY",
-        )
+        conn = connection_create(apps)
         session = Session.objects.create(connection=conn, external_id="s1")
         Check.objects.create(connection=conn, session=session, external_id="c1")
         for table, column, name in MIGRATION.INDEXES:

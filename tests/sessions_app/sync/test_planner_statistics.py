@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from sessions_app.models import SyncTrigger, WorkflowSession
+from sessions_app.models import ProviderConnection, SyncTrigger, WorkflowSession
 from sessions_app.sync import engine as sync
 from sessions_app.sync import planner_statistics
 from tests.sessions_app.fake_provider import fake_provider_install
@@ -45,9 +45,10 @@ def fresh_memory(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_new_to_the_statistics_gets_the_table_analysed_once(
-    monkeypatch, fresh_memory
+    monkeypatch, fresh_memory, caplog
 ):
     _postgresql_only()
+    caplog.set_level("INFO", logger=planner_statistics.__name__)
     _provider, conn = fake_provider_install(monkeypatch)
     _sessions(conn, planner_statistics.MIN_ROWS)
     before = _analysed_at(SESSIONS)
@@ -56,6 +57,8 @@ def test_a_connection_new_to_the_statistics_gets_the_table_analysed_once(
     analysed = _analysed_at(SESSIONS)
     assert analysed is not None
     assert analysed != before
+    # The operator is told why this run took longer.
+    assert f"Sync of {conn.slug}: analysed {SESSIONS} in" in caplog.text
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT most_common_vals::text::text[] FROM pg_stats "
@@ -126,7 +129,12 @@ def test_a_connection_the_sample_keeps_missing_is_not_analysed_again_soon(
 def test_sqlite_has_nothing_to_refresh(monkeypatch):
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's side of it")
-    assert planner_statistics.new_connection_statistics_refresh(object()) is False
+    assert (
+        planner_statistics.new_connection_statistics_refresh(
+            ProviderConnection(pk=1, slug="unsaved")
+        )
+        is False
+    )
 
 
 @pytest.mark.django_db
